@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/berth-dev/berth/project"
+)
+
+type configOptions struct {
+	format         string
+	output         string
+	quiet          bool
+	services       bool
+	volumes        bool
+	networks       bool
+	profiles       bool
+	images         bool
+	environment    bool
+	noInterpolate  bool
+	noNormalize    bool
+	noResolvePath  bool
+	noConsistency  bool
+	noResolveEnv   bool
+	resolveDigests bool
+}
+
+func newConfigCmd(g *globalOptions) *cobra.Command {
+	var o configOptions
+	cmd := &cobra.Command{
+		Use:     "config [OPTIONS] [SERVICE...]",
+		Aliases: []string{"convert"},
+		Short:   "Parse, resolve and render the compose file in canonical format",
+		Long: `Parse, resolve and render the compose file in canonical format: the -f files
+merged, variables interpolated, short syntax expanded, paths resolved.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runConfig(cmd, g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.format, "format", "yaml", "Format the output: yaml or json")
+	f.StringVarP(&o.output, "output", "o", "", "Save to file (default: stdout)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "Only validate the configuration, don't print anything")
+	f.BoolVar(&o.services, "services", false, "Print the service names, one per line")
+	f.BoolVar(&o.volumes, "volumes", false, "Print the volume names, one per line")
+	f.BoolVar(&o.networks, "networks", false, "Print the network names, one per line")
+	f.BoolVar(&o.profiles, "profiles", false, "Print the profile names, one per line")
+	f.BoolVar(&o.images, "images", false, "Print the image names, one per line")
+	f.BoolVar(&o.environment, "environment", false, "Print the environment used for interpolation")
+	f.BoolVar(&o.noInterpolate, "no-interpolate", false, "Don't interpolate environment variables")
+	f.BoolVar(&o.noNormalize, "no-normalize", false, "Don't normalize the compose model")
+	f.BoolVar(&o.noResolvePath, "no-path-resolution", false, "Don't resolve file paths")
+	f.BoolVar(&o.noConsistency, "no-consistency", false, "Don't check model consistency (may print an invalid model)")
+	f.BoolVar(&o.noResolveEnv, "no-env-resolution", false, "Don't resolve service env files")
+	f.BoolVar(&o.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests (not implemented yet)")
+	return cmd
+}
+
+func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services []string) error {
+	if o.format != "yaml" && o.format != "json" {
+		return fmt.Errorf("--format %q: want yaml or json", o.format)
+	}
+	if o.resolveDigests {
+		return fmt.Errorf("--resolve-image-digests is not implemented yet")
+	}
+	ctx := cmd.Context()
+	edit := func(po *project.Options) {
+		po.NoInterpolate = o.noInterpolate
+		po.NoNormalize = o.noNormalize
+		po.NoResolvePaths = o.noResolvePath
+		po.NoConsistency = o.noConsistency
+		po.NoEnvResolution = o.noResolveEnv
+	}
+	out := g.stdout
+	if o.quiet {
+		out = io.Discard
+	}
+
+	if o.noInterpolate && !o.services {
+		m, err := project.Model(ctx, withEdit(g.projectOptions(), edit))
+		if err != nil {
+			return err
+		}
+		content, err := formatModel(m, o.format)
+		if err != nil {
+			return err
+		}
+		return writeConfig(out, o.output, content)
+	}
+
+	p, err := g.loadProject(ctx, edit)
+	if err != nil {
+		return err
+	}
+	if len(services) > 0 {
+		if p, err = p.WithSelectedServices(services); err != nil {
+			return err
+		}
+	}
+	switch {
+	case o.services:
+		return printLines(out, project.ServiceNames(p))
+	case o.volumes:
+		return printLines(out, sortedNames(p.Volumes))
+	case o.networks:
+		return printLines(out, sortedNames(p.Networks))
+	case o.profiles:
+		set := map[string]bool{}
+		for _, s := range p.AllServices() {
+			for _, pr := range s.Profiles {
+				set[pr] = true
+			}
+		}
+		return printLines(out, sortedNames(set))
+	case o.images:
+		var imgs []string
+		for _, name := range project.ServiceNames(p) {
+			imgs = append(imgs, imageName(p, p.Services[name]))
+		}
+		return printLines(out, imgs)
+	case o.environment:
+		vals := p.Environment.Values()
+		sort.Strings(vals)
+		return printLines(out, vals)
+	}
+
+	var content []byte
+	if o.format == "json" {
+		content, err = p.MarshalJSON()
+	} else {
+		content, err = p.MarshalYAML()
+	}
+	if err != nil {
+		return err
+	}
+	// Interpolated values are literal: escape $ so the output stays a
+	// valid compose file that means the same thing.
+	content = bytes.ReplaceAll(content, []byte("$"), []byte("$$"))
+	return writeConfig(out, o.output, content)
+}
+
+func withEdit(o project.Options, edit func(*project.Options)) project.Options {
+	edit(&o)
+	return o
+}
+
+// imageName is the image a service runs: its image:, else the name
+// Compose gives a built image, <project>-<service>.
+func imageName(p *types.Project, s types.ServiceConfig) string {
+	if s.Image != "" {
+		return s.Image
+	}
+	return p.Name + "-" + s.Name
+}
+
+func formatModel(m map[string]any, format string) ([]byte, error) {
+	if format == "json" {
+		return json.MarshalIndent(m, "", "  ")
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writeConfig(out io.Writer, path string, content []byte) error {
+	if path != "" {
+		return os.WriteFile(path, content, 0o644)
+	}
+	_, err := out.Write(content)
+	return err
+}
+
+func printLines(w io.Writer, lines []string) error {
+	for _, l := range lines {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedNames[M ~map[string]V, V any](m M) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/project"
+)
+
+// globalOptions are Compose's global flags, shared by every command.
+type globalOptions struct {
+	files       []string
+	projectName string
+	projectDir  string
+	envFiles    []string
+	profiles    []string
+	noColor     bool
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// projectOptions turns the global flags into project.Options.
+func (g *globalOptions) projectOptions() project.Options {
+	return project.Options{
+		Files:       g.files,
+		ProjectName: g.projectName,
+		ProjectDir:  g.projectDir,
+		EnvFiles:    g.envFiles,
+		Profiles:    g.profiles,
+	}
+}
+
+// colorEnabled reports whether output may use colours: not with
+// --no-color, NO_COLOR, or when stdout is not a terminal.
+func (g *globalOptions) colorEnabled() bool {
+	if g.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := g.stdout.(*os.File)
+	return ok && isTerminal(f)
+}
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "berth",
+		Short: "Daemonless, Compose-compatible multi-container orchestrator",
+		Long: `berth runs a Compose project (compose.yaml) on one Linux host with no daemon.
+Type 'berth up' where you would type 'docker compose up'.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError(c, err)
+	})
+
+	f := root.PersistentFlags()
+	f.StringArrayVarP(&g.files, "file", "f", nil, "Compose configuration files (repeatable; default: compose.yaml found upward, or COMPOSE_FILE)")
+	f.StringVarP(&g.projectName, "project-name", "p", "", "Project name (default: COMPOSE_PROJECT_NAME, top-level name:, or the project directory's name)")
+	f.StringVar(&g.projectDir, "project-directory", "", "Alternate working directory (default: the directory of the first compose file)")
+	f.StringArrayVar(&g.envFiles, "env-file", nil, "Alternate environment files (repeatable; default: .env in the project directory)")
+	f.StringArrayVar(&g.profiles, "profile", nil, "Profiles to enable (repeatable; '*' enables all; default: COMPOSE_PROFILES)")
+	f.BoolVar(&g.noColor, "no-color", false, "Produce monochrome output (also NO_COLOR)")
+
+	root.AddCommand(
+		newConfigCmd(g),
+		newVersionCmd(g),
+		newUpCmd(g),
+		newDownCmd(g),
+		newPsCmd(g),
+		newLogsCmd(g),
+		newStartCmd(g),
+		newStopCmd(g),
+		newRestartCmd(g),
+		newKillCmd(g),
+		newRmCmd(g),
+		newPauseCmd(g),
+		newUnpauseCmd(g),
+		newTopCmd(g),
+		newCreateCmd(g),
+		newRunCmd(g),
+		newExecCmd(g),
+		newCpCmd(g),
+		newWaitCmd(g),
+		newPullCmd(g),
+		newImagesCmd(g),
+		newImageCmd(g),
+		newBuildCmd(g),
+		newVolumeCmd(g),
+		newNetworkCmd(g),
+		newPortCmd(g),
+		newScaleCmd(g),
+		newEventsCmd(g),
+		newStatsCmd(g),
+		newLsCmd(g),
+		newInspectCmd(g),
+	)
+	return root
+}
+
+// usageError makes a flag or argument error say which command to ask for help.
+func usageError(c *cobra.Command, err error) error {
+	return &usageErr{msg: err.Error() + "\nSee '" + strings.TrimSpace(c.CommandPath()) + " --help'."}
+}
+
+type usageErr struct{ msg string }
+
+func (e *usageErr) Error() string { return e.msg }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// Commands of the Compose set that berth does not do yet. Each exists, is
+// documented, and fails with exit code 1: never a silent success.
+// A command moves out of this file into its own when it is implemented.
+
+func newUpCmd(*globalOptions) *cobra.Command {
+	return stub("up [SERVICE...]", "Create and start containers")
+}
+func newDownCmd(*globalOptions) *cobra.Command {
+	return stub("down", "Stop and remove containers, networks")
+}
+func newPsCmd(*globalOptions) *cobra.Command { return stub("ps [SERVICE...]", "List containers") }
+func newLogsCmd(*globalOptions) *cobra.Command {
+	return stub("logs [SERVICE...]", "View output from containers")
+}
+func newStartCmd(*globalOptions) *cobra.Command { return stub("start [SERVICE...]", "Start services") }
+func newStopCmd(*globalOptions) *cobra.Command  { return stub("stop [SERVICE...]", "Stop services") }
+func newRestartCmd(*globalOptions) *cobra.Command {
+	return stub("restart [SERVICE...]", "Restart service containers")
+}
+func newKillCmd(*globalOptions) *cobra.Command {
+	return stub("kill [SERVICE...]", "Force stop service containers")
+}
+func newRmCmd(*globalOptions) *cobra.Command {
+	return stub("rm [SERVICE...]", "Remove stopped service containers")
+}
+func newPauseCmd(*globalOptions) *cobra.Command { return stub("pause [SERVICE...]", "Pause services") }
+func newUnpauseCmd(*globalOptions) *cobra.Command {
+	return stub("unpause [SERVICE...]", "Unpause services")
+}
+func newTopCmd(*globalOptions) *cobra.Command {
+	return stub("top [SERVICE...]", "Display the running processes")
+}
+func newCreateCmd(*globalOptions) *cobra.Command {
+	return stub("create [SERVICE...]", "Create containers for a service")
+}
+func newRunCmd(*globalOptions) *cobra.Command {
+	return stub("run SERVICE [COMMAND] [ARGS...]", "Run a one-off command on a service")
+}
+func newExecCmd(*globalOptions) *cobra.Command {
+	return stub("exec SERVICE COMMAND [ARGS...]", "Execute a command in a running container")
+}
+func newCpCmd(*globalOptions) *cobra.Command {
+	return stub("cp SERVICE:SRC_PATH DEST_PATH | SRC_PATH SERVICE:DEST_PATH", "Copy files between a service container and the host")
+}
+func newWaitCmd(*globalOptions) *cobra.Command {
+	return stub("wait SERVICE [SERVICE...]", "Block until containers of the services stop")
+}
+func newPullCmd(*globalOptions) *cobra.Command {
+	return stub("pull [SERVICE...]", "Pull service images")
+}
+func newImagesCmd(*globalOptions) *cobra.Command {
+	return stub("images [SERVICE...]", "List images used by the created containers")
+}
+func newImageCmd(*globalOptions) *cobra.Command {
+	return stub("image", "Manage images (ls, inspect, rm, prune, load, save, tag, build)")
+}
+func newBuildCmd(*globalOptions) *cobra.Command {
+	return stub("build [SERVICE...]", "Build or rebuild services")
+}
+func newVolumeCmd(*globalOptions) *cobra.Command {
+	return stub("volume", "Manage volumes (ls, inspect, create, rm, prune)")
+}
+func newNetworkCmd(*globalOptions) *cobra.Command {
+	return stub("network", "Manage networks (ls, inspect, create, rm, prune)")
+}
+func newPortCmd(*globalOptions) *cobra.Command {
+	return stub("port SERVICE PRIVATE_PORT", "Print the public port for a port binding")
+}
+func newScaleCmd(*globalOptions) *cobra.Command {
+	return stub("scale SERVICE=REPLICAS...", "Scale services")
+}
+func newEventsCmd(*globalOptions) *cobra.Command {
+	return stub("events [SERVICE...]", "Receive real time events from containers")
+}
+func newStatsCmd(*globalOptions) *cobra.Command {
+	return stub("stats [SERVICE]", "Display a live stream of container resource usage")
+}
+func newLsCmd(*globalOptions) *cobra.Command { return stub("ls", "List running compose projects") }
+func newInspectCmd(*globalOptions) *cobra.Command {
+	return stub("inspect CONTAINER", "Display detailed information on a container")
+}
+
+// stub is a documented command that is not implemented yet: it exits 1
+// with a message saying so.
+func stub(use, short string) *cobra.Command {
+	name := use
+	for i, r := range use {
+		if r == ' ' {
+			name = use[:i]
+			break
+		}
+	}
+	return &cobra.Command{
+		Use:                use,
+		Short:              short + " (not implemented yet)",
+		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
+		Args:               cobra.ArbitraryArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return fmt.Errorf("'berth %s' is not implemented yet", name)
+		},
+	}
+}

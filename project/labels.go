@@ -1,0 +1,20 @@
+package project
+
+// Labels berth writes on containers, networks and volumes: Compose's own,
+// so that convergence, `ps` filters and tooling behave as users know them.
+const (
+	LabelProject         = "com.docker.compose.project"
+	LabelService         = "com.docker.compose.service"
+	LabelContainerNumber = "com.docker.compose.container-number"
+	LabelConfigHash      = "com.docker.compose.config-hash"
+	LabelOneoff          = "com.docker.compose.oneoff"
+	LabelNetwork         = "com.docker.compose.network"
+	LabelVolume          = "com.docker.compose.volume"
+	LabelWorkingDir      = "com.docker.compose.project.working_dir"
+	LabelConfigFiles     = "com.docker.compose.project.config_files"
+	LabelEnvironmentFile = "com.docker.compose.project.environment_file"
+	LabelDependencies    = "com.docker.compose.depends_on"
+	LabelImage           = "com.docker.compose.image"
+	LabelVersion         = "com.docker.compose.version"
+	LabelReplace         = "com.docker.compose.replace"
+)

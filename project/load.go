@@ -1,0 +1,263 @@
+package project
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/errdefs"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// Options say which project to load; they mirror Compose's global flags.
+type Options struct {
+	// Files are the -f/--file arguments, in order ("-" is stdin). Empty
+	// means COMPOSE_FILE, else discovery from WorkingDir upward.
+	Files []string
+	// ProjectName is -p/--project-name; empty means COMPOSE_PROJECT_NAME,
+	// top-level `name:`, or the project directory's base name, normalized.
+	ProjectName string
+	// ProjectDir is --project-directory.
+	ProjectDir string
+	// EnvFiles are the --env-file arguments; empty means .env in the
+	// project directory.
+	EnvFiles []string
+	// Profiles are the --profile arguments; empty means COMPOSE_PROFILES.
+	Profiles []string
+	// WorkingDir is where discovery starts; empty means the process's
+	// working directory.
+	WorkingDir string
+	// Environ is the environment for interpolation; nil means os.Environ().
+	Environ []string
+
+	// NoInterpolate, NoNormalize, NoResolvePaths, NoConsistency and
+	// NoEnvResolution switch off the loader stages of the same names
+	// (`berth config --no-…`).
+	NoInterpolate   bool
+	NoNormalize     bool
+	NoResolvePaths  bool
+	NoConsistency   bool
+	NoEnvResolution bool
+}
+
+// Load loads, merges, interpolates and validates the project, with the
+// errors berth promises: each names the file, service, key or variable at
+// fault.
+func Load(ctx context.Context, o Options) (*types.Project, error) {
+	po, err := o.compose()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFiles(po); err != nil {
+		return nil, err
+	}
+	p, err := po.LoadProject(ctx)
+	if err != nil {
+		return nil, betterConsistencyError(ctx, o, err, po.ConfigPaths)
+	}
+	if !o.NoConsistency {
+		if err := Validate(p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// betterConsistencyError replaces compose-go's consistency errors with
+// berth's own where it has a clearer one: it loads the project again
+// without compose-go's checks and runs Validate.
+func betterConsistencyError(ctx context.Context, o Options, err error, files []string) error {
+	if !errors.Is(err, errdefs.ErrInvalid) || o.NoConsistency {
+		return explain(err, files)
+	}
+	o.NoConsistency = true
+	po, perr := o.compose()
+	if perr != nil {
+		return err
+	}
+	p, lerr := po.LoadProject(ctx)
+	if lerr != nil {
+		return explain(err, files)
+	}
+	if verr := Validate(p); verr != nil {
+		return verr
+	}
+	return explain(err, files)
+}
+
+// Model loads the merged project as a raw YAML tree, without binding it to
+// compose-go types (`berth config --no-interpolate`).
+func Model(ctx context.Context, o Options) (map[string]any, error) {
+	po, err := o.compose()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFiles(po); err != nil {
+		return nil, err
+	}
+	m, err := po.LoadModel(ctx)
+	if err != nil {
+		return nil, explain(err, po.ConfigPaths)
+	}
+	return m, nil
+}
+
+// compose builds compose-go's options in the order docker compose uses:
+// OS env, --env-file/.env, COMPOSE_FILE, discovery, .env of the project
+// dir, COMPOSE_PROFILES, then the project name.
+func (o Options) compose() (*cli.ProjectOptions, error) {
+	registerFormats()
+	env := o.Environ
+	if env == nil {
+		env = os.Environ()
+	}
+	wd := o.ProjectDir
+	envFiles := make([]string, len(o.EnvFiles))
+	for i, f := range o.EnvFiles {
+		envFiles[i] = o.abs(f)
+	}
+	files := make([]string, len(o.Files))
+	for i, f := range o.Files {
+		files[i] = f
+		if f != "-" {
+			files[i] = o.abs(f)
+		}
+	}
+	fns := []cli.ProjectOptionsFn{
+		cli.WithWorkingDirectory(o.abs(wd)),
+		cli.WithEnv(env),
+		cli.WithEnvFiles(envFiles...),
+		cli.WithDotEnv,
+		cli.WithConfigFileEnv,
+		withDiscovery(o.WorkingDir),
+		cli.WithEnvFiles(envFiles...),
+		cli.WithDotEnv,
+		cli.WithDefaultProfiles(o.Profiles...),
+		cli.WithInterpolation(!o.NoInterpolate),
+		cli.WithNormalization(!o.NoNormalize),
+		cli.WithResolvedPaths(!o.NoResolvePaths),
+		cli.WithConsistency(!o.NoConsistency),
+		cli.WithDiscardEnvFile,
+	}
+	if o.NoEnvResolution {
+		fns = append(fns, cli.WithoutEnvironmentResolution)
+	}
+	if o.ProjectName != "" {
+		if err := CheckName(o.ProjectName); err != nil {
+			return nil, err
+		}
+		fns = append(fns, cli.WithName(o.ProjectName))
+	}
+	po, err := cli.NewProjectOptions(files, fns...)
+	if err != nil {
+		return nil, err
+	}
+	return po, nil
+}
+
+func (o Options) abs(p string) string {
+	if p == "" || filepath.IsAbs(p) || o.WorkingDir == "" {
+		return p
+	}
+	return filepath.Join(o.WorkingDir, p)
+}
+
+// withDiscovery is compose-go's default file discovery, started from dir
+// (the process's working directory when empty) unless a project directory
+// was given.
+func withDiscovery(dir string) cli.ProjectOptionsFn {
+	return func(po *cli.ProjectOptions) error {
+		if len(po.ConfigPaths) > 0 {
+			return nil
+		}
+		if po.WorkingDir == "" && dir != "" {
+			po.WorkingDir = dir
+			defer func() { po.WorkingDir = "" }()
+		}
+		return cli.WithDefaultConfigPath(po)
+	}
+}
+
+// NoFileError says no compose file was found and where berth looked.
+type NoFileError struct {
+	Dir string // the directory the upward search started from
+}
+
+func (e *NoFileError) Error() string {
+	return fmt.Sprintf("no compose file found in %s or any parent directory (looked for %s); use -f to name one",
+		e.Dir, strings.Join(cli.DefaultFileNames, ", "))
+}
+
+// ErrNoFile matches *NoFileError with errors.Is.
+var ErrNoFile = errors.New("no compose file found")
+
+func (e *NoFileError) Is(target error) bool { return target == ErrNoFile }
+
+// checkFiles fails early, naming the search start, when discovery found
+// nothing, and names a missing -f file.
+func checkFiles(po *cli.ProjectOptions) error {
+	if len(po.ConfigPaths) == 0 {
+		dir, err := po.GetWorkingDir()
+		if err != nil {
+			return err
+		}
+		return &NoFileError{Dir: dir}
+	}
+	for _, f := range po.ConfigPaths {
+		if f == "-" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("compose file %s: %w", f, unwrapPathError(err))
+		}
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// CheckName validates an explicitly given project name: Compose's rule,
+// lowercase letters, digits, '-' and '_', starting with a letter or digit.
+func CheckName(name string) error {
+	if name == "" || loader.NormalizeProjectName(name) != name {
+		return &InvalidNameError{Name: name}
+	}
+	return nil
+}
+
+// InvalidNameError is a project name Compose would refuse.
+type InvalidNameError struct{ Name string }
+
+func (e *InvalidNameError) Error() string {
+	if e.Name == "" {
+		return "invalid project name \"\": the name is empty; set one with -p, COMPOSE_PROJECT_NAME or a top-level name: key"
+	}
+	return fmt.Sprintf("invalid project name %q: use only lowercase letters, digits, '-' and '_', starting with a letter or digit (for example %q)",
+		e.Name, suggestName(e.Name))
+}
+
+func suggestName(s string) string {
+	if n := loader.NormalizeProjectName(s); n != "" {
+		return n
+	}
+	return "myproject"
+}
+
+// ServiceNames returns the project's enabled service names, sorted.
+func ServiceNames(p *types.Project) []string {
+	names := p.ServiceNames()
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,48 @@
+package project
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// Validate makes the checks Compose does before it creates anything that
+// compose-go's loader leaves to the engine: a fixed container_name on a
+// service with more than one replica, and dependencies that form a cycle
+// or name a service that is not there.
+func Validate(p *types.Project) error {
+	for _, name := range ServiceNames(p) {
+		s := p.Services[name]
+		if s.ContainerName != "" && Replicas(s) > 1 {
+			return fmt.Errorf("service %q: container_name %q cannot be used with %d replicas: container names must be unique; remove container_name or set the scale to 1",
+				name, s.ContainerName, Replicas(s))
+		}
+	}
+	if err := p.CheckContainerNameUnicity(); err != nil {
+		return err
+	}
+	_, err := Dependencies(p)
+	return err
+}
+
+// Replicas is the number of containers Compose runs for a service:
+// deploy.replicas, else scale, else 1.
+func Replicas(s types.ServiceConfig) int {
+	if s.Deploy != nil && s.Deploy.Replicas != nil {
+		return *s.Deploy.Replicas
+	}
+	if s.Scale != nil {
+		return *s.Scale
+	}
+	return 1
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
