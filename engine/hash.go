@@ -1,0 +1,56 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// ServiceConfig returns the canonical JSON of the parts of a service that
+// define its containers, and its hash (the com.docker.compose.config-hash
+// label). As Compose, build, pull_policy, scale/replicas, depends_on and
+// profiles are left out: changing them alone recreates nothing.
+func ServiceConfig(s types.ServiceConfig) (hash string, canonical []byte, err error) {
+	s.Build = nil
+	s.PullPolicy = ""
+	s.Scale = nil
+	if s.Deploy != nil {
+		d := *s.Deploy
+		d.Replicas = nil
+		s.Deploy = &d
+	}
+	s.DependsOn = nil
+	s.Profiles = nil
+	s.CustomLabels = nil
+	data, err := json.Marshal(s)
+	if err != nil {
+		return "", nil, err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), data, nil
+}
+
+// ChangedFields names the top-level service fields whose value differs
+// between two canonical configs, sorted.
+func ChangedFields(old, new []byte) []string {
+	var a, b map[string]json.RawMessage
+	if json.Unmarshal(old, &a) != nil || json.Unmarshal(new, &b) != nil {
+		return nil
+	}
+	var out []string
+	for k, v := range b {
+		if w, ok := a[k]; !ok || string(w) != string(v) {
+			out = append(out, k)
+		}
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

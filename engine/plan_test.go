@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/engine/state"
+)
+
+func obs(service string, n int, hash string, st state.Status, cfg string) Observed {
+	return Observed{
+		Container: &state.Container{ID: service + "-id-" + string(rune('0'+n)), Name: ContainerName("p", service, n, ""), Project: "p", Service: service, Number: n, Hash: hash, Config: []byte(cfg)},
+		State:     &state.RuntimeState{Status: st},
+	}
+}
+
+func TestPlan(t *testing.T) {
+	web := Desired{Service: "web", Replicas: 1, Hash: "h1", Config: []byte(`{"image":"a","environment":{"A":"1"}}`)}
+	cases := []struct {
+		name     string
+		desired  []Desired
+		observed []Observed
+		opts     PlanOptions
+		want     string
+	}{
+		{
+			name:    "fresh",
+			desired: []Desired{web, {Service: "db", Replicas: 2, Hash: "d"}},
+			want: `create   p-db-1 (not created yet)
+create   p-db-2 (not created yet)
+create   p-web-1 (not created yet)
+`,
+		},
+		{
+			name:     "unchanged running is kept",
+			desired:  []Desired{web},
+			observed: []Observed{obs("web", 1, "h1", state.StatusRunning, "")},
+			want:     "keep     p-web-1 (up to date)\n",
+		},
+		{
+			name:     "unchanged exited is started",
+			desired:  []Desired{web},
+			observed: []Observed{obs("web", 1, "h1", state.StatusExited, "")},
+			want:     "start    p-web-1 (up to date, not running)\n",
+		},
+		{
+			name:     "changed env names the field",
+			desired:  []Desired{web},
+			observed: []Observed{obs("web", 1, "old", state.StatusRunning, `{"image":"a","environment":{"A":"0"}}`)},
+			want:     "recreate p-web-1 (configuration changed: environment)\n",
+		},
+		{
+			name:     "no-recreate",
+			desired:  []Desired{web},
+			observed: []Observed{obs("web", 1, "old", state.StatusRunning, "")},
+			opts:     PlanOptions{NoRecreate: true},
+			want:     "keep     p-web-1 (up to date)\n",
+		},
+		{
+			name:     "force-recreate",
+			desired:  []Desired{web},
+			observed: []Observed{obs("web", 1, "h1", state.StatusRunning, "")},
+			opts:     PlanOptions{ForceRecreate: true},
+			want:     "recreate p-web-1 (--force-recreate)\n",
+		},
+		{
+			name:     "scale up reuses lowest free number",
+			desired:  []Desired{{Service: "web", Replicas: 3, Hash: "h1"}},
+			observed: []Observed{obs("web", 2, "h1", state.StatusRunning, "")},
+			want: `create   p-web-1 (not created yet)
+keep     p-web-2 (up to date)
+create   p-web-3 (not created yet)
+`,
+		},
+		{
+			name:     "scale down removes highest numbers",
+			desired:  []Desired{{Service: "web", Replicas: 1, Hash: "h1"}},
+			observed: []Observed{obs("web", 3, "h1", state.StatusRunning, ""), obs("web", 1, "h1", state.StatusRunning, ""), obs("web", 2, "h1", state.StatusRunning, "")},
+			want: `keep     p-web-1 (up to date)
+remove   p-web-2 (scale down to 1)
+remove   p-web-3 (scale down to 1)
+`,
+		},
+		{
+			name:     "orphans kept without flag",
+			desired:  []Desired{web},
+			observed: []Observed{obs("web", 1, "h1", state.StatusRunning, ""), obs("old", 1, "x", state.StatusRunning, "")},
+			want:     "keep     p-web-1 (up to date)\norphan   p-old-1 (kept; remove with --remove-orphans)\n",
+		},
+		{
+			name:     "orphans removed with flag",
+			desired:  []Desired{web},
+			observed: []Observed{obs("web", 1, "h1", state.StatusRunning, ""), obs("old", 1, "x", state.StatusRunning, "")},
+			opts:     PlanOptions{RemoveOrphans: true},
+			want:     "remove   p-old-1 (orphan: service no longer in the project)\nkeep     p-web-1 (up to date)\n",
+		},
+		{
+			name:     "sharer of a recreated service is recreated",
+			desired:  []Desired{{Service: "app", Replicas: 1, Hash: "a", SharesWith: []string{"net"}}, {Service: "net", Replicas: 1, Hash: "new"}},
+			observed: []Observed{obs("app", 1, "a", state.StatusRunning, ""), obs("net", 1, "old", state.StatusRunning, "")},
+			want: `recreate p-app-1 (shares namespaces or volumes with recreated service "net")
+recreate p-net-1 (configuration changed)
+`,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := NewPlan("p", c.desired, c.observed, c.opts).String()
+			if got != c.want {
+				t.Errorf("plan:\n%s\nwant:\n%s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestServiceConfigHash(t *testing.T) {
+	two := 2
+	a := types.ServiceConfig{Name: "web"}
+	a.Image = "busybox"
+	a.Environment = types.NewMappingWithEquals([]string{"A=1"})
+	b := a
+	b.Scale = &two
+	b.Profiles = []string{"x"}
+	ha, _, err := ServiceConfig(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _, _ := ServiceConfig(b)
+	if ha != hb {
+		t.Error("scale/profiles must not change the hash")
+	}
+	c := a
+	c.Environment = types.NewMappingWithEquals([]string{"A=2"})
+	hc, cc, _ := ServiceConfig(c)
+	_, ca, _ := ServiceConfig(a)
+	if hc == ha {
+		t.Error("environment change must change the hash")
+	}
+	if f := strings.Join(ChangedFields(ca, cc), ","); f != "environment" {
+		t.Errorf("changed fields %q", f)
+	}
+}

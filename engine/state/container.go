@@ -1,0 +1,181 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Status is a container's lifecycle state, with Docker's names.
+type Status string
+
+const (
+	StatusCreated    Status = "created"
+	StatusRunning    Status = "running"
+	StatusPaused     Status = "paused"
+	StatusRestarting Status = "restarting"
+	StatusExited     Status = "exited"
+	StatusDead       Status = "dead"
+)
+
+// Container is berth's record of one container. The CLI writes it when it
+// creates the container; the project's supervisor keeps Runtime current.
+type Container struct {
+	ID      string            `json:"id"`
+	Name    string            `json:"name"`
+	Project string            `json:"project"`
+	Service string            `json:"service"`
+	Number  int               `json:"number"`
+	Oneoff  bool              `json:"oneoff,omitempty"`
+	Labels  map[string]string `json:"labels"`
+	Image   string            `json:"image"`    // the reference the service names
+	ImageID string            `json:"image_id"` // config digest
+	Created time.Time         `json:"created"`
+
+	Hash    string          `json:"config_hash"`
+	Config  json.RawMessage `json:"config,omitempty"`  // the hashed service config, to name changed fields
+	Command []string        `json:"command,omitempty"` // args of the container's process, for ps
+
+	Bundle  string `json:"bundle"`            // dir holding config.json
+	Rootfs  string `json:"rootfs"`            // the overlay mount point
+	Netns   string `json:"netns,omitempty"`   // bind-mounted netns path
+	Runtime string `json:"runtime,omitempty"` // OCI runtime binary name
+
+	Ports    []Port            `json:"ports,omitempty"`
+	Networks map[string]string `json:"networks,omitempty"` // network → IPv4
+	Mounts   []string          `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove
+
+	StopSignal  string        `json:"stop_signal,omitempty"`
+	StopTimeout time.Duration `json:"stop_timeout,omitempty"`
+	Restart     string        `json:"restart,omitempty"`
+}
+
+// Port is a published port.
+type Port struct {
+	HostIP        string `json:"host_ip,omitempty"`
+	HostPort      uint16 `json:"host_port"`
+	ContainerPort uint16 `json:"container_port"`
+	Protocol      string `json:"protocol"`
+}
+
+// RuntimeState is the part of a container's record the supervisor owns.
+type RuntimeState struct {
+	Status       Status    `json:"status"`
+	Pid          int       `json:"pid,omitempty"`
+	ExitCode     int       `json:"exit_code"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
+	RestartCount int       `json:"restart_count,omitempty"`
+	// StoppedByUser is set by stop/kill so restart policies leave the
+	// container down (Docker's "manually stopped").
+	StoppedByUser bool   `json:"stopped_by_user,omitempty"`
+	Health        string `json:"health,omitempty"`
+	Error         string `json:"error,omitempty"`
+}
+
+// ErrNoContainer is returned for a container record that does not exist.
+var ErrNoContainer = errors.New("no such container")
+
+// Store keeps container records under <root>/containers/<id>/.
+type Store struct {
+	root string
+}
+
+// NewStore returns the record store under a berth state root.
+func NewStore(root string) *Store { return &Store{root: filepath.Join(root, "containers")} }
+
+// Dir is the directory of a container's records, logs and bundle.
+func (s *Store) Dir(id string) string { return filepath.Join(s.root, id) }
+
+// Put writes a container record atomically.
+func (s *Store) Put(c *Container) error {
+	return WriteJSON(filepath.Join(s.Dir(c.ID), "container.json"), c)
+}
+
+// Get reads one container record.
+func (s *Store) Get(id string) (*Container, error) {
+	var c Container
+	if err := ReadJSON(filepath.Join(s.Dir(id), "container.json"), &c); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %s: %w", id, ErrNoContainer)
+		}
+		return nil, err
+	}
+	return &c, nil
+}
+
+// PutState writes the runtime part of a record.
+func (s *Store) PutState(id string, st *RuntimeState) error {
+	return WriteJSON(filepath.Join(s.Dir(id), "state.json"), st)
+}
+
+// GetState reads the runtime part of a record; a container never started
+// is StatusCreated.
+func (s *Store) GetState(id string) (*RuntimeState, error) {
+	var st RuntimeState
+	err := ReadJSON(filepath.Join(s.Dir(id), "state.json"), &st)
+	if errors.Is(err, os.ErrNotExist) {
+		return &RuntimeState{Status: StatusCreated}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Delete removes a container's records and everything in its directory.
+func (s *Store) Delete(id string) error {
+	if id == "" || strings.ContainsAny(id, "/.") {
+		return fmt.Errorf("delete container: bad id %q", id)
+	}
+	return os.RemoveAll(s.Dir(id))
+}
+
+// List returns the records of a project's containers ("" for all),
+// ordered by service then number.
+func (s *Store) List(project string) ([]*Container, error) {
+	entries, err := os.ReadDir(s.root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Container
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := s.Get(e.Name())
+		if errors.Is(err, ErrNoContainer) {
+			continue // being created or removed
+		}
+		if err != nil {
+			return nil, err
+		}
+		if project == "" || c.Project == project {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		if out[i].Oneoff != out[j].Oneoff {
+			return !out[i].Oneoff
+		}
+		return out[i].Number < out[j].Number
+	})
+	return out, nil
+}
+
+// ProjectLock serializes commands that change one project.
+func ProjectLock(ctx context.Context, root, project string) (*Lock, error) {
+	return Acquire(ctx, filepath.Join(root, "locks", "project-"+project+".lock"))
+}
