@@ -51,6 +51,10 @@ type Container struct {
 	Networks map[string]string `json:"networks,omitempty"` // network → IPv4
 	Mounts   []string          `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove
 
+	Tty        bool              `json:"tty,omitempty"`
+	StdinOpen  bool              `json:"stdin_open,omitempty"`
+	LogOptions map[string]string `json:"log_options,omitempty"` // logging.options (max-size, max-file)
+
 	StopSignal  string        `json:"stop_signal,omitempty"`
 	StopTimeout time.Duration `json:"stop_timeout,omitempty"`
 	Restart     string        `json:"restart,omitempty"`
@@ -128,6 +132,9 @@ func (s *Store) GetState(id string) (*RuntimeState, error) {
 	}
 	return &st, nil
 }
+
+// LogPath is where the supervisor writes a container's log.
+func (s *Store) LogPath(id string) string { return filepath.Join(s.Dir(id), id+"-json.log") }
 
 // Delete removes a container's records and everything in its directory.
 func (s *Store) Delete(id string) error {

@@ -1,2 +1,13 @@
-// Package supervisor is the per-project supervisor process: it holds containers' stdio, writes their logs, reaps exits, applies restart policies and healthchecks, and serves the project's DNS.
+// Package supervisor is the per-project supervisor process (DESIGN.md
+// decision 1): the berth binary re-executed as a hidden subcommand, in its
+// own session, one per project with running containers. It is the child
+// subreaper of the project's containers: it creates and starts them through
+// the OCI runtime so their inits are re-parented to it, holds their stdio
+// and writes their logs, reaps their exits and records the exit codes,
+// applies restart policies, and answers the CLI over a unix socket under
+// the run dir. It exits once none of the project's containers runs.
+//
+// The CLI side is Client: Ensure starts the supervisor when none answers
+// (under a spawn lock, so two commands never start two), then each call is
+// one JSON request and one JSON response on a fresh connection.
 package supervisor

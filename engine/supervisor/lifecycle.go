@@ -1,0 +1,438 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/state"
+)
+
+// start creates and starts a container through its runtime, with this
+// process holding its stdio, and returns once it runs.
+func (s *Server) start(ctx context.Context, id string) error {
+	m, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	m.op.Lock()
+	defer m.op.Unlock()
+	s.mu.Lock()
+	m.st.StoppedByUser = false
+	running := m.pid != 0
+	s.mu.Unlock()
+	if running {
+		return nil
+	}
+	return s.run(ctx, m)
+}
+
+// run starts one incarnation of the container; m.op is held.
+func (s *Server) run(ctx context.Context, m *managed) error {
+	rec, err := s.store.Get(m.id) // the record may have been rewritten since
+	if err != nil {
+		return err
+	}
+	m.rec = rec
+	if m.rt == nil {
+		if m.rt, err = s.cfg.RuntimeFor(ctx, rec.Runtime); err != nil {
+			return err
+		}
+	}
+	// Clear what a previous run may have left in the runtime's state.
+	m.rt.Delete(ctx, m.id, true)
+
+	logw, err := s.logWriter(m)
+	if err != nil {
+		return err
+	}
+	var opts runtime.CreateOpts
+	opts.PidFile = filepath.Join(s.store.Dir(m.id), "init.pid")
+	var closeAfter []*os.File
+	var readers []struct {
+		stream string
+		f      *os.File
+	}
+	var consoleLn interface{ Close() error }
+	consoleCh := make(chan *os.File, 1)
+	if rec.Tty {
+		path, ln, err := s.consoleSocket(m.id)
+		if err != nil {
+			return err
+		}
+		consoleLn = ln
+		defer os.Remove(path)
+		defer ln.Close()
+		opts.ConsoleSocket = path
+		go func() {
+			f, err := receiveConsole(ln)
+			if err != nil {
+				s.cfg.Logf("container %s: %v", rec.Name, err)
+			}
+			consoleCh <- f
+		}()
+	} else {
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		errR, errW, err := os.Pipe()
+		if err != nil {
+			outR.Close()
+			outW.Close()
+			return err
+		}
+		opts.Stdout, opts.Stderr = outW, errW
+		closeAfter = append(closeAfter, outW, errW)
+		readers = append(readers, struct {
+			stream string
+			f      *os.File
+		}{"stdout", outR}, struct {
+			stream string
+			f      *os.File
+		}{"stderr", errR})
+		if rec.StdinOpen {
+			inR, inW, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			opts.Stdin = inR
+			closeAfter = append(closeAfter, inR)
+			if m.stdin != nil {
+				m.stdin.Close()
+			}
+			m.stdin = inW
+		}
+	}
+	closeAll := func(fs []*os.File) {
+		for _, f := range fs {
+			f.Close()
+		}
+	}
+
+	pid, err := m.rt.Create(ctx, m.id, rec.Bundle, opts)
+	closeAll(closeAfter)
+	if err != nil {
+		for _, r := range readers {
+			r.f.Close()
+		}
+		return fmt.Errorf("create container %s: %w", rec.Name, err)
+	}
+	if rec.Tty {
+		select {
+		case f := <-consoleCh:
+			if f != nil {
+				readers = append(readers, struct {
+					stream string
+					f      *os.File
+				}{"stdout", f})
+			}
+		case <-time.After(10 * time.Second):
+			consoleLn.Close()
+		}
+	}
+
+	exited := make(chan struct{})
+	s.mu.Lock()
+	m.pid = pid
+	m.exited = exited
+	s.byPid[pid] = m
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	s.mu.Unlock()
+	for _, r := range readers {
+		m.copiers.Add(1)
+		go func(stream string, f *os.File) {
+			defer m.copiers.Done()
+			defer f.Close()
+			if err := logw.Copy(stream, f); err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, syscall.EIO) {
+				s.cfg.Logf("container %s: log copy: %v", rec.Name, err)
+			}
+		}(r.stream, r.f)
+	}
+
+	if err := m.rt.Start(ctx, m.id); err != nil {
+		m.rt.Delete(context.Background(), m.id, true)
+		s.reap()
+		return fmt.Errorf("start container %s: %w", rec.Name, err)
+	}
+	s.mu.Lock()
+	now := time.Now().UTC()
+	m.started = now
+	if m.pid == pid { // not already reaped
+		m.st.Status = state.StatusRunning
+		m.st.Pid = pid
+		m.st.StartedAt = now
+		m.st.Error = ""
+		s.putState(m)
+	}
+	s.mu.Unlock()
+	// The init may have exited before it was registered.
+	s.reap()
+	return nil
+}
+
+// reap collects the exit of every container init that has ended.
+func (s *Server) reap() {
+	s.mu.Lock()
+	pids := make([]int, 0, len(s.byPid))
+	for pid := range s.byPid {
+		pids = append(pids, pid)
+	}
+	s.mu.Unlock()
+	for _, pid := range pids {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if got != pid && !errors.Is(err, unix.ECHILD) {
+			continue
+		}
+		code := -1
+		switch {
+		case err != nil:
+			// not our child (cannot happen for an init we created, as
+			// we are the subreaper): record it as gone.
+			code = 255
+		case ws.Exited():
+			code = ws.ExitStatus()
+		case ws.Signaled():
+			code = 128 + int(ws.Signal())
+		default:
+			continue
+		}
+		s.mu.Lock()
+		m := s.byPid[pid]
+		delete(s.byPid, pid)
+		s.mu.Unlock()
+		if m != nil {
+			go s.exited(m, pid, code)
+		}
+	}
+}
+
+// exited records a container's exit and applies its restart policy.
+func (s *Server) exited(m *managed, pid, code int) {
+	waitTimeout(&m.copiers, 2*time.Second)
+	ctx := context.Background()
+	if m.rt != nil {
+		m.rt.Delete(ctx, m.id, true)
+	}
+	s.mu.Lock()
+	if m.pid != pid {
+		s.mu.Unlock()
+		return
+	}
+	ran := time.Since(m.started)
+	m.pid = 0
+	m.st.Pid = 0
+	m.st.ExitCode = code
+	m.st.FinishedAt = time.Now().UTC()
+	m.st.Status = state.StatusExited
+	policy, _ := ParsePolicy(m.rec.Restart)
+	restart := !m.removed && policy.ShouldRestart(code, m.st.RestartCount, m.st.StoppedByUser)
+	if restart {
+		m.st.Status = state.StatusRestarting
+	}
+	s.putState(m)
+	close(m.exited)
+	s.armIdleLocked()
+	s.mu.Unlock()
+	s.cfg.Logf("container %s exited with code %d", m.rec.Name, code)
+	if !restart {
+		return
+	}
+	delay := m.backoff.Next(ran)
+	time.AfterFunc(delay, func() {
+		m.op.Lock()
+		defer m.op.Unlock()
+		s.mu.Lock()
+		stillWanted := !m.removed && !m.st.StoppedByUser && m.pid == 0
+		if stillWanted {
+			m.st.RestartCount++
+		}
+		s.mu.Unlock()
+		if !stillWanted {
+			s.mu.Lock()
+			if m.st.Status == state.StatusRestarting {
+				m.st.Status = state.StatusExited
+				s.putState(m)
+			}
+			s.armIdleLocked()
+			s.mu.Unlock()
+			return
+		}
+		if err := s.run(ctx, m); err != nil {
+			s.cfg.Logf("container %s: restart: %v", m.rec.Name, err)
+			s.mu.Lock()
+			m.st.Status = state.StatusExited
+			m.st.Error = err.Error()
+			s.putState(m)
+			s.armIdleLocked()
+			s.mu.Unlock()
+		}
+	})
+}
+
+func waitTimeout(wg interface{ Wait() }, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+// stop sends the stop signal, waits up to timeout for the exit, then
+// kills. A stopped container is not restarted by its policy.
+func (s *Server) stop(ctx context.Context, id, signal string, timeout time.Duration) error {
+	m, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	m.op.Lock()
+	defer m.op.Unlock()
+	return s.stopLocked(ctx, m, signal, timeout)
+}
+
+func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, timeout time.Duration) error {
+	s.mu.Lock()
+	m.st.StoppedByUser = true
+	pid, exited := m.pid, m.exited
+	if pid == 0 && m.st.Status == state.StatusRestarting {
+		m.st.Status = state.StatusExited
+	}
+	s.putState(m)
+	s.mu.Unlock()
+	if pid == 0 {
+		return nil
+	}
+	if signal == "" {
+		signal = m.rec.StopSignal
+	}
+	sig, err := ParseSignal(signal)
+	if err != nil {
+		return err
+	}
+	if timeout < 0 {
+		timeout = m.rec.StopTimeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+	}
+	if m.st.Status == state.StatusPaused {
+		m.rt.Resume(ctx, m.id)
+	}
+	if timeout > 0 {
+		if err := m.rt.Kill(ctx, m.id, sig, false); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			s.cfg.Logf("container %s: kill %v: %v", m.rec.Name, sig, err)
+		}
+		select {
+		case <-exited:
+			return nil
+		case <-time.After(timeout):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := m.rt.Kill(ctx, m.id, syscall.SIGKILL, true); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		// The runtime may already have removed it; fall back to the pid.
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("container %s did not exit after SIGKILL", m.rec.Name)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// kill sends a signal; by default SIGKILL, which also counts as a stop.
+func (s *Server) kill(ctx context.Context, id, signal string) error {
+	m, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	if signal == "" {
+		signal = "SIGKILL"
+	}
+	sig, err := ParseSignal(signal)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	pid := m.pid
+	if sig == syscall.SIGKILL {
+		m.st.StoppedByUser = true
+		s.putState(m)
+	}
+	s.mu.Unlock()
+	if pid == 0 {
+		return fmt.Errorf("container %s is not running", m.rec.Name)
+	}
+	return m.rt.Kill(ctx, m.id, sig, false)
+}
+
+// remove stops a container (at once) and forgets it.
+func (s *Server) remove(ctx context.Context, id string) error {
+	m, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	m.op.Lock()
+	defer m.op.Unlock()
+	if err := s.stopLocked(ctx, m, "SIGKILL", 0); err != nil {
+		return err
+	}
+	if m.rt != nil {
+		m.rt.Delete(ctx, m.id, true)
+	}
+	s.mu.Lock()
+	m.removed = true
+	if m.logw != nil {
+		m.logw.Close()
+	}
+	if m.stdin != nil {
+		m.stdin.Close()
+	}
+	delete(s.containers, id)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) pause(ctx context.Context, id string, pause bool) error {
+	m, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	m.op.Lock()
+	defer m.op.Unlock()
+	if m.pid == 0 {
+		return fmt.Errorf("container %s is not running", m.rec.Name)
+	}
+	if pause {
+		err = m.rt.Pause(ctx, m.id)
+	} else {
+		err = m.rt.Resume(ctx, m.id)
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if pause {
+		m.st.Status = state.StatusPaused
+	} else {
+		m.st.Status = state.StatusRunning
+	}
+	s.putState(m)
+	s.mu.Unlock()
+	return nil
+}

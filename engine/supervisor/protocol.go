@@ -1,0 +1,60 @@
+package supervisor
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/berth-dev/berth/engine/state"
+)
+
+// Ops the supervisor answers.
+const (
+	OpPing    = "ping"
+	OpStart   = "start"
+	OpStop    = "stop"
+	OpKill    = "kill"
+	OpRemove  = "remove"
+	OpPause   = "pause"
+	OpResume  = "resume"
+	OpList    = "list"
+	OpRestart = "restart"
+)
+
+// Request is one call from the CLI.
+type Request struct {
+	Op      string        `json:"op"`
+	ID      string        `json:"id,omitempty"`
+	Signal  string        `json:"signal,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Timeout < 0 means the container's own stop_grace_period.
+}
+
+// Response is the supervisor's answer.
+type Response struct {
+	Error  string                         `json:"error,omitempty"`
+	Pid    int                            `json:"pid,omitempty"`
+	States map[string]*state.RuntimeState `json:"states,omitempty"`
+}
+
+// Paths are the files of one project's supervisor under the run dir.
+type Paths struct {
+	Dir    string
+	Socket string
+	Lock   string // held by the live supervisor for its whole life
+	Spawn  string // held by a CLI while it checks for and starts one
+	Pid    string
+	Log    string
+}
+
+// PathsFor returns the supervisor paths of a project.
+func PathsFor(runDir, project string) Paths {
+	d := filepath.Join(runDir, "projects", project)
+	return Paths{
+		Dir:    d,
+		Socket: filepath.Join(d, "supervisor.sock"),
+		Lock:   filepath.Join(d, "supervisor.lock"),
+		Spawn:  filepath.Join(d, "spawn.lock"),
+		Pid:    filepath.Join(d, "supervisor.pid"),
+		Log:    filepath.Join(d, "supervisor.log"),
+	}
+}

@@ -1,0 +1,353 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/engine/logs"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/state"
+)
+
+// Config configures a supervisor.
+type Config struct {
+	Project string
+	Root    string // berth state root
+	RunDir  string
+	// RuntimeFor returns the OCI runtime a container record names.
+	RuntimeFor func(ctx context.Context, name string) (runtime.Runtime, error)
+	// IdleExit is how long the supervisor lingers with no running
+	// container before it exits (default 1s).
+	IdleExit time.Duration
+	// Logf reports what the supervisor does (to its log file).
+	Logf func(format string, args ...any)
+}
+
+// Server is a running supervisor.
+type Server struct {
+	cfg   Config
+	paths Paths
+	store *state.Store
+
+	mu         sync.Mutex
+	containers map[string]*managed // by container ID
+	byPid      map[int]*managed
+	idle       *time.Timer
+	ln         net.Listener
+	inflight   int
+}
+
+type managed struct {
+	id string
+	// op serializes start/stop/remove of one container.
+	op sync.Mutex
+
+	rec     *state.Container
+	st      *state.RuntimeState
+	rt      runtime.Runtime
+	pid     int
+	started time.Time
+	exited  chan struct{} // closed when the current run ends
+	copiers sync.WaitGroup
+	logw    *logs.Writer
+	stdin   *os.File // held open for stdin_open
+	backoff Backoff
+	removed bool
+}
+
+// Run serves until the project has had no running container for
+// IdleExit, or ctx is done.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.IdleExit == 0 {
+		cfg.IdleExit = time.Second
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := &Server{
+		cfg:        cfg,
+		paths:      PathsFor(cfg.RunDir, cfg.Project),
+		store:      state.NewStore(cfg.Root),
+		containers: map[string]*managed{},
+		byPid:      map[int]*managed{},
+	}
+	if err := os.MkdirAll(s.paths.Dir, 0o700); err != nil {
+		return err
+	}
+	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	lock, err := state.Acquire(lctx, s.paths.Lock)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("another supervisor holds project %s: %w", cfg.Project, err)
+	}
+	defer lock.Release()
+
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("become child subreaper: %w", err)
+	}
+	sigchld := make(chan os.Signal, 16)
+	signal.Notify(sigchld, syscall.SIGCHLD)
+	defer signal.Stop(sigchld)
+
+	s.adoptLeftovers(ctx)
+
+	os.Remove(s.paths.Socket)
+	ln, err := net.Listen("unix", s.paths.Socket)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	defer os.Remove(s.paths.Socket)
+	if err := state.WriteFile(s.paths.Pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(s.paths.Pid)
+	cfg.Logf("supervisor for project %s serving on %s", cfg.Project, s.paths.Socket)
+
+	go func() {
+		for {
+			select {
+			case <-sigchld:
+				s.reap()
+			case <-ctx.Done():
+				ln.Close()
+				return
+			}
+		}
+	}()
+	s.mu.Lock()
+	s.armIdleLocked()
+	s.mu.Unlock()
+
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		s.mu.Lock()
+		s.inflight++
+		if s.idle != nil {
+			s.idle.Stop()
+		}
+		s.mu.Unlock()
+		go s.serve(ctx, conn)
+	}
+}
+
+func (s *Server) serve(ctx context.Context, conn net.Conn) {
+	defer func() {
+		conn.Close()
+		s.mu.Lock()
+		s.inflight--
+		s.armIdleLocked()
+		s.mu.Unlock()
+	}()
+	var req Request
+	if err := json.NewDecoder(conn).Decode(&req); err != nil {
+		return
+	}
+	resp := s.handle(ctx, req)
+	json.NewEncoder(conn).Encode(resp)
+}
+
+func (s *Server) handle(ctx context.Context, req Request) *Response {
+	var err error
+	resp := &Response{}
+	switch req.Op {
+	case OpPing:
+		resp.Pid = os.Getpid()
+	case OpStart:
+		err = s.start(ctx, req.ID)
+	case OpStop:
+		err = s.stop(ctx, req.ID, req.Signal, req.Timeout)
+	case OpKill:
+		err = s.kill(ctx, req.ID, req.Signal)
+	case OpRestart:
+		if err = s.stop(ctx, req.ID, "", req.Timeout); err == nil {
+			err = s.start(ctx, req.ID)
+		}
+	case OpRemove:
+		err = s.remove(ctx, req.ID)
+	case OpPause, OpResume:
+		err = s.pause(ctx, req.ID, req.Op == OpPause)
+	case OpList:
+		resp.States = s.list()
+	default:
+		err = fmt.Errorf("unknown op %q", req.Op)
+	}
+	if err != nil {
+		resp.Error = err.Error()
+	}
+	return resp
+}
+
+// armIdleLocked starts the idle-exit timer when nothing runs and no
+// request is being served.
+func (s *Server) armIdleLocked() {
+	if s.inflight > 0 || s.runningLocked() > 0 {
+		if s.idle != nil {
+			s.idle.Stop()
+		}
+		return
+	}
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	s.idle = time.AfterFunc(s.cfg.IdleExit, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.inflight == 0 && s.runningLocked() == 0 && s.ln != nil {
+			s.cfg.Logf("no container running: exiting")
+			// Remove the socket before closing so a new client starts a
+			// fresh supervisor instead of reaching this one.
+			os.Remove(s.paths.Socket)
+			s.ln.Close()
+		}
+	})
+}
+
+func (s *Server) runningLocked() int {
+	n := 0
+	for _, m := range s.containers {
+		if m.pid != 0 || (m.st != nil && m.st.Status == state.StatusRestarting) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) get(id string) (*managed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.containers[id]; ok {
+		return m, nil
+	}
+	rec, err := s.store.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Project != s.cfg.Project {
+		return nil, fmt.Errorf("container %s belongs to project %s, not %s", rec.Name, rec.Project, s.cfg.Project)
+	}
+	st, err := s.store.GetState(id)
+	if err != nil {
+		return nil, err
+	}
+	m := &managed{id: id, rec: rec, st: st}
+	s.containers[id] = m
+	return m, nil
+}
+
+func (s *Server) list() map[string]*state.RuntimeState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]*state.RuntimeState{}
+	for id, m := range s.containers {
+		st := *m.st
+		out[id] = &st
+	}
+	return out
+}
+
+func (s *Server) putState(m *managed) {
+	if m.removed {
+		return
+	}
+	if err := s.store.PutState(m.id, m.st); err != nil {
+		s.cfg.Logf("container %s: write state: %v", m.rec.Name, err)
+	}
+}
+
+// adoptLeftovers handles containers of the project that a previous,
+// killed supervisor left running: they are no child of this one, so
+// their exits could not be seen; they are stopped and marked exited, and
+// `up` starts them again.
+func (s *Server) adoptLeftovers(ctx context.Context) {
+	recs, err := s.store.List(s.cfg.Project)
+	if err != nil {
+		return
+	}
+	for _, rec := range recs {
+		st, err := s.store.GetState(rec.ID)
+		if err != nil || (st.Status != state.StatusRunning && st.Status != state.StatusPaused && st.Status != state.StatusRestarting) {
+			continue
+		}
+		if rt, err := s.cfg.RuntimeFor(ctx, rec.Runtime); err == nil {
+			rt.Delete(ctx, rec.ID, true)
+		}
+		st.Status, st.Pid, st.FinishedAt = state.StatusExited, 0, time.Now()
+		st.ExitCode = 137
+		st.Error = "the project's supervisor was killed; berth stopped this container (berth up starts it again)"
+		s.store.PutState(rec.ID, st)
+		s.cfg.Logf("container %s: left by a killed supervisor, stopped", rec.Name)
+	}
+}
+
+func (s *Server) logWriter(m *managed) (*logs.Writer, error) {
+	if m.logw != nil {
+		return m.logw, nil
+	}
+	o, err := logs.ParseOptions(m.rec.LogOptions)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", m.rec.Service, err)
+	}
+	w, err := logs.NewWriter(s.store.LogPath(m.id), o)
+	if err != nil {
+		return nil, err
+	}
+	m.logw = w
+	return w, nil
+}
+
+// consoleSocket listens for the pty master a runtime sends for a
+// `terminal: true` container.
+func (s *Server) consoleSocket(id string) (string, *net.UnixListener, error) {
+	path := filepath.Join(s.paths.Dir, "console-"+id[:12]+".sock")
+	os.Remove(path)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return "", nil, err
+	}
+	return path, ln, nil
+}
+
+// receiveConsole accepts the runtime's connection and returns the pty
+// master it passes with SCM_RIGHTS.
+func receiveConsole(ln *net.UnixListener) (*os.File, error) {
+	ln.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, err := ln.AcceptUnix()
+	if err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 256)
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) == 0 {
+		return nil, fmt.Errorf("console socket: no pty master received")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) == 0 {
+		return nil, fmt.Errorf("console socket: no pty master received")
+	}
+	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+}
