@@ -7,9 +7,9 @@ import (
 
 func TestPolicy(t *testing.T) {
 	cases := []struct {
-		in                string
-		ok                bool
-		code, restarts    int
+		in                 string
+		ok                 bool
+		code, restarts     int
 		stopped, restarts2 bool
 	}{
 		{in: "no", ok: true, code: 1},
