@@ -11,37 +11,54 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/berth-dev/berth/engine/runtime/initproc"
 )
 
 func main() {
+	// As a container's init, berth must own every signal itself.
+	if len(os.Args) > 1 && os.Args[1] == "__init" {
+		args := os.Args[2:]
+		if len(args) > 0 && args[0] == "--" {
+			args = args[1:]
+		}
+		os.Exit(initproc.Main(args))
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes the CLI and returns the process exit code. A first SIGINT or
-// SIGTERM cancels the command's context (graceful); a second one exits 130
-// at once.
+// SIGTERM cancels the command's context (graceful); a second cancels the
+// force context (commands that were stopping gracefully kill instead); a
+// third exits 130 at once.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sigs := make(chan os.Signal, 2)
+	force, forceCancel := context.WithCancel(context.Background())
+	defer forceCancel()
+	sigs := make(chan os.Signal, 3)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
 		n := 0
 		for range sigs {
 			n++
-			if n == 1 {
+			switch n {
+			case 1:
 				cancel()
-				continue
+			case 2:
+				forceCancel()
+			default:
+				fmt.Fprintln(stderr, "berth: killed by third interrupt")
+				os.Exit(130)
 			}
-			fmt.Fprintln(stderr, "berth: killed by second interrupt")
-			os.Exit(130)
 		}
 	}()
 
+	setupLogging(stderr)
 	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := root.ExecuteContext(context.WithValue(ctx, forceKey{}, force))
 	if err == nil {
 		return 0
 	}
@@ -57,6 +74,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 130
 	}
 	return 1
+}
+
+type forceKey struct{}
+
+// forceContext is canceled by a second interrupt.
+func forceContext(ctx context.Context) context.Context {
+	if f, ok := ctx.Value(forceKey{}).(context.Context); ok {
+		return f
+	}
+	return context.Background()
 }
 
 // exitCodeError carries a specific exit code to main (for `run`, `exec`,

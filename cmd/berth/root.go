@@ -54,6 +54,9 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		// Global flags come before the command, as with docker compose
+		// (`berth -f a.yaml up`); this frees -f for `logs -f`.
+		TraverseChildren: true,
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -62,7 +65,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		return usageError(c, err)
 	})
 
-	f := root.PersistentFlags()
+	f := root.Flags()
 	f.StringArrayVarP(&g.files, "file", "f", nil, "Compose configuration files (repeatable; default: compose.yaml found upward, or COMPOSE_FILE)")
 	f.StringVarP(&g.projectName, "project-name", "p", "", "Project name (default: COMPOSE_PROJECT_NAME, top-level name:, or the project directory's name)")
 	f.StringVar(&g.projectDir, "project-directory", "", "Alternate working directory (default: the directory of the first compose file)")
@@ -102,6 +105,8 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newStatsCmd(g),
 		newLsCmd(g),
 		newInspectCmd(g),
+		newSuperviseCmd(g),
+		newInitCmd(),
 	)
 	return root
 }

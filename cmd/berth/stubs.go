@@ -10,31 +10,6 @@ import (
 // documented, and fails with exit code 1: never a silent success.
 // A command moves out of this file into its own when it is implemented.
 
-func newUpCmd(*globalOptions) *cobra.Command {
-	return stub("up [SERVICE...]", "Create and start containers")
-}
-func newDownCmd(*globalOptions) *cobra.Command {
-	return stub("down", "Stop and remove containers, networks")
-}
-func newPsCmd(*globalOptions) *cobra.Command { return stub("ps [SERVICE...]", "List containers") }
-func newLogsCmd(*globalOptions) *cobra.Command {
-	return stub("logs [SERVICE...]", "View output from containers")
-}
-func newStartCmd(*globalOptions) *cobra.Command { return stub("start [SERVICE...]", "Start services") }
-func newStopCmd(*globalOptions) *cobra.Command  { return stub("stop [SERVICE...]", "Stop services") }
-func newRestartCmd(*globalOptions) *cobra.Command {
-	return stub("restart [SERVICE...]", "Restart service containers")
-}
-func newKillCmd(*globalOptions) *cobra.Command {
-	return stub("kill [SERVICE...]", "Force stop service containers")
-}
-func newRmCmd(*globalOptions) *cobra.Command {
-	return stub("rm [SERVICE...]", "Remove stopped service containers")
-}
-func newPauseCmd(*globalOptions) *cobra.Command { return stub("pause [SERVICE...]", "Pause services") }
-func newUnpauseCmd(*globalOptions) *cobra.Command {
-	return stub("unpause [SERVICE...]", "Unpause services")
-}
 func newTopCmd(*globalOptions) *cobra.Command {
 	return stub("top [SERVICE...]", "Display the running processes")
 }
@@ -64,9 +39,6 @@ func newImageCmd(*globalOptions) *cobra.Command {
 }
 func newBuildCmd(*globalOptions) *cobra.Command {
 	return stub("build [SERVICE...]", "Build or rebuild services")
-}
-func newVolumeCmd(*globalOptions) *cobra.Command {
-	return stub("volume", "Manage volumes (ls, inspect, create, rm, prune)")
 }
 func newNetworkCmd(*globalOptions) *cobra.Command {
 	return stub("network", "Manage networks (ls, inspect, create, rm, prune)")

@@ -50,6 +50,7 @@ type Container struct {
 	Ports    []Port            `json:"ports,omitempty"`
 	Networks map[string]string `json:"networks,omitempty"` // network → IPv4
 	Mounts   []string          `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove
+	Volumes  []string          `json:"volumes,omitempty"`  // names of the volumes it uses
 
 	Tty        bool              `json:"tty,omitempty"`
 	StdinOpen  bool              `json:"stdin_open,omitempty"`

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/state"
+)
+
+// newEngine opens the engine on berth's state root and run dir, with
+// progress lines on stderr like docker compose's plain progress.
+func (g *globalOptions) newEngine() (*engine.Engine, error) {
+	p := &progressPrinter{w: g.stderr, color: g.colorEnabledOn(g.stderr)}
+	return engine.New(state.Root(), state.RunDir(),
+		engine.WithRuntime(os.Getenv("BERTH_RUNTIME")),
+		engine.WithProgress(p.event),
+		engine.WithOutput(g.stdout, g.stderr))
+}
+
+// colorEnabledOn is colorEnabled for another stream.
+func (g *globalOptions) colorEnabledOn(w io.Writer) bool {
+	if g.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
+}
+
+type progressPrinter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	color bool
+}
+
+func (p *progressPrinter) event(e engine.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	mark := " "
+	switch e.Status {
+	case "Started", "Created", "Running", "Stopped", "Removed", "Pulled", "Killed", "Paused", "Unpaused":
+		mark = "✔"
+		if p.color {
+			mark = "\x1b[32m✔\x1b[0m"
+		}
+	case "Error":
+		mark = "✘"
+	case "Warning", "Orphan":
+		mark = "!"
+	}
+	line := fmt.Sprintf(" %s %s %s  %s", mark, e.Kind, e.Name, e.Status)
+	if e.Text != "" {
+		line += ": " + e.Text
+	}
+	if e.Err != nil {
+		line += ": " + e.Err.Error()
+	}
+	fmt.Fprintln(p.w, line)
+}

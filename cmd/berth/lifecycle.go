@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/project"
+)
+
+// projectSelection loads the project (when a compose file is there) or
+// falls back to the -p name alone, for commands that act on existing
+// containers.
+func (g *globalOptions) projectSelection(ctx context.Context, services []string) (engine.Selection, error) {
+	p, err := g.loadProject(ctx)
+	if err != nil {
+		if g.projectName != "" && isNoFile(err) {
+			return engine.Selection{Project: g.projectName, Services: services}, nil
+		}
+		return engine.Selection{}, err
+	}
+	return engine.Selection{Project: p.Name, P: p, Services: services}, nil
+}
+
+func isNoFile(err error) bool {
+	_, ok := err.(*project.NoFileError)
+	return ok
+}
+
+func timeoutFlag(cmd *cobra.Command, secs int) *time.Duration {
+	if !cmd.Flags().Changed("timeout") {
+		return nil
+	}
+	t := time.Duration(secs) * time.Second
+	return &t
+}
+
+func newDownCmd(g *globalOptions) *cobra.Command {
+	var o engine.DownOptions
+	var timeout int
+	cmd := &cobra.Command{
+		Use:   "down [OPTIONS]",
+		Short: "Stop and remove containers, networks",
+		Long: `Stop and remove the project's containers (in reverse dependency order) and
+networks. Named volumes stay unless -v is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			o.Timeout = timeoutFlag(cmd, timeout)
+			sel, err := g.projectSelection(ctx, nil)
+			if err != nil {
+				return err
+			}
+			eng, err := g.newEngine()
+			if err != nil {
+				return err
+			}
+			return eng.Down(ctx, sel.Project, sel.P, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.Volumes, "volumes", "v", false, "Remove named volumes declared in the volumes section and anonymous volumes")
+	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "Remove containers of services not defined in the compose file")
+	f.IntVarP(&timeout, "timeout", "t", 0, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period, else 10)")
+	return cmd
+}
+
+func newStopCmd(g *globalOptions) *cobra.Command {
+	var timeout int
+	cmd := &cobra.Command{
+		Use:   "stop [SERVICE...]",
+		Short: "Stop services",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sel, eng, err := g.selectionAndEngine(ctx, args)
+			if err != nil {
+				return err
+			}
+			return eng.Stop(ctx, sel, timeoutFlag(cmd, timeout))
+		},
+	}
+	cmd.Flags().IntVarP(&timeout, "timeout", "t", 0, "Seconds to wait before killing (default: stop_grace_period, else 10)")
+	return cmd
+}
+
+func newStartCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start [SERVICE...]",
+		Short: "Start services",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sel, eng, err := g.selectionAndEngine(ctx, args)
+			if err != nil {
+				return err
+			}
+			return eng.Start(ctx, sel)
+		},
+	}
+}
+
+func newRestartCmd(g *globalOptions) *cobra.Command {
+	var timeout int
+	cmd := &cobra.Command{
+		Use:   "restart [SERVICE...]",
+		Short: "Restart service containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sel, eng, err := g.selectionAndEngine(ctx, args)
+			if err != nil {
+				return err
+			}
+			return eng.Restart(ctx, sel, timeoutFlag(cmd, timeout))
+		},
+	}
+	cmd.Flags().IntVarP(&timeout, "timeout", "t", 0, "Seconds to wait before killing (default: stop_grace_period, else 10)")
+	return cmd
+}
+
+func newKillCmd(g *globalOptions) *cobra.Command {
+	var signal string
+	var removeOrphans bool
+	cmd := &cobra.Command{
+		Use:   "kill [OPTIONS] [SERVICE...]",
+		Short: "Force stop service containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sel, eng, err := g.selectionAndEngine(ctx, args)
+			if err != nil {
+				return err
+			}
+			return eng.Kill(ctx, sel, signal)
+		},
+	}
+	cmd.Flags().StringVarP(&signal, "signal", "s", "SIGKILL", "Signal to send to the containers")
+	cmd.Flags().BoolVar(&removeOrphans, "remove-orphans", false, "Accepted for compatibility")
+	return cmd
+}
+
+func newRmCmd(g *globalOptions) *cobra.Command {
+	var force, stop, volumes bool
+	cmd := &cobra.Command{
+		Use:   "rm [OPTIONS] [SERVICE...]",
+		Short: "Remove stopped service containers",
+		Long: `Remove stopped service containers. Running containers are left alone unless
+-s stops them first. Anonymous volumes go with -v.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sel, eng, err := g.selectionAndEngine(ctx, args)
+			if err != nil {
+				return err
+			}
+			sel.All = true
+			removed, err := eng.Remove(ctx, sel, stop, volumes)
+			if len(removed) == 0 && err == nil {
+				fmt.Fprintln(g.stderr, "No stopped containers")
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&force, "force", "f", false, "Don't ask to confirm removal (berth never asks)")
+	f.BoolVarP(&stop, "stop", "s", false, "Stop the containers, if required, before removing")
+	f.BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes attached to containers")
+	return cmd
+}
+
+func newPauseCmd(g *globalOptions) *cobra.Command   { return pauseCmd(g, true) }
+func newUnpauseCmd(g *globalOptions) *cobra.Command { return pauseCmd(g, false) }
+
+func pauseCmd(g *globalOptions, pause bool) *cobra.Command {
+	use, short := "pause [SERVICE...]", "Pause services"
+	if !pause {
+		use, short = "unpause [SERVICE...]", "Unpause services"
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sel, eng, err := g.selectionAndEngine(ctx, args)
+			if err != nil {
+				return err
+			}
+			return eng.Pause(ctx, sel, pause)
+		},
+	}
+}
+
+func (g *globalOptions) selectionAndEngine(ctx context.Context, services []string) (engine.Selection, *engine.Engine, error) {
+	sel, err := g.projectSelection(ctx, services)
+	if err != nil {
+		return sel, nil, err
+	}
+	eng, err := g.newEngine()
+	return sel, eng, err
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/state"
+)
+
+// logPrinter prints container output as `service-N  | text`, the prefix
+// padded to the longest and coloured per service (stable across runs).
+type logPrinter struct {
+	mu         sync.Mutex
+	w          io.Writer
+	color      bool
+	timestamps bool
+	noPrefix   bool
+	width      int
+	colors     map[string]string
+}
+
+var palette = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
+
+func newLogPrinter(g *globalOptions, cs []*state.Container, timestamps, noPrefix bool) *logPrinter {
+	p := &logPrinter{w: g.stdout, color: g.colorEnabled(), timestamps: timestamps, noPrefix: noPrefix, colors: map[string]string{}}
+	for _, c := range cs {
+		if n := len(prefixOf(c.Service, c.Number, c.Name, c.Oneoff)); n > p.width {
+			p.width = n
+		}
+	}
+	return p
+}
+
+func prefixOf(service string, number int, name string, oneoff bool) string {
+	if oneoff {
+		return name
+	}
+	return service + "-" + strconv.Itoa(number)
+}
+
+func (p *logPrinter) colorOf(service string) string {
+	if c, ok := p.colors[service]; ok {
+		return c
+	}
+	// stable: a hash of the service name picks the colour
+	h := 0
+	for _, r := range service {
+		h = h*31 + int(r)
+	}
+	if h < 0 {
+		h = -h
+	}
+	c := palette[h%len(palette)]
+	p.colors[service] = c
+	return c
+}
+
+func (p *logPrinter) prefix(service string, number int) string {
+	if p.noPrefix {
+		return ""
+	}
+	name := service + "-" + strconv.Itoa(number)
+	if n := len(name); n > p.width {
+		p.width = n
+	}
+	pre := fmt.Sprintf("%-*s  | ", p.width, name)
+	if p.color {
+		return "\x1b[" + p.colorOf(service) + "m" + pre + "\x1b[0m"
+	}
+	return pre
+}
+
+func (p *logPrinter) line(l engine.LogLine) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	text := strings.TrimSuffix(l.Log, "\n")
+	ts := ""
+	if p.timestamps {
+		ts = l.Time.Local().Format(time.RFC3339Nano) + " "
+	}
+	fmt.Fprintf(p.w, "%s%s%s\n", p.prefix(l.Service, l.Number), ts, text)
+}
+
+func (p *logPrinter) status(c *state.Container, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "%s%s\n", p.prefix(c.Service, c.Number), msg)
+}

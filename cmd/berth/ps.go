@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/engine"
+)
+
+func newPsCmd(g *globalOptions) *cobra.Command {
+	var all, quiet, services bool
+	var format string
+	var status []string
+	cmd := &cobra.Command{
+		Use:   "ps [OPTIONS] [SERVICE...]",
+		Short: "List containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sel, eng, err := g.selectionAndEngine(ctx, args)
+			if err != nil {
+				return err
+			}
+			list, err := eng.Ps(ctx, sel.Project, engine.PsOptions{Services: args, All: all || len(status) > 0})
+			if err != nil {
+				return err
+			}
+			if len(status) > 0 {
+				keep := list[:0]
+				for _, c := range list {
+					if contains(status, c.State) {
+						keep = append(keep, c)
+					}
+				}
+				list = keep
+			}
+			switch {
+			case quiet:
+				for _, c := range list {
+					fmt.Fprintln(g.stdout, c.ID)
+				}
+			case services:
+				seen := map[string]bool{}
+				for _, c := range list {
+					if !seen[c.Service] {
+						seen[c.Service] = true
+						fmt.Fprintln(g.stdout, c.Service)
+					}
+				}
+			case format == "json":
+				// docker compose prints one JSON object per line
+				enc := json.NewEncoder(g.stdout)
+				for _, c := range list {
+					if c.Publishers == nil {
+						c.Publishers = []engine.Publisher{}
+					}
+					if err := enc.Encode(c); err != nil {
+						return err
+					}
+				}
+			case format == "" || format == "table":
+				tw := tabwriter.NewWriter(g.stdout, 0, 0, 3, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS")
+				for _, c := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Image, truncate(c.Command, 22), c.Service, c.RunningFor, c.Status, ports(c.Publishers))
+				}
+				tw.Flush()
+			default:
+				return fmt.Errorf("--format %q: want table or json", format)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&all, "all", "a", false, "Show all stopped containers too")
+	f.BoolVarP(&quiet, "quiet", "q", false, "Only display IDs")
+	f.BoolVar(&services, "services", false, "Display services")
+	f.StringVar(&format, "format", "table", "Format the output: table or json")
+	f.StringArrayVar(&status, "status", nil, "Filter services by status: created, restarting, running, paused, exited, dead")
+	return cmd
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…\""
+}
+
+func ports(ps []engine.Publisher) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, fmt.Sprintf("%s:%d->%d/%s", p.URL, p.PublishedPort, p.TargetPort, p.Protocol))
+	}
+	return strings.Join(out, ", ")
+}

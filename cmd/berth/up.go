@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/state"
+)
+
+type upOptions struct {
+	detach        bool
+	noStart       bool
+	pull          string
+	quietPull     bool
+	abortOnExit   bool
+	exitCodeFrom  string
+	timestamps    bool
+	noLogPrefix   bool
+	forceRecreate bool
+	noRecreate    bool
+	noDeps        bool
+	removeOrphans bool
+	scale         []string
+	timeout       int
+	timeoutSet    bool
+	dryRun        bool
+}
+
+func newUpCmd(g *globalOptions) *cobra.Command {
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up [OPTIONS] [SERVICE...]",
+		Short: "Create and start containers",
+		Long: `Create and start the project's containers, in dependency order, converging
+what runs to what the compose file says: unchanged containers are kept,
+changed ones recreated. Attached (the default), it prints every container's
+output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.timeoutSet = cmd.Flags().Changed("timeout")
+			return runUp(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.detach, "detach", "d", false, "Detached mode: run containers in the background")
+	f.BoolVar(&o.noStart, "no-start", false, "Don't start the services after creating them")
+	f.StringVar(&o.pull, "pull", "", "Pull images before running: always, missing, never")
+	f.BoolVar(&o.quietPull, "quiet-pull", false, "Pull without printing progress")
+	f.BoolVar(&o.abortOnExit, "abort-on-container-exit", false, "Stop all containers if any container stops (not with -d)")
+	f.StringVar(&o.exitCodeFrom, "exit-code-from", "", "Return the exit code of this service's container (implies --abort-on-container-exit)")
+	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
+	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print a prefix in logs")
+	f.BoolVar(&o.forceRecreate, "force-recreate", false, "Recreate containers even if nothing changed")
+	f.BoolVar(&o.noRecreate, "no-recreate", false, "Don't recreate containers that exist")
+	f.BoolVar(&o.noDeps, "no-deps", false, "Don't start linked services")
+	f.BoolVar(&o.removeOrphans, "remove-orphans", false, "Remove containers of services not in the compose file")
+	f.StringArrayVar(&o.scale, "scale", nil, "Scale SERVICE to NUM instances (overrides scale in the compose file)")
+	f.IntVarP(&o.timeout, "timeout", "t", 0, "Seconds to wait for a container to stop when stopping (default: its stop_grace_period, else 10)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "Print what up would do, with the fields whose change causes it, and do nothing")
+	return cmd
+}
+
+func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string) error {
+	if o.exitCodeFrom != "" {
+		o.abortOnExit = true
+	}
+	if o.detach && o.abortOnExit {
+		return errors.New("--abort-on-container-exit and --exit-code-from cannot be used with --detach")
+	}
+	if o.forceRecreate && o.noRecreate {
+		return errors.New("--force-recreate and --no-recreate cannot be used together")
+	}
+	if o.pull != "" && o.pull != "always" && o.pull != "missing" && o.pull != "never" {
+		return fmt.Errorf("--pull %q: want always, missing or never", o.pull)
+	}
+	p, err := g.loadProject(ctx)
+	if err != nil {
+		return err
+	}
+	if o.exitCodeFrom != "" {
+		if _, ok := p.Services[o.exitCodeFrom]; !ok {
+			return fmt.Errorf("--exit-code-from %s: no such service", o.exitCodeFrom)
+		}
+	}
+	scale, err := parseScale(o.scale)
+	if err != nil {
+		return err
+	}
+	eng, err := g.newEngine()
+	if err != nil {
+		return err
+	}
+	uo := engine.UpOptions{
+		Services:      services,
+		NoDeps:        o.noDeps,
+		NoStart:       o.noStart,
+		Pull:          o.pull,
+		Scale:         scale,
+		ForceRecreate: o.forceRecreate,
+		NoRecreate:    o.noRecreate,
+		RemoveOrphans: o.removeOrphans,
+	}
+	if o.dryRun {
+		plan, _, _, err := eng.Plan(ctx, p, uo)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(g.stdout, plan.String())
+		if plan.Empty() && len(plan.Orphans) == 0 {
+			fmt.Fprintln(g.stdout, "nothing to do: every container is up to date")
+		}
+		return nil
+	}
+
+	before := map[string]bool{}
+	if recs, err := eng.Store().List(p.Name); err == nil {
+		for _, r := range recs {
+			before[r.ID] = true
+		}
+	}
+	var offsets map[string]int64
+	if !o.detach {
+		recs, _ := eng.Store().List(p.Name)
+		offsets = eng.LogOffsets(recs)
+	}
+	plan, err := eng.Up(ctx, p, uo)
+	if err != nil {
+		if ctx.Err() != nil {
+			// interrupted while starting: stop what was started
+			stopProject(g, eng, p, services, o, forceContext(ctx))
+			return &exitCodeError{code: 130, err: errors.New("interrupted")}
+		}
+		return err
+	}
+	if plan.Empty() && o.detach {
+		fmt.Fprintln(g.stderr, " ✔ Nothing to do: every container is up to date")
+	}
+	if o.detach || o.noStart {
+		return nil
+	}
+
+	// Attached: follow the logs of the project's (selected) containers.
+	recs, err := eng.Store().List(p.Name)
+	if err != nil {
+		return err
+	}
+	var cs []*state.Container
+	for _, r := range recs {
+		if r.Oneoff || (len(services) > 0 && !contains(attachServices(p, services, o.noDeps), r.Service)) {
+			continue
+		}
+		cs = append(cs, r)
+	}
+	pr := newLogPrinter(g, cs, o.timestamps, o.noLogPrefix)
+	attachCtx, stopAttach := context.WithCancel(ctx)
+	defer stopAttach()
+	exitCode := 0
+	var abortedBy string
+	onExit := func(c *state.Container, st *state.RuntimeState) {
+		pr.status(c, fmt.Sprintf("exited with code %d", st.ExitCode))
+		if o.exitCodeFrom != "" && c.Service == o.exitCodeFrom {
+			exitCode = st.ExitCode
+		}
+		if o.abortOnExit && abortedBy == "" && st.Status == state.StatusExited {
+			abortedBy = c.Name
+			if o.exitCodeFrom == "" {
+				exitCode = st.ExitCode
+			}
+			stopAttach()
+		}
+	}
+	aerr := eng.Attach(attachCtx, cs, offsets, time.Time{}, pr.line, onExit)
+	if aerr != nil && ctx.Err() != nil {
+		fmt.Fprintln(g.stderr, "Gracefully stopping... (press Ctrl+C again to force)")
+		stopProject(g, eng, p, services, o, forceContext(ctx))
+		return &exitCodeError{code: 130}
+	}
+	if abortedBy != "" {
+		fmt.Fprintf(g.stderr, "Aborting on container exit (%s)...\n", abortedBy)
+		stopProject(g, eng, p, services, o, context.Background())
+		if o.exitCodeFrom != "" {
+			if st := exitCodeOf(eng, p.Name, o.exitCodeFrom); st >= 0 {
+				exitCode = st
+			}
+		}
+	}
+	if exitCode != 0 {
+		return &exitCodeError{code: exitCode}
+	}
+	return nil
+}
+
+// stopProject stops the attached services in reverse order; when force is
+// canceled (a second Ctrl-C) it kills instead.
+func stopProject(g *globalOptions, eng *engine.Engine, p *types.Project, services []string, o upOptions, force context.Context) {
+	sel := engine.Selection{Project: p.Name, P: p, Services: services}
+	var timeout *time.Duration
+	if o.timeoutSet {
+		t := time.Duration(o.timeout) * time.Second
+		timeout = &t
+	}
+	done := make(chan error, 1)
+	go func() { done <- eng.Stop(force, sel, timeout) }()
+	select {
+	case err := <-done:
+		if err != nil && force.Err() == nil {
+			fmt.Fprintf(g.stderr, "berth: stop: %v\n", err)
+		}
+		if force.Err() == nil {
+			return
+		}
+	case <-force.Done():
+	}
+	fmt.Fprintln(g.stderr, "Killing...")
+	zero := time.Duration(0)
+	eng.Stop(context.Background(), sel, &zero)
+}
+
+func exitCodeOf(eng *engine.Engine, projectName, service string) int {
+	recs, err := eng.Store().List(projectName)
+	if err != nil {
+		return -1
+	}
+	for _, r := range recs {
+		if r.Service == service && !r.Oneoff {
+			if st, err := eng.Store().GetState(r.ID); err == nil && st.Status == state.StatusExited {
+				return st.ExitCode
+			}
+		}
+	}
+	return -1
+}
+
+// attachServices are the services `up SERVICE...` shows: the named ones,
+// and their dependencies too unless --no-deps (as Compose attaches to the
+// dependencies it starts).
+func attachServices(p *types.Project, services []string, noDeps bool) []string {
+	if noDeps {
+		return services
+	}
+	g, err := serviceGraph(p)
+	if err != nil {
+		return services
+	}
+	return g.Subgraph(services, 0).Nodes()
+}
+
+func parseScale(specs []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, s := range specs {
+		name, n, ok := strings.Cut(s, "=")
+		v, err := strconv.Atoi(n)
+		if !ok || name == "" || err != nil || v < 0 {
+			return nil, fmt.Errorf("--scale %q: want SERVICE=NUM", s)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine/rootfs"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/project"
+)
+
+// newID returns a container ID: 64 hex characters, as Docker's.
+func newID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// containerSpec is one container to create.
+type containerSpec struct {
+	project *types.Project
+	service types.ServiceConfig
+	number  int
+	name    string
+	oneoff  bool
+	image   *image.Image
+	hash    string
+	config  []byte
+}
+
+// create makes a container: its rootfs, mounts, network namespace,
+// bundle and record. On failure nothing of it is left.
+func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Container, err error) {
+	svc := cs.service
+	p := cs.project
+	id := newID()
+	dir := e.store.Dir(id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	layout := rootfs.LayoutIn(dir)
+	var cleanups []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanups) - 1; i >= 0; i-- {
+				cleanups[i]()
+			}
+			rootfs.Unmount(layout)
+			os.RemoveAll(dir)
+		}
+	}()
+
+	rt, err := e.Runtime(ctx, svc.Runtime)
+	if err != nil {
+		return nil, fmt.Errorf("service %q: %w", svc.Name, err)
+	}
+	if err := rootfs.Mount(cs.image.LayerDirs(), layout); err != nil {
+		return nil, fmt.Errorf("service %q: %w", svc.Name, err)
+	}
+
+	mounts, volumeNames, err := e.serviceMounts(ctx, p, svc, cs.image, layout.Merged, id)
+	if err != nil {
+		return nil, err
+	}
+
+	c := runtime.Container{
+		ID:         id,
+		Project:    p.Name,
+		Rootfs:     layout.Merged,
+		Mounts:     mounts,
+		ProjectDir: p.WorkingDir,
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := p.Environment[k]
+			return v, ok
+		},
+	}
+	netns, netCleanup, err := e.prepareNetwork(ctx, p, svc, id, dir, &c)
+	if err != nil {
+		return nil, err
+	}
+	if netCleanup != nil {
+		cleanups = append(cleanups, netCleanup)
+	}
+	if svc.Init != nil && *svc.Init {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("service %q: init: %w", svc.Name, err)
+		}
+		c.InitBinary, c.InitArgs = self, []string{"__init", "--"}
+	}
+
+	spec, warnings, err := runtime.Generate(cs.image.Config(), &svc, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		e.progress(Event{Kind: "Container", Name: cs.name, Status: "Warning", Text: w})
+	}
+	if err := writeBundle(dir, spec); err != nil {
+		return nil, err
+	}
+
+	labels := map[string]string{
+		project.LabelProject:         p.Name,
+		project.LabelService:         svc.Name,
+		project.LabelContainerNumber: strconv.Itoa(cs.number),
+		project.LabelOneoff:          boolLabel(cs.oneoff),
+		project.LabelConfigHash:      cs.hash,
+		project.LabelWorkingDir:      p.WorkingDir,
+		project.LabelConfigFiles:     strings.Join(p.ComposeFiles, ","),
+		project.LabelImage:           cs.image.ID(),
+	}
+	for k, v := range svc.Labels {
+		labels[k] = v
+	}
+	rec = &state.Container{
+		ID:         id,
+		Name:       cs.name,
+		Project:    p.Name,
+		Service:    svc.Name,
+		Number:     cs.number,
+		Oneoff:     cs.oneoff,
+		Labels:     labels,
+		Image:      imageRef(p, svc),
+		ImageID:    cs.image.ID(),
+		Created:    time.Now().UTC(),
+		Hash:       cs.hash,
+		Config:     json.RawMessage(cs.config),
+		Command:    spec.Process.Args,
+		Bundle:     dir,
+		Rootfs:     layout.Merged,
+		Netns:      netns,
+		Runtime:    rt.Name(),
+		Volumes:    volumeNames,
+		Tty:        svc.Tty,
+		StdinOpen:  svc.StdinOpen,
+		StopSignal: spec.Annotations[runtime.AnnotationStopSignal],
+		Restart:    restartPolicy(svc),
+	}
+	if svc.Logging != nil {
+		rec.LogOptions = svc.Logging.Options
+	}
+	if svc.StopGracePeriod != nil {
+		rec.StopTimeout = time.Duration(*svc.StopGracePeriod)
+	}
+	if err := e.store.Put(rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+func boolLabel(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// restartPolicy is the service's restart:, or deploy.restart_policy as
+// Compose maps it.
+func restartPolicy(s types.ServiceConfig) string {
+	if s.Restart != "" {
+		return s.Restart
+	}
+	if s.Deploy != nil && s.Deploy.RestartPolicy != nil {
+		rp := s.Deploy.RestartPolicy
+		switch rp.Condition {
+		case "none":
+			return "no"
+		case "on-failure":
+			if rp.MaxAttempts != nil {
+				return fmt.Sprintf("on-failure:%d", *rp.MaxAttempts)
+			}
+			return "on-failure"
+		case "any":
+			return "always"
+		}
+	}
+	return "no"
+}
+
+// imageRef is the image a service runs: image:, else <project>-<service>.
+func imageRef(p *types.Project, s types.ServiceConfig) string {
+	if s.Image != "" {
+		return s.Image
+	}
+	return p.Name + "-" + s.Name
+}
+
+func writeBundle(dir string, spec *specs.Spec) error {
+	data, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return state.WriteFile(filepath.Join(dir, "config.json"), data, 0o600)
+}
+
+// remove deletes a container: stopped at once through its supervisor (or
+// the runtime when none runs), its rootfs unmounted, its network torn
+// down, its records and logs deleted; with volumes, its anonymous volumes
+// too.
+func (e *Engine) remove(ctx context.Context, rec *state.Container, removeVolumes bool) error {
+	sup := e.supervisor(rec.Project)
+	if _, err := sup.Call(ctx, supervisorRemove(rec.ID)); err != nil {
+		if rt, rerr := e.Runtime(ctx, rec.Runtime); rerr == nil {
+			rt.Delete(ctx, rec.ID, true)
+		}
+	}
+	var errs []error
+	e.teardownNetwork(ctx, rec)
+	if err := rootfs.Unmount(rootfs.LayoutIn(rec.Bundle)); err != nil {
+		errs = append(errs, err)
+	}
+	if removeVolumes {
+		if err := e.removeAnonymousVolumes(ctx, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		if err := e.store.Delete(rec.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	e.emit("Container", rec.Name, "Removed")
+	return errors.Join(errs...)
+}

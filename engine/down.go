@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/graph"
+)
+
+// DownOptions are `down`'s flags.
+type DownOptions struct {
+	RemoveOrphans bool
+	Volumes       bool           // also the project's named and anonymous volumes
+	Timeout       *time.Duration // nil: each container's stop_grace_period
+}
+
+// Down stops and removes the project's containers in reverse dependency
+// order (and with Volumes its volumes). p may be nil when only the project
+// name is known: then every container of the project goes, at once.
+func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project, o DownOptions) error {
+	lock, err := state.ProjectLock(ctx, e.root, projectName)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	obs, err := e.observe(projectName)
+	if err != nil {
+		return err
+	}
+	var orphans []string
+	byService := map[string][]*state.Container{}
+	for _, c := range obs {
+		if p != nil && !c.Oneoff && !o.RemoveOrphans {
+			if _, ok := p.Services[c.Service]; !ok {
+				if _, disabled := p.DisabledServices[c.Service]; !disabled {
+					orphans = append(orphans, c.Name)
+					continue
+				}
+			}
+		}
+		byService[c.Service] = append(byService[c.Service], c.Container)
+	}
+	for _, name := range orphans {
+		e.progress(Event{Kind: "Container", Name: name, Status: "Orphan", Text: "found orphan container for a service not in the project; remove it with --remove-orphans"})
+	}
+	timeout := time.Duration(-1)
+	if o.Timeout != nil {
+		timeout = *o.Timeout
+	}
+	err = e.walkContainers(ctx, p, byService, graph.Reverse, func(ctx context.Context, c *state.Container) error {
+		if err := e.stopContainer(ctx, c, timeout); err != nil {
+			return err
+		}
+		e.emit("Container", c.Name, "Removing")
+		return e.remove(ctx, c, o.Volumes)
+	})
+	if err != nil {
+		return err
+	}
+	if o.Volumes && p != nil {
+		if err := e.removeProjectVolumes(ctx, p); err != nil {
+			return err
+		}
+	}
+	return e.removeProjectNetworks(ctx, projectName, p)
+}
+
+// walkContainers applies fn to containers grouped by service, services in
+// the graph's order (forward or reverse), the replicas of one service in
+// parallel. Services not in the graph (orphans, or p nil) go first
+// (reverse) or last (forward), all at once.
+func (e *Engine) walkContainers(ctx context.Context, p *types.Project, byService map[string][]*state.Container, dir graph.Direction, fn func(context.Context, *state.Container) error) error {
+	each := func(ctx context.Context, cs []*state.Container) error {
+		errs := make([]error, len(cs))
+		var wg sync.WaitGroup
+		for i, c := range cs {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = fn(ctx, c) }()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	var g *graph.Graph
+	if p != nil {
+		var err error
+		if g, err = projectGraph(p); err != nil {
+			return err
+		}
+	}
+	var outside []*state.Container
+	for svc, cs := range byService {
+		if g == nil || !g.Has(svc) {
+			outside = append(outside, cs...)
+		}
+	}
+	if dir == graph.Reverse {
+		if err := each(ctx, outside); err != nil {
+			return err
+		}
+	}
+	if g != nil {
+		if err := g.Walk(ctx, dir, 8, func(ctx context.Context, svc string) error {
+			return each(ctx, byService[svc])
+		}); err != nil {
+			return err
+		}
+	}
+	if dir == graph.Forward {
+		return each(ctx, outside)
+	}
+	return nil
+}
+
+// Selection names containers of a project: all of them, or those of some
+// services.
+type Selection struct {
+	Project  string
+	P        *types.Project // may be nil
+	Services []string
+	All      bool // include one-off containers
+}
+
+func (e *Engine) selected(sel Selection) (map[string][]*state.Container, error) {
+	obs, err := e.observe(sel.Project)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, s := range sel.Services {
+		want[s] = true
+		if sel.P != nil {
+			if _, ok := sel.P.Services[s]; !ok {
+				return nil, fmt.Errorf("no such service: %s", s)
+			}
+		}
+	}
+	out := map[string][]*state.Container{}
+	for _, c := range obs {
+		if c.Oneoff && !sel.All {
+			continue
+		}
+		if len(want) > 0 && !want[c.Service] {
+			continue
+		}
+		out[c.Service] = append(out[c.Service], c.Container)
+	}
+	return out, nil
+}
+
+// Stop stops containers in reverse dependency order.
+func (e *Engine) Stop(ctx context.Context, sel Selection, timeout *time.Duration) error {
+	cs, err := e.selected(sel)
+	if err != nil {
+		return err
+	}
+	t := time.Duration(-1)
+	if timeout != nil {
+		t = *timeout
+	}
+	return e.walkContainers(ctx, sel.P, cs, graph.Reverse, func(ctx context.Context, c *state.Container) error {
+		return e.stopContainer(ctx, c, t)
+	})
+}
+
+// Start starts existing containers in dependency order.
+func (e *Engine) Start(ctx context.Context, sel Selection) error {
+	cs, err := e.selected(sel)
+	if err != nil {
+		return err
+	}
+	if len(cs) == 0 {
+		return fmt.Errorf("project %s: no containers to start (run `berth up`)", sel.Project)
+	}
+	if err := e.supervisor(sel.Project).Ensure(ctx); err != nil {
+		return err
+	}
+	return e.walkContainers(ctx, sel.P, cs, graph.Forward, func(ctx context.Context, c *state.Container) error {
+		st, err := e.store.GetState(c.ID)
+		if err != nil {
+			return err
+		}
+		if st.Status == state.StatusRunning {
+			return nil
+		}
+		return e.startContainer(ctx, c.ID, c.Name)
+	})
+}
+
+// Restart stops then starts containers.
+func (e *Engine) Restart(ctx context.Context, sel Selection, timeout *time.Duration) error {
+	if err := e.Stop(ctx, sel, timeout); err != nil {
+		return err
+	}
+	return e.Start(ctx, sel)
+}
+
+// Kill sends a signal to the running containers.
+func (e *Engine) Kill(ctx context.Context, sel Selection, signal string) error {
+	cs, err := e.selected(sel)
+	if err != nil {
+		return err
+	}
+	if _, err := supervisor.ParseSignal(signal); err != nil {
+		return err
+	}
+	return e.walkContainers(ctx, sel.P, cs, graph.Reverse, func(ctx context.Context, c *state.Container) error {
+		st, err := e.store.GetState(c.ID)
+		if err != nil || st.Status != state.StatusRunning {
+			return err
+		}
+		if _, err := e.supervisor(c.Project).Call(ctx, supervisor.Request{Op: supervisor.OpKill, ID: c.ID, Signal: signal}); err != nil {
+			return fmt.Errorf("kill %s: %w", c.Name, err)
+		}
+		e.emit("Container", c.Name, "Killed")
+		return nil
+	})
+}
+
+// Pause pauses (or unpauses) running containers.
+func (e *Engine) Pause(ctx context.Context, sel Selection, pause bool) error {
+	cs, err := e.selected(sel)
+	if err != nil {
+		return err
+	}
+	op, status := supervisor.OpResume, "Unpaused"
+	if pause {
+		op, status = supervisor.OpPause, "Paused"
+	}
+	return e.walkContainers(ctx, sel.P, cs, graph.Forward, func(ctx context.Context, c *state.Container) error {
+		if _, err := e.supervisor(c.Project).Call(ctx, supervisor.Request{Op: op, ID: c.ID}); err != nil {
+			return fmt.Errorf("%s %s: %w", op, c.Name, err)
+		}
+		e.emit("Container", c.Name, status)
+		return nil
+	})
+}
+
+// Remove removes stopped containers (running ones too with stop first).
+func (e *Engine) Remove(ctx context.Context, sel Selection, stopFirst, volumes bool) ([]string, error) {
+	cs, err := e.selected(sel)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var mu sync.Mutex
+	err = e.walkContainers(ctx, sel.P, cs, graph.Reverse, func(ctx context.Context, c *state.Container) error {
+		st, err := e.store.GetState(c.ID)
+		if err != nil {
+			return err
+		}
+		if st.Status == state.StatusRunning || st.Status == state.StatusPaused || st.Status == state.StatusRestarting {
+			if !stopFirst {
+				return nil // rm leaves running containers alone, as Compose
+			}
+			if err := e.stopContainer(ctx, c, -1); err != nil {
+				return err
+			}
+		}
+		if err := e.remove(ctx, c, volumes); err != nil {
+			return err
+		}
+		mu.Lock()
+		removed = append(removed, c.Name)
+		mu.Unlock()
+		return nil
+	})
+	return removed, err
+}
+
+// removeProjectVolumes removes the project's named volumes (not external).
+func (e *Engine) removeProjectVolumes(ctx context.Context, p *types.Project) error {
+	return nil
+}
+
+// removeProjectNetworks removes the project's networks.
+func (e *Engine) removeProjectNetworks(ctx context.Context, projectName string, p *types.Project) error {
+	return nil
+}

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine/supervisor"
+)
+
+// Engine is what the CLI calls. It holds no process-wide state beyond
+// caches: every call observes what is on disk, plans, and executes.
+type Engine struct {
+	root, run string
+	store     *state.Store
+	images    *image.Store
+
+	// Runtime is the OCI runtime asked for (--runtime / BERTH_RUNTIME);
+	// "" detects one.
+	runtimeName string
+	progress    func(Event)
+	stdout      io.Writer
+	stderr      io.Writer
+
+	rtMu     sync.Mutex
+	runtimes map[string]runtime.Runtime
+}
+
+// Opt configures an Engine.
+type Opt func(*Engine)
+
+// WithRuntime names the OCI runtime to use ("" detects crun or runc).
+func WithRuntime(name string) Opt { return func(e *Engine) { e.runtimeName = name } }
+
+// WithProgress receives what the engine does, for the CLI to show.
+func WithProgress(fn func(Event)) Opt { return func(e *Engine) { e.progress = fn } }
+
+// WithOutput sets where attached output (up without -d, run) goes.
+func WithOutput(stdout, stderr io.Writer) Opt {
+	return func(e *Engine) { e.stdout, e.stderr = stdout, stderr }
+}
+
+// New returns an engine on the state root and run dir.
+func New(root, run string, opts ...Opt) (*Engine, error) {
+	e := &Engine{
+		root:     root,
+		run:      run,
+		store:    state.NewStore(root),
+		progress: func(Event) {},
+		stdout:   io.Discard,
+		stderr:   io.Discard,
+		runtimes: map[string]runtime.Runtime{},
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	for _, d := range []string{root, run} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, fmt.Errorf("berth state: %w", err)
+		}
+	}
+	imgs, err := image.NewStore(filepath.Join(root, "image"))
+	if err != nil {
+		return nil, err
+	}
+	e.images = imgs
+	return e, nil
+}
+
+// Images is the engine's image store.
+func (e *Engine) Images() *image.Store { return e.images }
+
+// Store is the engine's container record store.
+func (e *Engine) Store() *state.Store { return e.store }
+
+// Runtime returns the OCI runtime of a name ("" for the default one).
+func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, error) {
+	if name == "" {
+		name = e.runtimeName
+	}
+	e.rtMu.Lock()
+	defer e.rtMu.Unlock()
+	if rt, ok := e.runtimes[name]; ok {
+		return rt, nil
+	}
+	rt, err := runtime.Detect(ctx, name, e.run)
+	if err != nil {
+		return nil, err
+	}
+	e.runtimes[name] = rt
+	e.runtimes[rt.Name()] = rt
+	return rt, nil
+}
+
+// supervisor returns the client of a project's supervisor.
+func (e *Engine) supervisor(project string) *supervisor.Client {
+	return supervisor.NewClient(e.run, project)
+}
+
+// Event is one step of the engine's work, for progress output.
+type Event struct {
+	Kind   string // "Container", "Image", "Volume", "Network"
+	Name   string
+	Status string // "Creating", "Created", "Starting", "Started", "Stopping", …
+	Err    error
+	Text   string // extra detail
+}
+
+func (e *Engine) emit(kind, name, status string) {
+	e.progress(Event{Kind: kind, Name: name, Status: status})
+}
+
+func supervisorRemove(id string) supervisor.Request {
+	return supervisor.Request{Op: supervisor.OpRemove, ID: id}
+}

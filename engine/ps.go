@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine/state"
+)
+
+// Publisher is a published port, as `docker compose ps --format json`.
+type Publisher struct {
+	URL           string
+	TargetPort    int
+	PublishedPort int
+	Protocol      string
+}
+
+// ContainerSummary is one line of `ps`, in docker compose's JSON shape.
+type ContainerSummary struct {
+	ID         string
+	Name       string
+	Names      []string
+	Image      string
+	Command    string
+	Project    string
+	Service    string
+	Created    int64
+	State      string
+	Status     string
+	Health     string
+	ExitCode   int
+	Publishers []Publisher
+	Labels     map[string]string
+	RunningFor string
+	// Supervised is false when the state on disk says running but the
+	// project's supervisor is gone (killed): the container is unwatched.
+	Supervised bool `json:"-"`
+}
+
+// PsOptions select containers.
+type PsOptions struct {
+	Services []string
+	All      bool // also stopped containers
+	Oneoff   bool // also one-off (run) containers
+}
+
+// Ps lists a project's containers.
+func (e *Engine) Ps(ctx context.Context, projectName string, o PsOptions) ([]ContainerSummary, error) {
+	obs, err := e.observe(projectName)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, s := range o.Services {
+		want[s] = true
+	}
+	supAlive := -1
+	var out []ContainerSummary
+	now := time.Now()
+	for _, c := range obs {
+		if len(want) > 0 && !want[c.Service] {
+			continue
+		}
+		if c.Oneoff && !o.Oneoff && !o.All {
+			continue
+		}
+		st := c.State
+		running := st.Status == state.StatusRunning || st.Status == state.StatusPaused || st.Status == state.StatusRestarting
+		if !o.All && !running {
+			continue
+		}
+		s := summarize(c.Container, st, now)
+		s.Supervised = true
+		if running {
+			if supAlive < 0 {
+				supAlive = 0
+				if e.supervisor(projectName).Alive(ctx) {
+					supAlive = 1
+				}
+			}
+			if supAlive == 0 {
+				s.Supervised = false
+				s.Status += " (supervisor gone: run `berth up` to repair)"
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func summarize(c *state.Container, st *state.RuntimeState, now time.Time) ContainerSummary {
+	s := ContainerSummary{
+		ID:       c.ID,
+		Name:     c.Name,
+		Names:    []string{c.Name},
+		Image:    c.Image,
+		Command:  quoteCommand(c.Command),
+		Project:  c.Project,
+		Service:  c.Service,
+		Created:  c.Created.Unix(),
+		State:    string(st.Status),
+		Health:   st.Health,
+		ExitCode: st.ExitCode,
+		Labels:   c.Labels,
+	}
+	s.RunningFor = ago(now.Sub(c.Created))
+	switch st.Status {
+	case state.StatusRunning:
+		s.Status = "Up " + duration(now.Sub(st.StartedAt))
+		if st.Health != "" {
+			s.Status += " (" + st.Health + ")"
+		}
+	case state.StatusPaused:
+		s.Status = "Up " + duration(now.Sub(st.StartedAt)) + " (Paused)"
+	case state.StatusRestarting:
+		s.Status = fmt.Sprintf("Restarting (%d) %s", st.ExitCode, ago(now.Sub(st.FinishedAt)))
+	case state.StatusExited:
+		s.Status = fmt.Sprintf("Exited (%d) %s", st.ExitCode, ago(now.Sub(st.FinishedAt)))
+	case state.StatusCreated:
+		s.Status = "Created"
+	default:
+		s.Status = strings.ToUpper(string(st.Status[:1])) + string(st.Status[1:])
+	}
+	for _, p := range c.Ports {
+		ip := p.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		s.Publishers = append(s.Publishers, Publisher{URL: ip, TargetPort: int(p.ContainerPort), PublishedPort: int(p.HostPort), Protocol: p.Protocol})
+	}
+	return s
+}
+
+func quoteCommand(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'") {
+			a = fmt.Sprintf("%q", a)
+		}
+		q[i] = a
+	}
+	return `"` + strings.ReplaceAll(strings.Join(q, " "), `"`, `\"`) + `"`
+}
+
+// duration words a duration as Docker's ps does ("5 seconds").
+func duration(d time.Duration) string {
+	switch s := int(d.Seconds()); {
+	case s < 1:
+		return "Less than a second"
+	case s == 1:
+		return "1 second"
+	case s < 60:
+		return fmt.Sprintf("%d seconds", s)
+	case s < 120:
+		return "About a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d < 2*time.Hour:
+		return "About an hour"
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+}
+
+func ago(d time.Duration) string { return duration(d) + " ago" }

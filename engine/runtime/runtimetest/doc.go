@@ -1,0 +1,4 @@
+// Package runtimetest is the conformance suite every OCI runtime driver of
+// engine/runtime passes (Run), and the helpers to make busybox bundles for
+// tests and benchmarks.
+package runtimetest

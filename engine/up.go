@@ -1,0 +1,319 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/graph"
+	"github.com/berth-dev/berth/project"
+)
+
+// UpOptions are `up`'s flags that shape the plan and its execution.
+type UpOptions struct {
+	Services      []string // only these (and, unless NoDeps, what they need)
+	NoDeps        bool
+	NoStart       bool
+	Pull          string         // override pull_policy: always, missing, never
+	Scale         map[string]int // --scale svc=N
+	ForceRecreate bool
+	NoRecreate    bool
+	RemoveOrphans bool
+	// Parallel bounds how many services are worked on at once (0: 8).
+	Parallel int
+}
+
+// Plan observes the project's containers and returns what `up` would do.
+func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan, *graph.Graph, map[string]*image.Image, error) {
+	g, err := projectGraph(p)
+	if err != nil {
+		return Plan{}, nil, nil, err
+	}
+	if len(o.Services) > 0 {
+		for _, s := range o.Services {
+			if !g.Has(s) {
+				return Plan{}, nil, nil, fmt.Errorf("no such service: %s", s)
+			}
+		}
+		if o.NoDeps {
+			if g, err = graph.New(o.Services, nil); err != nil {
+				return Plan{}, nil, nil, err
+			}
+		} else {
+			g = g.Subgraph(o.Services, graph.Forward)
+		}
+	}
+	for name, n := range o.Scale {
+		if _, ok := p.Services[name]; !ok {
+			return Plan{}, nil, nil, fmt.Errorf("--scale %s=%d: no such service: %s", name, n, name)
+		}
+	}
+	images, err := e.ensureImages(ctx, p, g.Nodes(), o.Pull)
+	if err != nil {
+		return Plan{}, nil, nil, err
+	}
+	var desired []Desired
+	for _, name := range g.Nodes() {
+		svc := p.Services[name]
+		hash, cfg, err := ServiceConfig(svc)
+		if err != nil {
+			return Plan{}, nil, nil, err
+		}
+		n := project.Replicas(svc)
+		if v, ok := o.Scale[name]; ok {
+			n = v
+		}
+		if svc.ContainerName != "" && n > 1 {
+			return Plan{}, nil, nil, fmt.Errorf("service %q: container_name %q cannot be used with %d replicas", name, svc.ContainerName, n)
+		}
+		desired = append(desired, Desired{
+			Service:       name,
+			Replicas:      n,
+			Hash:          hash,
+			Config:        cfg,
+			ImageID:       images[name].ID(),
+			ContainerName: svc.ContainerName,
+			SharesWith:    sharesWith(svc),
+		})
+	}
+	observed, err := e.observe(p.Name)
+	if err != nil {
+		return Plan{}, nil, nil, err
+	}
+	if len(o.Services) > 0 {
+		// leave other services' containers alone, and never call them orphans
+		keep := observed[:0]
+		for _, c := range observed {
+			if g.Has(c.Service) {
+				keep = append(keep, c)
+			}
+		}
+		observed = keep
+	} else if !o.RemoveOrphans {
+		// services disabled by a profile are not orphans
+		for i := 0; i < len(observed); i++ {
+			if _, ok := p.DisabledServices[observed[i].Service]; ok {
+				observed = append(observed[:i], observed[i+1:]...)
+				i--
+			}
+		}
+	}
+	plan := NewPlan(p.Name, desired, observed, PlanOptions{
+		ForceRecreate: o.ForceRecreate,
+		NoRecreate:    o.NoRecreate,
+		RemoveOrphans: o.RemoveOrphans,
+	})
+	return plan, g, images, nil
+}
+
+// Up creates and starts the project's containers, converging what runs to
+// what the project says. It returns once every container is started (the
+// CLI attaches to logs itself).
+func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, error) {
+	lock, err := state.ProjectLock(ctx, e.root, p.Name)
+	if err != nil {
+		return Plan{}, err
+	}
+	defer lock.Release()
+
+	plan, g, images, err := e.Plan(ctx, p, o)
+	if err != nil {
+		return plan, err
+	}
+	for _, orphan := range plan.Orphans {
+		e.progress(Event{Kind: "Container", Name: orphan, Status: "Orphan", Text: "found orphan container for a service not in the project; remove it with --remove-orphans"})
+	}
+	steps := map[string][]Step{}
+	for _, s := range plan.Steps {
+		steps[s.Service] = append(steps[s.Service], s)
+	}
+	// Orphans (services no longer in the project) go first.
+	for svc, ss := range steps {
+		if g.Has(svc) {
+			continue
+		}
+		for _, s := range ss {
+			if err := e.removeStep(ctx, s); err != nil {
+				return plan, err
+			}
+		}
+	}
+	var supOnce sync.Once
+	var supErr error
+	ensureSup := func() error {
+		supOnce.Do(func() { supErr = e.supervisor(p.Name).Ensure(ctx) })
+		return supErr
+	}
+	limit := o.Parallel
+	if limit <= 0 {
+		limit = 8
+	}
+	err = g.Walk(ctx, graph.Forward, limit, func(ctx context.Context, name string) error {
+		svc := p.Services[name]
+		hash, cfg, err := ServiceConfig(svc)
+		if err != nil {
+			return err
+		}
+		ss := steps[name]
+		errs := make([]error, len(ss))
+		var wg sync.WaitGroup
+		for i, s := range ss {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o.NoStart, ensureSup)
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	})
+	return plan, err
+}
+
+func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, noStart bool, ensureSup func() error) error {
+	switch s.Action {
+	case ActionKeep:
+		e.emit("Container", s.Name, "Running")
+		return nil
+	case ActionRemove:
+		return e.removeStep(ctx, s)
+	case ActionRecreate:
+		old, err := e.store.Get(s.ID)
+		if err != nil {
+			return err
+		}
+		e.emit("Container", s.Name, "Recreate")
+		if err := e.stopContainer(ctx, old, -1); err != nil {
+			return err
+		}
+		if err := e.remove(ctx, old, false); err != nil {
+			return err
+		}
+	case ActionStart:
+		if noStart {
+			return nil
+		}
+		if err := ensureSup(); err != nil {
+			return err
+		}
+		return e.startContainer(ctx, s.ID, s.Name)
+	}
+	// create (or the second half of recreate)
+	e.emit("Container", s.Name, "Creating")
+	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg})
+	if err != nil {
+		return err
+	}
+	e.emit("Container", s.Name, "Created")
+	if noStart {
+		return nil
+	}
+	if err := ensureSup(); err != nil {
+		return err
+	}
+	return e.startContainer(ctx, rec.ID, rec.Name)
+}
+
+func (e *Engine) removeStep(ctx context.Context, s Step) error {
+	rec, err := e.store.Get(s.ID)
+	if err != nil {
+		return err
+	}
+	if err := e.stopContainer(ctx, rec, -1); err != nil {
+		return err
+	}
+	return e.remove(ctx, rec, false)
+}
+
+func (e *Engine) startContainer(ctx context.Context, id, name string) error {
+	e.emit("Container", name, "Starting")
+	rec, err := e.store.Get(id)
+	if err != nil {
+		return err
+	}
+	if _, err := e.supervisor(rec.Project).Call(ctx, supervisor.Request{Op: supervisor.OpStart, ID: id}); err != nil {
+		return fmt.Errorf("service %q: container %s: %w", rec.Service, name, err)
+	}
+	e.emit("Container", name, "Started")
+	return nil
+}
+
+// stopContainer stops one container through its supervisor; timeout < 0
+// means the container's stop_grace_period.
+func (e *Engine) stopContainer(ctx context.Context, rec *state.Container, timeout time.Duration) error {
+	st, err := e.store.GetState(rec.ID)
+	if err != nil {
+		return err
+	}
+	if st.Status != state.StatusRunning && st.Status != state.StatusPaused && st.Status != state.StatusRestarting {
+		return nil
+	}
+	e.emit("Container", rec.Name, "Stopping")
+	sup := e.supervisor(rec.Project)
+	if _, err := sup.Call(ctx, supervisor.Request{Op: supervisor.OpStop, ID: rec.ID, Timeout: timeout}); err != nil {
+		if !errors.Is(err, supervisor.ErrNotRunning) {
+			return fmt.Errorf("stop %s: %w", rec.Name, err)
+		}
+		// No supervisor: the container was orphaned; stop it directly.
+		if rt, rerr := e.Runtime(ctx, rec.Runtime); rerr == nil {
+			rt.Delete(ctx, rec.ID, true)
+		}
+		st.Status, st.Pid = state.StatusExited, 0
+		e.store.PutState(rec.ID, st)
+	}
+	e.emit("Container", rec.Name, "Stopped")
+	return nil
+}
+
+// observe lists a project's containers with their runtime state.
+func (e *Engine) observe(projectName string) ([]Observed, error) {
+	recs, err := e.store.List(projectName)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Observed, 0, len(recs))
+	for _, r := range recs {
+		st, err := e.store.GetState(r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Observed{Container: r, State: st})
+	}
+	return out, nil
+}
+
+// projectGraph is the project's service dependency graph.
+func projectGraph(p *types.Project) (*graph.Graph, error) {
+	deps, err := project.Dependencies(p)
+	if err != nil {
+		return nil, err
+	}
+	return graph.New(project.ServiceNames(p), project.Edges(deps))
+}
+
+// sharesWith lists the services whose containers this service joins.
+func sharesWith(s types.ServiceConfig) []string {
+	var out []string
+	for _, m := range []string{s.NetworkMode, s.Ipc, s.Pid} {
+		if on, ok := strings.CutPrefix(m, types.ServicePrefix); ok {
+			out = append(out, on)
+		}
+	}
+	for _, v := range s.VolumesFrom {
+		if !strings.HasPrefix(v, types.ContainerPrefix) {
+			on, _, _ := strings.Cut(v, ":")
+			out = append(out, on)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
