@@ -40,6 +40,9 @@ type containerSpec struct {
 	image   *image.Image
 	hash    string
 	config  []byte
+	// keepAnon are the anonymous volumes of the container this one
+	// replaces (target → volume).
+	keepAnon map[string]string
 }
 
 // create makes a container: its rootfs, mounts, network namespace,
@@ -72,9 +75,17 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		return nil, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
 
-	mounts, volumeNames, err := e.serviceMounts(ctx, p, svc, cs.image, layout.Merged, id)
+	mounts, used, err := e.serviceMounts(ctx, p, svc, cs.image, layout.Merged, id, cs.keepAnon)
 	if err != nil {
 		return nil, err
+	}
+	var volumeNames []string
+	anon := map[string]string{}
+	for _, u := range used {
+		volumeNames = append(volumeNames, u.Name)
+		if u.Anonymous {
+			anon[u.Target] = u.Name
+		}
 	}
 
 	c := runtime.Container{
@@ -128,28 +139,29 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		labels[k] = v
 	}
 	rec = &state.Container{
-		ID:         id,
-		Name:       cs.name,
-		Project:    p.Name,
-		Service:    svc.Name,
-		Number:     cs.number,
-		Oneoff:     cs.oneoff,
-		Labels:     labels,
-		Image:      imageRef(p, svc),
-		ImageID:    cs.image.ID(),
-		Created:    time.Now().UTC(),
-		Hash:       cs.hash,
-		Config:     json.RawMessage(cs.config),
-		Command:    spec.Process.Args,
-		Bundle:     dir,
-		Rootfs:     layout.Merged,
-		Netns:      netns,
-		Runtime:    rt.Name(),
-		Volumes:    volumeNames,
-		Tty:        svc.Tty,
-		StdinOpen:  svc.StdinOpen,
-		StopSignal: spec.Annotations[runtime.AnnotationStopSignal],
-		Restart:    restartPolicy(svc),
+		ID:               id,
+		Name:             cs.name,
+		Project:          p.Name,
+		Service:          svc.Name,
+		Number:           cs.number,
+		Oneoff:           cs.oneoff,
+		Labels:           labels,
+		Image:            imageRef(p, svc),
+		ImageID:          cs.image.ID(),
+		Created:          time.Now().UTC(),
+		Hash:             cs.hash,
+		Config:           json.RawMessage(cs.config),
+		Command:          spec.Process.Args,
+		Bundle:           dir,
+		Rootfs:           layout.Merged,
+		Netns:            netns,
+		Runtime:          rt.Name(),
+		Volumes:          volumeNames,
+		AnonymousVolumes: anon,
+		Tty:              svc.Tty,
+		StdinOpen:        svc.StdinOpen,
+		StopSignal:       spec.Annotations[runtime.AnnotationStopSignal],
+		Restart:          restartPolicy(svc),
 	}
 	if svc.Logging != nil {
 		rec.LogOptions = svc.Logging.Options

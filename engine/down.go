@@ -274,11 +274,6 @@ func (e *Engine) Remove(ctx context.Context, sel Selection, stopFirst, volumes b
 	return removed, err
 }
 
-// removeProjectVolumes removes the project's named volumes (not external).
-func (e *Engine) removeProjectVolumes(ctx context.Context, p *types.Project) error {
-	return nil
-}
-
 // removeProjectNetworks removes the project's networks.
 func (e *Engine) removeProjectNetworks(ctx context.Context, projectName string, p *types.Project) error {
 	return nil

@@ -2,24 +2,101 @@ package engine
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"path/filepath"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/volumes"
 )
 
-// serviceMounts turns a service's volumes into runtime mounts.
-func (e *Engine) serviceMounts(ctx context.Context, p *types.Project, svc types.ServiceConfig, img *image.Image, rootfsPath, id string) ([]specs.Mount, []string, error) {
-	if len(svc.Volumes) > 0 {
-		return nil, nil, fmt.Errorf("service %q: volumes are not supported yet", svc.Name)
+// volumeManager is the engine's named-volume store.
+func (e *Engine) volumeManager() *volumes.Manager {
+	return volumes.New(filepath.Join(e.root, "volumes"))
+}
+
+// serviceMounts turns a service's volumes, tmpfs and its image's VOLUMEs
+// into runtime mounts; it returns the names of the volumes used.
+func (e *Engine) serviceMounts(ctx context.Context, p *types.Project, svc types.ServiceConfig, img *image.Image, rootfsPath, id string, keepAnon map[string]string) ([]specs.Mount, []volumes.Used, error) {
+	var imageVolumes map[string]struct{}
+	if cfg := img.Config(); cfg != nil {
+		imageVolumes = cfg.Config.Volumes
 	}
-	return nil, nil, nil
+	mounts, used, err := e.volumeManager().Mounts(ctx, volumes.Request{
+		Project:        p.Name,
+		WorkingDir:     p.WorkingDir,
+		Service:        svc.Name,
+		Container:      id,
+		Volumes:        svc.Volumes,
+		ProjectVolumes: p.Volumes,
+		ImageVolumes:   imageVolumes,
+		Rootfs:         rootfsPath,
+		Anonymous:      keepAnon,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return mounts, used, nil
 }
 
 // removeAnonymousVolumes removes the anonymous volumes of a container.
 func (e *Engine) removeAnonymousVolumes(ctx context.Context, rec *state.Container) error {
-	return nil
+	vm := e.volumeManager()
+	var errs []error
+	for _, name := range rec.Volumes {
+		v, err := vm.Get(ctx, name)
+		if err != nil || !v.Anonymous {
+			continue
+		}
+		if err := vm.Remove(ctx, name, true, e.volumeInUse(rec.ID)); err != nil && !errors.Is(err, volumes.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeProjectVolumes removes the project's named volumes (not external).
+func (e *Engine) removeProjectVolumes(ctx context.Context, p *types.Project) error {
+	vm := e.volumeManager()
+	var errs []error
+	for _, key := range sortedKeys(p.Volumes) {
+		v := p.Volumes[key]
+		if bool(v.External) {
+			continue
+		}
+		name := v.Name
+		if name == "" {
+			name = p.Name + "_" + key
+		}
+		if err := vm.Remove(ctx, name, false, e.volumeInUse("")); err != nil {
+			if errors.Is(err, volumes.ErrNotFound) {
+				continue
+			}
+			errs = append(errs, err)
+			continue
+		}
+		e.emit("Volume", name, "Removed")
+	}
+	return errors.Join(errs...)
+}
+
+// volumeInUse reports whether a container other than except uses a volume.
+func (e *Engine) volumeInUse(except string) volumes.InUse {
+	recs, _ := e.store.List("")
+	return func(name string) bool {
+		for _, r := range recs {
+			if r.ID == except {
+				continue
+			}
+			for _, v := range r.Volumes {
+				if v == name {
+					return true
+				}
+			}
+		}
+		return false
+	}
 }

@@ -180,6 +180,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 }
 
 func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, noStart bool, ensureSup func() error) error {
+	var keepAnon map[string]string
 	switch s.Action {
 	case ActionKeep:
 		e.emit("Container", s.Name, "Running")
@@ -191,6 +192,7 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		if err != nil {
 			return err
 		}
+		keepAnon = old.AnonymousVolumes
 		e.emit("Container", s.Name, "Recreate")
 		if err := e.stopContainer(ctx, old, -1); err != nil {
 			return err
@@ -209,7 +211,7 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 	}
 	// create (or the second half of recreate)
 	e.emit("Container", s.Name, "Creating")
-	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg})
+	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg, keepAnon: keepAnon})
 	if err != nil {
 		return err
 	}

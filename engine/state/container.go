@@ -51,6 +51,9 @@ type Container struct {
 	Networks map[string]string `json:"networks,omitempty"` // network → IPv4
 	Mounts   []string          `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove
 	Volumes  []string          `json:"volumes,omitempty"`  // names of the volumes it uses
+	// AnonymousVolumes maps a mount target to the anonymous volume there,
+	// kept for the next container of the service when this one is recreated.
+	AnonymousVolumes map[string]string `json:"anonymous_volumes,omitempty"`
 
 	Tty        bool              `json:"tty,omitempty"`
 	StdinOpen  bool              `json:"stdin_open,omitempty"`
