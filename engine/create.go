@@ -247,6 +247,8 @@ func (e *Engine) remove(ctx context.Context, rec *state.Container, removeVolumes
 			errs = append(errs, err)
 		}
 	}
-	e.emit("Container", rec.Name, "Removed")
+	if !rec.Oneoff {
+		e.emit("Container", rec.Name, "Removed")
+	}
 	return errors.Join(errs...)
 }

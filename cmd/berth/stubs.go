@@ -16,12 +16,6 @@ func newTopCmd(*globalOptions) *cobra.Command {
 func newCreateCmd(*globalOptions) *cobra.Command {
 	return stub("create [SERVICE...]", "Create containers for a service")
 }
-func newRunCmd(*globalOptions) *cobra.Command {
-	return stub("run SERVICE [COMMAND] [ARGS...]", "Run a one-off command on a service")
-}
-func newExecCmd(*globalOptions) *cobra.Command {
-	return stub("exec SERVICE COMMAND [ARGS...]", "Execute a command in a running container")
-}
 func newCpCmd(*globalOptions) *cobra.Command {
 	return stub("cp SERVICE:SRC_PATH DEST_PATH | SRC_PATH SERVICE:DEST_PATH", "Copy files between a service container and the host")
 }

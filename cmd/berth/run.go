@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-shellwords"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/engine"
+)
+
+func newRunCmd(g *globalOptions) *cobra.Command {
+	var o engine.RunOptions
+	var entrypoint string
+	var labels []string
+	var noTTY, interactive, tty bool
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
+		Short: "Run a one-off command on a service",
+		Long: `Run a one-off command in a new container of a service, after starting the
+services it depends on (unless --no-deps). The exit code is the command's.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := g.loadProject(ctx)
+			if err != nil {
+				return err
+			}
+			o.Service = args[0]
+			if len(args) > 1 {
+				o.Command = args[1:]
+			}
+			if cmd.Flags().Changed("entrypoint") {
+				ep, err := shellwords.Parse(entrypoint)
+				if err != nil {
+					return fmt.Errorf("--entrypoint %q: %w", entrypoint, err)
+				}
+				o.Entrypoint = ep
+				if o.Entrypoint == nil {
+					o.Entrypoint = []string{}
+				}
+			}
+			o.Labels = map[string]string{}
+			for _, l := range labels {
+				k, v, _ := strings.Cut(l, "=")
+				o.Labels[k] = v
+			}
+			in, out, errw := stdFiles(g)
+			o.Stdin, o.Stdout, o.Stderr = in, out, errw
+			o.Interactive = interactive && !o.Detach
+			// A terminal is allocated when stdin is one, as docker compose
+			// does, unless -T; -t forces it.
+			o.Tty = tty || (!noTTY && !o.Detach && in != nil && isTerminal(in) && out != nil && isTerminal(out))
+			eng, err := g.newEngine()
+			if err != nil {
+				return err
+			}
+			code, err := eng.Run(ctx, p, o)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitCodeError{code: code}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false)
+	f.BoolVar(&o.Remove, "rm", false, "Automatically remove the container when it exits")
+	f.BoolVarP(&o.Detach, "detach", "d", false, "Run the container in the background and print its name")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "Set an environment variable (KEY=VALUE, or KEY to take the host's)")
+	f.StringVarP(&o.Workdir, "workdir", "w", "", "Working directory inside the container")
+	f.StringVarP(&o.User, "user", "u", "", "Run as this user (name or uid[:gid])")
+	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "Bind mount a volume")
+	f.StringVar(&entrypoint, "entrypoint", "", "Override the entrypoint of the image")
+	f.StringVar(&o.Name, "name", "", "Assign a name to the container")
+	f.StringArrayVarP(&labels, "label", "l", nil, "Add or override a label")
+	f.BoolVar(&o.NoDeps, "no-deps", false, "Don't start linked services")
+	f.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation (default: auto-detected)")
+	f.BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	f.BoolVarP(&interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
+	f.StringVar(&o.Pull, "pull", "", "Pull image before running: always, missing, never")
+	return cmd
+}
+
+// stdFiles returns the CLI's standard streams as files when they are
+// (the runtime hands them straight to the container).
+func stdFiles(g *globalOptions) (in, out, errw *os.File) {
+	in, _ = g.stdin.(*os.File)
+	out, _ = g.stdout.(*os.File)
+	errw, _ = g.stderr.(*os.File)
+	return in, out, errw
+}

@@ -1,0 +1,273 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/format"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/graph"
+)
+
+// RunOptions are `run`'s flags.
+type RunOptions struct {
+	Service     string
+	Command     []string // nil: the service's command
+	Entrypoint  []string // nil: the service's entrypoint
+	Env         []string // KEY=VALUE or KEY (from the host)
+	Workdir     string
+	User        string
+	Volumes     []string // short syntax
+	Name        string
+	Labels      map[string]string
+	NoDeps      bool
+	Remove      bool
+	Detach      bool
+	Tty         bool
+	Interactive bool
+	Stdin       *os.File
+	Stdout      *os.File
+	Stderr      *os.File
+	Pull        string
+}
+
+// Run runs a one-off container of a service: its dependencies are started
+// first (unless NoDeps), then the command runs attached in the
+// foreground (the CLI is its parent and gets its exit code) or detached
+// under the supervisor. It returns the command's exit code.
+func (e *Engine) Run(ctx context.Context, p *types.Project, o RunOptions) (int, error) {
+	svc, ok := p.Services[o.Service]
+	if !ok {
+		if ds, disabled := p.DisabledServices[o.Service]; disabled {
+			svc = ds
+			var err error
+			if p, err = p.WithServicesEnabled(o.Service); err != nil {
+				return -1, err
+			}
+		} else {
+			return -1, fmt.Errorf("no such service: %s", o.Service)
+		}
+	}
+	if !o.NoDeps {
+		g, err := projectGraph(p)
+		if err != nil {
+			return -1, err
+		}
+		var deps []string
+		for _, n := range g.Subgraph([]string{o.Service}, graph.Forward).Nodes() {
+			if n != o.Service {
+				deps = append(deps, n)
+			}
+		}
+		if len(deps) > 0 {
+			if _, err := e.Up(ctx, p, UpOptions{Services: deps, Pull: o.Pull}); err != nil {
+				return -1, err
+			}
+		}
+	}
+	images, err := e.ensureImages(ctx, p, []string{o.Service}, o.Pull)
+	if err != nil {
+		return -1, err
+	}
+	// The one-off's own config: compose run's overrides, no restart, no
+	// published ports (unless asked), its own name.
+	if o.Command != nil {
+		svc.Command = o.Command
+	}
+	if o.Entrypoint != nil {
+		svc.Entrypoint = o.Entrypoint
+		if o.Command == nil {
+			svc.Command = nil
+		}
+	}
+	if len(o.Env) > 0 {
+		env := types.NewMappingWithEquals(o.Env)
+		for k, v := range env {
+			if v == nil {
+				if hv, ok := os.LookupEnv(k); ok {
+					v = &hv
+				}
+			}
+			if svc.Environment == nil {
+				svc.Environment = types.MappingWithEquals{}
+			}
+			svc.Environment[k] = v
+		}
+	}
+	if o.Workdir != "" {
+		svc.WorkingDir = o.Workdir
+	}
+	if o.User != "" {
+		svc.User = o.User
+	}
+	for _, v := range o.Volumes {
+		vc, err := format.ParseVolume(v)
+		if err != nil {
+			return -1, fmt.Errorf("-v %q: %w", v, err)
+		}
+		if vc.Type == types.VolumeTypeBind && !strings.HasPrefix(vc.Source, "/") {
+			vc.Source = p.RelativePath(vc.Source)
+		}
+		svc.Volumes = append(svc.Volumes, vc)
+	}
+	for k, v := range o.Labels {
+		if svc.Labels == nil {
+			svc.Labels = types.Labels{}
+		}
+		svc.Labels[k] = v
+	}
+	svc.Restart = "no"
+	svc.Deploy = nil
+	svc.Ports = nil
+	svc.ContainerName = ""
+	svc.Tty = o.Tty
+	svc.StdinOpen = o.Interactive
+	name := o.Name
+	if name == "" {
+		var b [6]byte
+		rand.Read(b[:])
+		name = fmt.Sprintf("%s-%s-run-%s", p.Name, o.Service, hex.EncodeToString(b[:]))
+	}
+	hash, cfg, err := ServiceConfig(svc)
+	if err != nil {
+		return -1, err
+	}
+	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: 1, name: name, oneoff: true, image: images[o.Service], hash: hash, config: cfg})
+	if err != nil {
+		return -1, err
+	}
+	if o.Detach {
+		if err := e.supervisor(p.Name).Ensure(ctx); err != nil {
+			e.remove(context.WithoutCancel(ctx), rec, true)
+			return -1, err
+		}
+		if err := e.startContainer(ctx, rec.ID, rec.Name); err != nil {
+			e.remove(context.WithoutCancel(ctx), rec, true)
+			return -1, err
+		}
+		return 0, nil
+	}
+	code, runErr := e.runForeground(ctx, rec, o)
+	if o.Remove {
+		if err := e.remove(context.WithoutCancel(ctx), rec, true); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return code, runErr
+}
+
+// runForeground runs a created container with the CLI's stdio and
+// records its exit in the container's state.
+func (e *Engine) runForeground(ctx context.Context, rec *state.Container, o RunOptions) (int, error) {
+	rt, err := e.Runtime(ctx, rec.Runtime)
+	if err != nil {
+		return -1, err
+	}
+	stdin := o.Stdin
+	if !o.Interactive {
+		stdin = nil
+	}
+	st := &state.RuntimeState{Status: state.StatusRunning}
+	e.store.PutState(rec.ID, st)
+	code, err := rt.Run(ctx, rec.ID, rec.Bundle, runtime.Stdio{Stdin: stdin, Stdout: o.Stdout, Stderr: o.Stderr})
+	st.Status, st.ExitCode = state.StatusExited, code
+	e.store.PutState(rec.ID, st)
+	if err != nil && ctx.Err() == nil {
+		return code, fmt.Errorf("service %q: %w", rec.Service, err)
+	}
+	return code, nil
+}
+
+// ExecOptions are `exec`'s flags.
+type ExecOptions struct {
+	Service     string
+	Index       int // 1-based replica number
+	Command     []string
+	Env         []string
+	Workdir     string
+	User        string
+	Detach      bool
+	Tty         bool
+	Interactive bool
+	Privileged  bool
+	Stdin       *os.File
+	Stdout      *os.File
+	Stderr      *os.File
+}
+
+// Exec runs a command in a running container of a service and returns its
+// exit code.
+func (e *Engine) Exec(ctx context.Context, projectName string, o ExecOptions) (int, error) {
+	if o.Index <= 0 {
+		o.Index = 1
+	}
+	recs, err := e.store.List(projectName)
+	if err != nil {
+		return -1, err
+	}
+	var rec *state.Container
+	for _, r := range recs {
+		if r.Service == o.Service && !r.Oneoff && r.Number == o.Index {
+			rec = r
+		}
+	}
+	if rec == nil {
+		return -1, fmt.Errorf("service %q has no container number %d (is the project up?)", o.Service, o.Index)
+	}
+	st, err := e.store.GetState(rec.ID)
+	if err != nil {
+		return -1, err
+	}
+	if st.Status != state.StatusRunning {
+		return -1, fmt.Errorf("container %s is not running (%s)", rec.Name, st.Status)
+	}
+	spec, err := runtime.ReadBundle(rec.Bundle)
+	if err != nil {
+		return -1, err
+	}
+	p := runtime.ExecProcess(spec.Process, o.Command, o.Env, o.Workdir, o.Tty)
+	if o.User != "" {
+		u, err := runtime.ResolveUser(rec.Rootfs, o.User, nil)
+		if err != nil {
+			return -1, fmt.Errorf("exec in %s: %w", rec.Name, err)
+		}
+		p.User = specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.AdditionalGids}
+	}
+	if o.Privileged {
+		caps, err := runtime.Capabilities(nil, []string{"ALL"}, nil)
+		if err != nil {
+			return -1, err
+		}
+		p.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}
+	}
+	rt, err := e.Runtime(ctx, rec.Runtime)
+	if err != nil {
+		return -1, err
+	}
+	eo := runtime.ExecOpts{Detach: o.Detach}
+	if !o.Detach {
+		if o.Interactive && o.Stdin != nil {
+			eo.Stdin = o.Stdin
+		}
+		eo.Stdout, eo.Stderr = o.Stdout, o.Stderr
+	}
+	x, err := rt.Exec(ctx, rec.ID, p, eo)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", rec.Name, err)
+	}
+	code, err := x.Wait()
+	var ce *runtime.CommandError
+	if errors.As(err, &ce) {
+		return code, fmt.Errorf("exec in %s: %w", rec.Name, err)
+	}
+	return code, nil
+}
