@@ -1,2 +1,20 @@
-// Package network owns bridges, veths, network namespaces, IPAM, nftables NAT/DNAT rules, embedded DNS answers and hosts files.
+// Package network owns bridges, veths, network namespaces, IPAM, nftables
+// NAT/DNAT rules, embedded DNS answers and hosts files (DESIGN.md
+// decisions 5 and 6). It takes names and addresses; the engine decides
+// them and keeps the Compose-level records (`<project>_<name>`, labels).
+//
+//   - network: EnsureBridge/DeleteBridge (`br-<12 hex>` from BridgeName,
+//     gateway address, up, route_localnet=1); CreateNetns/DeleteNetns (a
+//     netns bind-mounted on a file under the run dir, loopback up, made on
+//     a locked thread that is switched back or discarded — the file is what
+//     runc gets as linux.namespaces[net].path); Attach/Detach (a veth whose
+//     container end is created directly inside the netns under its final
+//     name, configured through a netlink handle bound to the netns, so no
+//     goroutine changes namespace); CheckPortsFree and RandomPort for
+//     published ports, naming the process holding a port from /proc.
+//   - network/ipam: subnets and addresses, persisted under a flock.
+//   - network/nft: berth's nftables table (masquerade, DNAT, isolation).
+//   - network/dns: the embedded resolver, resolv.conf and hosts files.
+//
+// Everything here is safe to call for many containers in parallel.
 package network

@@ -1,0 +1,118 @@
+package dns
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Resolver answers names for a container. The supervisor's Table is the
+// real one; tests may use any other.
+type Resolver interface {
+	// Lookup returns the IPv4 addresses of name as seen by the container
+	// asking from askerIP, and whether the name is known to it.
+	Lookup(askerIP net.IP, name string) ([]net.IP, bool)
+}
+
+// Record is one container's presence on one network.
+type Record struct {
+	Network   string   // the network's name
+	IP        net.IP   // the container's address on it
+	Names     []string // service name, aliases, container name, hostname…
+	Container string   // optional: ties a container's records on several networks together
+}
+
+// Table is the record table of a project's containers. Safe for
+// concurrent use.
+type Table struct {
+	mu   sync.RWMutex
+	recs []Record
+	turn atomic.Uint64
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table { return &Table{} }
+
+// Add adds a record; a record for the same network and IP is replaced.
+func (t *Table) Add(r Record) {
+	r.IP = r.IP.To4()
+	names := make([]string, 0, len(r.Names))
+	for _, n := range r.Names {
+		if n = normalize(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	r.Names = names
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, old := range t.recs {
+		if old.Network == r.Network && old.IP.Equal(r.IP) {
+			t.recs[i] = r
+			return
+		}
+	}
+	t.recs = append(t.recs, r)
+}
+
+// Remove drops every record of ip (on every network).
+func (t *Table) Remove(ip net.IP) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kept := t.recs[:0]
+	for _, r := range t.recs {
+		if !r.IP.Equal(ip) {
+			kept = append(kept, r)
+		}
+	}
+	clear(t.recs[len(kept):])
+	t.recs = kept
+}
+
+// Lookup implements Resolver: the addresses of name on the networks the
+// asker is on (by its address, or any record of the same Container),
+// rotated by one position on every call.
+func (t *Table) Lookup(askerIP net.IP, name string) ([]net.IP, bool) {
+	name = normalize(name)
+	t.mu.RLock()
+	nets := map[string]bool{}
+	ctrs := map[string]bool{}
+	for _, r := range t.recs {
+		if r.IP.Equal(askerIP) {
+			nets[r.Network] = true
+			if r.Container != "" {
+				ctrs[r.Container] = true
+			}
+		}
+	}
+	for _, r := range t.recs {
+		if r.Container != "" && ctrs[r.Container] {
+			nets[r.Network] = true
+		}
+	}
+	var ips []net.IP
+	seen := map[string]bool{}
+	for _, r := range t.recs {
+		if !nets[r.Network] || seen[string(r.IP)] {
+			continue
+		}
+		for _, n := range r.Names {
+			if n == name {
+				ips = append(ips, r.IP)
+				seen[string(r.IP)] = true
+				break
+			}
+		}
+	}
+	t.mu.RUnlock()
+	if len(ips) == 0 {
+		return nil, false
+	}
+	if len(ips) > 1 {
+		k := int(t.turn.Add(1) % uint64(len(ips)))
+		ips = append(ips[k:], ips[:k]...)
+	}
+	return ips, true
+}
+
+func normalize(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }

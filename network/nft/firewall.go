@@ -1,0 +1,347 @@
+package nft
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultTable is the name of berth's own nftables table (family ip).
+const DefaultTable = "berth"
+
+// Errors callers can test with errors.Is.
+var (
+	ErrBadPort = errors.New("invalid port mapping")
+)
+
+// NetworkRules describes one berth network for the firewall.
+type NetworkRules struct {
+	ID       string     // the network's ID; rules are tagged with it
+	Bridge   string     // its bridge
+	Subnet   *net.IPNet // its subnet
+	Internal bool       // no traffic in or out of the bridge
+}
+
+// PortMapping is one published port.
+type PortMapping struct {
+	HostIP        net.IP // nil or unspecified: every local address
+	HostPort      uint16
+	ContainerPort uint16
+	Proto         string // "tcp" (default) or "udp"
+}
+
+func (p PortMapping) String() string {
+	proto := p.Proto
+	if proto == "" {
+		proto = "tcp"
+	}
+	if p.HostIP != nil && !p.HostIP.IsUnspecified() {
+		return fmt.Sprintf("%s:%d->%d/%s", p.HostIP, p.HostPort, p.ContainerPort, proto)
+	}
+	return fmt.Sprintf("%d->%d/%s", p.HostPort, p.ContainerPort, proto)
+}
+
+// ProtoNumber returns the IP protocol number of a "tcp"/"udp" name.
+func ProtoNumber(proto string) (byte, error) {
+	switch strings.ToLower(proto) {
+	case "", "tcp":
+		return unix.IPPROTO_TCP, nil
+	case "udp":
+		return unix.IPPROTO_UDP, nil
+	}
+	return 0, fmt.Errorf("protocol %q: %w: only tcp and udp", proto, ErrBadPort)
+}
+
+// ContainerPorts are the published ports of one container.
+type ContainerPorts struct {
+	ContainerID string
+	Bridge      string // the bridge ContainerIP is on
+	ContainerIP net.IP
+	Ports       []PortMapping
+}
+
+// Firewall manages berth's table. All rules live in it, except one accept
+// rule per network placed in Docker's iptables-nft FORWARD path when that
+// path would drop berth's traffic (see the package doc).
+type Firewall struct {
+	mu          sync.Mutex
+	conn        *nftables.Conn
+	table       *nftables.Table
+	dockerTable string
+	ipForward   string
+}
+
+// Opt configures a Firewall.
+type Opt func(*Firewall)
+
+// WithTable names berth's table (tests use their own).
+func WithTable(name string) Opt { return func(f *Firewall) { f.table.Name = name } }
+
+// WithDockerFilterTable names the iptables-nft filter table whose FORWARD
+// chain berth must get past ("filter" by default; tests use a fake one).
+func WithDockerFilterTable(name string) Opt { return func(f *Firewall) { f.dockerTable = name } }
+
+// New opens a netlink connection to nftables. Nothing changes in the
+// kernel until a network or ports are added.
+func New(opts ...Opt) (*Firewall, error) {
+	c, err := nftables.New()
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	f := &Firewall{
+		conn:        c,
+		table:       &nftables.Table{Name: DefaultTable, Family: nftables.TableFamilyIPv4},
+		dockerTable: "filter",
+		ipForward:   "/proc/sys/net/ipv4/ip_forward",
+	}
+	for _, o := range opts {
+		o(f)
+	}
+	return f, nil
+}
+
+// Table is the name of berth's table.
+func (f *Firewall) Table() string { return f.table.Name }
+
+// Chain names in berth's table.
+const (
+	chainPrerouting  = "prerouting"
+	chainOutput      = "output"
+	chainPostrouting = "postrouting"
+	chainForward     = "forward"
+	chainPublish     = "publish"
+)
+
+func (f *Firewall) chain(name string) *nftables.Chain {
+	return &nftables.Chain{Name: name, Table: f.table}
+}
+
+// ensureTable creates berth's table with its chains and fixed rules in one
+// transaction, unless it exists. Two processes racing both succeed: the
+// loser's transaction fails with EEXIST and changes nothing.
+func (f *Firewall) ensureTable() error {
+	if _, err := f.conn.ListTableOfFamily(f.table.Name, f.table.Family); err == nil {
+		return nil
+	}
+	c := f.conn
+	c.CreateTable(f.table)
+	accept := nftables.ChainPolicyAccept
+	pre := c.AddChain(&nftables.Chain{Name: chainPrerouting, Table: f.table, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest, Policy: &accept})
+	out := c.AddChain(&nftables.Chain{Name: chainOutput, Table: f.table, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest, Policy: &accept})
+	c.AddChain(&nftables.Chain{Name: chainPostrouting, Table: f.table, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource, Policy: &accept})
+	fwd := c.AddChain(&nftables.Chain{Name: chainForward, Table: f.table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+	c.AddChain(f.chain(chainPublish))
+	base := f.tag("base")
+	c.AddRule(&nftables.Rule{Table: f.table, Chain: pre, UserData: base,
+		Exprs: rule(matchLocalDaddr(), one(jump(chainPublish)))})
+	c.AddRule(&nftables.Rule{Table: f.table, Chain: out, UserData: base,
+		Exprs: rule(matchLocalDaddr(), one(jump(chainPublish)))})
+	c.AddRule(&nftables.Rule{Table: f.table, Chain: fwd, UserData: base,
+		Exprs: rule(matchEstablished(), one(verdict(expr.VerdictAccept)))})
+	if err := c.Flush(); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("create nftables table ip %s: %w", f.table.Name, err)
+	}
+	return nil
+}
+
+// tag is the comment that marks a rule as berth's, with what it is for.
+func (f *Firewall) tag(what string) []byte {
+	return userdata.AppendString(nil, userdata.TypeComment, f.table.Name+" "+what)
+}
+
+func netTag(id string) string { return "net=" + id }
+func ctrTag(id string) string { return "ctr=" + id }
+
+// AddNetwork adds a network's NAT and isolation rules and turns on IPv4
+// forwarding. Adding a network twice replaces its rules.
+func (f *Firewall) AddNetwork(n NetworkRules) error {
+	if n.ID == "" || n.Bridge == "" || n.Subnet == nil || n.Subnet.IP.To4() == nil {
+		return fmt.Errorf("network %q: id, bridge and an IPv4 subnet are required", n.ID)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.ensureTable(); err != nil {
+		return err
+	}
+	if err := f.removeTagged(netTag(n.ID)); err != nil {
+		return err
+	}
+	if err := os.WriteFile(f.ipForward, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("network %s: enable ip_forward: %w", n.ID, err)
+	}
+	c := f.conn
+	ud := f.tag(netTag(n.ID))
+	add := func(chain string, exprs ...[]expr.Any) {
+		c.AddRule(&nftables.Rule{Table: f.table, Chain: f.chain(chain), UserData: ud, Exprs: rule(exprs...)})
+	}
+	br := n.Bridge
+	loopback := &net.IPNet{IP: net.IPv4(127, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)}
+	// Only drops here, no accepts: an accept would end this chain before
+	// the drops of another network's rules are seen.
+	if n.Internal {
+		// Nothing in or out of the bridge.
+		add(chainForward, matchIif(br, expr.CmpOpEq), matchOif(br, expr.CmpOpNeq), one(verdict(expr.VerdictDrop)))
+		add(chainForward, matchOif(br, expr.CmpOpEq), matchIif(br, expr.CmpOpNeq), one(verdict(expr.VerdictDrop)))
+	} else {
+		// Nothing enters from elsewhere (another bridge, direct routing
+		// from outside) but published ports; everything may leave.
+		add(chainForward, matchOif(br, expr.CmpOpEq), matchIif(br, expr.CmpOpNeq), matchNotDNATed(), one(verdict(expr.VerdictDrop)))
+		add(chainPostrouting, matchSaddr(n.Subnet), matchOif(br, expr.CmpOpNeq), one(&expr.Masq{}))
+	}
+	// 127.0.0.1:PORT DNATed to a container keeps a loopback source the
+	// container cannot answer: masquerade it to the gateway.
+	add(chainPostrouting, matchOif(br, expr.CmpOpEq), matchSaddr(loopback), one(&expr.Masq{}))
+	// Hairpin: a container reaching a published port of a container on its
+	// own bridge must see the answer come back through the host.
+	add(chainPostrouting, matchOif(br, expr.CmpOpEq), matchSaddr(n.Subnet), matchDNATed(), one(&expr.Masq{}))
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("network %s: add nftables rules: %w", n.ID, err)
+	}
+	if err := f.dockerAccept(n); err != nil {
+		return fmt.Errorf("network %s: %w", n.ID, err)
+	}
+	return nil
+}
+
+// RemoveNetwork deletes every rule of the network; a network without
+// rules is not an error.
+func (f *Firewall) RemoveNetwork(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.removeTagged(netTag(id)); err != nil {
+		return fmt.Errorf("network %s: %w", id, err)
+	}
+	if err := f.dockerRemove(id); err != nil {
+		return fmt.Errorf("network %s: %w", id, err)
+	}
+	return nil
+}
+
+// AddPorts publishes a container's ports: DNAT from every local address
+// (or HostIP) in prerouting and output. Adding again replaces them.
+func (f *Firewall) AddPorts(cp ContainerPorts) error {
+	if cp.ContainerID == "" || cp.ContainerIP.To4() == nil {
+		return fmt.Errorf("container %q: id and an IPv4 address are required to publish ports", cp.ContainerID)
+	}
+	type planned struct {
+		proto byte
+		p     PortMapping
+	}
+	var plan []planned
+	for _, p := range cp.Ports {
+		proto, err := ProtoNumber(p.Proto)
+		if err != nil {
+			return fmt.Errorf("container %s: port %s: %w", cp.ContainerID, p, err)
+		}
+		if p.HostPort == 0 || p.ContainerPort == 0 {
+			return fmt.Errorf("container %s: port %s: %w: ports must be 1-65535", cp.ContainerID, p, ErrBadPort)
+		}
+		if p.HostIP != nil && !p.HostIP.IsUnspecified() && p.HostIP.To4() == nil {
+			return fmt.Errorf("container %s: port %s: %w: IPv6 host addresses are not supported", cp.ContainerID, p, ErrBadPort)
+		}
+		plan = append(plan, planned{proto, p})
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.ensureTable(); err != nil {
+		return err
+	}
+	if err := f.removeTagged(ctrTag(cp.ContainerID)); err != nil {
+		return err
+	}
+	ud := f.tag(ctrTag(cp.ContainerID))
+	for _, pl := range plan {
+		var exprs []expr.Any
+		if pl.p.HostIP != nil && !pl.p.HostIP.IsUnspecified() {
+			exprs = append(exprs, matchDaddr(host(pl.p.HostIP))...)
+		}
+		exprs = append(exprs, matchProtoPort(pl.proto, pl.p.HostPort)...)
+		exprs = append(exprs, dnatTo(cp.ContainerIP, pl.p.ContainerPort)...)
+		f.conn.AddRule(&nftables.Rule{Table: f.table, Chain: f.chain(chainPublish), UserData: ud, Exprs: exprs})
+	}
+	if err := f.conn.Flush(); err != nil {
+		return fmt.Errorf("container %s: publish ports: %w", cp.ContainerID, err)
+	}
+	return nil
+}
+
+// RemovePorts unpublishes every port of a container.
+func (f *Firewall) RemovePorts(containerID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.removeTagged(ctrTag(containerID)); err != nil {
+		return fmt.Errorf("container %s: %w", containerID, err)
+	}
+	return nil
+}
+
+// Cleanup deletes berth's table when no network or published port is left
+// in it, and reports whether it did.
+func (f *Firewall) Cleanup() (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.conn.ListTableOfFamily(f.table.Name, f.table.Family); err != nil {
+		return true, nil
+	}
+	for _, ch := range []string{chainForward, chainPostrouting, chainPublish} {
+		rules, err := f.conn.GetRules(f.table, f.chain(ch))
+		if err != nil {
+			return false, fmt.Errorf("list rules of %s: %w", ch, err)
+		}
+		for _, r := range rules {
+			if c, _ := userdata.GetString(r.UserData, userdata.TypeComment); !strings.HasSuffix(c, " base") {
+				return false, nil
+			}
+		}
+	}
+	f.conn.DelTable(f.table)
+	if err := f.conn.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+		return false, fmt.Errorf("delete nftables table ip %s: %w", f.table.Name, err)
+	}
+	return true, nil
+}
+
+// Close releases the netlink connection.
+func (f *Firewall) Close() error { return f.conn.CloseLasting() }
+
+// removeTagged deletes every rule of berth's table tagged with what.
+func (f *Firewall) removeTagged(what string) error {
+	if _, err := f.conn.ListTableOfFamily(f.table.Name, f.table.Family); err != nil {
+		return nil
+	}
+	want := f.table.Name + " " + what
+	n := 0
+	for _, ch := range []string{chainForward, chainPostrouting, chainPublish, chainPrerouting, chainOutput} {
+		rules, err := f.conn.GetRules(f.table, f.chain(ch))
+		if err != nil {
+			return fmt.Errorf("list rules of %s: %w", ch, err)
+		}
+		for _, r := range rules {
+			if c, _ := userdata.GetString(r.UserData, userdata.TypeComment); c == want {
+				if err := f.conn.DelRule(r); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := f.conn.Flush(); err != nil {
+		return fmt.Errorf("delete rules %q: %w", what, err)
+	}
+	return nil
+}

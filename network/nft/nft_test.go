@@ -1,0 +1,150 @@
+package nft
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/google/nftables"
+)
+
+func randSuffix() string { return fmt.Sprintf("%06x", rand.Uint32()&0xffffff) }
+
+func nftList(t *testing.T, table string) (string, bool) {
+	t.Helper()
+	out, err := exec.Command("nft", "list", "table", "ip", table).CombinedOutput()
+	return string(out), err == nil
+}
+
+// newTestFirewall gives the test its own berth table, removed at the end.
+func newTestFirewall(t *testing.T, opts ...Opt) *Firewall {
+	t.Helper()
+	name := "bt" + randSuffix()
+	f, err := New(append([]Opt{WithTable(name)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, _ := nftables.New()
+		tb := &nftables.Table{Name: name, Family: nftables.TableFamilyIPv4}
+		if _, err := c.ListTableOfFamily(name, nftables.TableFamilyIPv4); err == nil {
+			c.DelTable(tb)
+			_ = c.Flush()
+		}
+		f.Close()
+	})
+	return f
+}
+
+func TestFirewallRulesAddRemove(t *testing.T) {
+	testutil.RequiresRoot(t)
+	f := newTestFirewall(t)
+	_, subnet, _ := net.ParseCIDR("10.231.7.0/24")
+	n := NetworkRules{ID: "btnet" + randSuffix(), Bridge: "br-bt" + randSuffix(), Subnet: subnet}
+	if err := f.AddNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.AddNetwork(n); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	in := NetworkRules{ID: "btint" + randSuffix(), Bridge: "br-bt" + randSuffix(), Subnet: subnet, Internal: true}
+	if err := f.AddNetwork(in); err != nil {
+		t.Fatal(err)
+	}
+	cp := ContainerPorts{ContainerID: "btctr", Bridge: n.Bridge, ContainerIP: net.ParseIP("10.231.7.2"), Ports: []PortMapping{
+		{HostPort: 18080, ContainerPort: 80},
+		{HostIP: net.ParseIP("127.0.0.1"), HostPort: 18053, ContainerPort: 53, Proto: "udp"},
+	}}
+	if err := f.AddPorts(cp); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := nftList(t, f.Table())
+	t.Log(out)
+	for _, want := range []string{
+		"fib daddr type local jump publish",
+		"tcp dport 18080 dnat to 10.231.7.2:80",
+		"ip daddr 127.0.0.1 udp dport 18053 dnat to 10.231.7.2:53",
+		`ip saddr 10.231.7.0/24 oifname != "` + n.Bridge + `" masquerade`,
+		`oifname "` + n.Bridge + `" ip saddr 127.0.0.0/8 masquerade`,
+		`oifname "` + n.Bridge + `" iifname != "` + n.Bridge + `" ct status ! dnat drop`,
+		`iifname "` + in.Bridge + `" oifname != "` + in.Bridge + `" drop`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	if strings.Count(out, "dport 18080") != 1 {
+		t.Errorf("rules duplicated:\n%s", out)
+	}
+	if done, err := f.Cleanup(); err != nil || done {
+		t.Fatalf("Cleanup with networks left = %v, %v", done, err)
+	}
+	if err := f.RemovePorts("btctr"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.RemoveNetwork(n.ID); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = nftList(t, f.Table())
+	for _, gone := range []string{"dnat to", n.Bridge, "10.231.7.0/24 oifname"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("left after removal: %q in\n%s", gone, out)
+		}
+	}
+	if err := f.RemoveNetwork(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := f.Cleanup(); err != nil || !done {
+		t.Fatalf("Cleanup = %v, %v", done, err)
+	}
+	if out, ok := nftList(t, f.Table()); ok {
+		t.Fatalf("table still there:\n%s", out)
+	}
+}
+
+// A table shaped like Docker's iptables-nft filter table (FORWARD policy
+// drop, DOCKER-USER jumped to first) gets berth's accept rules in
+// DOCKER-USER and loses them on removal; its own rules stay.
+func TestDockerUserAcceptRules(t *testing.T) {
+	testutil.RequiresRoot(t)
+	docker := fakeDockerTable(t)
+	f := newTestFirewall(t, WithDockerFilterTable(docker))
+	_, subnet, _ := net.ParseCIDR("10.231.8.0/24")
+	n := NetworkRules{ID: "btnet" + randSuffix(), Bridge: "br-bt" + randSuffix(), Subnet: subnet}
+	if err := f.AddNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := nftList(t, docker)
+	if !strings.Contains(out, `iifname "`+n.Bridge+`" counter packets 0 bytes 0 accept`) ||
+		!strings.Contains(out, `oifname "`+n.Bridge+`" counter packets 0 bytes 0 accept`) {
+		t.Fatalf("no accept rules in DOCKER-USER:\n%s", out)
+	}
+	if err := f.RemoveNetwork(n.ID); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = nftList(t, docker)
+	if strings.Contains(out, n.Bridge) || !strings.Contains(out, "jump DOCKER-USER") {
+		t.Fatalf("after removal:\n%s", out)
+	}
+}
+
+// fakeDockerTable makes a bt-named table shaped like Docker's filter table.
+func fakeDockerTable(t testing.TB) string {
+	t.Helper()
+	name := "btflt" + randSuffix()
+	script := fmt.Sprintf(`table ip %[1]s {
+	chain DOCKER-USER { }
+	chain FORWARD { type filter hook forward priority filter; policy drop; counter jump DOCKER-USER; }
+}`, name)
+	cmd := exec.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "ip", name).Run() })
+	return name
+}
