@@ -99,13 +99,11 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 			return v, ok
 		},
 	}
-	netns, netCleanup, err := e.prepareNetwork(ctx, p, svc, id, dir, &c)
+	ns, err := e.prepareNetwork(ctx, p, svc, id, cs.name, dir, &c)
 	if err != nil {
 		return nil, err
 	}
-	if netCleanup != nil {
-		cleanups = append(cleanups, netCleanup)
-	}
+	cleanups = append(cleanups, func() { e.releaseNetwork(context.WithoutCancel(ctx), id, ns) })
 	if svc.Init != nil && *svc.Init {
 		self, err := os.Executable()
 		if err != nil {
@@ -154,7 +152,11 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		Command:          spec.Process.Args,
 		Bundle:           dir,
 		Rootfs:           layout.Merged,
-		Netns:            netns,
+		Netns:            ns.netns,
+		Networks:         ns.attached,
+		Ports:            ns.ports,
+		Hostname:         ns.hostname,
+		DNS:              ns.dns,
 		Runtime:          rt.Name(),
 		Volumes:          volumeNames,
 		AnonymousVolumes: anon,

@@ -273,8 +273,3 @@ func (e *Engine) Remove(ctx context.Context, sel Selection, stopFirst, volumes b
 	})
 	return removed, err
 }
-
-// removeProjectNetworks removes the project's networks.
-func (e *Engine) removeProjectNetworks(ctx context.Context, projectName string, p *types.Project) error {
-	return nil
-}

@@ -2,49 +2,288 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/dns"
+	"github.com/berth-dev/berth/network/nft"
 )
 
-// prepareNetwork gives a container its network: for network_mode none a
-// new empty namespace (made by the runtime), for host the host's. It
-// writes the container's /etc/hosts, /etc/resolv.conf and /etc/hostname
-// into its directory and points c at them. It returns the netns path berth
-// made ("" when the runtime makes it) and how to undo its work.
-func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, dir string, c *runtime.Container) (string, func(), error) {
+// netSetup is what prepareNetwork made for a container.
+type netSetup struct {
+	netns    string // bind-mounted netns berth made ("" when none)
+	attached []state.Attachment
+	ports    []state.Port
+	hostname string
+	dns      []string
+}
+
+// prepareNetwork gives a container its network. network_mode none: a new
+// empty namespace (the runtime makes it); host: the host's; service:X or
+// container:X: that container's namespace; otherwise a namespace of its
+// own with a veth on each of its networks and its published ports. It
+// writes /etc/hosts, /etc/resolv.conf and /etc/hostname into the
+// container's directory and points c at them.
+func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, c *runtime.Container) (ns *netSetup, err error) {
 	mode := svc.NetworkMode
-	hostname := svc.Hostname
-	if hostname == "" {
-		hostname = runtime.ShortID(id)
+	ns = &netSetup{hostname: svc.Hostname, dns: svc.DNS}
+	if ns.hostname == "" {
+		ns.hostname = runtime.ShortID(id)
 	}
+	localhost := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 	switch {
 	case mode == "host":
 		h, _ := os.Hostname()
+		ns.hostname = h
 		hosts, err := os.ReadFile("/etc/hosts")
 		if err != nil {
-			hosts = []byte("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+			hosts = []byte(localhost)
 		}
-		hosts = append(hosts, extraHosts(svc.ExtraHosts)...)
-		resolv, err := os.ReadFile("/etc/resolv.conf")
-		if err != nil {
-			resolv = nil
-		}
-		return "", nil, writeNetFiles(dir, c, hosts, resolv, h)
+		resolv, _ := os.ReadFile("/etc/resolv.conf")
+		return ns, writeNetFiles(dir, c, append(hosts, extraHosts(svc.ExtraHosts, nil)...), resolv, h)
 	case mode == "none":
-		hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname)
-		return "", nil, writeNetFiles(dir, c, append([]byte(hosts), extraHosts(svc.ExtraHosts)...), nil, hostname)
+		hosts := localhost + fmt.Sprintf("127.0.1.1\t%s\n", ns.hostname)
+		return ns, writeNetFiles(dir, c, append([]byte(hosts), extraHosts(svc.ExtraHosts, nil)...), nil, ns.hostname)
 	case strings.HasPrefix(mode, types.ServicePrefix), strings.HasPrefix(mode, types.ContainerPrefix):
-		return "", nil, fmt.Errorf("service %q: network_mode %q is not supported yet (use none or host)", svc.Name, mode)
-	default:
-		return "", nil, fmt.Errorf("service %q: bridge networks are not supported yet: set network_mode: none or host", svc.Name)
+		other, err := e.sharedNetnsOwner(p, mode)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: network_mode %s: %w", svc.Name, mode, err)
+		}
+		if len(svc.Ports) > 0 {
+			return nil, fmt.Errorf("service %q: ports cannot be published with network_mode %s (publish them on %s)", svc.Name, mode, other.Name)
+		}
+		c.NetNS = other.Netns
+		if other.Netns == "" {
+			return nil, fmt.Errorf("service %q: network_mode %s: container %s has no network namespace to share", svc.Name, mode, other.Name)
+		}
+		// share the other container's view of the network
+		for _, f := range []string{"hosts", "resolv.conf"} {
+			data, err := os.ReadFile(filepath.Join(other.Bundle, f))
+			if err != nil {
+				return nil, err
+			}
+			if err := state.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+				return nil, err
+			}
+		}
+		if err := state.WriteFile(filepath.Join(dir, "hostname"), []byte(ns.hostname+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		c.HostsFile, c.ResolvConf, c.HostnameFile = filepath.Join(dir, "hosts"), filepath.Join(dir, "resolv.conf"), filepath.Join(dir, "hostname")
+		return ns, nil
+	case mode != "" && mode != "bridge":
+		return nil, fmt.Errorf("service %q: network_mode %q is not supported (use bridge, none, host, service:NAME or container:NAME)", svc.Name, mode)
 	}
+
+	// A namespace of the container's own, on its networks.
+	path := e.netnsPath(id)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	if err := network.CreateNetns(path); err != nil {
+		return nil, fmt.Errorf("service %q: %w", svc.Name, err)
+	}
+	ns.netns = path
+	c.NetNS = path
+	defer func() {
+		if err != nil {
+			e.releaseNetwork(context.WithoutCancel(ctx), id, ns)
+		}
+	}()
+	alloc, err := e.ipam()
+	if err != nil {
+		return nil, err
+	}
+	var hostEntries []dns.HostEntry
+	var firstGateway net.IP
+	defaultRoute := true
+	for i, key := range serviceNetworks(svc) {
+		rec, err := e.ensureNetwork(ctx, p, key)
+		if err != nil {
+			return nil, err
+		}
+		var want net.IP
+		cfg := svc.Networks[key]
+		if cfg != nil && cfg.Ipv4Address != "" {
+			if want = net.ParseIP(cfg.Ipv4Address).To4(); want == nil {
+				return nil, fmt.Errorf("service %q: networks.%s.ipv4_address %q is not an IPv4 address", svc.Name, key, cfg.Ipv4Address)
+			}
+		}
+		ip, err := alloc.AllocateIP(ctx, rec.Name, id, want)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: network %s: %w", svc.Name, key, err)
+		}
+		_, subnet, _ := net.ParseCIDR(rec.Subnet)
+		ones, _ := subnet.Mask.Size()
+		ifName := "eth" + strconv.Itoa(i)
+		if cfg != nil && cfg.InterfaceName != "" {
+			ifName = cfg.InterfaceName
+		}
+		a := state.Attachment{Network: rec.Name, Key: key, Bridge: rec.Bridge, IfName: ifName, IP: ip.String(), Prefix: ones, Gateway: rec.Gateway}
+		var mac net.HardwareAddr
+		macText := svc.MacAddress
+		if cfg != nil && cfg.MacAddress != "" {
+			macText = cfg.MacAddress
+		} else if i > 0 {
+			macText = ""
+		}
+		if macText != "" {
+			if mac, err = net.ParseMAC(macText); err != nil {
+				return nil, fmt.Errorf("service %q: mac_address %q: %w", svc.Name, macText, err)
+			}
+			a.MAC = mac.String()
+		}
+		a.Aliases = []string{svc.Name, name, ns.hostname}
+		if cfg != nil {
+			a.Aliases = append(a.Aliases, cfg.Aliases...)
+		}
+		for _, l := range svc.Links {
+			target, alias, ok := strings.Cut(l, ":")
+			_ = target
+			if ok {
+				a.Aliases = append(a.Aliases, alias)
+			}
+		}
+		isDefault := defaultRoute && !rec.Internal
+		if err := network.Attach(ctx, network.Attachment{
+			NetnsPath: path, Bridge: rec.Bridge, IfName: ifName,
+			Address: &net.IPNet{IP: ip, Mask: subnet.Mask}, Gateway: net.ParseIP(rec.Gateway),
+			DefaultRoute: isDefault, MAC: mac, MTU: rec.MTU,
+		}); err != nil {
+			alloc.ReleaseIP(context.WithoutCancel(ctx), rec.Name, id)
+			return nil, fmt.Errorf("service %q: network %s: %w", svc.Name, key, err)
+		}
+		if isDefault {
+			defaultRoute = false
+		}
+		if firstGateway == nil {
+			firstGateway = net.ParseIP(rec.Gateway)
+		}
+		ns.attached = append(ns.attached, a)
+		hostEntries = append(hostEntries, dns.HostEntry{IP: ip.String(), Names: []string{ns.hostname}})
+	}
+	if err := e.publishPorts(ctx, svc, id, ns); err != nil {
+		return nil, err
+	}
+	hosts := dns.HostsFile(hostEntries[:1], hostEntriesOf(svc.ExtraHosts), firstGateway)
+	resolv := dns.ResolvConf(nil, svc.DNSSearch, svc.DNSOpts)
+	return ns, writeNetFiles(dir, c, hosts, resolv, ns.hostname)
+}
+
+func hostEntriesOf(h types.HostsList) []dns.HostEntry {
+	var out []dns.HostEntry
+	for _, name := range sortedKeys(h) {
+		for _, ip := range h[name] {
+			out = append(out, dns.HostEntry{IP: ip, Names: []string{name}})
+		}
+	}
+	return out
+}
+
+// publishPorts adds the DNAT rules of a container's published ports; a
+// random host port is chosen for ports published without one.
+func (e *Engine) publishPorts(ctx context.Context, svc types.ServiceConfig, id string, ns *netSetup) error {
+	if len(svc.Ports) == 0 || len(ns.attached) == 0 {
+		return nil
+	}
+	mappings, err := portMappings(svc)
+	if err != nil {
+		return err
+	}
+	first := ns.attached[0]
+	var pms []nft.PortMapping
+	for _, m := range mappings {
+		if m.HostPort == 0 {
+			port, err := network.RandomPort(m.HostIP, m.Proto)
+			if err != nil {
+				return fmt.Errorf("service %q: port %d/%s: no free host port: %w", svc.Name, m.ContainerPort, m.Proto, err)
+			}
+			m.HostPort = port
+		}
+		pms = append(pms, m)
+		hostIP := ""
+		if m.HostIP != nil && !m.HostIP.IsUnspecified() {
+			hostIP = m.HostIP.String()
+		}
+		ns.ports = append(ns.ports, state.Port{HostIP: hostIP, HostPort: m.HostPort, ContainerPort: m.ContainerPort, Protocol: m.Proto})
+	}
+	fw, err := nft.New()
+	if err != nil {
+		return fmt.Errorf("service %q: nftables: %w", svc.Name, err)
+	}
+	defer fw.Close()
+	if err := fw.AddPorts(nft.ContainerPorts{ContainerID: id, Bridge: first.Bridge, ContainerIP: net.ParseIP(first.IP), Ports: pms}); err != nil {
+		return fmt.Errorf("service %q: publish ports: %w", svc.Name, err)
+	}
+	return nil
+}
+
+// portMappings reads a service's ports. A host port range ("8000-8010:80")
+// takes the first port of the range.
+func portMappings(svc types.ServiceConfig) ([]nft.PortMapping, error) {
+	var out []nft.PortMapping
+	for _, p := range svc.Ports {
+		proto := p.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		if proto != "tcp" && proto != "udp" {
+			return nil, fmt.Errorf("service %q: port %d/%s: only tcp and udp can be published", svc.Name, p.Target, proto)
+		}
+		m := nft.PortMapping{ContainerPort: uint16(p.Target), Proto: proto}
+		if p.HostIP != "" {
+			if m.HostIP = net.ParseIP(p.HostIP); m.HostIP == nil {
+				return nil, fmt.Errorf("service %q: port %d: host_ip %q is not an IP address", svc.Name, p.Target, p.HostIP)
+			}
+			if m.HostIP.To4() == nil {
+				continue // IPv6 publishing is not supported yet; Docker skips it without IPv6 too
+			}
+		}
+		if p.Published != "" {
+			first, _, _ := strings.Cut(p.Published, "-")
+			n, err := strconv.ParseUint(first, 10, 16)
+			if err != nil {
+				return nil, fmt.Errorf("service %q: published port %q is not a port number", svc.Name, p.Published)
+			}
+			m.HostPort = uint16(n)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// sharedNetnsOwner finds the container whose namespace a
+// service:NAME / container:NAME network_mode joins.
+func (e *Engine) sharedNetnsOwner(p *types.Project, mode string) (*state.Container, error) {
+	recs, err := e.store.List("")
+	if err != nil {
+		return nil, err
+	}
+	if svc, ok := strings.CutPrefix(mode, types.ServicePrefix); ok {
+		for _, r := range recs {
+			if r.Project == p.Name && r.Service == svc && !r.Oneoff {
+				return r, nil
+			}
+		}
+		return nil, fmt.Errorf("service %s has no container (it must be created first)", svc)
+	}
+	name, _ := strings.CutPrefix(mode, types.ContainerPrefix)
+	for _, r := range recs {
+		if r.Name == name || strings.HasPrefix(r.ID, name) {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("no such container: %s", name)
 }
 
 func writeNetFiles(dir string, c *runtime.Container, hosts, resolv []byte, hostname string) error {
@@ -61,15 +300,42 @@ func writeNetFiles(dir string, c *runtime.Container, hosts, resolv []byte, hostn
 }
 
 // extraHosts renders extra_hosts as /etc/hosts lines.
-func extraHosts(h types.HostsList) []byte {
+func extraHosts(h types.HostsList, gateway net.IP) []byte {
 	var b strings.Builder
 	for _, name := range sortedKeys(h) {
 		for _, ip := range h[name] {
+			if ip == dns.HostGateway && gateway != nil {
+				ip = gateway.String()
+			}
 			fmt.Fprintf(&b, "%s\t%s\n", ip, name)
 		}
 	}
 	return []byte(b.String())
 }
 
-// teardownNetwork undoes prepareNetwork.
-func (e *Engine) teardownNetwork(ctx context.Context, rec *state.Container) {}
+// releaseNetwork undoes prepareNetwork's kernel work for a container.
+func (e *Engine) releaseNetwork(ctx context.Context, id string, ns *netSetup) {
+	if fw, err := nft.New(); err == nil {
+		fw.RemovePorts(id)
+		fw.Close()
+	}
+	if alloc, err := e.ipam(); err == nil {
+		for _, a := range ns.attached {
+			alloc.ReleaseIP(ctx, a.Network, id)
+		}
+	}
+	if ns.netns != "" {
+		network.DeleteNetns(ns.netns)
+	}
+}
+
+// teardownNetwork undoes prepareNetwork for a removed container.
+func (e *Engine) teardownNetwork(ctx context.Context, rec *state.Container) {
+	if rec.Netns == "" && len(rec.Networks) == 0 {
+		return
+	}
+	e.releaseNetwork(ctx, rec.ID, &netSetup{netns: rec.Netns, attached: rec.Networks})
+}
+
+// errPortTaken is wrapped by port conflicts found before creating anything.
+var errPortTaken = errors.New("port already allocated")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/graph"
 )
 
@@ -76,6 +77,9 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o RunOptions) (int, 
 	}
 	images, err := e.ensureImages(ctx, p, []string{o.Service}, o.Pull)
 	if err != nil {
+		return -1, err
+	}
+	if err := e.ensureNetworks(ctx, p, []string{o.Service}); err != nil {
 		return -1, err
 	}
 	// The one-off's own config: compose run's overrides, no restart, no
@@ -156,7 +160,18 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o RunOptions) (int, 
 		}
 		return 0, nil
 	}
+	if len(rec.Networks) > 0 {
+		// the project's resolver must answer inside the one-off's netns
+		sup := e.supervisor(p.Name)
+		if err := sup.Ensure(ctx); err == nil {
+			sup.Call(ctx, supervisor.Request{Op: supervisor.OpServeDNS, ID: rec.ID})
+		}
+	}
 	code, runErr := e.runForeground(ctx, rec, o)
+	if len(rec.Networks) > 0 {
+		// stop serving its names; the record itself stays unless --rm
+		e.supervisor(p.Name).Call(context.WithoutCancel(ctx), supervisorRemove(rec.ID))
+	}
 	if o.Remove {
 		if err := e.remove(context.WithoutCancel(ctx), rec, true); err != nil && runErr == nil {
 			runErr = err

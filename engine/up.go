@@ -129,6 +129,14 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if err != nil {
 		return plan, err
 	}
+	// Before anything is created: published ports must be free, and the
+	// networks exist before containers join them in parallel.
+	if err := e.checkPorts(p, plan); err != nil {
+		return plan, err
+	}
+	if err := e.ensureNetworks(ctx, p, g.Nodes()); err != nil {
+		return plan, err
+	}
 	for _, orphan := range plan.Orphans {
 		e.progress(Event{Kind: "Container", Name: orphan, Status: "Orphan", Text: "found orphan container for a service not in the project; remove it with --remove-orphans"})
 	}

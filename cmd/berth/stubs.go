@@ -22,15 +22,6 @@ func newCpCmd(*globalOptions) *cobra.Command {
 func newWaitCmd(*globalOptions) *cobra.Command {
 	return stub("wait SERVICE [SERVICE...]", "Block until containers of the services stop")
 }
-func newPullCmd(*globalOptions) *cobra.Command {
-	return stub("pull [SERVICE...]", "Pull service images")
-}
-func newImagesCmd(*globalOptions) *cobra.Command {
-	return stub("images [SERVICE...]", "List images used by the created containers")
-}
-func newImageCmd(*globalOptions) *cobra.Command {
-	return stub("image", "Manage images (ls, inspect, rm, prune, load, save, tag, build)")
-}
 func newBuildCmd(*globalOptions) *cobra.Command {
 	return stub("build [SERVICE...]", "Build or rebuild services")
 }

@@ -72,4 +72,3 @@ func BenchmarkPullUnpack(b *testing.B) {
 		}
 	})
 }
-

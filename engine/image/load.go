@@ -243,13 +243,13 @@ func (ix *tarIndex) ociImages() ([]loadable, error) {
 					}
 					l = &loadable{img: img, id: m.Config.Digest.String()}
 					for _, t := range dockerTags[l.id] {
-						l.tags = appendNew(l.tags, t)
+						l.tags = appendNew(l.tags, fullName(t))
 					}
 					byManifest[d.Digest] = l
 					out = append(out, l)
 				}
 				if name != "" {
-					l.tags = appendNew(l.tags, name)
+					l.tags = appendNew(l.tags, fullName(name))
 				}
 			}
 		}
@@ -380,4 +380,14 @@ func (ix *tarIndex) describeLayer(name string) (v1.Descriptor, error) {
 		return v1.Descriptor{}, err
 	}
 	return v1.Descriptor{MediaType: mt, Size: sr.Size(), Digest: v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}}, nil
+}
+
+// fullName normalizes a name for comparison ("app:1" and
+// "docker.io/library/app:1" are one name); a bad name is kept for Import
+// to report.
+func fullName(n string) string {
+	if r, err := ParseReference(n); err == nil {
+		return r.String()
+	}
+	return n
 }

@@ -47,14 +47,16 @@ type Container struct {
 	Netns   string `json:"netns,omitempty"`   // bind-mounted netns path
 	Runtime string `json:"runtime,omitempty"` // OCI runtime binary name
 
-	Ports    []Port            `json:"ports,omitempty"`
-	Networks map[string]string `json:"networks,omitempty"` // network → IPv4
-	Mounts   []string          `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove
-	Volumes  []string          `json:"volumes,omitempty"`  // names of the volumes it uses
+	Ports    []Port       `json:"ports,omitempty"`
+	Networks []Attachment `json:"networks,omitempty"` // in interface order
+	Mounts   []string     `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove
+	Volumes  []string     `json:"volumes,omitempty"`  // names of the volumes it uses
 	// AnonymousVolumes maps a mount target to the anonymous volume there,
 	// kept for the next container of the service when this one is recreated.
 	AnonymousVolumes map[string]string `json:"anonymous_volumes,omitempty"`
 
+	Hostname   string            `json:"hostname,omitempty"`
+	DNS        []string          `json:"dns,omitempty"` // forwarders from dns:
 	Tty        bool              `json:"tty,omitempty"`
 	StdinOpen  bool              `json:"stdin_open,omitempty"`
 	LogOptions map[string]string `json:"log_options,omitempty"` // logging.options (max-size, max-file)
@@ -62,6 +64,19 @@ type Container struct {
 	StopSignal  string        `json:"stop_signal,omitempty"`
 	StopTimeout time.Duration `json:"stop_timeout,omitempty"`
 	Restart     string        `json:"restart,omitempty"`
+}
+
+// Attachment is a container's place on one network.
+type Attachment struct {
+	Network string   `json:"network"` // full network name
+	Key     string   `json:"key"`     // the compose key
+	Bridge  string   `json:"bridge"`
+	IfName  string   `json:"ifname"`
+	IP      string   `json:"ip"`
+	Prefix  int      `json:"prefix"`
+	Gateway string   `json:"gateway"`
+	MAC     string   `json:"mac,omitempty"`
+	Aliases []string `json:"aliases,omitempty"` // service name, aliases, container name, hostname
 }
 
 // Port is a published port.

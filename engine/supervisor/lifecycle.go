@@ -175,6 +175,7 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 		s.putState(m)
 	}
 	s.mu.Unlock()
+	s.serveDNS(m)
 	// The init may have exited before it was registered.
 	s.reap()
 	return nil
@@ -230,6 +231,13 @@ func (s *Server) exited(m *managed, pid, code int) {
 		return
 	}
 	ran := time.Since(m.started)
+	s.mu.Unlock()
+	s.unpublishDNS(m)
+	s.mu.Lock()
+	if m.pid != pid {
+		s.mu.Unlock()
+		return
+	}
 	m.pid = 0
 	m.st.Pid = 0
 	m.st.ExitCode = code
@@ -395,6 +403,8 @@ func (s *Server) remove(ctx context.Context, id string) error {
 	if m.rt != nil {
 		m.rt.Delete(ctx, m.id, true)
 	}
+	s.unpublishDNS(m)
+	s.closeDNS(m)
 	s.mu.Lock()
 	m.removed = true
 	if m.logw != nil {

@@ -18,6 +18,10 @@ const (
 	OpResume  = "resume"
 	OpList    = "list"
 	OpRestart = "restart"
+	// OpServeDNS publishes the names of a container the CLI runs itself
+	// (a foreground one-off) and serves DNS in its namespace until it is
+	// removed.
+	OpServeDNS = "serve-dns"
 )
 
 // Request is one call from the CLI.

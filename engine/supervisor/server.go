@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/engine/logs"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/network/dns"
 )
 
 // Config configures a supervisor.
@@ -47,6 +48,9 @@ type Server struct {
 	idle       *time.Timer
 	ln         net.Listener
 	inflight   int
+
+	dnsTable  *dns.Table
+	dnsServer *dns.Server
 }
 
 type managed struct {
@@ -65,6 +69,7 @@ type managed struct {
 	stdin   *os.File // held open for stdin_open
 	backoff Backoff
 	removed bool
+	dns     *dns.Listener // the resolver in its netns
 }
 
 // Run serves until the project has had no running container for
@@ -185,6 +190,11 @@ func (s *Server) handle(ctx context.Context, req Request) *Response {
 		err = s.remove(ctx, req.ID)
 	case OpPause, OpResume:
 		err = s.pause(ctx, req.ID, req.Op == OpPause)
+	case OpServeDNS:
+		var m *managed
+		if m, err = s.get(req.ID); err == nil {
+			s.serveDNS(m)
+		}
 	case OpList:
 		resp.States = s.list()
 	default:
@@ -224,7 +234,7 @@ func (s *Server) armIdleLocked() {
 func (s *Server) runningLocked() int {
 	n := 0
 	for _, m := range s.containers {
-		if m.pid != 0 || (m.st != nil && m.st.Status == state.StatusRestarting) {
+		if m.pid != 0 || m.dns != nil || (m.st != nil && m.st.Status == state.StatusRestarting) {
 			n++
 		}
 	}

@@ -1,0 +1,316 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/ipam"
+	"github.com/berth-dev/berth/network/nft"
+	"github.com/berth-dev/berth/project"
+)
+
+// hostNetworkLock serializes, across every berth state root on the host,
+// the steps whose safety depends on the host's routes: choosing a subnet
+// and creating its bridge, and deleting berth's nftables table.
+const hostNetworkLock = "/run/berth-network.lock"
+
+func (e *Engine) networks() *state.Networks { return state.NewNetworks(e.root) }
+
+func (e *Engine) ipam() (*ipam.Allocator, error) { return ipam.New(e.root) }
+
+// networkName is the full name of a compose network: name:, else
+// <project>_<key>.
+func networkName(p *types.Project, key string) string {
+	if n, ok := p.Networks[key]; ok && n.Name != "" {
+		return n.Name
+	}
+	return p.Name + "_" + key
+}
+
+// ensureNetworks creates the bridges of the project's networks that the
+// given services use (all of them when services is nil).
+func (e *Engine) ensureNetworks(ctx context.Context, p *types.Project, services []string) error {
+	used := map[string]bool{}
+	for _, name := range services {
+		for _, key := range serviceNetworks(p.Services[name]) {
+			used[key] = true
+		}
+	}
+	for _, key := range sortedKeys(used) {
+		if _, err := e.ensureNetwork(ctx, p, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serviceNetworks lists the compose network keys a service joins, in
+// interface order: priority (highest first), then name. network_mode
+// bridge (or none given) means the project's default network.
+func serviceNetworks(s types.ServiceConfig) []string {
+	if s.NetworkMode != "" && s.NetworkMode != "bridge" {
+		return nil
+	}
+	if len(s.Networks) == 0 {
+		return []string{"default"}
+	}
+	keys := sortedKeys(s.Networks)
+	sort.SliceStable(keys, func(i, j int) bool {
+		return priority(s.Networks[keys[i]]) > priority(s.Networks[keys[j]])
+	})
+	return keys
+}
+
+func priority(n *types.ServiceNetworkConfig) int {
+	if n == nil {
+		return 0
+	}
+	return n.Priority
+}
+
+// ensureNetwork makes one compose network exist: its IPAM allocation,
+// bridge and firewall rules. external networks must already exist.
+func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string) (*state.Network, error) {
+	cfg, declared := p.Networks[key]
+	name := networkName(p, key)
+	if rec, err := e.networks().Get(name); err == nil {
+		if err := e.applyNetwork(ctx, rec); err != nil {
+			return nil, err
+		}
+		return rec, nil
+	}
+	if declared && bool(cfg.External) {
+		return nil, fmt.Errorf("network %s declared as external, but could not be found: create it with `berth network create %s`", name, name)
+	}
+	if declared && cfg.EnableIPv6 != nil && *cfg.EnableIPv6 {
+		return nil, fmt.Errorf("network %q: enable_ipv6 is not supported yet", key)
+	}
+	if declared && cfg.Driver != "" && cfg.Driver != "bridge" {
+		return nil, fmt.Errorf("network %q: driver %q is not supported (only bridge)", key, cfg.Driver)
+	}
+	spec := NetworkSpec{Name: name, Project: p.Name, Key: key, Labels: map[string]string{
+		project.LabelProject: p.Name,
+		project.LabelNetwork: key,
+	}}
+	if declared {
+		spec.Internal = cfg.Internal
+		for k, v := range cfg.Labels {
+			spec.Labels[k] = v
+		}
+		spec.DriverOpts = cfg.DriverOpts
+		if cfg.Ipam.Config != nil {
+			for _, pool := range cfg.Ipam.Config {
+				spec.Subnet, spec.Gateway, spec.IPRange = pool.Subnet, pool.Gateway, pool.IPRange
+				break
+			}
+		}
+	}
+	rec, err := e.CreateNetwork(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	e.emit("Network", name, "Created")
+	return rec, nil
+}
+
+// NetworkSpec describes a network to create (`network create` or a
+// compose network).
+type NetworkSpec struct {
+	Name, Project, Key       string
+	Subnet, Gateway, IPRange string
+	Internal                 bool
+	Labels, DriverOpts       map[string]string
+}
+
+// CreateNetwork allocates a subnet and makes the bridge and its rules.
+// Nothing is left when it fails.
+func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (rec *state.Network, err error) {
+	if rec, err := e.networks().Get(s.Name); err == nil {
+		return rec, nil
+	}
+	var req ipam.Request
+	parse := func(field, v string) (*net.IPNet, error) {
+		if v == "" {
+			return nil, nil
+		}
+		_, n, err := net.ParseCIDR(v)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: ipam %s %q: %w", s.Name, field, v, err)
+		}
+		return n, nil
+	}
+	if req.Subnet, err = parse("subnet", s.Subnet); err != nil {
+		return nil, err
+	}
+	if req.IPRange, err = parse("ip_range", s.IPRange); err != nil {
+		return nil, err
+	}
+	if s.Gateway != "" {
+		if req.Gateway = net.ParseIP(s.Gateway).To4(); req.Gateway == nil {
+			return nil, fmt.Errorf("network %s: ipam gateway %q is not an IPv4 address", s.Name, s.Gateway)
+		}
+	}
+	mtu := 0
+	if v := s.DriverOpts["com.docker.network.driver.mtu"]; v != "" {
+		if mtu, err = strconv.Atoi(v); err != nil || mtu < 68 {
+			return nil, fmt.Errorf("network %s: driver_opts com.docker.network.driver.mtu %q: want a number ≥ 68", s.Name, v)
+		}
+	}
+	var idb [32]byte
+	rand.Read(idb[:])
+	id := hex.EncodeToString(idb[:])
+	bridge := network.BridgeName(id)
+	if v := s.DriverOpts["com.docker.network.bridge.name"]; v != "" {
+		if len(v) > 15 {
+			return nil, fmt.Errorf("network %s: bridge name %q is longer than 15 characters", s.Name, v)
+		}
+		bridge = v
+	}
+
+	lock, err := state.Acquire(ctx, hostNetworkLock)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	alloc, err := e.ipam()
+	if err != nil {
+		return nil, err
+	}
+	n, err := alloc.AllocateNetwork(ctx, s.Name, req)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", s.Name, err)
+	}
+	defer func() {
+		if err != nil {
+			alloc.ReleaseSubnet(context.WithoutCancel(ctx), s.Name)
+		}
+	}()
+	rec = &state.Network{
+		Name: s.Name, ID: id, Project: s.Project, Key: s.Key, Bridge: bridge,
+		Subnet: n.Subnet.String(), Gateway: n.Gateway.String(), Internal: s.Internal,
+		MTU: mtu, Labels: s.Labels, Created: time.Now().UTC(),
+	}
+	if n.IPRange != nil {
+		rec.IPRange = n.IPRange.String()
+	}
+	if err := e.applyNetwork(ctx, rec); err != nil {
+		e.deleteNetworkObjects(context.WithoutCancel(ctx), rec)
+		return nil, err
+	}
+	if err := e.networks().Put(rec); err != nil {
+		e.deleteNetworkObjects(context.WithoutCancel(ctx), rec)
+		return nil, err
+	}
+	return rec, nil
+}
+
+// applyNetwork makes the kernel objects of a network record exist (again,
+// after a reboot or a crash): the bridge and its firewall rules.
+func (e *Engine) applyNetwork(ctx context.Context, rec *state.Network) error {
+	_, subnet, err := net.ParseCIDR(rec.Subnet)
+	if err != nil {
+		return fmt.Errorf("network %s: bad subnet %q in its record", rec.Name, rec.Subnet)
+	}
+	if err := network.EnsureBridge(ctx, network.BridgeConfig{
+		Name: rec.Bridge, Subnet: subnet, Gateway: net.ParseIP(rec.Gateway), MTU: rec.MTU, Internal: rec.Internal,
+	}); err != nil {
+		return fmt.Errorf("network %s: %w", rec.Name, err)
+	}
+	fw, err := nft.New()
+	if err != nil {
+		return fmt.Errorf("network %s: nftables: %w", rec.Name, err)
+	}
+	defer fw.Close()
+	if err := fw.AddNetwork(nft.NetworkRules{ID: rec.ID, Bridge: rec.Bridge, Subnet: subnet, Internal: rec.Internal}); err != nil {
+		return fmt.Errorf("network %s: nftables: %w", rec.Name, err)
+	}
+	return nil
+}
+
+// RemoveNetwork deletes a network that no container uses.
+func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
+	rec, err := e.networks().Get(name)
+	if err != nil {
+		return err
+	}
+	recs, err := e.store.List("")
+	if err != nil {
+		return err
+	}
+	for _, c := range recs {
+		for _, a := range c.Networks {
+			if a.Network == name {
+				return fmt.Errorf("network %s is in use by container %s", name, c.Name)
+			}
+		}
+	}
+	if err := e.deleteNetworkObjects(ctx, rec); err != nil {
+		return err
+	}
+	alloc, err := e.ipam()
+	if err == nil {
+		alloc.ReleaseSubnet(ctx, name)
+	}
+	return e.networks().Delete(name)
+}
+
+func (e *Engine) deleteNetworkObjects(ctx context.Context, rec *state.Network) error {
+	var errs []error
+	if fw, err := nft.New(); err == nil {
+		if err := fw.RemoveNetwork(rec.ID); err != nil {
+			errs = append(errs, err)
+		}
+		if lock, err := state.Acquire(ctx, hostNetworkLock); err == nil {
+			fw.Cleanup()
+			lock.Release()
+		}
+		fw.Close()
+	} else {
+		errs = append(errs, err)
+	}
+	if err := network.DeleteBridge(ctx, rec.Bridge); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// removeProjectNetworks removes the project's networks (not external
+// ones) that no container uses any more.
+func (e *Engine) removeProjectNetworks(ctx context.Context, projectName string, p *types.Project) error {
+	recs, err := e.networks().List()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range recs {
+		if n.Project != projectName {
+			continue
+		}
+		if p != nil {
+			if cfg, ok := p.Networks[n.Key]; ok && bool(cfg.External) {
+				continue
+			}
+		}
+		if err := e.RemoveNetwork(ctx, n.Name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		e.emit("Network", n.Name, "Removed")
+	}
+	return errors.Join(errs...)
+}
+
+// netnsPath is where a container's network namespace is bind-mounted.
+func (e *Engine) netnsPath(id string) string { return filepath.Join(e.run, "netns", id) }

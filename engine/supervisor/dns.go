@@ -1,0 +1,66 @@
+package supervisor
+
+import (
+	"net"
+
+	"github.com/berth-dev/berth/network/dns"
+)
+
+// DNSAddr is where each container finds the project's resolver, as with
+// Docker's embedded DNS.
+const DNSAddr = "127.0.0.11:53"
+
+// serveDNS publishes a running container's names and makes sure the
+// resolver listens inside its network namespace. Failures are logged, not
+// fatal: the container runs, only name lookups of others would fail.
+func (s *Server) serveDNS(m *managed) {
+	rec := m.rec
+	if rec.Netns == "" || len(rec.Networks) == 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.dnsTable == nil {
+		s.dnsTable = dns.NewTable()
+		s.dnsServer = dns.NewServer(s.dnsTable)
+	}
+	for _, a := range rec.Networks {
+		s.dnsTable.Add(dns.Record{Network: a.Network, IP: net.ParseIP(a.IP), Names: a.Aliases, Container: rec.ID})
+	}
+	have := m.dns != nil
+	srv := s.dnsServer
+	s.mu.Unlock()
+	if have {
+		return
+	}
+	ln, err := srv.ListenInNetns(rec.Netns, DNSAddr, dns.AskerIP(net.ParseIP(rec.Networks[0].IP)), dns.Forwarders(rec.DNS))
+	if err != nil {
+		s.cfg.Logf("container %s: DNS: %v", rec.Name, err)
+		return
+	}
+	s.mu.Lock()
+	m.dns = ln
+	s.mu.Unlock()
+}
+
+// unpublishDNS removes an exited container's names.
+func (s *Server) unpublishDNS(m *managed) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dnsTable == nil {
+		return
+	}
+	for _, a := range m.rec.Networks {
+		s.dnsTable.Remove(net.ParseIP(a.IP))
+	}
+}
+
+// closeDNS stops the resolver in a removed container's namespace.
+func (s *Server) closeDNS(m *managed) {
+	s.mu.Lock()
+	ln := m.dns
+	m.dns = nil
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+}
