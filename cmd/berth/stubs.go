@@ -25,12 +25,6 @@ func newWaitCmd(*globalOptions) *cobra.Command {
 func newBuildCmd(*globalOptions) *cobra.Command {
 	return stub("build [SERVICE...]", "Build or rebuild services")
 }
-func newNetworkCmd(*globalOptions) *cobra.Command {
-	return stub("network", "Manage networks (ls, inspect, create, rm, prune)")
-}
-func newPortCmd(*globalOptions) *cobra.Command {
-	return stub("port SERVICE PRIVATE_PORT", "Print the public port for a port binding")
-}
 func newScaleCmd(*globalOptions) *cobra.Command {
 	return stub("scale SERVICE=REPLICAS...", "Scale services")
 }
