@@ -11,8 +11,10 @@ IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
 all: build
 
+# Static: the berth binary is also bind-mounted into containers as their
+# init (`init: true`), so it must not need the host's libc.
 build:
-	$(GO) build -o $(BIN) ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/berth
 
 # Debian packages the root and e2e tiers need (runc, busybox-static, …).
 deps:
