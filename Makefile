@@ -42,8 +42,12 @@ test-e2e:
 
 test: deps vet fmt-check test-unit test-e2e
 
+# Benchmarks: package benchmarks (runtime baseline, pull+unpack, DNS,
+# attach, DNAT throughput, graph) then whole-command ones of the built
+# binary (up/down, run --rm, supervisor RSS, published port), in one run.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 60m $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 60m ./e2e/
 
 # The main job: build berth and run the example stack the way a user would.
 demo: deps build

@@ -223,4 +223,3 @@ func aOrAn(w string) string {
 	}
 	return "a " + w
 }
-
