@@ -68,6 +68,8 @@ networks. Named volumes stay unless -v is given.`,
 	return cmd
 }
 
+func downOptions() engine.DownOptions { return engine.DownOptions{} }
+
 func newStopCmd(g *globalOptions) *cobra.Command {
 	var timeout int
 	cmd := &cobra.Command{

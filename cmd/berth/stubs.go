@@ -10,18 +10,6 @@ import (
 // documented, and fails with exit code 1: never a silent success.
 // A command moves out of this file into its own when it is implemented.
 
-func newTopCmd(*globalOptions) *cobra.Command {
-	return stub("top [SERVICE...]", "Display the running processes")
-}
-func newCreateCmd(*globalOptions) *cobra.Command {
-	return stub("create [SERVICE...]", "Create containers for a service")
-}
-func newCpCmd(*globalOptions) *cobra.Command {
-	return stub("cp SERVICE:SRC_PATH DEST_PATH | SRC_PATH SERVICE:DEST_PATH", "Copy files between a service container and the host")
-}
-func newWaitCmd(*globalOptions) *cobra.Command {
-	return stub("wait SERVICE [SERVICE...]", "Block until containers of the services stop")
-}
 func newBuildCmd(*globalOptions) *cobra.Command {
 	return stub("build [SERVICE...]", "Build or rebuild services")
 }
