@@ -79,6 +79,11 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	if err != nil {
 		return nil, err
 	}
+	files, err := fileMounts(p, svc, dir)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts, files...)
 	var volumeNames []string
 	anon := map[string]string{}
 	for _, u := range used {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
 	"sort"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -53,4 +54,36 @@ func ChangedFields(old, new []byte) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// serviceHash is ServiceConfig's hash extended with the contents of the
+// service's configs and secrets (a changed file recreates the container,
+// as in Compose); canonical stays the service config alone.
+func serviceHash(p *types.Project, s types.ServiceConfig) (hash string, canonical []byte, err error) {
+	hash, canonical, err = ServiceConfig(s)
+	if err != nil || (len(s.Configs) == 0 && len(s.Secrets) == 0) {
+		return hash, canonical, err
+	}
+	h := sha256.New()
+	h.Write([]byte(hash))
+	add := func(obj types.FileObjectConfig) {
+		switch {
+		case obj.Content != "":
+			h.Write([]byte(obj.Content))
+		case obj.Environment != "":
+			h.Write([]byte(p.Environment[obj.Environment]))
+		case obj.File != "":
+			if data, err := os.ReadFile(obj.File); err == nil {
+				h.Write(data)
+			}
+		}
+		h.Write([]byte{0})
+	}
+	for _, c := range s.Configs {
+		add(types.FileObjectConfig(p.Configs[c.Source]))
+	}
+	for _, sec := range s.Secrets {
+		add(types.FileObjectConfig(p.Secrets[sec.Source]))
+	}
+	return hex.EncodeToString(h.Sum(nil)), canonical, nil
 }

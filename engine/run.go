@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -141,7 +142,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o RunOptions) (int, 
 		rand.Read(b[:])
 		name = fmt.Sprintf("%s-%s-run-%s", p.Name, o.Service, hex.EncodeToString(b[:]))
 	}
-	hash, cfg, err := ServiceConfig(svc)
+	hash, cfg, err := serviceHash(p, svc)
 	if err != nil {
 		return -1, err
 	}
@@ -245,6 +246,12 @@ func (e *Engine) Exec(ctx context.Context, projectName string, o ExecOptions) (i
 	if st.Status != state.StatusRunning {
 		return -1, fmt.Errorf("container %s is not running (%s)", rec.Name, st.Status)
 	}
+	return e.execIn(ctx, rec, o, nil)
+}
+
+// execIn runs a process in a running container; output, when set,
+// receives both streams instead of o's.
+func (e *Engine) execIn(ctx context.Context, rec *state.Container, o ExecOptions, output io.Writer) (int, error) {
 	spec, err := runtime.ReadBundle(rec.Bundle)
 	if err != nil {
 		return -1, err
@@ -269,11 +276,19 @@ func (e *Engine) Exec(ctx context.Context, projectName string, o ExecOptions) (i
 		return -1, err
 	}
 	eo := runtime.ExecOpts{Detach: o.Detach}
-	if !o.Detach {
+	switch {
+	case output != nil:
+		eo.Stdout, eo.Stderr = output, output
+	case !o.Detach:
 		if o.Interactive && o.Stdin != nil {
 			eo.Stdin = o.Stdin
 		}
-		eo.Stdout, eo.Stderr = o.Stdout, o.Stderr
+		if o.Stdout != nil {
+			eo.Stdout = o.Stdout
+		}
+		if o.Stderr != nil {
+			eo.Stderr = o.Stderr
+		}
 	}
 	x, err := rt.Exec(ctx, rec.ID, p, eo)
 	if err != nil {

@@ -64,7 +64,7 @@ func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan,
 	var desired []Desired
 	for _, name := range g.Nodes() {
 		svc := p.Services[name]
-		hash, cfg, err := ServiceConfig(svc)
+		hash, cfg, err := serviceHash(p, svc)
 		if err != nil {
 			return Plan{}, nil, nil, err
 		}
@@ -167,9 +167,14 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	}
 	err = g.Walk(ctx, graph.Forward, limit, func(ctx context.Context, name string) error {
 		svc := p.Services[name]
-		hash, cfg, err := ServiceConfig(svc)
+		hash, cfg, err := serviceHash(p, svc)
 		if err != nil {
 			return err
+		}
+		if !o.NoStart {
+			if err := e.waitDependencies(ctx, p, name); err != nil {
+				return err
+			}
 		}
 		ss := steps[name]
 		errs := make([]error, len(ss))
@@ -184,6 +189,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 		wg.Wait()
 		return errors.Join(errs...)
 	})
+	var de *DependencyError
+	if errors.As(err, &de) {
+		return plan, de // it names the service already
+	}
 	return plan, err
 }
 
@@ -253,6 +262,9 @@ func (e *Engine) startContainer(ctx context.Context, id, name string) error {
 	if _, err := e.supervisor(rec.Project).Call(ctx, supervisor.Request{Op: supervisor.OpStart, ID: id}); err != nil {
 		return fmt.Errorf("service %q: container %s: %w", rec.Service, name, err)
 	}
+	if err := e.runHooks(ctx, rec, "post_start"); err != nil {
+		return err
+	}
 	e.emit("Container", name, "Started")
 	return nil
 }
@@ -268,6 +280,9 @@ func (e *Engine) stopContainer(ctx context.Context, rec *state.Container, timeou
 		return nil
 	}
 	e.emit("Container", rec.Name, "Stopping")
+	if st.Status == state.StatusRunning {
+		e.runHooks(ctx, rec, "pre_stop")
+	}
 	sup := e.supervisor(rec.Project)
 	if _, err := sup.Call(ctx, supervisor.Request{Op: supervisor.OpStop, ID: rec.ID, Timeout: timeout}); err != nil {
 		if !errors.Is(err, supervisor.ErrNotRunning) {

@@ -13,9 +13,6 @@ import (
 func newBuildCmd(*globalOptions) *cobra.Command {
 	return stub("build [SERVICE...]", "Build or rebuild services")
 }
-func newScaleCmd(*globalOptions) *cobra.Command {
-	return stub("scale SERVICE=REPLICAS...", "Scale services")
-}
 func newEventsCmd(*globalOptions) *cobra.Command {
 	return stub("events [SERVICE...]", "Receive real time events from containers")
 }

@@ -32,6 +32,8 @@ type upOptions struct {
 	timeout       int
 	timeoutSet    bool
 	dryRun        bool
+	wait          bool
+	waitTimeout   int
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -64,12 +66,17 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 	f.StringArrayVar(&o.scale, "scale", nil, "Scale SERVICE to NUM instances (overrides scale in the compose file)")
 	f.IntVarP(&o.timeout, "timeout", "t", 0, "Seconds to wait for a container to stop when stopping (default: its stop_grace_period, else 10)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "Print what up would do, with the fields whose change causes it, and do nothing")
+	f.BoolVar(&o.wait, "wait", false, "Wait for services to be running and healthy (implies --detach)")
+	f.IntVar(&o.waitTimeout, "wait-timeout", 0, "Maximum seconds to wait with --wait (default: no limit)")
 	return cmd
 }
 
 func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string) error {
 	if o.exitCodeFrom != "" {
 		o.abortOnExit = true
+	}
+	if o.wait {
+		o.detach = true
 	}
 	if o.detach && o.abortOnExit {
 		return errors.New("--abort-on-container-exit and --exit-code-from cannot be used with --detach")
@@ -141,6 +148,18 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	}
 	if plan.Empty() && o.detach {
 		fmt.Fprintln(g.stderr, " ✔ Nothing to do: every container is up to date")
+	}
+	if o.wait && !o.noStart {
+		wo := engine.WaitOptions{Services: attachServices(p, services, o.noDeps)}
+		if len(services) == 0 {
+			wo.Services = nil
+		}
+		if o.waitTimeout > 0 {
+			wo.Timeout = time.Duration(o.waitTimeout) * time.Second
+		}
+		if err := eng.Wait(ctx, p, wo); err != nil {
+			return err
+		}
 	}
 	if o.detach || o.noStart {
 		return nil

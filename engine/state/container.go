@@ -61,6 +61,8 @@ type Container struct {
 	StdinOpen  bool              `json:"stdin_open,omitempty"`
 	LogOptions map[string]string `json:"log_options,omitempty"` // logging.options (max-size, max-file)
 
+	Health *HealthConfig `json:"health,omitempty"` // nil: no healthcheck
+
 	StopSignal  string        `json:"stop_signal,omitempty"`
 	StopTimeout time.Duration `json:"stop_timeout,omitempty"`
 	Restart     string        `json:"restart,omitempty"`
@@ -77,6 +79,25 @@ type Attachment struct {
 	Gateway string   `json:"gateway"`
 	MAC     string   `json:"mac,omitempty"`
 	Aliases []string `json:"aliases,omitempty"` // service name, aliases, container name, hostname
+}
+
+// HealthConfig is a container's healthcheck, merged from the service and
+// its image.
+type HealthConfig struct {
+	Test          []string      `json:"test"`
+	Interval      time.Duration `json:"interval"`
+	Timeout       time.Duration `json:"timeout"`
+	StartPeriod   time.Duration `json:"start_period"`
+	StartInterval time.Duration `json:"start_interval"`
+	Retries       int           `json:"retries"`
+}
+
+// HealthResult is one probe's outcome.
+type HealthResult struct {
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	ExitCode int       `json:"exit_code"`
+	Output   string    `json:"output"`
 }
 
 // Port is a published port.
@@ -97,9 +118,11 @@ type RuntimeState struct {
 	RestartCount int       `json:"restart_count,omitempty"`
 	// StoppedByUser is set by stop/kill so restart policies leave the
 	// container down (Docker's "manually stopped").
-	StoppedByUser bool   `json:"stopped_by_user,omitempty"`
-	Health        string `json:"health,omitempty"`
-	Error         string `json:"error,omitempty"`
+	StoppedByUser bool           `json:"stopped_by_user,omitempty"`
+	Health        string         `json:"health,omitempty"`
+	HealthLog     []HealthResult `json:"health_log,omitempty"`
+	FailingStreak int            `json:"failing_streak,omitempty"`
+	Error         string         `json:"error,omitempty"`
 }
 
 // ErrNoContainer is returned for a container record that does not exist.
