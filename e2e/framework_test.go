@@ -72,9 +72,11 @@ func NewEnv(t *testing.T) *Env {
 		Project:  projectName(t.Name()),
 		projects: map[string]bool{},
 	}
-	// Unix socket paths are limited to 108 bytes: keep the run dir short
-	// when the test's temp dir is long.
-	if len(e.Run) > 48 {
+	// Unix socket paths are limited to 108 bytes, and berth's supervisor
+	// socket is $BERTH_RUN/projects/<project>/supervisor.sock (project
+	// names are up to ~45 bytes): keep the run dir short when the test's
+	// temp dir is long.
+	if len(e.Run) > 36 {
 		short, err := os.MkdirTemp(suite.tmp, "run")
 		if err != nil {
 			t.Fatal(err)
@@ -386,16 +388,15 @@ func TestConfigE2E(t *testing.T) {
 	}
 }
 
-// TestStubsExitNonZero: commands not done yet say so and fail. Replace it
+// TestStubsExitNonZero: a command not done yet says so and fails (stats
+// is still a stub: see cmd/berth/stubs.go). Move to another stub, or drop,
 // as the commands land.
 func TestStubsExitNonZero(t *testing.T) {
 	e := NewEnv(t)
-	e.Compose(t, "services:\n  a:\n    image: busybox\n")
-	for _, cmd := range []string{"up", "stats"} {
-		r := e.Berth(t, cmd)
-		if r.Code != 1 || !strings.Contains(r.Stderr, "not implemented") {
-			t.Errorf("berth %s: want exit 1 and 'not implemented' on stderr, got %s", cmd, r)
-		}
+	e.Compose(t, "services:\n  a:\n    image: busybox\n    network_mode: none\n")
+	r := e.Berth(t, "stats")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "not implemented") {
+		t.Errorf("berth stats: want exit 1 and 'not implemented' on stderr, got %s", r)
 	}
 }
 
