@@ -13,16 +13,6 @@ import (
 func newBuildCmd(*globalOptions) *cobra.Command {
 	return stub("build [SERVICE...]", "Build or rebuild services")
 }
-func newEventsCmd(*globalOptions) *cobra.Command {
-	return stub("events [SERVICE...]", "Receive real time events from containers")
-}
-func newStatsCmd(*globalOptions) *cobra.Command {
-	return stub("stats [SERVICE]", "Display a live stream of container resource usage")
-}
-func newLsCmd(*globalOptions) *cobra.Command { return stub("ls", "List running compose projects") }
-func newInspectCmd(*globalOptions) *cobra.Command {
-	return stub("inspect CONTAINER", "Display detailed information on a container")
-}
 
 // stub is a documented command that is not implemented yet: it exits 1
 // with a message saying so.

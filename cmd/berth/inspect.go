@@ -1,0 +1,481 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/state"
+)
+
+func newInspectCmd(g *globalOptions) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] [SERVICE|CONTAINER...]",
+		Short: "Display detailed information on a container",
+		Long: `Print containers as a JSON array in the shape of 'docker inspect'. Arguments
+are services of the current project (all their containers), container names,
+or unique prefixes of container IDs; with none, every container of the
+project. -f/--format executes a Go template for each container instead
+(e.g. '{{.State.Status}}', '{{json .NetworkSettings.Networks}}').`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			proj := g.projectName
+			sel, err := g.projectSelection(ctx, nil)
+			switch {
+			case err == nil:
+				proj = sel.Project
+			case len(args) == 0 || !isNoFile(err):
+				return err
+			}
+			store := state.NewStore(state.Root())
+			recs, err := resolveContainers(store, proj, args)
+			if err != nil {
+				return err
+			}
+			out := make([]containerJSON, 0, len(recs))
+			for _, r := range recs {
+				c, err := inspectContainer(store, state.Root(), r)
+				if err != nil {
+					return err
+				}
+				out = append(out, c)
+			}
+			return printInspect(g.stdout, out, format)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "Format the output using the given Go template")
+	return cmd
+}
+
+// errNoSuchContainer is returned for an argument that names nothing.
+var errNoSuchContainer = errors.New("no such service or container")
+
+// resolveContainers turns inspect's arguments into records: a service of
+// the project (its containers), a container name, or a unique ID prefix.
+func resolveContainers(store *state.Store, proj string, args []string) ([]*state.Container, error) {
+	all, err := store.List("")
+	if err != nil {
+		return nil, err
+	}
+	if len(args) == 0 {
+		var out []*state.Container
+		for _, r := range all {
+			if r.Project == proj {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	}
+	var out []*state.Container
+	seen := map[string]bool{}
+	add := func(r *state.Container) {
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			out = append(out, r)
+		}
+	}
+	for _, a := range args {
+		var hits []*state.Container
+		for _, r := range all {
+			if proj != "" && r.Project == proj && r.Service == a && !r.Oneoff {
+				hits = append(hits, r)
+			}
+		}
+		if len(hits) == 0 {
+			for _, r := range all {
+				if r.Name == a || r.ID == a {
+					hits = append(hits, r)
+				}
+			}
+		}
+		if len(hits) == 0 && a != "" {
+			for _, r := range all {
+				if strings.HasPrefix(r.ID, a) {
+					hits = append(hits, r)
+				}
+			}
+			if len(hits) > 1 {
+				return nil, fmt.Errorf("%q: ambiguous container ID prefix (%d containers)", a, len(hits))
+			}
+		}
+		if len(hits) == 0 {
+			return nil, fmt.Errorf("%q: %w", a, errNoSuchContainer)
+		}
+		for _, r := range hits {
+			add(r)
+		}
+	}
+	return out, nil
+}
+
+// The types below follow `docker inspect`'s container JSON.
+
+type containerJSON struct {
+	ID              string `json:"Id"`
+	Created         time.Time
+	Path            string
+	Args            []string
+	State           containerState
+	Image           string
+	LogPath         string
+	Name            string
+	RestartCount    int
+	Driver          string
+	Platform        string
+	HostConfig      hostConfig
+	Mounts          []mountPoint
+	Config          containerConfig
+	NetworkSettings networkSettings
+}
+
+type containerState struct {
+	Status     string
+	Running    bool
+	Paused     bool
+	Restarting bool
+	OOMKilled  bool
+	Dead       bool
+	Pid        int
+	ExitCode   int
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Health     *healthJSON `json:",omitempty"`
+}
+
+type healthJSON struct {
+	Status        string
+	FailingStreak int
+	Log           []healthLog
+}
+
+type healthLog struct {
+	Start    time.Time
+	End      time.Time
+	ExitCode int
+	Output   string
+}
+
+type restartPolicy struct {
+	Name              string
+	MaximumRetryCount int
+}
+
+type portBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string
+}
+
+type hostConfig struct {
+	RestartPolicy restartPolicy
+	NetworkMode   string
+	PortBindings  map[string][]portBinding
+}
+
+type mountPoint struct {
+	Type        string
+	Name        string `json:",omitempty"`
+	Source      string
+	Destination string
+	Driver      string `json:",omitempty"`
+	Mode        string
+	RW          bool
+	Propagation string
+}
+
+type containerConfig struct {
+	Hostname     string
+	Domainname   string
+	User         string
+	Tty          bool
+	OpenStdin    bool
+	ExposedPorts map[string]struct{} `json:",omitempty"`
+	Env          []string
+	Cmd          []string
+	Image        string
+	WorkingDir   string
+	Entrypoint   []string
+	Labels       map[string]string
+	StopSignal   string           `json:",omitempty"`
+	StopTimeout  *int             `json:",omitempty"`
+	Healthcheck  *healthcheckJSON `json:",omitempty"`
+}
+
+// healthcheckJSON is Docker's Config.Healthcheck; durations in nanoseconds.
+type healthcheckJSON struct {
+	Test          []string
+	Interval      int64 `json:",omitempty"`
+	Timeout       int64 `json:",omitempty"`
+	StartPeriod   int64 `json:",omitempty"`
+	StartInterval int64 `json:",omitempty"`
+	Retries       int   `json:",omitempty"`
+}
+
+type endpointSettings struct {
+	Aliases     []string
+	IPAddress   string
+	IPPrefixLen int
+	Gateway     string
+	MacAddress  string
+}
+
+type networkSettings struct {
+	Ports    map[string][]portBinding
+	Networks map[string]endpointSettings
+}
+
+// serviceBits are the fields inspect reads from a record's hashed service
+// config (compose-go's JSON names).
+type serviceBits struct {
+	User        string   `json:"user"`
+	Entrypoint  []string `json:"entrypoint"`
+	Command     []string `json:"command"`
+	WorkingDir  string   `json:"working_dir"`
+	DomainName  string   `json:"domainname"`
+	NetworkMode string   `json:"network_mode"`
+}
+
+// inspectContainer builds a container's docker-inspect view from its
+// record, runtime state and bundle.
+func inspectContainer(store *state.Store, root string, r *state.Container) (containerJSON, error) {
+	st, err := store.GetState(r.ID)
+	if err != nil {
+		return containerJSON{}, err
+	}
+	var svc serviceBits
+	if len(r.Config) > 0 {
+		json.Unmarshal(r.Config, &svc) // best effort: older records may lack it
+	}
+	c := containerJSON{
+		ID:           r.ID,
+		Created:      r.Created,
+		Image:        r.ImageID,
+		LogPath:      store.LogPath(r.ID),
+		Name:         "/" + r.Name,
+		RestartCount: st.RestartCount,
+		Driver:       "overlay",
+		Platform:     "linux",
+		State: containerState{
+			Status:     string(st.Status),
+			Running:    st.Status == state.StatusRunning || st.Status == state.StatusPaused,
+			Paused:     st.Status == state.StatusPaused,
+			Restarting: st.Status == state.StatusRestarting,
+			Dead:       st.Status == state.StatusDead,
+			Pid:        st.Pid,
+			ExitCode:   st.ExitCode,
+			Error:      st.Error,
+			StartedAt:  st.StartedAt,
+			FinishedAt: st.FinishedAt,
+		},
+		Mounts: []mountPoint{},
+		Config: containerConfig{
+			Hostname:   r.Hostname,
+			Domainname: svc.DomainName,
+			User:       svc.User,
+			Tty:        r.Tty,
+			OpenStdin:  r.StdinOpen,
+			Image:      r.Image,
+			WorkingDir: svc.WorkingDir,
+			Entrypoint: svc.Entrypoint,
+			Cmd:        svc.Command,
+			Labels:     r.Labels,
+			StopSignal: r.StopSignal,
+		},
+		HostConfig: hostConfig{
+			RestartPolicy: parseRestart(r.Restart),
+			NetworkMode:   svc.NetworkMode,
+			PortBindings:  map[string][]portBinding{},
+		},
+		NetworkSettings: networkSettings{
+			Ports:    map[string][]portBinding{},
+			Networks: map[string]endpointSettings{},
+		},
+	}
+	if st.Health != "" {
+		h := &healthJSON{Status: st.Health, FailingStreak: st.FailingStreak, Log: []healthLog{}}
+		for _, l := range st.HealthLog {
+			h.Log = append(h.Log, healthLog{Start: l.Start, End: l.End, ExitCode: l.ExitCode, Output: l.Output})
+		}
+		c.State.Health = h
+	}
+	if hc := r.Health; hc != nil {
+		c.Config.Healthcheck = &healthcheckJSON{
+			Test: hc.Test, Interval: int64(hc.Interval), Timeout: int64(hc.Timeout),
+			StartPeriod: int64(hc.StartPeriod), StartInterval: int64(hc.StartInterval), Retries: hc.Retries,
+		}
+	}
+	if r.StopTimeout > 0 {
+		secs := int(r.StopTimeout / time.Second)
+		c.Config.StopTimeout = &secs
+	}
+	args := stripInit(r.Command)
+	if spec, err := runtime.ReadBundle(r.Bundle); err == nil && spec.Process != nil {
+		args = stripInit(spec.Process.Args)
+		c.Config.Env = spec.Process.Env
+		if c.Config.WorkingDir == "" {
+			c.Config.WorkingDir = spec.Process.Cwd
+		}
+		if c.Config.User == "" && (spec.Process.User.UID != 0 || spec.Process.User.GID != 0) {
+			c.Config.User = fmt.Sprintf("%d:%d", spec.Process.User.UID, spec.Process.User.GID)
+		}
+		if c.Config.Hostname == "" {
+			c.Config.Hostname = spec.Hostname
+		}
+		c.Mounts = mountsOf(spec.Mounts, root)
+	}
+	if len(args) > 0 {
+		c.Path, c.Args = args[0], args[1:]
+	}
+	if c.Args == nil {
+		c.Args = []string{}
+	}
+	if c.Config.Cmd == nil && len(args) > len(c.Config.Entrypoint) {
+		c.Config.Cmd = args[len(c.Config.Entrypoint):]
+	}
+	for _, p := range r.Ports {
+		key := fmt.Sprintf("%d/%s", p.ContainerPort, protoOr(p.Protocol))
+		b := portBinding{HostIP: p.HostIP, HostPort: strconv.Itoa(int(p.HostPort))}
+		c.HostConfig.PortBindings[key] = append(c.HostConfig.PortBindings[key], b)
+		if b.HostIP == "" {
+			b.HostIP = "0.0.0.0"
+		}
+		c.NetworkSettings.Ports[key] = append(c.NetworkSettings.Ports[key], b)
+		if c.Config.ExposedPorts == nil {
+			c.Config.ExposedPorts = map[string]struct{}{}
+		}
+		c.Config.ExposedPorts[key] = struct{}{}
+	}
+	for _, n := range r.Networks {
+		aliases := n.Aliases
+		if aliases == nil {
+			aliases = []string{}
+		}
+		c.NetworkSettings.Networks[n.Network] = endpointSettings{
+			Aliases: aliases, IPAddress: n.IP, IPPrefixLen: n.Prefix, Gateway: n.Gateway, MacAddress: n.MAC,
+		}
+	}
+	if c.HostConfig.NetworkMode == "" {
+		switch {
+		case len(r.Networks) > 0:
+			c.HostConfig.NetworkMode = r.Networks[0].Network
+		case r.Netns == "":
+			c.HostConfig.NetworkMode = "host"
+		default:
+			c.HostConfig.NetworkMode = "none"
+		}
+	}
+	return c, nil
+}
+
+func protoOr(p string) string {
+	if p == "" {
+		return "tcp"
+	}
+	return p
+}
+
+// stripInit drops berth's own init (`berth __init --`) from a process's
+// arguments: inspect shows the user's command, as Docker does with --init.
+func stripInit(args []string) []string {
+	if i := slices.Index(args, "__init"); i >= 0 && i+1 < len(args) && args[i+1] == "--" {
+		return args[i+2:]
+	}
+	return args
+}
+
+// parseRestart turns a restart policy ("on-failure:3") into Docker's shape.
+func parseRestart(p string) restartPolicy {
+	if p == "" {
+		p = "no"
+	}
+	name, n, _ := strings.Cut(p, ":")
+	max, _ := strconv.Atoi(n)
+	return restartPolicy{Name: name, MaximumRetryCount: max}
+}
+
+// files berth binds into every container; Docker does not list them.
+var hiddenMounts = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
+
+// mountsOf lists a bundle's user mounts: binds (volumes when their source
+// is a berth volume's _data) and tmpfs mounts off the default set.
+func mountsOf(ms []specs.Mount, root string) []mountPoint {
+	volRoot := filepath.Join(root, "volumes") + "/"
+	out := []mountPoint{}
+	for _, m := range ms {
+		if slices.Contains(hiddenMounts, m.Destination) {
+			continue
+		}
+		bind := m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+		if !bind {
+			continue
+		}
+		mp := mountPoint{Type: "bind", Source: m.Source, Destination: m.Destination, RW: !slices.Contains(m.Options, "ro"), Propagation: "rprivate"}
+		for _, o := range m.Options {
+			switch o {
+			case "private", "rprivate", "shared", "rshared", "slave", "rslave":
+				mp.Propagation = o
+			case "z", "Z":
+				mp.Mode = o
+			}
+		}
+		if rest, ok := strings.CutPrefix(m.Source, volRoot); ok {
+			if name, tail, _ := strings.Cut(rest, "/"); tail == "_data" || strings.HasPrefix(tail, "_data/") {
+				mp.Type, mp.Name, mp.Driver = "volume", name, "local"
+				mp.Propagation = ""
+			}
+		}
+		out = append(out, mp)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Destination < out[j].Destination })
+	return out
+}
+
+// printInspect writes the containers as docker inspect does: an indented
+// JSON array, or the template executed for each.
+func printInspect(w io.Writer, list []containerJSON, format string) error {
+	if format == "" || format == "json" {
+		b, err := json.MarshalIndent(list, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(w, string(b))
+		return err
+	}
+	t, err := template.New("format").Funcs(templateFuncs).Parse(format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	var b bytes.Buffer
+	for _, c := range list {
+		// Execute over the JSON form, as docker does, so the template
+		// sees the same fields the JSON shows.
+		var v any
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		if err := t.Execute(&b, v); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		b.WriteByte('\n')
+	}
+	_, err = w.Write(b.Bytes())
+	return err
+}
