@@ -16,6 +16,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/rootfs"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -176,9 +177,11 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	if svc.StopGracePeriod != nil {
 		rec.StopTimeout = time.Duration(*svc.StopGracePeriod)
 	}
+	rec.Health = healthConfig(svc, cs.image.Config()) // engine/health.go
 	if err := e.store.Put(rec); err != nil {
 		return nil, err
 	}
+	e.record(events.ActionCreate, rec)
 	return rec, nil
 }
 
@@ -249,9 +252,17 @@ func (e *Engine) remove(ctx context.Context, rec *state.Container, removeVolumes
 			errs = append(errs, err)
 		}
 	}
+	if spec, err := runtime.ReadBundle(rec.Bundle); err == nil && spec.Linux != nil && spec.Linux.CgroupsPath != "" {
+		// the runtime removes the container's cgroup; its project's goes
+		// with the last container
+		cg := spec.Linux.CgroupsPath
+		runtime.RemoveCgroup(cg, filepath.Dir(filepath.Dir(cg)))
+	}
 	if len(errs) == 0 {
 		if err := e.store.Delete(rec.ID); err != nil {
 			errs = append(errs, err)
+		} else {
+			e.record(events.ActionDestroy, rec)
 		}
 	}
 	if !rec.Oneoff {

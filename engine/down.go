@@ -9,9 +9,11 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/graph"
+	"github.com/berth-dev/berth/project"
 )
 
 // DownOptions are `down`'s flags.
@@ -193,12 +195,53 @@ func (e *Engine) Start(ctx context.Context, sel Selection) error {
 	})
 }
 
-// Restart stops then starts containers.
+// Restart stops then starts containers. Services that depend on a
+// restarted one with `restart: true` are restarted after it (stopped
+// before it, started after it), as Compose does.
 func (e *Engine) Restart(ctx context.Context, sel Selection, timeout *time.Duration) error {
+	if sel.P != nil && len(sel.Services) > 0 {
+		sel.Services = withRestartDependents(sel.P, sel.Services)
+	}
 	if err := e.Stop(ctx, sel, timeout); err != nil {
 		return err
 	}
-	return e.Start(ctx, sel)
+	if err := e.Start(ctx, sel); err != nil {
+		return err
+	}
+	cs, err := e.selected(sel)
+	if err == nil {
+		for _, list := range cs {
+			for _, c := range list {
+				e.record(events.ActionRestart, c)
+			}
+		}
+	}
+	return nil
+}
+
+// withRestartDependents adds, transitively, the services that depend on
+// one of services with depends_on restart: true.
+func withRestartDependents(p *types.Project, services []string) []string {
+	deps, err := project.Dependencies(p)
+	if err != nil {
+		return services
+	}
+	in := map[string]bool{}
+	for _, s := range services {
+		in[s] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for svc, ds := range deps {
+			for _, d := range ds {
+				if d.Restart && in[d.On] && !in[svc] {
+					in[svc] = true
+					changed = true
+				}
+			}
+		}
+	}
+	return sortedKeys(in)
 }
 
 // Kill sends a signal to the running containers.

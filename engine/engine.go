@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
@@ -27,6 +28,8 @@ type Engine struct {
 	progress    func(Event)
 	stdout      io.Writer
 	stderr      io.Writer
+
+	events *events.Log
 
 	rtMu     sync.Mutex
 	runtimes map[string]runtime.Runtime
@@ -65,6 +68,7 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 			return nil, fmt.Errorf("berth state: %w", err)
 		}
 	}
+	e.events = events.New(root)
 	imgs, err := image.NewStore(filepath.Join(root, "image"))
 	if err != nil {
 		return nil, err
@@ -118,4 +122,12 @@ func (e *Engine) emit(kind, name, status string) {
 
 func supervisorRemove(id string) supervisor.Request {
 	return supervisor.Request{Op: supervisor.OpRemove, ID: id}
+}
+
+// record appends a container event to the event log; a failure to log
+// never fails the operation.
+func (e *Engine) record(action string, rec *state.Container, attrs ...string) {
+	if err := e.events.Emit(events.ForContainer(action, rec, attrs...)); err != nil {
+		e.progress(Event{Kind: "Container", Name: rec.Name, Status: "Warning", Text: "event log: " + err.Error()})
+	}
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 )
@@ -175,7 +177,9 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 		s.putState(m)
 	}
 	s.mu.Unlock()
+	s.emit(events.ActionStart, m)
 	s.serveDNS(m)
+	s.startHealth(m) // health.go
 	// The init may have exited before it was registered.
 	s.reap()
 	return nil
@@ -220,6 +224,7 @@ func (s *Server) reap() {
 
 // exited records a container's exit and applies its restart policy.
 func (s *Server) exited(m *managed, pid, code int) {
+	s.stopHealth(m) // health.go
 	waitTimeout(&m.copiers, 2*time.Second)
 	ctx := context.Background()
 	if m.rt != nil {
@@ -249,6 +254,7 @@ func (s *Server) exited(m *managed, pid, code int) {
 		m.st.Status = state.StatusRestarting
 	}
 	s.putState(m)
+	s.emit(events.ActionDie, m, events.AttrExitCode, strconv.Itoa(code))
 	close(m.exited)
 	s.armIdleLocked()
 	s.mu.Unlock()
@@ -337,7 +343,9 @@ func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, time
 	if m.st.Status == state.StatusPaused {
 		m.rt.Resume(ctx, m.id)
 	}
+	defer s.emit(events.ActionStop, m)
 	if timeout > 0 {
+		s.emit(events.ActionKill, m, events.AttrSignal, strconv.Itoa(int(sig)))
 		if err := m.rt.Kill(ctx, m.id, sig, false); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 			s.cfg.Logf("container %s: kill %v: %v", m.rec.Name, sig, err)
 		}
@@ -386,7 +394,11 @@ func (s *Server) kill(ctx context.Context, id, signal string) error {
 	if pid == 0 {
 		return fmt.Errorf("container %s is not running", m.rec.Name)
 	}
-	return m.rt.Kill(ctx, m.id, sig, false)
+	if err := m.rt.Kill(ctx, m.id, sig, false); err != nil {
+		return err
+	}
+	s.emit(events.ActionKill, m, events.AttrSignal, strconv.Itoa(int(sig)))
+	return nil
 }
 
 // remove stops a container (at once) and forgets it.
@@ -397,6 +409,7 @@ func (s *Server) remove(ctx context.Context, id string) error {
 	}
 	m.op.Lock()
 	defer m.op.Unlock()
+	s.stopHealth(m) // health.go
 	if err := s.stopLocked(ctx, m, "SIGKILL", 0); err != nil {
 		return err
 	}
@@ -444,5 +457,10 @@ func (s *Server) pause(ctx context.Context, id string, pause bool) error {
 	}
 	s.putState(m)
 	s.mu.Unlock()
+	if pause {
+		s.emit(events.ActionPause, m)
+	} else {
+		s.emit(events.ActionUnpause, m)
+	}
 	return nil
 }

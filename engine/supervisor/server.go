@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/logs"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
@@ -51,6 +52,11 @@ type Server struct {
 
 	dnsTable  *dns.Table
 	dnsServer *dns.Server
+	events    *events.Log
+
+	// onHealth, when set, is called on each health status change (see
+	// health.go).
+	onHealth func(m *managed, status string)
 }
 
 type managed struct {
@@ -70,6 +76,7 @@ type managed struct {
 	backoff Backoff
 	removed bool
 	dns     *dns.Listener // the resolver in its netns
+	health  *prober       // the running healthcheck (health.go); under Server.mu
 }
 
 // Run serves until the project has had no running container for
@@ -87,6 +94,12 @@ func Run(ctx context.Context, cfg Config) error {
 		store:      state.NewStore(cfg.Root),
 		containers: map[string]*managed{},
 		byPid:      map[int]*managed{},
+		events:     events.New(cfg.Root),
+	}
+	s.onHealth = func(m *managed, status string) {
+		if status != HealthStarting {
+			s.emit(events.ActionHealthStatus, m, events.AttrHealthStatus, status)
+		}
 	}
 	if err := os.MkdirAll(s.paths.Dir, 0o700); err != nil {
 		return err
@@ -360,4 +373,15 @@ func receiveConsole(ln *net.UnixListener) (*os.File, error) {
 		return nil, fmt.Errorf("console socket: no pty master received")
 	}
 	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+}
+
+// emit records a container event; the event log never holds up the
+// supervisor's work.
+func (s *Server) emit(action string, m *managed, attrs ...string) {
+	if s.events == nil {
+		return
+	}
+	if err := s.events.Emit(events.ForContainer(action, m.rec, attrs...)); err != nil {
+		s.cfg.Logf("event %s %s: %v", action, m.rec.Name, err)
+	}
 }
