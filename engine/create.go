@@ -68,6 +68,19 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		}
 	}()
 
+	// The first record, before anything exists: if this command is killed
+	// from here on, `down` finds the container and removes what was made.
+	early := &state.Container{
+		ID: id, Name: cs.name, Project: p.Name, Service: svc.Name, Number: cs.number, Oneoff: cs.oneoff,
+		Labels: map[string]string{project.LabelProject: p.Name, project.LabelService: svc.Name},
+		Image:  imageRef(p, svc), Created: time.Now().UTC(), Bundle: dir, Rootfs: layout.Merged, Creating: true,
+	}
+	if len(serviceNetworks(svc)) > 0 {
+		early.Netns = e.netnsPath(id)
+	}
+	if err := e.store.Put(early); err != nil {
+		return nil, err
+	}
 	rt, err := e.Runtime(ctx, svc.Runtime)
 	if err != nil {
 		return nil, fmt.Errorf("service %q: %w", svc.Name, err)

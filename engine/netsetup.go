@@ -34,9 +34,9 @@ type netSetup struct {
 // own with a veth on each of its networks and its published ports. It
 // writes /etc/hosts, /etc/resolv.conf and /etc/hostname into the
 // container's directory and points c at them.
-func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, c *runtime.Container) (ns *netSetup, err error) {
+func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, c *runtime.Container) (_ *netSetup, err error) {
 	mode := svc.NetworkMode
-	ns = &netSetup{hostname: svc.Hostname, dns: svc.DNS}
+	ns := &netSetup{hostname: svc.Hostname, dns: svc.DNS}
 	if ns.hostname == "" {
 		ns.hostname = runtime.ShortID(id)
 	}
@@ -108,9 +108,13 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 	var firstGateway net.IP
 	defaultRoute := true
 	for i, key := range serviceNetworks(svc) {
-		rec, err := e.ensureNetwork(ctx, p, key)
+		rec, err := e.networks().Get(networkName(p, key))
 		if err != nil {
-			return nil, err
+			// not made by this command's ensureNetworks (a one-off on a
+			// network created since): make it now
+			if rec, err = e.ensureNetwork(ctx, p, key); err != nil {
+				return nil, err
+			}
 		}
 		var want net.IP
 		cfg := svc.Networks[key]
@@ -334,7 +338,19 @@ func (e *Engine) teardownNetwork(ctx context.Context, rec *state.Container) {
 	if rec.Netns == "" && len(rec.Networks) == 0 {
 		return
 	}
-	e.releaseNetwork(ctx, rec.ID, &netSetup{netns: rec.Netns, attached: rec.Networks})
+	ns := &netSetup{netns: rec.Netns, attached: rec.Networks}
+	if rec.Creating {
+		// killed while being created: it may hold an address on any of
+		// the project's networks
+		if nets, err := e.networks().List(); err == nil {
+			for _, n := range nets {
+				if n.Project == rec.Project {
+					ns.attached = append(ns.attached, state.Attachment{Network: n.Name})
+				}
+			}
+		}
+	}
+	e.releaseNetwork(ctx, rec.ID, ns)
 }
 
 // errPortTaken is wrapped by port conflicts found before creating anything.

@@ -86,6 +86,13 @@ func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string
 	cfg, declared := p.Networks[key]
 	name := networkName(p, key)
 	if rec, err := e.networks().Get(name); err == nil {
+		// make sure its bridge and rules exist (after a reboot, say);
+		// one process at a time, as AddNetwork replaces the rules
+		lock, err := state.Acquire(ctx, hostNetworkLock)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
 		if err := e.applyNetwork(ctx, rec); err != nil {
 			return nil, err
 		}

@@ -40,13 +40,16 @@ type RunOptions struct {
 	Stdout      *os.File
 	Stderr      *os.File
 	Pull        string
+
+	// ContainerName is set by Run to the one-off's name.
+	ContainerName string
 }
 
 // Run runs a one-off container of a service: its dependencies are started
 // first (unless NoDeps), then the command runs attached in the
 // foreground (the CLI is its parent and gets its exit code) or detached
 // under the supervisor. It returns the command's exit code.
-func (e *Engine) Run(ctx context.Context, p *types.Project, o RunOptions) (int, error) {
+func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int, error) {
 	svc, ok := p.Services[o.Service]
 	if !ok {
 		if ds, disabled := p.DisabledServices[o.Service]; disabled {
@@ -150,6 +153,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o RunOptions) (int, 
 	if err != nil {
 		return -1, err
 	}
+	o.ContainerName = rec.Name
 	if o.Detach {
 		if err := e.supervisor(p.Name).Ensure(ctx); err != nil {
 			e.remove(context.WithoutCancel(ctx), rec, true)
@@ -168,7 +172,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o RunOptions) (int, 
 			sup.Call(ctx, supervisor.Request{Op: supervisor.OpServeDNS, ID: rec.ID})
 		}
 	}
-	code, runErr := e.runForeground(ctx, rec, o)
+	code, runErr := e.runForeground(ctx, rec, *o)
 	if len(rec.Networks) > 0 {
 		// stop serving its names; the record itself stays unless --rm
 		e.supervisor(p.Name).Call(context.WithoutCancel(ctx), supervisorRemove(rec.ID))

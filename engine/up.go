@@ -125,6 +125,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	}
 	defer lock.Release()
 
+	if err := e.repairSupervisor(ctx, p.Name); err != nil {
+		return Plan{}, err
+	}
 	plan, g, images, err := e.Plan(ctx, p, o)
 	if err != nil {
 		return plan, err
@@ -193,7 +196,40 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if errors.As(err, &de) {
 		return plan, de // it names the service already
 	}
-	return plan, err
+	return plan, plainNodeError(err)
+}
+
+// plainNodeError drops the walker's `service "x": ` prefix when the error
+// inside already starts with it.
+func plainNodeError(err error) error {
+	var ne *graph.NodeError
+	if errors.As(err, &ne) && strings.HasPrefix(ne.Err.Error(), fmt.Sprintf("service %q", ne.Node)) {
+		return ne.Err
+	}
+	return err
+}
+
+// repairSupervisor handles a project whose records say something runs but
+// whose supervisor is gone (killed): a new supervisor stops what its
+// predecessor left (it cannot see those exits) and marks it exited, so
+// the plan starts it again.
+func (e *Engine) repairSupervisor(ctx context.Context, projectName string) error {
+	obs, err := e.observe(projectName)
+	if err != nil {
+		return err
+	}
+	for _, c := range obs {
+		switch c.State.Status {
+		case state.StatusRunning, state.StatusPaused, state.StatusRestarting:
+			sup := e.supervisor(projectName)
+			if sup.Alive(ctx) {
+				return nil
+			}
+			e.progress(Event{Kind: "Container", Name: c.Name, Status: "Warning", Text: "the project's supervisor was gone; restarting its containers"})
+			return sup.Ensure(ctx)
+		}
+	}
+	return nil
 }
 
 func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, noStart bool, ensureSup func() error) error {

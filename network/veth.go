@@ -101,6 +101,11 @@ func Attach(ctx context.Context, a Attachment) (err error) {
 	if err := netlink.LinkSetMasterByIndex(veth, br.Attrs().Index); err != nil {
 		return fmt.Errorf("attach %s: enslave %s to %s: %w", a.NetnsPath, host, a.Bridge, err)
 	}
+	// Hairpin: a container reaching its own published port has its
+	// DNATed packet sent back out of the port it came in on.
+	if err := netlink.LinkSetHairpin(veth, true); err != nil {
+		return fmt.Errorf("attach %s: hairpin on %s: %w", a.NetnsPath, host, err)
+	}
 
 	peer, err := nh.LinkByName(a.IfName)
 	if err != nil {

@@ -57,9 +57,12 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 			if err != nil {
 				return err
 			}
-			code, err := eng.Run(ctx, p, o)
+			code, err := eng.Run(ctx, p, &o)
 			if err != nil {
 				return err
+			}
+			if o.Detach {
+				fmt.Fprintln(g.stdout, o.ContainerName)
 			}
 			if code != 0 {
 				return &exitCodeError{code: code}

@@ -38,6 +38,11 @@ type Container struct {
 	ImageID string            `json:"image_id"` // config digest
 	Created time.Time         `json:"created"`
 
+	// Creating marks the first record written, before anything is made
+	// for the container, so that a command killed midway leaves a record
+	// that `down` (or the next `up`) finds and tears down.
+	Creating bool `json:"creating,omitempty"`
+
 	Hash    string          `json:"config_hash"`
 	Config  json.RawMessage `json:"config,omitempty"`  // the hashed service config, to name changed fields
 	Command []string        `json:"command,omitempty"` // args of the container's process, for ps

@@ -187,6 +187,8 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 
 // reap collects the exit of every container init that has ended.
 func (s *Server) reap() {
+	s.reapMu.Lock()
+	defer s.reapMu.Unlock()
 	s.mu.Lock()
 	pids := make([]int, 0, len(s.byPid))
 	for pid := range s.byPid {

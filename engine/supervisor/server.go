@@ -44,6 +44,7 @@ type Server struct {
 	store *state.Store
 
 	mu         sync.Mutex
+	reapMu     sync.Mutex          // one reap at a time: two wait4 on one pid give one ECHILD
 	containers map[string]*managed // by container ID
 	byPid      map[int]*managed
 	idle       *time.Timer

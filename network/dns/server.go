@@ -218,7 +218,14 @@ func (h *handler) answer(w dns.ResponseWriter, req *dns.Msg) *dns.Msg {
 	}
 	name := strings.TrimSuffix(q.Name, ".")
 	if q.Qclass == dns.ClassINET {
-		if ips, ok := h.s.res.Lookup(asker, name); ok {
+		lookup := h.s.res.Lookup
+		if k, ok := h.s.res.(interface {
+			Known(net.IP, string) bool
+		}); ok && q.Qtype != dns.TypeA && q.Qtype != dns.TypeANY {
+			// only address queries move a name's rotation on
+			lookup = func(a net.IP, n string) ([]net.IP, bool) { return nil, k.Known(a, n) }
+		}
+		if ips, ok := lookup(asker, name); ok {
 			m := new(dns.Msg)
 			m.SetReply(req)
 			m.Authoritative = true

@@ -4,7 +4,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 )
 
 // Resolver answers names for a container. The supervisor's Table is the
@@ -26,9 +25,10 @@ type Record struct {
 // Table is the record table of a project's containers. Safe for
 // concurrent use.
 type Table struct {
-	mu   sync.RWMutex
-	recs []Record
-	turn atomic.Uint64
+	mu     sync.RWMutex
+	recs   []Record
+	turnMu sync.Mutex
+	turns  map[string]uint64 // per name
 }
 
 // NewTable returns an empty table.
@@ -71,8 +71,19 @@ func (t *Table) Remove(ip net.IP) {
 
 // Lookup implements Resolver: the addresses of name on the networks the
 // asker is on (by its address, or any record of the same Container),
-// rotated by one position on every call.
+// rotated by one position on every lookup of that name.
 func (t *Table) Lookup(askerIP net.IP, name string) ([]net.IP, bool) {
+	return t.lookup(askerIP, name, true)
+}
+
+// Known reports whether the asker can resolve name, without moving its
+// rotation on (for AAAA and other queries that answer no addresses).
+func (t *Table) Known(askerIP net.IP, name string) bool {
+	_, ok := t.lookup(askerIP, name, false)
+	return ok
+}
+
+func (t *Table) lookup(askerIP net.IP, name string, rotate bool) ([]net.IP, bool) {
 	name = normalize(name)
 	t.mu.RLock()
 	nets := map[string]bool{}
@@ -108,11 +119,23 @@ func (t *Table) Lookup(askerIP net.IP, name string) ([]net.IP, bool) {
 	if len(ips) == 0 {
 		return nil, false
 	}
-	if len(ips) > 1 {
-		k := int(t.turn.Add(1) % uint64(len(ips)))
+	if rotate && len(ips) > 1 {
+		k := int(t.nextTurn(name) % uint64(len(ips)))
 		ips = append(ips[k:], ips[:k]...)
 	}
 	return ips, true
+}
+
+// nextTurn advances the rotation of one name: each A lookup of a name
+// starts its answer one replica further than the last lookup of that name.
+func (t *Table) nextTurn(name string) uint64 {
+	t.turnMu.Lock()
+	defer t.turnMu.Unlock()
+	if t.turns == nil {
+		t.turns = map[string]uint64{}
+	}
+	t.turns[name]++
+	return t.turns[name]
 }
 
 func normalize(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
