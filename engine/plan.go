@@ -44,6 +44,9 @@ type PlanOptions struct {
 	ForceRecreate bool
 	NoRecreate    bool
 	RemoveOrphans bool
+	// ForceServices are recreated even when unchanged
+	// (--always-recreate-deps: the dependencies of the named services).
+	ForceServices map[string]bool
 }
 
 // Step is one action on one container.
@@ -114,6 +117,8 @@ func NewPlan(project string, desired []Desired, observed []Observed, o PlanOptio
 				s.Action, s.Reason = startOrKeep(running)
 			case o.ForceRecreate:
 				s.Action, s.Reason = ActionRecreate, "--force-recreate"
+			case o.ForceServices[d.Service]:
+				s.Action, s.Reason = ActionRecreate, "--always-recreate-deps"
 			case c.Hash != d.Hash:
 				s.Action, s.Reason = ActionRecreate, "configuration changed"
 				s.Fields = ChangedFields(c.Config, d.Config)

@@ -66,6 +66,13 @@ create   p-web-1 (not created yet)
 			want:     "recreate p-web-1 (--force-recreate)\n",
 		},
 		{
+			name:     "always-recreate-deps",
+			desired:  []Desired{web, {Service: "db", Replicas: 1, Hash: "d"}},
+			observed: []Observed{obs("web", 1, "h1", state.StatusRunning, ""), obs("db", 1, "d", state.StatusRunning, "")},
+			opts:     PlanOptions{ForceServices: map[string]bool{"db": true}},
+			want:     "recreate p-db-1 (--always-recreate-deps)\nkeep     p-web-1 (up to date)\n",
+		},
+		{
 			name:     "scale up reuses lowest free number",
 			desired:  []Desired{{Service: "web", Replicas: 3, Hash: "h1"}},
 			observed: []Observed{obs("web", 2, "h1", state.StatusRunning, "")},

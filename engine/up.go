@@ -28,6 +28,11 @@ type UpOptions struct {
 	ForceRecreate bool
 	NoRecreate    bool
 	RemoveOrphans bool
+	// AlwaysRecreateDeps recreates the dependencies of the named services.
+	AlwaysRecreateDeps bool
+	// RenewAnonVolumes gives recreated containers new anonymous volumes
+	// instead of their predecessors'.
+	RenewAnonVolumes bool
 	// Parallel bounds how many services are worked on at once (0: 8).
 	Parallel int
 }
@@ -107,11 +112,26 @@ func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan,
 			}
 		}
 	}
-	plan := NewPlan(p.Name, desired, observed, PlanOptions{
+	po := PlanOptions{
 		ForceRecreate: o.ForceRecreate,
 		NoRecreate:    o.NoRecreate,
 		RemoveOrphans: o.RemoveOrphans,
-	})
+	}
+	if o.AlwaysRecreateDeps {
+		po.ForceServices = map[string]bool{}
+		named := map[string]bool{}
+		for _, s := range o.Services {
+			named[s] = true
+		}
+		for _, n := range g.Nodes() {
+			if len(o.Services) == 0 || !named[n] {
+				if len(g.Dependents(n)) > 0 {
+					po.ForceServices[n] = true
+				}
+			}
+		}
+	}
+	plan := NewPlan(p.Name, desired, observed, po)
 	return plan, g, images, nil
 }
 
@@ -186,7 +206,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o.NoStart, ensureSup)
+				errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ensureSup)
 			}()
 		}
 		wg.Wait()
@@ -232,7 +252,8 @@ func (e *Engine) repairSupervisor(ctx context.Context, projectName string) error
 	return nil
 }
 
-func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, noStart bool, ensureSup func() error) error {
+func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ensureSup func() error) error {
+	noStart := o.NoStart
 	var keepAnon map[string]string
 	switch s.Action {
 	case ActionKeep:
@@ -245,7 +266,9 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		if err != nil {
 			return err
 		}
-		keepAnon = old.AnonymousVolumes
+		if !o.RenewAnonVolumes {
+			keepAnon = old.AnonymousVolumes
+		}
 		e.emit("Container", s.Name, "Recreate")
 		if err := e.stopContainer(ctx, old, -1); err != nil {
 			return err

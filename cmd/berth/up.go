@@ -34,6 +34,8 @@ type upOptions struct {
 	dryRun        bool
 	wait          bool
 	waitTimeout   int
+	recreateDeps  bool
+	renewAnon     bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -66,6 +68,8 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 	f.StringArrayVar(&o.scale, "scale", nil, "Scale SERVICE to NUM instances (overrides scale in the compose file)")
 	f.IntVarP(&o.timeout, "timeout", "t", 0, "Seconds to wait for a container to stop when stopping (default: its stop_grace_period, else 10)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "Print what up would do, with the fields whose change causes it, and do nothing")
+	f.BoolVar(&o.recreateDeps, "always-recreate-deps", false, "Recreate dependent containers (incompatible with --no-recreate)")
+	f.BoolVarP(&o.renewAnon, "renew-anon-volumes", "V", false, "Recreate anonymous volumes instead of retrieving data from the previous containers")
 	f.BoolVar(&o.wait, "wait", false, "Wait for services to be running and healthy (implies --detach)")
 	f.IntVar(&o.waitTimeout, "wait-timeout", 0, "Maximum seconds to wait with --wait (default: no limit)")
 	return cmd
@@ -113,6 +117,12 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		ForceRecreate: o.forceRecreate,
 		NoRecreate:    o.noRecreate,
 		RemoveOrphans: o.removeOrphans,
+
+		AlwaysRecreateDeps: o.recreateDeps,
+		RenewAnonVolumes:   o.renewAnon,
+	}
+	if o.recreateDeps && o.noRecreate {
+		return errors.New("--always-recreate-deps and --no-recreate cannot be used together")
 	}
 	if o.dryRun {
 		plan, _, _, err := eng.Plan(ctx, p, uo)
