@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,10 @@ func newSuperviseCmd(g *globalOptions) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The supervisor lives as long as the project runs: keep its
+			// heap small (its work is bookkeeping, not throughput).
+			debug.SetGCPercent(20)
+			debug.SetMemoryLimit(6 << 20)
 			logger := log.New(g.stderr, "supervisor["+project+"] ", log.LstdFlags|log.Lmicroseconds)
 			run := state.RunDir()
 			return supervisor.Run(context.Background(), supervisor.Config{

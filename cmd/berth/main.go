@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/berth-dev/berth/engine/runtime/initproc"
@@ -23,6 +24,16 @@ func main() {
 			args = args[1:]
 		}
 		os.Exit(initproc.Main(args))
+	}
+	// BERTH_CPUPROFILE=FILE profiles one command (for `make bench` work).
+	if path := os.Getenv("BERTH_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
 	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -44,6 +44,12 @@ type Runtime interface {
 	Run(ctx context.Context, id, bundle string, stdio Stdio) (exitCode int, err error)
 }
 
+// CreateStarter is implemented by runtimes that can create and start a
+// container in one call; callers fall back to Create then Start.
+type CreateStarter interface {
+	CreateStarted(ctx context.Context, id, bundle string, o CreateOpts) (pid int, err error)
+}
+
 // Stdio is the standard streams handed to a container. For Create they
 // must be real files (os.Pipe ends, files, /dev/null; nil = /dev/null): the
 // runtime passes them on to the container and returns at once.

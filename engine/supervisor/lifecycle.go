@@ -48,8 +48,6 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 			return err
 		}
 	}
-	// Clear what a previous run may have left in the runtime's state.
-	m.rt.Delete(ctx, m.id, true)
 
 	logw, err := s.logWriter(m)
 	if err != nil {
@@ -119,7 +117,21 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 		}
 	}
 
-	pid, err := m.rt.Create(ctx, m.id, rec.Bundle, opts)
+	create := m.rt.Create
+	cs, oneCall := m.rt.(runtime.CreateStarter)
+	if oneCall {
+		create = cs.CreateStarted
+	}
+	pid, err := create(ctx, m.id, rec.Bundle, opts)
+	if err != nil {
+		// A run interrupted between create and start (a killed
+		// supervisor) leaves the runtime's record: clear it, try again.
+		// Every other exit path deletes it already, which saves a runtime
+		// call per start.
+		if derr := m.rt.Delete(ctx, m.id, true); derr == nil {
+			pid, err = create(ctx, m.id, rec.Bundle, opts)
+		}
+	}
 	closeAll(closeAfter)
 	if err != nil {
 		for _, r := range readers {
@@ -161,10 +173,12 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 		}(r.stream, r.f)
 	}
 
-	if err := m.rt.Start(ctx, m.id); err != nil {
-		m.rt.Delete(context.Background(), m.id, true)
-		s.reap()
-		return fmt.Errorf("start container %s: %w", rec.Name, err)
+	if !oneCall {
+		if err := m.rt.Start(ctx, m.id); err != nil {
+			m.rt.Delete(context.Background(), m.id, true)
+			s.reap()
+			return fmt.Errorf("start container %s: %w", rec.Name, err)
+		}
 	}
 	s.mu.Lock()
 	now := time.Now().UTC()
@@ -229,7 +243,11 @@ func (s *Server) exited(m *managed, pid, code int) {
 	s.stopHealth(m) // health.go
 	waitTimeout(&m.copiers, 2*time.Second)
 	ctx := context.Background()
-	if m.rt != nil {
+	s.mu.Lock()
+	deleted := m.deleted
+	m.deleted = false
+	s.mu.Unlock()
+	if m.rt != nil && !deleted {
 		m.rt.Delete(ctx, m.id, true)
 	}
 	s.mu.Lock()
@@ -359,9 +377,15 @@ func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, time
 			return ctx.Err()
 		}
 	}
-	if err := m.rt.Kill(ctx, m.id, syscall.SIGKILL, true); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		// The runtime may already have removed it; fall back to the pid.
+	// A forced delete kills every process of the container and drops the
+	// runtime's record in one call (exited() then has nothing to delete).
+	if err := m.rt.Delete(ctx, m.id, true); err != nil {
+		// fall back to the pid
 		syscall.Kill(pid, syscall.SIGKILL)
+	} else {
+		s.mu.Lock()
+		m.deleted = true
+		s.mu.Unlock()
 	}
 	select {
 	case <-exited:
@@ -415,9 +439,8 @@ func (s *Server) remove(ctx context.Context, id string) error {
 	if err := s.stopLocked(ctx, m, "SIGKILL", 0); err != nil {
 		return err
 	}
-	if m.rt != nil {
-		m.rt.Delete(ctx, m.id, true)
-	}
+	// exited() deleted the runtime's record already (and a container
+	// never started has none).
 	s.unpublishDNS(m)
 	s.closeDNS(m)
 	s.mu.Lock()

@@ -48,6 +48,7 @@ type Server struct {
 	containers map[string]*managed // by container ID
 	byPid      map[int]*managed
 	idle       *time.Timer
+	trim       *time.Timer
 	ln         net.Listener
 	inflight   int
 
@@ -76,6 +77,7 @@ type managed struct {
 	stdin   *os.File // held open for stdin_open
 	backoff Backoff
 	removed bool
+	deleted bool          // the runtime's record is gone already (stop deleted it)
 	dns     *dns.Listener // the resolver in its netns
 	health  *prober       // the running healthcheck (health.go); under Server.mu
 }
@@ -174,6 +176,7 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 		s.mu.Lock()
 		s.inflight--
 		s.armIdleLocked()
+		s.armTrimLocked()
 		s.mu.Unlock()
 	}()
 	var req Request
@@ -218,6 +221,16 @@ func (s *Server) handle(ctx context.Context, req Request) *Response {
 		resp.Error = err.Error()
 	}
 	return resp
+}
+
+// armTrimLocked schedules trimResident for a moment after the last
+// request: by then the CLI that sent it has exited, and the pages of the
+// binary it shared are this process's alone, so they can be dropped.
+func (s *Server) armTrimLocked() {
+	if s.trim != nil {
+		s.trim.Stop()
+	}
+	s.trim = time.AfterFunc(1500*time.Millisecond, trimResident)
 }
 
 // armIdleLocked starts the idle-exit timer when nothing runs and no
