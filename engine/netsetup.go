@@ -64,7 +64,13 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 		}
 		c.NetNS = other.Netns
 		if other.Netns == "" {
-			return nil, fmt.Errorf("service %q: network_mode %s: container %s has no network namespace to share", svc.Name, mode, other.Name)
+			// its namespace was made by the runtime (network_mode none):
+			// join it through its running init
+			st, err := e.store.GetState(other.ID)
+			if err != nil || st.Status != state.StatusRunning || st.Pid <= 0 {
+				return nil, fmt.Errorf("service %q: network_mode %s: container %s is not running, so its network namespace cannot be joined", svc.Name, mode, other.Name)
+			}
+			c.NetNS = fmt.Sprintf("/proc/%d/ns/net", st.Pid)
 		}
 		// share the other container's view of the network
 		for _, f := range []string{"hosts", "resolv.conf"} {

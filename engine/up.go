@@ -160,6 +160,14 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if err := e.ensureNetworks(ctx, p, g.Nodes()); err != nil {
 		return plan, err
 	}
+	for _, name := range g.Nodes() {
+		for _, dep := range sortedKeys(p.Services[name].DependsOn) {
+			if _, ok := p.Services[dep]; !ok && !p.Services[name].DependsOn[dep].Required {
+				e.progress(Event{Kind: "Service", Name: name, Status: "Warning",
+					Text: fmt.Sprintf("optional dependency %q is not in the project (disabled or undefined): skipped", dep)})
+			}
+		}
+	}
 	for _, orphan := range plan.Orphans {
 		e.progress(Event{Kind: "Container", Name: orphan, Status: "Orphan", Text: "found orphan container for a service not in the project; remove it with --remove-orphans"})
 	}
