@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -77,6 +78,10 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
+				var netErr net.Error
+				if errors.As(err, &netErr) {
+					err = fmt.Errorf("%w (registry unreachable: load the image with `berth image load -i FILE`, or set a mirror with BERTH_REGISTRY_MIRRORS)", err)
+				}
 				errs = append(errs, fmt.Errorf("service %q: %w", w.services[0], err))
 				e.progress(Event{Kind: "Image", Name: w.ref, Status: "Error", Err: err})
 				return
