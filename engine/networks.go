@@ -28,7 +28,13 @@ const hostNetworkLock = "/run/berth-network.lock"
 
 func (e *Engine) networks() *state.Networks { return state.NewNetworks(e.root) }
 
-func (e *Engine) ipam() (*ipam.Allocator, error) { return ipam.New(e.root) }
+func (e *Engine) ipam() (*ipam.Allocator, error) {
+	opts, err := e.networkPool()
+	if err != nil {
+		return nil, err
+	}
+	return ipam.New(e.root, opts...)
+}
 
 // networkName is the full name of a compose network: name:, else
 // <project>_<key>.

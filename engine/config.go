@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/berth-dev/berth/network/ipam"
+)
+
+// networkPool reads the subnet pool from berth's config file
+// ($BERTH_ROOT/config.yaml, else /etc/berth/config.yaml):
+//
+//	network:
+//	  pool: 10.89.0.0/16   # where project subnets are cut from
+//	  size: 24             # their prefix length
+func (e *Engine) networkPool() ([]ipam.Opt, error) {
+	for _, path := range []string{filepath.Join(e.root, "config.yaml"), "/etc/berth/config.yaml"} {
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var cfg struct {
+			Network struct {
+				Pool string `yaml:"pool"`
+				Size int    `yaml:"size"`
+			} `yaml:"network"`
+		}
+		if err := yaml.Unmarshal(data, &cfg); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		if cfg.Network.Pool == "" {
+			return nil, nil
+		}
+		_, pool, err := net.ParseCIDR(cfg.Network.Pool)
+		if err != nil || pool.IP.To4() == nil {
+			return nil, fmt.Errorf("config %s: network.pool %q: want an IPv4 CIDR like 10.89.0.0/16", path, cfg.Network.Pool)
+		}
+		ones, _ := pool.Mask.Size()
+		size := cfg.Network.Size
+		if size == 0 {
+			size = 24
+		}
+		if size < ones || size > 30 {
+			return nil, fmt.Errorf("config %s: network.size %d: want a prefix length between %d and 30", path, size, ones)
+		}
+		return []ipam.Opt{ipam.WithPool(pool, size)}, nil
+	}
+	return nil, nil
+}
