@@ -377,15 +377,10 @@ func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, time
 			return ctx.Err()
 		}
 	}
-	// A forced delete kills every process of the container and drops the
-	// runtime's record in one call (exited() then has nothing to delete).
-	if err := m.rt.Delete(ctx, m.id, true); err != nil {
-		// fall back to the pid
-		syscall.Kill(pid, syscall.SIGKILL)
-	} else {
-		s.mu.Lock()
-		m.deleted = true
-		s.mu.Unlock()
+	// Not a forced delete: runc's waits for the init to vanish, and it is
+	// this process's zombie until exited() reaps it.
+	if err := m.rt.Kill(ctx, m.id, syscall.SIGKILL, true); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		syscall.Kill(pid, syscall.SIGKILL) // fall back to the pid
 	}
 	select {
 	case <-exited:

@@ -230,7 +230,11 @@ func (s *Server) armTrimLocked() {
 	if s.trim != nil {
 		s.trim.Stop()
 	}
-	s.trim = time.AfterFunc(1500*time.Millisecond, trimResident)
+	s.trim = time.AfterFunc(500*time.Millisecond, func() {
+		trimResident()
+		// once more, for pages a slow CLI still shared the first time
+		time.AfterFunc(3*time.Second, trimResident)
+	})
 }
 
 // armIdleLocked starts the idle-exit timer when nothing runs and no
