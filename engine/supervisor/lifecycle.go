@@ -364,9 +364,12 @@ func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, time
 		m.rt.Resume(ctx, m.id)
 	}
 	defer s.emit(events.ActionStop, m)
+	// Signals go straight to the container's init (what `runc kill`
+	// without --all does, without a runtime process per signal); killing
+	// the init of a pid namespace ends everything in it.
 	if timeout > 0 {
 		s.emit(events.ActionKill, m, events.AttrSignal, strconv.Itoa(int(sig)))
-		if err := m.rt.Kill(ctx, m.id, sig, false); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		if err := syscall.Kill(pid, sig); err != nil {
 			s.cfg.Logf("container %s: kill %v: %v", m.rec.Name, sig, err)
 		}
 		select {
@@ -377,10 +380,18 @@ func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, time
 			return ctx.Err()
 		}
 	}
-	// Not a forced delete: runc's waits for the init to vanish, and it is
-	// this process's zombie until exited() reaps it.
-	if err := m.rt.Kill(ctx, m.id, syscall.SIGKILL, true); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		syscall.Kill(pid, syscall.SIGKILL) // fall back to the pid
+	syscall.Kill(pid, syscall.SIGKILL)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(time.Second):
+		// A container sharing the host's pid namespace outlives its init's
+		// death: kill everything in its cgroup.
+		if err := m.rt.Kill(ctx, m.id, syscall.SIGKILL, true); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			s.cfg.Logf("container %s: kill --all: %v", m.rec.Name, err)
+		}
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	select {
 	case <-exited:
