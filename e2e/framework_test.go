@@ -452,7 +452,13 @@ func TestLeakCheckFinds(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0] != mnt {
 		t.Fatalf("mountsUnder = %q, %v; want [%s]", got, err, mnt)
 	}
+	// /proc of a process just started may not show its new environment at
+	// once on a loaded machine: look again for a little while.
 	procs := procsUnder([]string{dir})
+	for deadline := time.Now().Add(3 * time.Second); len(procs) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		procs = procsUnder([]string{dir})
+	}
 	if len(procs) != 1 || procs[0].pid != sleep.Process.Pid {
 		t.Fatalf("procsUnder = %v, want pid %d", procs, sleep.Process.Pid)
 	}
