@@ -107,7 +107,23 @@ func inNetns(path string, fn func() error) error {
 	return <-errc
 }
 
+// ping succeeds when ip answers from inside the netns at path. A fresh
+// veth can drop the very first packets while its carrier comes up, so a
+// reachable address gets a few tries; use unreachable for the opposite.
 func ping(path string, ip net.IP) error {
+	var err error
+	for range 3 {
+		if err = pingOnce(path, ip); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// unreachable reports whether one ping from path to ip goes unanswered.
+func unreachable(path string, ip net.IP) bool { return pingOnce(path, ip) != nil }
+
+func pingOnce(path string, ip net.IP) error {
 	out, err := exec.Command("nsenter", "--net="+path, "/bin/busybox", "ping", "-c", "1", "-W", "1", ip.String()).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("ping %s from %s: %v: %s", ip, path, err, out)
