@@ -39,6 +39,7 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 		newImageSaveCmd(g),
 		newImageTagCmd(g),
 		newImagePullCmd(g),
+		newImageBuildCmd(g),
 	)
 	return cmd
 }

@@ -10,10 +10,6 @@ import (
 // documented, and fails with exit code 1: never a silent success.
 // A command moves out of this file into its own when it is implemented.
 
-func newBuildCmd(*globalOptions) *cobra.Command {
-	return stub("build [SERVICE...]", "Build or rebuild services")
-}
-
 // stub is a documented command that is not implemented yet: it exits 1
 // with a message saying so.
 func stub(use, short string) *cobra.Command {

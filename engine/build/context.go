@@ -1,0 +1,230 @@
+package build
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// buildContext is the directory a build copies from, with its
+// .dockerignore rules.
+type buildContext struct {
+	dir      string
+	patterns []string
+}
+
+// openContext reads the ignore file of a build: <Dockerfile>.dockerignore
+// next to the Dockerfile when there is one (as BuildKit), else the
+// context's .dockerignore.
+func openContext(dir, dockerfile string) (*buildContext, error) {
+	c := &buildContext{dir: dir}
+	var candidates []string
+	if dockerfile != "" {
+		df := dockerfile
+		if !filepath.IsAbs(df) {
+			df = filepath.Join(dir, df)
+		}
+		candidates = append(candidates, df+".dockerignore")
+	}
+	candidates = append(candidates, filepath.Join(dir, ".dockerignore"))
+	for _, p := range candidates {
+		f, err := os.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrContextAccess, err)
+		}
+		pats, err := ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		c.patterns = pats
+		if _, err := patternmatcher.New(pats); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		break
+	}
+	return c, nil
+}
+
+// matcher is the context's ignore rules plus a COPY's --exclude patterns
+// (nil when there are none).
+func (c *buildContext) matcher(excludes []string) (*patternmatcher.PatternMatcher, error) {
+	pats := append(append([]string(nil), c.patterns...), excludes...)
+	if len(pats) == 0 {
+		return nil, nil
+	}
+	return patternmatcher.New(pats)
+}
+
+// srcEntry is one file or directory a COPY takes from its source.
+type srcEntry struct {
+	rel  string // path in the source root (slash form, no leading /)
+	dest string // path under the destination (slash form, "" = the destination itself)
+	fi   fs.FileInfo
+	link string // symlink target
+}
+
+// source is one matched source of a COPY: a file or a directory tree.
+type source struct {
+	rel     string
+	isDir   bool
+	entries []srcEntry
+}
+
+// cleanSource makes a COPY source relative to its root; climbing out is refused.
+func cleanSource(s string) (string, error) {
+	p := path.Clean("/" + filepath.ToSlash(s))
+	if strings.HasPrefix(path.Clean(filepath.ToSlash(s)), "..") {
+		return "", fmt.Errorf("%s: %w: it is outside the build context", s, ErrNotInContext)
+	}
+	return strings.TrimPrefix(p, "/"), nil
+}
+
+func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
+
+// ignored reports whether rel is excluded by pm.
+func ignored(pm *patternmatcher.PatternMatcher, rel string) bool {
+	if pm == nil || rel == "" || rel == "." {
+		return false
+	}
+	m, err := pm.MatchesOrParentMatches(rel)
+	return err == nil && m
+}
+
+// collect resolves the COPY sources in root (globs, .dockerignore via pm)
+// into the entries to copy. What is named but missing (or ignored) is an
+// error naming it.
+func collect(root *os.Root, srcs []string, pm *patternmatcher.PatternMatcher, where string) ([]source, error) {
+	var out []source
+	for _, s := range srcs {
+		rel, err := cleanSource(s)
+		if err != nil {
+			return nil, err
+		}
+		var matches []string
+		if hasMeta(rel) {
+			ms, err := fs.Glob(root.FS(), orDot(rel))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s, err)
+			}
+			for _, m := range ms {
+				if !ignored(pm, m) {
+					matches = append(matches, m)
+				}
+			}
+			if len(matches) == 0 {
+				return nil, fmt.Errorf("%s: %w%s: no file matches the pattern", s, ErrNotInContext, where)
+			}
+		} else {
+			if ignored(pm, rel) {
+				return nil, fmt.Errorf("%s: %w%s (it is excluded by .dockerignore)", s, ErrNotInContext, where)
+			}
+			matches = []string{orDot(rel)}
+		}
+		for _, m := range matches {
+			src, err := collectOne(root, m, pm)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%s: %w%s", s, ErrNotInContext, where)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s, err)
+			}
+			out = append(out, src)
+		}
+	}
+	return out, nil
+}
+
+func orDot(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
+// collectOne lists a matched source: a file (symlinks followed) or a
+// directory's whole tree (symlinks inside kept as links), ignored paths
+// left out.
+func collectOne(root *os.Root, rel string, pm *patternmatcher.PatternMatcher) (source, error) {
+	fi, err := root.Stat(rel)
+	if err != nil {
+		return source{}, err
+	}
+	if !fi.IsDir() {
+		return source{rel: rel, entries: []srcEntry{{rel: rel, fi: fi}}}, nil
+	}
+	src := source{rel: rel, isDir: true}
+	exclusions := pm != nil && pm.Exclusions()
+	err = fs.WalkDir(root.FS(), rel, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == rel {
+			return nil
+		}
+		if ignored(pm, p) {
+			if d.IsDir() && !exclusions {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		e := srcEntry{rel: p, dest: strings.TrimPrefix(strings.TrimPrefix(p, rel), "/"), fi: info}
+		if rel == "." {
+			e.dest = p
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			if e.link, err = root.Readlink(p); err != nil {
+				return err
+			}
+		}
+		src.entries = append(src.entries, e)
+		return nil
+	})
+	return src, err
+}
+
+// hashSources is the content hash of what a COPY takes: each entry's
+// destination path, type and mode, link target and content.
+func hashSources(root *os.Root, srcs []source) (string, error) {
+	h := sha256.New()
+	buf := make([]byte, 256*1024)
+	for _, s := range srcs {
+		entries := append([]srcEntry(nil), s.entries...)
+		sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+		fmt.Fprintf(h, "source %s %v\n", s.rel, s.isDir)
+		for _, e := range entries {
+			fmt.Fprintf(h, "%s\x00%o\x00%s\x00%d\n", e.dest, uint32(e.fi.Mode()), e.link, e.fi.Size())
+			if !e.fi.Mode().IsRegular() {
+				continue
+			}
+			f, err := root.Open(e.rel)
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", e.rel, err)
+			}
+			_, err = io.CopyBuffer(h, f, buf)
+			f.Close()
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", e.rel, err)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,36 @@
+// Package build builds images from Dockerfiles, daemonless, into the image
+// store: the `build:` of compose services, `berth build` and
+// `berth image build`.
+//
+// The Dockerfile is parsed with BuildKit's published parser and
+// instructions packages; words are expanded with BuildKit's shell.Lex, with
+// the ARG and ENV scoping rules of BuildKit (global ARGs before the first
+// FROM, stage ARGs, --build-arg, the predefined proxy args). Only the
+// stages the target needs are built.
+//
+// Every filesystem-changing step (RUN, COPY, ADD, WORKDIR) runs over an
+// overlay of the layers below it with a fresh upper dir: RUN in a
+// container of the OCI runtime (network "default" is the host's network
+// namespace, like `docker build --network host`: it needs no bridge and
+// works offline), COPY/ADD and WORKDIR by the builder itself. The upper dir
+// becomes the step's layer: kept unpacked (it is already in overlay form,
+// so it serves as a lower dir of later steps as is) and as a gzip tar blob
+// whose overlay whiteouts are turned into OCI whiteouts.
+//
+// The build cache lives under the builder's state dir:
+//
+//	keys/<key>.json        a step's cache key → its layer (diffID, digest) or "no layer", and its time
+//	layers/<diffID>/diff   the layer unpacked, in overlay form
+//	layers/<diffID>/blob   the layer as a gzip tar
+//	tmp/                   work dirs of running steps (removed when a step ends)
+//
+// A step's key hashes its parent's key, the instruction after expansion,
+// the build args it sees and, for COPY/ADD, the paths, modes and contents
+// of the files it copies; a hit costs no work at all. Cached steps keep
+// the time they first ran, so a build whose steps are all cached makes the
+// very same image (same ID) as the one before it.
+//
+// The result is assembled with go-containerregistry's mutate (history
+// entries as Docker writes them) and imported into the image store; tags
+// are set only once everything succeeded.
+package build

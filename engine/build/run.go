@@ -1,0 +1,256 @@
+package build
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/engine/runtime"
+)
+
+// outputTail is how many lines of a failing RUN's output its error keeps.
+const outputTail = 20
+
+// RunError is a RUN step that exited with a non-zero code.
+type RunError struct {
+	Command  string   // the instruction, expanded
+	ExitCode int      // the command's exit code
+	Output   []string // the last lines of its output
+}
+
+func (e *RunError) Error() string {
+	msg := fmt.Sprintf("%q did not complete successfully: exit code %d", e.Command, e.ExitCode)
+	if len(e.Output) > 0 {
+		msg += "\n  output (last lines):\n    " + strings.Join(e.Output, "\n    ")
+	}
+	return msg
+}
+
+func (e *RunError) Unwrap() error { return ErrStepFailed }
+
+// runStep runs a RUN instruction in a container over the stage's layers.
+func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.RunCommand, fail func(error) error) error {
+	if len(cmd.Files) > 0 {
+		return fail(fmt.Errorf("%w: RUN with a heredoc", ErrUnsupported))
+	}
+	if len(instructions.GetMounts(cmd)) > 0 {
+		return fail(fmt.Errorf("%w: RUN --mount", ErrUnsupported))
+	}
+	network := r.o.Network
+	if n := instructions.GetNetwork(cmd); n != "" && n != "default" {
+		network = n
+	}
+	argv := r.commandLine(st, cmd.ShellDependantCmdLine)
+	args := st.runArgs()
+	createdBy := "RUN " + strings.Join(argv, " ")
+	if len(args) > 0 {
+		createdBy = fmt.Sprintf("RUN |%d %s %s", len(args), strings.Join(args, " "), strings.Join(argv, " "))
+	}
+	env := slices.Clone(st.cfg.Config.Env)
+	for _, kv := range append(args, r.args.proxyEnv()...) {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, set := envMap(env)[k]; !set {
+			env = setEnv(env, k, v)
+		}
+	}
+	title := "RUN " + strings.Join(cmd.CmdLine, " ")
+	keyParts := []string{createdBy, "network " + network}
+	return r.fsStep(ctx, st, title, createdBy, keyParts, fail, func(ctx context.Context, w *workDir, ev *stepEvent) error {
+		return r.container(ctx, w, st, network, argv, env, ev)
+	})
+}
+
+// container runs argv in a container whose rootfs is w's overlay, with
+// output sent as progress and kept for the error.
+func (r *run) container(ctx context.Context, w *workDir, st *stageState, network string, argv, env []string, ev *stepEvent) error {
+	rt, err := r.runtime(ctx)
+	if err != nil {
+		return err
+	}
+	id := "berth-build-" + randHex(8)
+	merged := w.layout.Merged
+	hosts, resolv, err := hostFiles(w.dir, network, r.o.ExtraHosts)
+	if err != nil {
+		return err
+	}
+	cg := runtime.CgroupsPath("", "build", id)
+	opts := []runtime.SpecOpt{
+		runtime.WithRoot(merged, false),
+		runtime.WithArgs(argv...),
+		func(s *specs.Spec) error { s.Process.Env = env; return nil },
+		runtime.WithWorkingDir("", st.cfg.Config.WorkingDir),
+		runtime.WithCgroupsPath(cg),
+		runtime.WithDefaultSeccomp(),
+		runtime.WithHostsFile(hosts),
+	}
+	if user := st.cfg.Config.User; user != "" {
+		opts = append(opts, runtime.WithUser(merged, user, nil))
+	}
+	if resolv != "" {
+		opts = append(opts, runtime.WithResolvConf(resolv))
+	}
+	if network != "none" {
+		opts = append(opts, runtime.WithNamespace(specs.NetworkNamespace, runtime.NamespaceMode{Host: true}))
+	}
+	if r.o.ShmSize > 0 {
+		opts = append(opts, runtime.WithShmSize(r.o.ShmSize))
+	}
+	spec, err := runtime.NewSpec(opts...)
+	if err != nil {
+		return err
+	}
+	// The runtime makes mount points that the image lacks (/proc, /etc/hosts
+	// on scratch...); they are no change of the step's and are removed.
+	stubs := missingMountPoints(merged, spec)
+	if err := mkdirAs(merged, spec.Process.Cwd, ""); err != nil {
+		return fmt.Errorf("working directory %s: %w", spec.Process.Cwd, err)
+	}
+	bundle := filepath.Join(w.dir, "bundle")
+	if err := os.Mkdir(bundle, 0o700); err != nil {
+		return err
+	}
+	if err := runtime.WriteBundle(bundle, spec); err != nil {
+		return err
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	var tail []string
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			tail = append(tail, line)
+			if len(tail) > outputTail {
+				tail = tail[1:]
+			}
+			r.output(ev, line)
+		}
+		pr.Close()
+	}()
+	code, err := rt.Run(ctx, id, bundle, runtime.Stdio{Stdout: pw, Stderr: pw})
+	pw.Close()
+	wg.Wait()
+	_ = rt.Delete(context.WithoutCancel(ctx), id, true)
+	runtime.RemoveCgroup(cg, "/berth")
+	removeStubs(merged, stubs)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", ev.Instruction, err)
+	}
+	if code != 0 {
+		return &RunError{Command: ev.Instruction, ExitCode: code, Output: tail}
+	}
+	return nil
+}
+
+// hostFiles writes the /etc/hosts (and, with a network, /etc/resolv.conf)
+// RUN gets: the host's, plus extra hosts.
+func hostFiles(dir, network string, extra []string) (hosts, resolv string, err error) {
+	var b strings.Builder
+	if network == "none" {
+		b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	} else if data, err := os.ReadFile("/etc/hosts"); err == nil {
+		b.Write(data)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			b.WriteByte('\n')
+		}
+	}
+	for _, e := range extra {
+		host, ip, ok := strings.Cut(e, "=")
+		if !ok {
+			// host:ip, where ip may be IPv6 (host:::1)
+			host, ip, ok = strings.Cut(e, ":")
+		}
+		if !ok || host == "" || ip == "" {
+			return "", "", fmt.Errorf("extra host %q: want host:ip", e)
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", strings.Trim(ip, "[]"), host)
+	}
+	hosts = filepath.Join(dir, "hosts")
+	if err := os.WriteFile(hosts, []byte(b.String()), 0o644); err != nil {
+		return "", "", err
+	}
+	if network == "none" {
+		return hosts, "", nil
+	}
+	data, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		data = nil
+	}
+	resolv = filepath.Join(dir, "resolv.conf")
+	if err := os.WriteFile(resolv, data, 0o644); err != nil {
+		return "", "", err
+	}
+	return hosts, resolv, nil
+}
+
+// missingMountPoints lists the mount destinations of spec (and their
+// parents) that do not exist in rootfs, deepest first.
+func missingMountPoints(rootDir string, spec *specs.Spec) []string {
+	root, err := os.OpenRoot(rootDir)
+	if err != nil {
+		return nil
+	}
+	defer root.Close()
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range spec.Mounts {
+		for p := strings.TrimPrefix(path.Clean(m.Destination), "/"); p != "" && p != "."; p = path.Dir(p) {
+			if seen[p] {
+				break
+			}
+			seen[p] = true
+			if _, err := root.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.Count(out[i], "/") > strings.Count(out[j], "/") })
+	return out
+}
+
+// removeStubs removes the mount points the runtime created, when empty.
+func removeStubs(rootDir string, stubs []string) {
+	if len(stubs) == 0 {
+		return
+	}
+	root, err := os.OpenRoot(rootDir)
+	if err != nil {
+		return
+	}
+	defer root.Close()
+	for _, p := range stubs {
+		fi, err := root.Lstat(p)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() || (fi.Mode().IsRegular() && fi.Size() == 0) {
+			_ = root.Remove(p) // fails on a non-empty directory, as wanted
+		}
+	}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

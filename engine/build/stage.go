@@ -1,0 +1,417 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine/runtime"
+)
+
+// historyComment marks the history entries berth writes.
+const historyComment = "berth.dockerfile.v0"
+
+// stageState is a stage being built: its base, the layers added so far
+// (unpacked dirs and image addenda) and its config.
+type stageState struct {
+	index   int    // in the Dockerfile
+	name    string // display name ("" in a one-stage build)
+	base    v1.Image
+	lowers  []string // layer dirs, lowest first
+	adds    []mutate.Addendum
+	cfg     *v1.ConfigFile
+	key     string            // cache key of the stage so far
+	created time.Time         // time of the newest step
+	args    map[string]string // stage ARGs with values
+	cmdSet  bool              // CMD was set in this stage
+	step    int
+	total   int
+}
+
+// clone copies st for a stage built FROM it.
+func (st *stageState) clone() *stageState {
+	c := *st
+	c.lowers = slices.Clone(st.lowers)
+	c.adds = slices.Clone(st.adds)
+	c.cfg = st.cfg.DeepCopy()
+	c.args = map[string]string{}
+	c.cmdSet = false
+	c.step = 0
+	return &c
+}
+
+// isFSStep reports whether cmd changes the filesystem (and is shown as a step).
+func isFSStep(cmd instructions.Command) bool {
+	switch cmd.(type) {
+	case *instructions.RunCommand, *instructions.CopyCommand, *instructions.AddCommand, *instructions.WorkdirCommand:
+		return true
+	}
+	return false
+}
+
+// plan returns the stages target needs, in build order.
+func (r *run) plan(target int) ([]int, error) {
+	need := map[int]bool{}
+	var visit func(i int) error
+	visit = func(i int) error {
+		if need[i] {
+			return nil
+		}
+		need[i] = true
+		s := r.df.stages[i]
+		base, err := r.args.expandGlobal(s.BaseName)
+		if err != nil {
+			return fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, lineOf(s.Location), s.BaseName, err)
+		}
+		if j, ok := r.df.stageIndex(base, i); ok {
+			if err := visit(j); err != nil {
+				return err
+			}
+		}
+		for _, cmd := range s.Commands {
+			c, ok := cmd.(*instructions.CopyCommand)
+			if !ok || c.From == "" {
+				continue
+			}
+			from, err := r.args.expandGlobal(c.From)
+			if err != nil {
+				return fmt.Errorf("%s:%d: COPY --from=%s: %w", r.df.name, lineOf(c.Location()), c.From, err)
+			}
+			if j, ok := r.df.stageIndex(from, i); ok {
+				if err := visit(j); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := visit(target); err != nil {
+		return nil, err
+	}
+	out := slices.Sorted(maps.Keys(need))
+	r.total = 0
+	for _, i := range out {
+		r.total++
+		for _, c := range r.df.stages[i].Commands {
+			if isFSStep(c) {
+				r.total++
+			}
+		}
+	}
+	return out, nil
+}
+
+// stageName is how progress names stage i.
+func (r *run) stageName(i int) string {
+	if s := r.df.stages[i]; s.Name != "" {
+		return s.Name
+	}
+	if len(r.df.stages) == 1 {
+		return ""
+	}
+	return "stage-" + strconv.Itoa(i)
+}
+
+// buildStage builds stage i (its dependencies are built already).
+func (r *run) buildStage(ctx context.Context, i int) error {
+	s := r.df.stages[i]
+	line := lineOf(s.Location)
+	total := 1
+	for _, c := range s.Commands {
+		if isFSStep(c) {
+			total++
+		}
+	}
+	baseName, err := r.args.expandGlobal(s.BaseName)
+	if err != nil {
+		return fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, s.BaseName, err)
+	}
+	ev := r.begin(r.stageName(i), 1, total, "FROM "+baseName)
+	if s.Platform != "" {
+		p, err := r.args.expandGlobal(s.Platform)
+		if err != nil || (p != "linux/amd64" && p != "linux/x86_64") {
+			return r.fail(ev, fmt.Errorf("%s:%d: FROM --platform=%s: %w: berth builds linux/amd64 only", r.df.name, line, s.Platform, ErrPlatform))
+		}
+	}
+	var st *stageState
+	switch j, isStage := r.df.stageIndex(baseName, i); {
+	case isStage:
+		st = r.stages[j].clone()
+		st.key = hashKey(st.key, "FROM stage")
+	case strings.EqualFold(baseName, "scratch"):
+		st = &stageState{base: empty.Image, cfg: &v1.ConfigFile{}, key: hashKey("", "FROM scratch"), created: time.Unix(0, 0).UTC()}
+	default:
+		img, err := r.baseImage(ctx, baseName)
+		if err != nil {
+			return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err))
+		}
+		vi, err := img.V1Image()
+		if err != nil {
+			return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err))
+		}
+		st = &stageState{base: vi, lowers: img.LayerDirs(), cfg: img.Config().DeepCopy(), key: hashKey("", "FROM", img.ID()), created: img.Created()}
+		st.adds = nil
+	}
+	st.index, st.name, st.total, st.step, st.args = i, r.stageName(i), total, 1, map[string]string{}
+	if _, ok := envMap(st.cfg.Config.Env)["PATH"]; !ok {
+		st.cfg.Config.Env = append(st.cfg.Config.Env, "PATH="+runtime.DefaultPath)
+	}
+	r.done(ev)
+	for _, cmd := range s.Commands {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.dispatch(ctx, st, cmd); err != nil {
+			return err
+		}
+	}
+	r.stages[i] = st
+	return nil
+}
+
+// baseImage finds a base image in the store, pulling it when missing or
+// when the build asks to.
+func (r *run) baseImage(ctx context.Context, name string) (*image.Image, error) {
+	local, err := r.b.store.Get(name)
+	if err != nil && !errors.Is(err, image.ErrNotFound) {
+		return nil, err
+	}
+	if local != nil && !r.o.Pull {
+		return local, nil
+	}
+	p := r.b.puller
+	if p == nil {
+		cfg, err := image.LoadConfig()
+		if err != nil {
+			return nil, err
+		}
+		p = image.NewPuller(r.b.store, cfg)
+	}
+	img, err := p.Pull(ctx, name, image.PullOptions{Platform: "linux/amd64"})
+	if err != nil {
+		if local != nil {
+			return local, nil // --pull offline: keep the local image
+		}
+		return nil, fmt.Errorf("%w (not in the local store either: load it with `berth image load -i FILE`)", err)
+	}
+	return img, nil
+}
+
+// expander expands words with the stage's ENV (winning) and ARGs.
+func (r *run) expander(st *stageState) instructions.SingleWordExpander {
+	env := envGetter(envMap(st.cfg.Config.Env), st.args)
+	return func(word string) (string, error) {
+		v, _, err := r.args.lex.ProcessWord(word, env)
+		return v, err
+	}
+}
+
+// configStep records a step that changes only the config.
+func (st *stageState) configStep(createdBy string, keyExtra ...string) {
+	st.key = hashKey(st.key, append([]string{createdBy}, keyExtra...)...)
+	st.adds = append(st.adds, mutate.Addendum{History: v1.History{
+		Created: v1.Time{Time: st.created}, CreatedBy: createdBy, Comment: historyComment, EmptyLayer: true,
+	}})
+}
+
+// dispatch runs one instruction of a stage.
+func (r *run) dispatch(ctx context.Context, st *stageState, cmd instructions.Command) error {
+	line := lineOf(cmd.Location())
+	fail := func(err error) error { return fmt.Errorf("%s:%d: %s: %w", r.df.name, line, oneLine(cmdText(cmd)), err) }
+	if ex, ok := cmd.(instructions.SupportsSingleWordExpansion); ok {
+		if err := ex.Expand(r.expander(st)); err != nil {
+			return fail(err)
+		}
+	}
+	c := &st.cfg.Config
+	switch cmd := cmd.(type) {
+	case *instructions.EnvCommand:
+		var parts []string
+		for _, kv := range cmd.Env {
+			c.Env = setEnv(c.Env, kv.Key, kv.Value)
+			parts = append(parts, kv.Key+"="+kv.Value)
+		}
+		st.configStep("ENV " + strings.Join(parts, " "))
+	case *instructions.LabelCommand:
+		var parts []string
+		for _, kv := range cmd.Labels {
+			if c.Labels == nil {
+				c.Labels = map[string]string{}
+			}
+			c.Labels[kv.Key] = kv.Value
+			parts = append(parts, kv.Key+"="+kv.Value)
+		}
+		st.configStep("LABEL " + strings.Join(parts, " "))
+	case *instructions.MaintainerCommand:
+		st.cfg.Author = cmd.Maintainer
+		st.configStep("MAINTAINER " + cmd.Maintainer)
+	case *instructions.ArgCommand:
+		for _, kv := range cmd.Args {
+			v, ok := r.args.buildArg(kv.Key)
+			switch {
+			case ok:
+			case kv.Value != nil:
+				v, ok = *kv.Value, true
+			default:
+				if gv, gok := r.args.global[kv.Key]; gok {
+					v, ok = gv, true
+				} else if pv, pok := platformArgs()[kv.Key]; pok {
+					v, ok = pv, true
+				}
+			}
+			if ok {
+				st.args[kv.Key] = v
+				st.key = hashKey(st.key, "ARG "+kv.Key+"="+v)
+			} else {
+				delete(st.args, kv.Key)
+			}
+		}
+	case *instructions.UserCommand:
+		c.User = cmd.User
+		st.configStep("USER " + cmd.User)
+	case *instructions.ExposeCommand:
+		var ports []string
+		for _, p := range cmd.Ports {
+			words, err := r.args.lex.ProcessWords(p, envGetter(envMap(c.Env), st.args))
+			if err != nil {
+				return fail(err)
+			}
+			ports = append(ports, words...)
+		}
+		if c.ExposedPorts == nil {
+			c.ExposedPorts = map[string]struct{}{}
+		}
+		for _, p := range ports {
+			if !strings.Contains(p, "/") {
+				p += "/tcp"
+			}
+			c.ExposedPorts[strings.ToLower(p)] = struct{}{}
+		}
+		st.configStep("EXPOSE " + strings.Join(ports, " "))
+	case *instructions.VolumeCommand:
+		if c.Volumes == nil {
+			c.Volumes = map[string]struct{}{}
+		}
+		for _, v := range cmd.Volumes {
+			if v == "" {
+				return fail(errors.New("VOLUME specified can not be an empty string"))
+			}
+			c.Volumes[v] = struct{}{}
+		}
+		st.configStep("VOLUME " + jsonList(cmd.Volumes))
+	case *instructions.StopSignalCommand:
+		c.StopSignal = cmd.Signal
+		st.configStep("STOPSIGNAL " + cmd.Signal)
+	case *instructions.ShellCommand:
+		c.Shell = slices.Clone(cmd.Shell)
+		st.configStep("SHELL " + jsonList(cmd.Shell))
+	case *instructions.OnbuildCommand:
+		c.OnBuild = append(c.OnBuild, cmd.Expression)
+		st.configStep("ONBUILD " + cmd.Expression)
+	case *instructions.CmdCommand:
+		c.Cmd = r.commandLine(st, cmd.ShellDependantCmdLine)
+		st.cmdSet = true
+		st.configStep("CMD " + jsonList(c.Cmd))
+	case *instructions.EntrypointCommand:
+		c.Entrypoint = r.commandLine(st, cmd.ShellDependantCmdLine)
+		if !st.cmdSet {
+			c.Cmd = nil // as Docker: an ENTRYPOINT drops the CMD inherited from the base
+		}
+		st.configStep("ENTRYPOINT " + jsonList(c.Entrypoint))
+	case *instructions.HealthCheckCommand:
+		h := cmd.Health
+		c.Healthcheck = &v1.HealthConfig{Test: slices.Clone(h.Test), Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+		st.configStep("HEALTHCHECK " + jsonList(h.Test))
+	case *instructions.WorkdirCommand:
+		return r.workdir(ctx, st, cmd, fail)
+	case *instructions.RunCommand:
+		return r.runStep(ctx, st, cmd, fail)
+	case *instructions.CopyCommand:
+		cs := copySpecOf(cmd)
+		cs.stageFrom = st.index
+		return r.copyStep(ctx, st, cs, fail)
+	case *instructions.AddCommand:
+		cs := addSpecOf(cmd)
+		cs.stageFrom = st.index
+		return r.copyStep(ctx, st, cs, fail)
+	default:
+		return fail(fmt.Errorf("%w: instruction %s", ErrUnsupported, strings.ToUpper(cmd.Name())))
+	}
+	return nil
+}
+
+// cmdText is a command's source text.
+func cmdText(cmd instructions.Command) string {
+	if s, ok := cmd.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return strings.ToUpper(cmd.Name())
+}
+
+// commandLine turns a CMD/ENTRYPOINT/RUN line into argv: the shell form
+// goes through the stage's SHELL.
+func (r *run) commandLine(st *stageState, c instructions.ShellDependantCmdLine) []string {
+	if !c.PrependShell {
+		return slices.Clone(c.CmdLine)
+	}
+	shell := st.cfg.Config.Shell
+	if len(shell) == 0 {
+		shell = []string{"/bin/sh", "-c"}
+	}
+	return append(slices.Clone(shell), strings.Join(c.CmdLine, " "))
+}
+
+// jsonList renders a list as Docker's history does (["a","b"]).
+func jsonList(l []string) string {
+	if l == nil {
+		l = []string{}
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+// workdir sets the working directory and creates it, owned by the user.
+func (r *run) workdir(ctx context.Context, st *stageState, cmd *instructions.WorkdirCommand, fail func(error) error) error {
+	p := cmd.Path
+	if !path.IsAbs(p) {
+		base := st.cfg.Config.WorkingDir
+		if base == "" {
+			base = "/"
+		}
+		p = path.Join(base, p)
+	}
+	p = path.Clean(p)
+	st.cfg.Config.WorkingDir = p
+	user := st.cfg.Config.User
+	return r.fsStep(ctx, st, "WORKDIR "+p, "WORKDIR "+p, []string{"WORKDIR " + p, "user " + user}, fail, func(ctx context.Context, w *workDir, _ *stepEvent) error {
+		return mkdirAs(w.layout.Merged, p, user)
+	})
+}
+
+// runArgs lists the stage's ARGs with values that ENV does not shadow, as
+// "K=V" sorted by name (they go into RUN's environment, key and history).
+func (st *stageState) runArgs() []string {
+	env := envMap(st.cfg.Config.Env)
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(st.args)) {
+		if _, shadowed := env[k]; !shadowed {
+			out = append(out, k+"="+st.args[k])
+		}
+	}
+	sort.Strings(out)
+	return out
+}
