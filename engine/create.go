@@ -17,6 +17,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/rootfs"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -229,12 +230,7 @@ func restartPolicy(s types.ServiceConfig) string {
 }
 
 // imageRef is the image a service runs: image:, else <project>-<service>.
-func imageRef(p *types.Project, s types.ServiceConfig) string {
-	if s.Image != "" {
-		return s.Image
-	}
-	return p.Name + "-" + s.Name
-}
+func imageRef(p *types.Project, s types.ServiceConfig) string { return build.ImageName(p, s) }
 
 func writeBundle(dir string, spec *specs.Spec) error {
 	data, err := json.MarshalIndent(spec, "", "  ")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -33,6 +34,11 @@ type Engine struct {
 
 	rtMu     sync.Mutex
 	runtimes map[string]runtime.Runtime
+
+	buildProgress func(service string, s build.Step)
+	builderOnce   sync.Once
+	builder       *build.Builder
+	builderErr    error
 }
 
 // Opt configures an Engine.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"sync"
 	"time"
@@ -13,10 +14,20 @@ import (
 	"github.com/berth-dev/berth/engine/image"
 )
 
-// ensureImages makes every named service's image present, pulling per the
-// service's pull_policy (or the override), each distinct image once and
-// all of them in parallel.
-func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []string, override string) (map[string]*image.Image, error) {
+// imagePolicy is how up and run get images: the --pull override of
+// pull_policy, when services with `build:` are built (Build* modes), and
+// the options of those builds.
+type imagePolicy struct {
+	pull  string
+	build string
+	opts  BuildOptions
+}
+
+// ensureImages makes every named service's image present: services with
+// `build:` are built (per ip.build and pull_policy: build), the others
+// pulled per their pull_policy (or the override), each distinct image once
+// and all of them in parallel.
+func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []string, ip imagePolicy) (map[string]*image.Image, error) {
 	type want struct {
 		ref, platform string
 		pull          bool
@@ -24,6 +35,7 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []
 	}
 	wants := map[string]*want{}
 	out := map[string]*image.Image{}
+	var toBuild []string
 	now := time.Now()
 	for _, name := range services {
 		svc := p.Services[name]
@@ -33,14 +45,18 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []
 			return nil, err
 		}
 		policy := svc.PullPolicy
-		if override != "" {
-			policy = override
+		if ip.pull != "" {
+			policy = ip.pull
 		}
-		if svc.Build != nil && (policy == "" || policy == image.PolicyBuild || svc.Image == "") {
-			if local == nil {
-				return nil, fmt.Errorf("service %q: image %s must be built, and berth cannot build images yet (load it with `berth image load`)", name, ref)
+		if svc.Build != nil && (svc.Image == "" || policy != image.PolicyAlways) {
+			switch {
+			case ip.build == BuildNever && local == nil:
+				return nil, fmt.Errorf("service %q: image %s is not built (--no-build): run `berth build %s` first", name, ref, name)
+			case ip.build == BuildNever, local != nil && ip.build != BuildAlways && svc.PullPolicy != image.PolicyBuild:
+				out[name] = local
+			default:
+				toBuild = append(toBuild, name)
 			}
-			out[name] = local
 			continue
 		}
 		pull, err := image.ServiceShouldPull(name, ref, policy, local, now)
@@ -57,6 +73,13 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []
 			wants[ref] = w
 		}
 		w.services = append(w.services, name)
+	}
+	if len(toBuild) > 0 {
+		built, err := e.Build(ctx, p, toBuild, ip.opts)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, built)
 	}
 	if len(wants) == 0 {
 		return out, nil

@@ -40,6 +40,7 @@ type RunOptions struct {
 	Stdout      *os.File
 	Stderr      *os.File
 	Pull        string
+	Build       string // BuildMissing, BuildAlways (--build) or BuildNever
 
 	// ContainerName is set by Run to the one-off's name.
 	ContainerName string
@@ -74,12 +75,12 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 			}
 		}
 		if len(deps) > 0 {
-			if _, err := e.Up(ctx, p, UpOptions{Services: deps, Pull: o.Pull}); err != nil {
+			if _, err := e.Up(ctx, p, UpOptions{Services: deps, Pull: o.Pull, Build: o.Build}); err != nil {
 				return -1, err
 			}
 		}
 	}
-	images, err := e.ensureImages(ctx, p, []string{o.Service}, o.Pull)
+	images, err := e.ensureImages(ctx, p, []string{o.Service}, imagePolicy{pull: o.Pull, build: o.Build})
 	if err != nil {
 		return -1, err
 	}

@@ -24,6 +24,8 @@ type UpOptions struct {
 	NoDeps        bool
 	NoStart       bool
 	Pull          string         // override pull_policy: always, missing, never
+	Build         string         // BuildMissing, BuildAlways (--build) or BuildNever (--no-build)
+	BuildOptions  BuildOptions   // of the builds up runs
 	Scale         map[string]int // --scale svc=N
 	ForceRecreate bool
 	NoRecreate    bool
@@ -62,7 +64,7 @@ func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan,
 			return Plan{}, nil, nil, fmt.Errorf("--scale %s=%d: no such service: %s", name, n, name)
 		}
 	}
-	images, err := e.ensureImages(ctx, p, g.Nodes(), o.Pull)
+	images, err := e.ensureImages(ctx, p, g.Nodes(), imagePolicy{pull: o.Pull, build: o.Build, opts: o.BuildOptions})
 	if err != nil {
 		return Plan{}, nil, nil, err
 	}

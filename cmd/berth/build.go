@@ -6,15 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/build"
-	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/state"
 )
 
 type buildCmdOptions struct {
@@ -50,8 +48,7 @@ func (g *globalOptions) newBuilder() (*build.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := func(ctx context.Context) (runtime.Runtime, error) { return e.Runtime(ctx, "") }
-	return build.New(e.Images(), rt, filepath.Join(state.Root(), "build-cache"))
+	return e.Builder()
 }
 
 // parseBuildArgs turns KEY=VALUE flags into build args; a bare KEY takes
@@ -83,54 +80,16 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 	if err != nil {
 		return err
 	}
-	var names []string
-	if len(services) == 0 {
-		for name, svc := range p.Services {
-			if svc.Build != nil {
-				names = append(names, name)
-			}
-		}
-		sort.Strings(names)
-	} else {
-		for _, s := range services {
-			svc, ok := p.Services[s]
-			if !ok {
-				return fmt.Errorf("no such service: %s", s)
-			}
-			if svc.Build == nil {
-				return fmt.Errorf("service %q has no build section", s)
-			}
-			names = append(names, s)
-		}
+	var opts []engine.Opt
+	if o.quiet {
+		opts = append(opts, engine.WithBuildProgress(nil), engine.WithProgress(func(engine.Event) {}))
 	}
-	b, err := g.newBuilder()
+	eng, err := g.newEngine(opts...)
 	if err != nil {
 		return err
 	}
-	pr := &buildPrinter{w: g.stderr}
-	for _, name := range names {
-		svc := p.Services[name]
-		opts, err := build.ServiceOptions(p, svc, o.noCache, o.pull, nil)
-		if err != nil {
-			return err
-		}
-		for k, v := range args {
-			opts.Args[k] = v
-		}
-		if !o.quiet {
-			pr.prefix = name
-			opts.Progress = pr.step
-			fmt.Fprintf(g.stderr, "Building %s\n", name)
-		}
-		img, err := b.Build(ctx, opts)
-		if err != nil {
-			return fmt.Errorf("service %q: build: %w", name, err)
-		}
-		if !o.quiet {
-			fmt.Fprintf(g.stderr, " ✔ Service %s  Built (%s)\n", name, shortImageID(img.ID()))
-		}
-	}
-	return nil
+	_, err = eng.Build(ctx, p, services, engine.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args})
+	return err
 }
 
 func newImageBuildCmd(g *globalOptions) *cobra.Command {
@@ -158,7 +117,7 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 				o.Dockerfile = abs
 			}
 			if !q {
-				o.Progress = (&buildPrinter{w: g.stderr}).step
+				o.Progress = newBuildPrinter(g.stderr, g.noColor).step
 			}
 			b, err := g.newBuilder()
 			if err != nil {
@@ -187,15 +146,79 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 // lookupEnv reads a bare --build-arg KEY from the environment.
 func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
 
-// buildPrinter prints build steps plainly, as BuildKit's --progress=plain.
+// buildPrinter shows build steps like BuildKit: on a pipe its plain
+// progress ("#3 [2/5] RUN make", output lines, "#3 DONE 1.2s"); on a
+// terminal each step is one line that ends with CACHED or its time once
+// done, with the step's output (dimmed) under it while it runs.
 type buildPrinter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	color   bool
+	open    int    // step whose title ends the current line (tty), 0: none
+	service string // service of the last step shown
+}
+
+func newBuildPrinter(w io.Writer, noColor bool) *buildPrinter {
+	tty := isTerminalWriter(w)
+	return &buildPrinter{w: w, tty: tty, color: tty && !noColor && os.Getenv("NO_COLOR") == ""}
+}
+
+// serviceStep shows a step of a service's build, with a heading when the
+// service changes.
+func (p *buildPrinter) serviceStep(service string, s build.Step) {
+	p.mu.Lock()
+	if service != p.service {
+		p.closeLine()
+		fmt.Fprintf(p.w, "Building %s\n", service)
+		p.service = service
+	}
+	p.mu.Unlock()
+	p.step(s)
+}
+
+func (p *buildPrinter) closeLine() {
+	if p.open != 0 {
+		fmt.Fprintln(p.w)
+		p.open = 0
+	}
 }
 
 func (p *buildPrinter) step(s build.Step) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintln(p.w, s.String())
+	if !p.tty {
+		fmt.Fprintln(p.w, s.String())
+		return
+	}
+	switch s.Status {
+	case build.StatusStarted:
+		p.closeLine()
+		fmt.Fprintf(p.w, "#%d %s", s.ID, s.Title())
+		p.open = s.ID
+	case build.StatusOutput:
+		p.closeLine()
+		if p.color {
+			fmt.Fprintf(p.w, "\x1b[2m   %s\x1b[0m\n", s.Line)
+		} else {
+			fmt.Fprintf(p.w, "   %s\n", s.Line)
+		}
+	default:
+		mark := ""
+		switch s.Status {
+		case build.StatusCached:
+			mark = "CACHED"
+		case build.StatusDone:
+			mark = fmt.Sprintf("%.1fs", s.Elapsed.Seconds())
+		case build.StatusError:
+			mark = "ERROR"
+		}
+		if p.open == s.ID {
+			fmt.Fprintf(p.w, "  %s\n", mark)
+		} else {
+			p.closeLine()
+			fmt.Fprintf(p.w, "#%d %s  %s\n", s.ID, s.Title(), mark)
+		}
+		p.open = 0
+	}
 }

@@ -12,12 +12,15 @@ import (
 
 // newEngine opens the engine on berth's state root and run dir, with
 // progress lines on stderr like docker compose's plain progress.
-func (g *globalOptions) newEngine() (*engine.Engine, error) {
+func (g *globalOptions) newEngine(extra ...engine.Opt) (*engine.Engine, error) {
 	p := &progressPrinter{w: g.stderr, color: g.colorEnabledOn(g.stderr)}
-	return engine.New(state.Root(), state.RunDir(),
+	opts := []engine.Opt{
 		engine.WithRuntime(os.Getenv("BERTH_RUNTIME")),
 		engine.WithProgress(p.event),
-		engine.WithOutput(g.stdout, g.stderr))
+		engine.WithOutput(g.stdout, g.stderr),
+		engine.WithBuildProgress(newBuildPrinter(g.stderr, g.noColor).serviceStep),
+	}
+	return engine.New(state.Root(), state.RunDir(), append(opts, extra...)...)
 }
 
 // colorEnabledOn is colorEnabled for another stream.
@@ -40,7 +43,7 @@ func (p *progressPrinter) event(e engine.Event) {
 	defer p.mu.Unlock()
 	mark := " "
 	switch e.Status {
-	case "Started", "Created", "Running", "Stopped", "Removed", "Pulled", "Killed", "Paused", "Unpaused":
+	case "Started", "Created", "Running", "Stopped", "Removed", "Pulled", "Built", "Killed", "Paused", "Unpaused":
 		mark = "✔"
 		if p.color {
 			mark = "\x1b[32m✔\x1b[0m"

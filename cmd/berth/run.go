@@ -15,7 +15,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	var o engine.RunOptions
 	var entrypoint string
 	var labels []string
-	var noTTY, interactive, tty bool
+	var noTTY, interactive, tty, build bool
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
 		Short: "Run a one-off command on a service",
@@ -29,6 +29,7 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 				return err
 			}
 			o.Service = args[0]
+			o.Build = buildMode(build, false)
 			if len(args) > 1 {
 				o.Command = args[1:]
 			}
@@ -86,6 +87,7 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 	f.BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	f.BoolVarP(&interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
 	f.StringVar(&o.Pull, "pull", "", "Pull image before running: always, missing, never")
+	f.BoolVar(&build, "build", false, "Build the image before starting the container")
 	return cmd
 }
 

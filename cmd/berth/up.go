@@ -36,6 +36,8 @@ type upOptions struct {
 	waitTimeout   int
 	recreateDeps  bool
 	renewAnon     bool
+	build         bool
+	noBuild       bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -57,6 +59,8 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 	f.BoolVar(&o.noStart, "no-start", false, "Don't start the services after creating them")
 	f.StringVar(&o.pull, "pull", "", "Pull images before running: always, missing, never")
 	f.BoolVar(&o.quietPull, "quiet-pull", false, "Pull without printing progress")
+	f.BoolVar(&o.build, "build", false, "Build images before starting containers")
+	f.BoolVar(&o.noBuild, "no-build", false, "Don't build an image, even if it's missing")
 	f.BoolVar(&o.abortOnExit, "abort-on-container-exit", false, "Stop all containers if any container stops (not with -d)")
 	f.StringVar(&o.exitCodeFrom, "exit-code-from", "", "Return the exit code of this service's container (implies --abort-on-container-exit)")
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
@@ -88,6 +92,9 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	if o.forceRecreate && o.noRecreate {
 		return errors.New("--force-recreate and --no-recreate cannot be used together")
 	}
+	if o.build && o.noBuild {
+		return errors.New("--build and --no-build cannot be used together")
+	}
 	if o.pull != "" && o.pull != "always" && o.pull != "missing" && o.pull != "never" {
 		return fmt.Errorf("--pull %q: want always, missing or never", o.pull)
 	}
@@ -113,6 +120,7 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		NoDeps:        o.noDeps,
 		NoStart:       o.noStart,
 		Pull:          o.pull,
+		Build:         buildMode(o.build, o.noBuild),
 		Scale:         scale,
 		ForceRecreate: o.forceRecreate,
 		NoRecreate:    o.noRecreate,
@@ -301,4 +309,15 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// buildMode turns --build / --no-build into the engine's build mode.
+func buildMode(build, noBuild bool) string {
+	switch {
+	case build:
+		return engine.BuildAlways
+	case noBuild:
+		return engine.BuildNever
+	}
+	return engine.BuildMissing
 }
