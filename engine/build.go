@@ -96,7 +96,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 		e.emit("Service", name, "Building")
 		img, err := b.Build(ctx, opts)
 		if err != nil {
-			e.progress(Event{Kind: "Service", Name: name, Status: "Error", Err: err})
+			e.emit("Service", name, "Error") // the error itself is the command's
 			return nil, fmt.Errorf("service %q: build: %w", name, err)
 		}
 		e.emit("Service", name, "Built")
