@@ -27,6 +27,8 @@ func newCreateCmd(g *globalOptions) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.pull, "pull", "", "Pull images before creating: always, missing, never")
+	f.BoolVar(&o.build, "build", false, "Build images before creating containers")
+	f.BoolVar(&o.noBuild, "no-build", false, "Don't build an image, even if it's missing")
 	f.BoolVar(&o.forceRecreate, "force-recreate", false, "Recreate containers even if nothing changed")
 	f.BoolVar(&o.noRecreate, "no-recreate", false, "Don't recreate containers that exist")
 	f.BoolVar(&o.removeOrphans, "remove-orphans", false, "Remove containers of services not in the compose file")
