@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -181,6 +182,9 @@ func (r *run) export(ctx context.Context, st *stageState, started time.Time) (*i
 	out, err := r.b.store.Import(ctx, img, image.ImportOptions{Tags: r.o.Tags, Label: "build"})
 	if err != nil {
 		return nil, r.fail(ev, fmt.Errorf("store built image: %w", err))
+	}
+	if unused := r.args.unused(); len(unused) > 0 {
+		r.output(ev, fmt.Sprintf("WARNING: build args not consumed by any ARG: %s", strings.Join(unused, ", ")))
 	}
 	ev.Status, ev.Line = StatusOutput, "writing image "+out.ID()
 	r.emit(ev)

@@ -45,13 +45,8 @@ func (b *Builder) cacheGet(key string) (cacheEntry, bool) {
 	if err := state.ReadJSON(b.keyPath(key), &e); err != nil {
 		return e, false
 	}
-	if e.Layer != nil {
-		if _, err := os.Stat(b.blobPath(e.Layer.DiffID)); err != nil {
-			return e, false
-		}
-		if _, err := os.Stat(b.layerDir(e.Layer.DiffID)); err != nil {
-			return e, false
-		}
+	if e.Layer != nil && !b.layerComplete(e.Layer.DiffID) {
+		return e, false
 	}
 	return e, true
 }

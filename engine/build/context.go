@@ -60,14 +60,24 @@ func openContext(dir, dockerfile string) (*buildContext, error) {
 	return c, nil
 }
 
-// matcher is the context's ignore rules plus a COPY's --exclude patterns
-// (nil when there are none).
-func (c *buildContext) matcher(excludes []string) (*patternmatcher.PatternMatcher, error) {
-	pats := append(append([]string(nil), c.patterns...), excludes...)
-	if len(pats) == 0 {
+// matcher is the context's ignore rules (nil when there are none).
+func (c *buildContext) matcher() (*patternmatcher.PatternMatcher, error) {
+	if len(c.patterns) == 0 {
 		return nil, nil
 	}
-	return patternmatcher.New(pats)
+	return patternmatcher.New(c.patterns)
+}
+
+// excludeMatcher is a COPY's --exclude patterns (nil when there are none).
+func excludeMatcher(excludes []string) (*patternmatcher.PatternMatcher, error) {
+	if len(excludes) == 0 {
+		return nil, nil
+	}
+	pm, err := patternmatcher.New(excludes)
+	if err != nil {
+		return nil, fmt.Errorf("--exclude: %w", err)
+	}
+	return pm, nil
 }
 
 // srcEntry is one file or directory a COPY takes from its source.
@@ -105,10 +115,18 @@ func ignored(pm *patternmatcher.PatternMatcher, rel string) bool {
 	return err == nil && m
 }
 
-// collect resolves the COPY sources in root (globs, .dockerignore via pm)
-// into the entries to copy. What is named but missing (or ignored) is an
-// error naming it.
-func collect(root *os.Root, srcs []string, pm *patternmatcher.PatternMatcher, where string) ([]source, error) {
+// excluded reports whether a matched source file is left out by
+// --exclude: its path or its name matches.
+func excluded(ex *patternmatcher.PatternMatcher, rel string) bool {
+	return ignored(ex, rel) || ignored(ex, path.Base(rel))
+}
+
+// collect resolves the COPY sources in root (globs, .dockerignore via pm,
+// --exclude via ex) into the entries to copy. What is named but missing
+// (or ignored) is an error naming it. pm matches paths from root; ex
+// matches the paths inside a copied directory, and a copied file's path
+// or name.
+func collect(root *os.Root, srcs []string, pm, ex *patternmatcher.PatternMatcher, where string) ([]source, error) {
 	var out []source
 	for _, s := range srcs {
 		rel, err := cleanSource(s)
@@ -136,14 +154,16 @@ func collect(root *os.Root, srcs []string, pm *patternmatcher.PatternMatcher, wh
 			matches = []string{orDot(rel)}
 		}
 		for _, m := range matches {
-			src, err := collectOne(root, m, pm)
+			src, err := collectOne(root, m, pm, ex)
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("%s: %w%s", s, ErrNotInContext, where)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", s, err)
 			}
-			out = append(out, src)
+			if src.isDir || !excluded(ex, m) {
+				out = append(out, src)
+			}
 		}
 	}
 	return out, nil
@@ -157,9 +177,10 @@ func orDot(p string) string {
 }
 
 // collectOne lists a matched source: a file (symlinks followed) or a
-// directory's whole tree (symlinks inside kept as links), ignored paths
-// left out.
-func collectOne(root *os.Root, rel string, pm *patternmatcher.PatternMatcher) (source, error) {
+// directory's whole tree (symlinks inside kept as links), ignored and
+// excluded paths left out. A directory that is ignored but holds a
+// re-included path ("!dir/keep") is listed before that path.
+func collectOne(root *os.Root, rel string, pm, ex *patternmatcher.PatternMatcher) (source, error) {
 	fi, err := root.Stat(rel)
 	if err != nil {
 		return source{}, err
@@ -168,7 +189,20 @@ func collectOne(root *os.Root, rel string, pm *patternmatcher.PatternMatcher) (s
 		return source{rel: rel, entries: []srcEntry{{rel: rel, fi: fi}}}, nil
 	}
 	src := source{rel: rel, isDir: true}
-	exclusions := pm != nil && pm.Exclusions()
+	canReinclude := func(pm *patternmatcher.PatternMatcher) bool { return pm != nil && pm.Exclusions() }
+	pending := map[string]srcEntry{} // ignored dirs kept in case a path below is re-included
+	var addParents func(dest string)
+	addParents = func(dest string) {
+		dir := path.Dir(dest)
+		if dir == "." || dir == "/" {
+			return
+		}
+		if e, ok := pending[dir]; ok {
+			addParents(dir)
+			src.entries = append(src.entries, e)
+			delete(pending, dir)
+		}
+	}
 	err = fs.WalkDir(root.FS(), rel, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -176,25 +210,40 @@ func collectOne(root *os.Root, rel string, pm *patternmatcher.PatternMatcher) (s
 		if p == rel {
 			return nil
 		}
+		dest := strings.TrimPrefix(strings.TrimPrefix(p, rel), "/")
+		if rel == "." {
+			dest = p
+		}
+		skip := false
 		if ignored(pm, p) {
-			if d.IsDir() && !exclusions {
+			if d.IsDir() && !canReinclude(pm) {
 				return fs.SkipDir
 			}
-			return nil
+			skip = true
+		}
+		if ignored(ex, dest) {
+			if d.IsDir() && !canReinclude(ex) {
+				return fs.SkipDir
+			}
+			skip = true
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		e := srcEntry{rel: p, dest: strings.TrimPrefix(strings.TrimPrefix(p, rel), "/"), fi: info}
-		if rel == "." {
-			e.dest = p
-		}
+		e := srcEntry{rel: p, dest: dest, fi: info}
 		if info.Mode()&fs.ModeSymlink != 0 {
 			if e.link, err = root.Readlink(p); err != nil {
 				return err
 			}
 		}
+		if skip {
+			if d.IsDir() {
+				pending[dest] = e
+			}
+			return nil
+		}
+		addParents(dest)
 		src.entries = append(src.entries, e)
 		return nil
 	})

@@ -17,7 +17,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/patternmatcher"
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -71,6 +70,24 @@ func (c *copySpec) createdBy() string {
 	return strings.Join(append(parts, c.dest), " ")
 }
 
+// destPath makes a COPY destination absolute (relative ones are under the
+// working dir) and keeps Docker's mark of a directory: a trailing "/", or
+// "." and "/." ("COPY a /app/." copies to /app/a).
+func destPath(dest, workdir string) string {
+	slash := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.")
+	if !path.IsAbs(dest) {
+		if workdir == "" {
+			workdir = "/"
+		}
+		dest = path.Join(workdir, dest)
+	}
+	dest = path.Clean(dest)
+	if slash && dest != "/" {
+		dest += "/"
+	}
+	return dest
+}
+
 func isRemote(src string) bool {
 	for _, p := range []string{"http://", "https://", "git://", "git@", "ssh://"} {
 		if strings.HasPrefix(src, p) {
@@ -101,18 +118,7 @@ func (r *run) copyStep(ctx context.Context, st *stageState, c copySpec, fail fun
 			return fail(fmt.Errorf("ADD %s: %w (berth builds offline): download the file into the build context and COPY it", s, ErrRemoteSource))
 		}
 	}
-	dest := c.dest
-	if !path.IsAbs(dest) {
-		wd := st.cfg.Config.WorkingDir
-		if wd == "" {
-			wd = "/"
-		}
-		slash := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.")
-		dest = path.Join(wd, dest)
-		if slash && dest != "/" {
-			dest += "/"
-		}
-	}
+	dest := destPath(c.dest, st.cfg.Config.WorkingDir)
 	var (
 		srcKey string
 		lowers []string
@@ -127,11 +133,15 @@ func (r *run) copyStep(ctx context.Context, st *stageState, c copySpec, fail fun
 			return fail(fmt.Errorf("%w: %v", ErrContextAccess, err))
 		}
 		defer root.Close()
-		pm, err := r.ctx.matcher(c.excludes)
+		pm, err := r.ctx.matcher()
 		if err != nil {
 			return fail(err)
 		}
-		if srcs, err = collect(root, c.srcs, pm, " (context "+r.ctx.dir+")"); err != nil {
+		ex, err := excludeMatcher(c.excludes)
+		if err != nil {
+			return fail(err)
+		}
+		if srcs, err = collect(root, c.srcs, pm, ex, " (context "+r.ctx.dir+")"); err != nil {
 			return fail(err)
 		}
 		h, err := hashSources(root, srcs)
@@ -171,13 +181,11 @@ func (r *run) copyStep(ctx context.Context, st *stageState, c copySpec, fail fun
 				return err
 			}
 			defer root.Close()
-			var pm *patternmatcher.PatternMatcher
-			if len(c.excludes) > 0 {
-				if pm, err = patternmatcher.New(c.excludes); err != nil {
-					return err
-				}
+			ex, err := excludeMatcher(c.excludes)
+			if err != nil {
+				return err
 			}
-			if srcs, err = collect(root, c.srcs, pm, where); err != nil {
+			if srcs, err = collect(root, c.srcs, nil, ex, where); err != nil {
 				return err
 			}
 		}
@@ -193,6 +201,25 @@ type copier struct {
 	buf      []byte
 	dirs     []srcEntry // copied directories, for their times at the end
 	dirDest  []string
+	parents  map[string]string // directory → its path with symlinks resolved
+}
+
+// resolveParent resolves the directory part of target (see resolveIn),
+// keeping its last component as it is.
+func (cp *copier) resolveParent(target string) (string, error) {
+	dir, base := path.Dir(target), path.Base(target)
+	if dir == "." || dir == "" {
+		return target, nil
+	}
+	r, ok := cp.parents[dir]
+	if !ok {
+		var err error
+		if r, err = resolveIn(cp.dst, dir, true); err != nil {
+			return "", err
+		}
+		cp.parents[dir] = r
+	}
+	return path.Join(r, base), nil
 }
 
 // copyInto copies srcs (from src) to dest in the rootfs at rootDir.
@@ -202,7 +229,7 @@ func copyInto(ctx context.Context, rootDir string, src *os.Root, srcs []source, 
 		return err
 	}
 	defer dst.Close()
-	cp := &copier{dst: dst, src: src, buf: make([]byte, 256*1024)}
+	cp := &copier{dst: dst, src: src, buf: make([]byte, 256*1024), parents: map[string]string{}}
 	if c.chown != "" {
 		u, err := runtime.ResolveUser(rootDir, c.chown, nil)
 		if err != nil {
@@ -218,10 +245,21 @@ func copyInto(ctx context.Context, rootDir string, src *os.Root, srcs []source, 
 		mode := fileMode(uint32(m))
 		cp.chmod = &mode
 	}
+	// The destination is resolved as the container sees it: through the
+	// image's symlinks, absolute ones included (/var/run -> /run).
 	destRel := strings.TrimPrefix(path.Clean(dest), "/")
+	full, err := resolveIn(dst, destRel, true)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dest, err)
+	}
 	destIsDir := strings.HasSuffix(dest, "/")
-	if fi, err := dst.Stat(orDot(destRel)); err == nil && fi.IsDir() {
+	if fi, err := dst.Stat(orDot(full)); err == nil && fi.IsDir() {
 		destIsDir = true
+	}
+	if destIsDir {
+		destRel = full
+	} else if destRel, err = cp.resolveParent(destRel); err != nil {
+		return fmt.Errorf("%s: %w", dest, err)
 	}
 	if len(srcs) > 1 && !destIsDir {
 		return fmt.Errorf("when copying more than one source, the destination must be a directory and end with a /: %s", dest)
@@ -291,7 +329,21 @@ func (cp *copier) entry(e srcEntry, target string) error {
 	if cp.chmod != nil {
 		mode = *cp.chmod
 	}
-	if old, err := cp.dst.Lstat(target); err == nil {
+	target, err := cp.resolveParent(target)
+	if err != nil {
+		return err
+	}
+	old, err := cp.dst.Lstat(target)
+	if err == nil && m.IsDir() && old.Mode()&fs.ModeSymlink != 0 {
+		// a directory copied onto a symlink to a directory goes through
+		// it (COPY lib/ /lib/ on a merged-/usr image)
+		if full, rerr := resolveIn(cp.dst, target, true); rerr == nil {
+			if fi, serr := cp.dst.Stat(orDot(full)); serr == nil && fi.IsDir() {
+				target, old = full, fi
+			}
+		}
+	}
+	if err == nil {
 		if old.IsDir() != m.IsDir() || old.Mode()&fs.ModeSymlink != 0 || m&fs.ModeSymlink != 0 {
 			if err := cp.dst.RemoveAll(target); err != nil {
 				return err

@@ -30,6 +30,14 @@
 // the time they first ran, so a build whose steps are all cached makes the
 // very same image (same ID) as the one before it.
 //
+// Paths in the image (WORKDIR, COPY/ADD destinations) are resolved as the
+// container sees them: through the image's symlinks, absolute ones
+// included, never out of the rootfs. ONBUILD instructions are recorded in
+// the image; a build FROM such an image runs them right after its FROM.
+// COPY --exclude patterns match paths inside a copied directory (and a
+// copied file's path or name); .dockerignore patterns match paths from
+// the context root, and "!" re-inclusions bring their parent directories.
+//
 // The result is assembled with go-containerregistry's mutate (history
 // entries as Docker writes them) and imported into the image store; tags
 // are set only once everything succeeded.

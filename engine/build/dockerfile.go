@@ -77,7 +77,11 @@ func parseDockerfile(name string, data []byte) (*dockerfile, error) {
 	}
 	stages, meta, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", name, ErrSyntax, locate(err))
+		msg := locate(err)
+		if strings.Contains(msg, "no build stage in current context") {
+			msg += " (only ARG may come before the first FROM)"
+		}
+		return nil, fmt.Errorf("%s: %w: %s", name, ErrSyntax, msg)
 	}
 	if len(stages) == 0 {
 		return nil, fmt.Errorf("%s: %w: no FROM instruction", name, ErrSyntax)
@@ -222,8 +226,8 @@ func (a *argScope) proxyEnv() []string {
 // unused lists --build-arg names that no ARG consumed (Docker warns).
 func (a *argScope) unused() []string {
 	var out []string
-	for k := range a.buildArgs {
-		if !a.used[k] && !slices.Contains(proxyArgs, k) {
+	for k, v := range a.buildArgs {
+		if v != nil && !a.used[k] && !slices.Contains(proxyArgs, k) {
 			out = append(out, k)
 		}
 	}

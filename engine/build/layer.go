@@ -288,8 +288,7 @@ func (b *Builder) commitLayer(ctx context.Context, upper, scratch string) (*laye
 		return nil, err
 	}
 	ref := &layerRef{DiffID: diff.sum(), Digest: comp.sum(), Size: comp.n}
-	dest := filepath.Dir(b.layerDir(ref.DiffID))
-	if _, err := os.Stat(b.blobPath(ref.DiffID)); err == nil {
+	if b.layerComplete(ref.DiffID) {
 		return ref, nil // the same layer is cached already
 	}
 	tmp, err := os.MkdirTemp(b.layersDir(), ".new-")
@@ -303,11 +302,38 @@ func (b *Builder) commitLayer(ctx context.Context, upper, scratch string) (*laye
 	if err := os.Rename(f.Name(), filepath.Join(tmp, "blob")); err != nil {
 		return nil, fmt.Errorf("commit layer: %w", err)
 	}
-	if err := os.Rename(tmp, dest); err != nil {
-		if _, serr := os.Stat(b.blobPath(ref.DiffID)); serr == nil {
+	dest := filepath.Dir(b.layerDir(ref.DiffID))
+	for attempt := 0; ; attempt++ {
+		err := os.Rename(tmp, dest)
+		if err == nil {
+			return ref, nil
+		}
+		if b.layerComplete(ref.DiffID) {
 			return ref, nil // a concurrent build committed it first
 		}
-		return nil, fmt.Errorf("commit layer: %w", err)
+		if attempt > 0 {
+			return nil, fmt.Errorf("commit layer %s: %w", ref.DiffID, err)
+		}
+		// dest is left over without its blob or its diff (removed by
+		// hand, or a crash): move it aside and put the whole layer there.
+		old, merr := os.MkdirTemp(b.layersDir(), ".old-")
+		if merr != nil {
+			return nil, merr
+		}
+		rerr := os.Rename(dest, filepath.Join(old, "layer"))
+		if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			os.RemoveAll(old)
+			return nil, fmt.Errorf("commit layer %s: replace incomplete %s: %w", ref.DiffID, dest, rerr)
+		}
+		os.RemoveAll(old)
 	}
-	return ref, nil
+}
+
+// layerComplete reports whether the cache holds diffID's blob and diff.
+func (b *Builder) layerComplete(diffID string) bool {
+	if _, err := os.Stat(b.blobPath(diffID)); err != nil {
+		return false
+	}
+	_, err := os.Stat(b.layerDir(diffID))
+	return err == nil
 }

@@ -69,6 +69,9 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 	}
 	title := "RUN " + strings.Join(cmd.CmdLine, " ")
 	keyParts := []string{createdBy, "network " + network}
+	if len(r.o.ExtraHosts) > 0 {
+		keyParts = append(keyParts, "hosts "+strings.Join(r.o.ExtraHosts, ","))
+	}
 	return r.fsStep(ctx, st, title, createdBy, keyParts, fail, func(ctx context.Context, w *workDir, ev *stepEvent) error {
 		return r.container(ctx, w, st, network, argv, env, ev)
 	})

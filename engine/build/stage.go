@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -171,7 +172,17 @@ func (r *run) buildStage(ctx context.Context, i int) error {
 		st.cfg.Config.Env = append(st.cfg.Config.Env, "PATH="+runtime.DefaultPath)
 	}
 	r.done(ev)
-	for _, cmd := range s.Commands {
+	triggers, err := onbuildTriggers(st.cfg.Config.OnBuild)
+	if err != nil {
+		return fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err)
+	}
+	st.cfg.Config.OnBuild = nil // consumed, as Docker does
+	for _, c := range triggers {
+		if isFSStep(c) {
+			st.total++
+		}
+	}
+	for _, cmd := range append(triggers, s.Commands...) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -181,6 +192,29 @@ func (r *run) buildStage(ctx context.Context, i int) error {
 	}
 	r.stages[i] = st
 	return nil
+}
+
+// onbuildTriggers parses the ONBUILD instructions a base image recorded;
+// they run right after FROM, as Docker runs them.
+func onbuildTriggers(triggers []string) ([]instructions.Command, error) {
+	var out []instructions.Command
+	for _, t := range triggers {
+		res, err := parser.Parse(strings.NewReader(t))
+		if err != nil || len(res.AST.Children) != 1 {
+			return nil, fmt.Errorf("%w: ONBUILD trigger %q of the base image: %v", ErrSyntax, t, err)
+		}
+		node := res.AST.Children[0]
+		switch strings.ToUpper(node.Value) {
+		case "ONBUILD", "FROM", "MAINTAINER":
+			return nil, fmt.Errorf("%w: ONBUILD trigger %q of the base image: %s is not allowed there", ErrSyntax, t, strings.ToUpper(node.Value))
+		}
+		cmd, err := instructions.ParseCommand(node)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ONBUILD trigger %q of the base image: %v", ErrSyntax, t, err)
+		}
+		out = append(out, cmd)
+	}
+	return out, nil
 }
 
 // baseImage finds a base image in the store, pulling it when missing or

@@ -41,7 +41,7 @@ func (b *Builder) mount(lowers []string) (*workDir, error) {
 		}
 		lowers = []string{empty}
 	}
-	if err := rootfs.Mount(lowers, w.layout); err != nil {
+	if err := mountOverlay(lowers, w.layout); err != nil {
 		w.cleanup()
 		return nil, err
 	}
@@ -139,8 +139,13 @@ func mkdirAs(rootDir, dir, user string) error {
 }
 
 // mkdirAll creates rel and its missing parents in root, with mode and
-// owner; existing directories are left as they are.
+// owner; existing directories are left as they are. Symlinks on the way
+// are followed inside root (see resolveIn).
 func mkdirAll(root *os.Root, rel string, mode os.FileMode, uid, gid int) error {
+	rel, err := resolveIn(root, rel, true)
+	if err != nil {
+		return err
+	}
 	if rel == "" || rel == "." {
 		return nil
 	}
