@@ -41,7 +41,7 @@ func (b *Builder) mount(lowers []string) (*workDir, error) {
 		}
 		lowers = []string{empty}
 	}
-	if err := mountOverlay(lowers, w.layout); err != nil {
+	if err := rootfs.Mount(lowers, w.layout); err != nil {
 		w.cleanup()
 		return nil, err
 	}

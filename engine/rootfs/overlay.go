@@ -43,7 +43,10 @@ func Mount(lowers []string, l Layout) error {
 	}
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(rev, ":"), l.Upper, l.Work)
 	if len(opts) >= unix.Getpagesize()-1 {
-		return fmt.Errorf("rootfs: %d layers make overlay options too long (%d bytes)", len(lowers), len(opts))
+		// mount(2) takes overlay's options in one page, which some 30
+		// layer paths fill: past that the layers go one by one through
+		// the new mount API.
+		return mountLayerByLayer(lowers, l)
 	}
 	if err := unix.Mount("overlay", l.Merged, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("mount overlay rootfs at %s: %w", l.Merged, err)
@@ -77,4 +80,48 @@ func Mounted(path string) bool {
 
 func unescape(s string) string {
 	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+// mountLayerByLayer mounts the overlay with fsopen/fsconfig, giving each
+// lower dir on its own ("lowerdir+", Linux 6.8), which has no bound on
+// their number.
+func mountLayerByLayer(lowers []string, l Layout) error {
+	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("mount overlay at %s (%d layers): fsopen: %w", l.Merged, len(lowers), err)
+	}
+	defer unix.Close(fd)
+	set := func(k, v string) error {
+		if err := unix.FsconfigSetString(fd, k, v); err != nil {
+			return fmt.Errorf("mount overlay at %s (%d layers): %s=%s: %w (Linux 6.8 or later takes more than some 30 layers)", l.Merged, len(lowers), k, v, err)
+		}
+		return nil
+	}
+	// "lowerdir+" wants the top layer first, as lowerdir does
+	for i := len(lowers) - 1; i >= 0; i-- {
+		if strings.ContainsAny(lowers[i], ",:") {
+			return fmt.Errorf("mount overlay: layer path %q holds ',' or ':'", lowers[i])
+		}
+		if err := set("lowerdir+", lowers[i]); err != nil {
+			return err
+		}
+	}
+	if err := set("upperdir", l.Upper); err != nil {
+		return err
+	}
+	if err := set("workdir", l.Work); err != nil {
+		return err
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return fmt.Errorf("mount overlay at %s (%d layers): %w", l.Merged, len(lowers), err)
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("mount overlay at %s (%d layers): fsmount: %w", l.Merged, len(lowers), err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, l.Merged, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("mount overlay at %s (%d layers): move_mount: %w", l.Merged, len(lowers), err)
+	}
+	return nil
 }
