@@ -264,3 +264,24 @@ func freePort(b *testing.B) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// BenchmarkBuildExample: cold (--no-cache) and warm (all cached) builds of
+// examples/buildstack, its Go toolchain base loaded from a tarball and its
+// busybox base from the suite registry. Metrics: medians in ms and
+// warm/cold.
+func BenchmarkBuildExample(b *testing.B) {
+	e := newBenchEnv(b, "")
+	if out, err := exec.Command("cp", "-a", exampleDir(b, "buildstack")+"/.", e.dir).CombinedOutput(); err != nil {
+		b.Fatalf("copy the example: %v\n%s", err, out)
+	}
+	loadGolang(b, func(args ...string) { e.berth(b, args...) })
+	e.berth(b, "build") // the base images in place, the cache warm
+	var cold, warm []time.Duration
+	for b.Loop() {
+		cold = append(cold, e.berth(b, "build", "--no-cache"))
+		warm = append(warm, e.berth(b, "build"))
+	}
+	b.ReportMetric(median(cold), "cold-ms")
+	b.ReportMetric(median(warm), "warm-ms")
+	b.ReportMetric(median(warm)/median(cold), "warm/cold")
+}

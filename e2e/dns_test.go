@@ -203,3 +203,31 @@ networks:
 		t.Errorf("db's address %q is not an IP", dbIP)
 	}
 }
+
+// TestDNSFirstLookup: a container's very first command resolves a name:
+// the resolver listens in its netns before its process starts.
+func TestDNSFirstLookup(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  target:
+    image: busybox
+    command: ["sleep", "300"]
+  asker:
+    image: busybox
+    command: ["sh", "-c", "if nslookup target >/dev/null 2>&1; then echo first-lookup-ok; else echo first-lookup-failed; nslookup target; fi"]
+    scale: 4
+    depends_on: [target]
+`)
+	e.MustBerth(t, "up", "-d")
+	var r Result
+	Eventually(t, 20*time.Second, func() error {
+		r = e.MustBerth(t, "logs", "--no-log-prefix", "asker")
+		if n := strings.Count(r.Stdout, "first-lookup-"); n < 4 {
+			return fmt.Errorf("%d of 4 askers answered:\n%s", n, r.Stdout)
+		}
+		return nil
+	})
+	if n := strings.Count(r.Stdout, "first-lookup-ok"); n != 4 {
+		t.Errorf("%d of 4 containers resolved a name with their first command:\n%s", n, r.Stdout)
+	}
+}

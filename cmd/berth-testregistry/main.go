@@ -13,7 +13,11 @@
 //
 // With --save DIR it serves nothing: it writes each image as a docker-save
 // tarball DIR/<name>.tar (tagged busybox:latest, …) for
-// `berth image load -i`, and exits.
+// `berth image load -i`, and exits. --save also writes DIR/golang.tar,
+// golang:local: busybox plus the host's Go toolchain and a warm build
+// cache (testimages.Golang), the base that examples/buildstack compiles
+// its programs with. It is not served: it is big, and the first run on a
+// machine spends some fifteen seconds making it (later runs reuse it).
 package main
 
 import (
@@ -94,10 +98,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// saveAll writes every standard image to dir/<name>.tar.
+// saveAll writes every standard image, and the Go toolchain image, to
+// dir/<name>.tar.
 func saveAll(dir string, stdout io.Writer) error {
 	imgs, err := testimages.Standard()
 	if err != nil {
+		return err
+	}
+	if imgs[testimages.GolangName], err = testimages.Golang(); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

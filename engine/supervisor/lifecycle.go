@@ -117,6 +117,9 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 		}
 	}
 
+	// The resolver listens in the netns before the process starts: a
+	// container that looks a name up at once must not be refused.
+	s.serveDNS(m)
 	create := m.rt.Create
 	cs, oneCall := m.rt.(runtime.CreateStarter)
 	if oneCall {
@@ -137,6 +140,7 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 		for _, r := range readers {
 			r.f.Close()
 		}
+		s.unpublishDNS(m)
 		return fmt.Errorf("create container %s: %w", rec.Name, err)
 	}
 	if rec.Tty {
@@ -176,6 +180,7 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	if !oneCall {
 		if err := m.rt.Start(ctx, m.id); err != nil {
 			m.rt.Delete(context.Background(), m.id, true)
+			s.unpublishDNS(m)
 			s.reap()
 			return fmt.Errorf("start container %s: %w", rec.Name, err)
 		}
@@ -192,7 +197,6 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	}
 	s.mu.Unlock()
 	s.emit(events.ActionStart, m)
-	s.serveDNS(m)
 	s.startHealth(m) // health.go
 	// The init may have exited before it was registered.
 	s.reap()

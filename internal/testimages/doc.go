@@ -7,4 +7,10 @@
 // The programs are compiled on first use with the go toolchain
 // (CGO_ENABLED=0, -trimpath) into a cache directory keyed by a hash of their
 // source, so a process builds each one at most once and later runs reuse it.
+//
+// Golang (golang:local, not part of Standard) is busybox plus the host's Go
+// toolchain, pruned, with a build cache pre-warmed for the standard
+// packages a web app imports: the base image that examples and e2e tests
+// compile Go programs in, offline. Its one big layer is uncompressed and
+// kept in the same cache directory, keyed by the Go version.
 package testimages

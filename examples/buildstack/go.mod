@@ -1,0 +1,3 @@
+module example.com/buildstack
+
+go 1.22
