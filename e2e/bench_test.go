@@ -43,6 +43,7 @@ func newBenchEnv(b *testing.B, compose string) *benchEnv {
 	}
 	e.env = append(os.Environ(), "BERTH_ROOT="+filepath.Join(base, "root"), "BERTH_RUN="+filepath.Join(base, "run"),
 		suite.registry.MirrorEnv(), "NO_COLOR=1")
+	e.env = append(e.env, noInternet...)
 	suite.mu.Lock()
 	suite.roots = append(suite.roots, base)
 	suite.mu.Unlock()

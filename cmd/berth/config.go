@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -60,7 +63,7 @@ merged, variables interpolated, short syntax expanded, paths resolved.`,
 	f.BoolVar(&o.noResolvePath, "no-path-resolution", false, "Don't resolve file paths")
 	f.BoolVar(&o.noConsistency, "no-consistency", false, "Don't check model consistency (may print an invalid model)")
 	f.BoolVar(&o.noResolveEnv, "no-env-resolution", false, "Don't resolve service env files")
-	f.BoolVar(&o.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests (not implemented yet)")
+	f.BoolVar(&o.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests")
 	return cmd
 }
 
@@ -68,8 +71,8 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services [
 	if o.format != "yaml" && o.format != "json" {
 		return fmt.Errorf("--format %q: want yaml or json", o.format)
 	}
-	if o.resolveDigests {
-		return fmt.Errorf("--resolve-image-digests is not implemented yet")
+	if o.resolveDigests && o.noInterpolate {
+		return errors.New("--resolve-image-digests cannot be used with --no-interpolate")
 	}
 	ctx := cmd.Context()
 	edit := func(po *project.Options) {
@@ -102,6 +105,11 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services [
 	}
 	if len(services) > 0 {
 		if p, err = p.WithSelectedServices(services); err != nil {
+			return err
+		}
+	}
+	if o.resolveDigests {
+		if err := resolveImageDigests(ctx, p); err != nil {
 			return err
 		}
 	}
@@ -198,4 +206,47 @@ func sortedNames[M ~map[string]V, V any](m M) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// resolveImageDigests pins every service image to its digest, as
+// `docker compose config --resolve-image-digests` (name:tag@sha256:…):
+// asked of the registry (or its mirrors); when none answers, the digest
+// the image store recorded when it pulled that image. Images already
+// pinned stay as they are; services without image: are left alone.
+func resolveImageDigests(ctx context.Context, p *types.Project) error {
+	cfg, err := image.LoadConfig()
+	if err != nil {
+		return err
+	}
+	store, err := openImageStore()
+	if err != nil {
+		return err
+	}
+	puller := image.NewPuller(store, cfg)
+	for name, svc := range p.Services {
+		if svc.Image == "" {
+			continue
+		}
+		ref, err := image.ParseReference(svc.Image)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", name, err)
+		}
+		if ref.Digest != "" {
+			continue
+		}
+		digest := ""
+		res, rerr := puller.Resolve(ctx, ref, "")
+		if rerr == nil {
+			digest = res.Digest
+		} else if local, err := store.Get(svc.Image); err == nil && !local.LastPull.IsZero() {
+			digest = local.Digest()
+		}
+		if digest == "" {
+			return fmt.Errorf("service %q: resolve digest of %s: %w", name, svc.Image, rerr)
+		}
+		ref.Digest = digest
+		svc.Image = ref.Familiar()
+		p.Services[name] = svc
+	}
+	return nil
 }
