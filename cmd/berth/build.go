@@ -164,13 +164,12 @@ func newBuildPrinter(w io.Writer, noColor bool) *buildPrinter {
 	return &buildPrinter{w: w, tty: tty, color: tty && !noColor && os.Getenv("NO_COLOR") == ""}
 }
 
-// serviceStep shows a step of a service's build, with a heading when the
-// service changes.
+// serviceStep shows a step of a service's build (the engine's "Service X
+// Building" line heads each build).
 func (p *buildPrinter) serviceStep(service string, s build.Step) {
 	p.mu.Lock()
 	if service != p.service {
 		p.closeLine()
-		fmt.Fprintf(p.w, "Building %s\n", service)
 		p.service = service
 	}
 	p.mu.Unlock()
