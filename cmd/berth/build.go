@@ -17,6 +17,7 @@ import (
 
 type buildCmdOptions struct {
 	noCache, pull, quiet bool
+	progress             string
 	args                 []string
 }
 
@@ -38,6 +39,7 @@ the build says network: none.`,
 	f.BoolVar(&o.noCache, "no-cache", false, "Do not use cache when building the image")
 	f.BoolVar(&o.pull, "pull", false, "Always attempt to pull a newer version of the base images")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Don't print anything to stdout")
+	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, tty, plain or quiet")
 	f.StringArrayVar(&o.args, "build-arg", nil, "Set build-time variables for services (KEY=VALUE)")
 	return cmd
 }
@@ -80,9 +82,14 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 	if err != nil {
 		return err
 	}
+	if err := checkProgress(o.progress); err != nil {
+		return err
+	}
 	var opts []engine.Opt
-	if o.quiet {
+	if o.quiet || o.progress == "quiet" {
 		opts = append(opts, engine.WithBuildProgress(nil), engine.WithProgress(func(engine.Event) {}))
+	} else {
+		opts = append(opts, engine.WithBuildProgress(newBuildPrinter(g.stderr, g.noColor, o.progress).serviceStep))
 	}
 	eng, err := g.newEngine(opts...)
 	if err != nil {
@@ -94,9 +101,10 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 
 func newImageBuildCmd(g *globalOptions) *cobra.Command {
 	var (
-		o    build.Options
-		args []string
-		q    bool
+		o        build.Options
+		args     []string
+		q        bool
+		progress string
 	)
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] CONTEXT",
@@ -116,8 +124,11 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 				}
 				o.Dockerfile = abs
 			}
-			if !q {
-				o.Progress = newBuildPrinter(g.stderr, g.noColor).step
+			if err := checkProgress(progress); err != nil {
+				return err
+			}
+			if !q && progress != "quiet" {
+				o.Progress = newBuildPrinter(g.stderr, g.noColor, progress).step
 			}
 			b, err := g.newBuilder()
 			if err != nil {
@@ -140,6 +151,7 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.Pull, "pull", false, "Always attempt to pull a newer version of the base images")
 	f.StringVar(&o.Network, "network", "", "Network of RUN steps: default (the host's), host or none")
 	f.BoolVarP(&q, "quiet", "q", false, "Print only the image ID")
+	f.StringVar(&progress, "progress", "auto", "Progress output: auto, tty, plain or quiet")
 	return cmd
 }
 
@@ -159,8 +171,19 @@ type buildPrinter struct {
 	service string // service of the last step shown
 }
 
-func newBuildPrinter(w io.Writer, noColor bool) *buildPrinter {
-	tty := isTerminalWriter(w)
+// checkProgress validates a --progress value.
+func checkProgress(mode string) error {
+	switch mode {
+	case "auto", "tty", "plain", "quiet":
+		return nil
+	}
+	return fmt.Errorf("--progress %q: want auto, tty, plain or quiet", mode)
+}
+
+// newBuildPrinter prints to w: as on a terminal when mode is "tty" (or
+// "auto" and w is one), else plainly.
+func newBuildPrinter(w io.Writer, noColor bool, mode string) *buildPrinter {
+	tty := mode == "tty" || (mode == "auto" && isTerminalWriter(w))
 	return &buildPrinter{w: w, tty: tty, color: tty && !noColor && os.Getenv("NO_COLOR") == ""}
 }
 

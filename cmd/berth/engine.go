@@ -18,7 +18,7 @@ func (g *globalOptions) newEngine(extra ...engine.Opt) (*engine.Engine, error) {
 		engine.WithRuntime(os.Getenv("BERTH_RUNTIME")),
 		engine.WithProgress(p.event),
 		engine.WithOutput(g.stdout, g.stderr),
-		engine.WithBuildProgress(newBuildPrinter(g.stderr, g.noColor).serviceStep),
+		engine.WithBuildProgress(newBuildPrinter(g.stderr, g.noColor, "auto").serviceStep),
 	}
 	return engine.New(state.Root(), state.RunDir(), append(opts, extra...)...)
 }
