@@ -27,13 +27,13 @@ const outputTail = 20
 
 // RunError is a RUN step that exited with a non-zero code.
 type RunError struct {
-	Command  string   // the instruction, expanded
+	Command  string   // the process run, as "/bin/sh -c make"
 	ExitCode int      // the command's exit code
 	Output   []string // the last lines of its output
 }
 
 func (e *RunError) Error() string {
-	msg := fmt.Sprintf("%q did not complete successfully: exit code %d", e.Command, e.ExitCode)
+	msg := fmt.Sprintf("process %q did not complete successfully: exit code %d", e.Command, e.ExitCode)
 	if len(e.Output) > 0 {
 		msg += "\n  output (last lines):\n    " + strings.Join(e.Output, "\n    ")
 	}
@@ -160,7 +160,7 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 		return fmt.Errorf("run %s: %w", ev.Instruction, err)
 	}
 	if code != 0 {
-		return &RunError{Command: ev.Instruction, ExitCode: code, Output: tail}
+		return &RunError{Command: strings.Join(argv, " "), ExitCode: code, Output: tail}
 	}
 	return nil
 }
