@@ -38,6 +38,12 @@
 // copied file's path or name); .dockerignore patterns match paths from
 // the context root, and "!" re-inclusions bring their parent directories.
 //
+// RUN --mount types cache (mounts/<hash of its id or target>, kept across
+// builds, outside the cache key), bind (context files copied with
+// .dockerignore applied, or a throwaway overlay of a stage or image; their
+// content in the key) and tmpfs are supported; secret and ssh mounts are
+// skipped unless required.
+//
 // The result is assembled with go-containerregistry's mutate (history
 // entries as Docker writes them) and imported into the image store; tags
 // are set only once everything succeeded.

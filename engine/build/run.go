@@ -47,8 +47,9 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 	if len(cmd.Files) > 0 {
 		return fail(fmt.Errorf("%w: RUN with a heredoc", ErrUnsupported))
 	}
-	if len(instructions.GetMounts(cmd)) > 0 {
-		return fail(fmt.Errorf("%w: RUN --mount", ErrUnsupported))
+	mounts, err := r.runMounts(ctx, st, instructions.GetMounts(cmd))
+	if err != nil {
+		return fail(err)
 	}
 	network := r.o.Network
 	if n := instructions.GetNetwork(cmd); n != "" && n != "default" {
@@ -72,14 +73,22 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 	if len(r.o.ExtraHosts) > 0 {
 		keyParts = append(keyParts, "hosts "+strings.Join(r.o.ExtraHosts, ","))
 	}
+	for _, m := range mounts {
+		keyParts = append(keyParts, "mount "+m.key)
+	}
 	return r.fsStep(ctx, st, title, createdBy, keyParts, fail, func(ctx context.Context, w *workDir, ev *stepEvent) error {
-		return r.container(ctx, w, st, network, argv, env, ev)
+		specMounts, release, err := r.prepareMounts(ctx, w, mounts)
+		defer release()
+		if err != nil {
+			return err
+		}
+		return r.container(ctx, w, st, network, argv, env, specMounts, ev)
 	})
 }
 
 // container runs argv in a container whose rootfs is w's overlay, with
 // output sent as progress and kept for the error.
-func (r *run) container(ctx context.Context, w *workDir, st *stageState, network string, argv, env []string, ev *stepEvent) error {
+func (r *run) container(ctx context.Context, w *workDir, st *stageState, network string, argv, env []string, mounts []specs.Mount, ev *stepEvent) error {
 	rt, err := r.runtime(ctx)
 	if err != nil {
 		return err
@@ -99,6 +108,7 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 		runtime.WithCgroupsPath(cg),
 		runtime.WithDefaultSeccomp(),
 		runtime.WithHostsFile(hosts),
+		runtime.WithMounts(mounts),
 	}
 	if user := st.cfg.Config.User; user != "" {
 		opts = append(opts, runtime.WithUser(merged, user, nil))

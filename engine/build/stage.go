@@ -84,17 +84,27 @@ func (r *run) plan(target int) ([]int, error) {
 			}
 		}
 		for _, cmd := range s.Commands {
-			c, ok := cmd.(*instructions.CopyCommand)
-			if !ok || c.From == "" {
-				continue
+			var froms []string
+			switch c := cmd.(type) {
+			case *instructions.CopyCommand:
+				froms = append(froms, c.From)
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					froms = append(froms, m.From)
+				}
 			}
-			from, err := r.args.expandGlobal(c.From)
-			if err != nil {
-				return fmt.Errorf("%s:%d: COPY --from=%s: %w", r.df.name, lineOf(c.Location()), c.From, err)
-			}
-			if j, ok := r.df.stageIndex(from, i); ok {
-				if err := visit(j); err != nil {
-					return err
+			for _, f := range froms {
+				if f == "" {
+					continue
+				}
+				from, err := r.args.expandGlobal(f)
+				if err != nil {
+					return fmt.Errorf("%s:%d: --from=%s: %w", r.df.name, lineOf(cmd.Location()), f, err)
+				}
+				if j, ok := r.df.stageIndex(from, i); ok {
+					if err := visit(j); err != nil {
+						return err
+					}
 				}
 			}
 		}

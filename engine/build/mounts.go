@@ -1,0 +1,275 @@
+package build
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/engine/state"
+)
+
+// runMount is a RUN --mount, resolved: what it mounts and what it adds to
+// the step's cache key. As BuildKit: a cache mount's content is not part
+// of the key (it is a cache), a bind mount's source content is.
+type runMount struct {
+	m      *instructions.Mount
+	target string
+	key    string
+	lowers []string // bind from a stage or an image
+	ctx    bool     // bind from the build context
+}
+
+// runMounts resolves a RUN's --mount flags (type bind, cache and tmpfs;
+// secret and ssh mounts are skipped unless required, as berth takes no
+// build secrets or agents).
+func (r *run) runMounts(ctx context.Context, st *stageState, ms []*instructions.Mount) ([]runMount, error) {
+	var out []runMount
+	for _, m := range ms {
+		target := m.Target
+		if !path.IsAbs(target) {
+			wd := st.cfg.Config.WorkingDir
+			if wd == "" {
+				wd = "/"
+			}
+			target = path.Join(wd, target)
+		}
+		rm := runMount{m: m, target: path.Clean(target)}
+		switch m.Type {
+		case instructions.MountTypeCache:
+			if m.From != "" {
+				return nil, fmt.Errorf("--mount=type=cache,from=%s: %w: a cache mount seeded from a stage", m.From, ErrUnsupported)
+			}
+			rm.key = fmt.Sprintf("cache %s id=%s", rm.target, m.CacheID)
+		case instructions.MountTypeTmpfs:
+			rm.key = fmt.Sprintf("tmpfs %s size=%d", rm.target, m.SizeLimit)
+		case instructions.MountTypeBind:
+			src, err := cleanSource(orDot(m.Source))
+			if err != nil {
+				return nil, fmt.Errorf("--mount=type=bind,source=%s: %w", m.Source, err)
+			}
+			m.Source = orDot(src)
+			what, err := r.bindSource(ctx, st, &rm)
+			if err != nil {
+				return nil, err
+			}
+			rm.key = fmt.Sprintf("bind %s %s from %s rw=%v", m.Source, rm.target, what, !m.ReadOnly)
+		case instructions.MountTypeSecret, instructions.MountTypeSSH:
+			if m.Required {
+				return nil, fmt.Errorf("--mount=type=%s,required: %w: berth builds take no secrets or SSH agents yet", m.Type, ErrUnsupported)
+			}
+			continue
+		default:
+			return nil, fmt.Errorf("--mount=type=%s: %w", m.Type, ErrUnsupported)
+		}
+		out = append(out, rm)
+	}
+	return out, nil
+}
+
+// bindSource finds where a bind mount's files come from and returns what
+// fixes their content for the cache key.
+func (r *run) bindSource(ctx context.Context, st *stageState, rm *runMount) (string, error) {
+	m := rm.m
+	if m.From == "" {
+		rm.ctx = true
+		root, err := os.OpenRoot(r.ctx.dir)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", ErrContextAccess, err)
+		}
+		defer root.Close()
+		pm, err := r.ctx.matcher()
+		if err != nil {
+			return "", err
+		}
+		srcs, err := collect(root, []string{m.Source}, pm, nil, " (context "+r.ctx.dir+")")
+		if err != nil {
+			return "", fmt.Errorf("--mount=type=bind,source=%s: %w", m.Source, err)
+		}
+		h, err := hashSources(root, srcs)
+		if err != nil {
+			return "", err
+		}
+		return "context " + h, nil
+	}
+	from, err := r.args.expandGlobal(m.From)
+	if err != nil {
+		return "", err
+	}
+	if j, ok := r.df.stageIndex(from, st.index); ok {
+		src := r.stages[j]
+		if src == nil {
+			return "", fmt.Errorf("--mount from=%s: %w: stage not built", from, ErrUnknownStage)
+		}
+		rm.lowers = src.lowers
+		return "stage " + src.key, nil
+	}
+	img, err := r.baseImage(ctx, from)
+	if err != nil {
+		return "", fmt.Errorf("--mount from=%s: %w: no stage of that name (stages: %s), and no image: %v", from, ErrUnknownStage, r.df.stageNames(), err)
+	}
+	rm.lowers = img.LayerDirs()
+	return "image " + img.ID(), nil
+}
+
+// prepareMounts makes the mounts ready for a step in w and returns them
+// as runtime mounts; release undoes what was made (call it even on error).
+func (r *run) prepareMounts(ctx context.Context, w *workDir, mounts []runMount) (out []specs.Mount, release func(), err error) {
+	var undo []func()
+	release = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	for i, rm := range mounts {
+		m := rm.m
+		switch m.Type {
+		case instructions.MountTypeCache:
+			dir, lock, err := r.b.cacheMountDir(ctx, m)
+			if err != nil {
+				return nil, release, err
+			}
+			if lock != nil {
+				undo = append(undo, func() { _ = lock.Release() })
+			}
+			out = append(out, specs.Mount{Type: "bind", Source: dir, Destination: rm.target, Options: []string{"rbind", "rw"}})
+		case instructions.MountTypeTmpfs:
+			opts := []string{"nosuid", "nodev"}
+			if m.SizeLimit > 0 {
+				opts = append(opts, "size="+strconv.FormatInt(m.SizeLimit, 10))
+			}
+			out = append(out, specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: rm.target, Options: opts})
+		case instructions.MountTypeBind:
+			src, err := r.bindDir(ctx, w, i, rm, &undo)
+			if err != nil {
+				return nil, release, err
+			}
+			opt := "ro"
+			if !m.ReadOnly {
+				opt = "rw" // writes land in a copy and are dropped, as BuildKit's
+			}
+			out = append(out, specs.Mount{Type: "bind", Source: src, Destination: rm.target, Options: []string{"rbind", opt}})
+		}
+	}
+	return out, release, nil
+}
+
+// bindDir returns the host path a bind mount shows: a copy of the
+// context's files (so .dockerignore holds and writes go nowhere) or a
+// throwaway overlay of a stage's or image's layers.
+func (r *run) bindDir(ctx context.Context, w *workDir, i int, rm runMount, undo *[]func()) (string, error) {
+	m := rm.m
+	if rm.ctx {
+		dir := filepath.Join(w.dir, "bind-"+strconv.Itoa(i))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return "", err
+		}
+		root, err := os.OpenRoot(r.ctx.dir)
+		if err != nil {
+			return "", err
+		}
+		defer root.Close()
+		pm, err := r.ctx.matcher()
+		if err != nil {
+			return "", err
+		}
+		srcs, err := collect(root, []string{m.Source}, pm, nil, " (context "+r.ctx.dir+")")
+		if err != nil {
+			return "", err
+		}
+		if err := copyInto(ctx, dir, root, srcs, "/", &copySpec{}); err != nil {
+			return "", fmt.Errorf("--mount=type=bind,source=%s: %w", m.Source, err)
+		}
+		if len(srcs) == 1 && !srcs[0].isDir {
+			return filepath.Join(dir, path.Base(srcs[0].rel)), nil
+		}
+		return dir, nil
+	}
+	ov, err := r.b.mount(rm.lowers)
+	if err != nil {
+		return "", err
+	}
+	*undo = append(*undo, ov.cleanup)
+	root, err := os.OpenRoot(ov.layout.Merged)
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
+	rel, err := resolveIn(root, m.Source, true)
+	if err != nil {
+		return "", fmt.Errorf("--mount from=%s,source=%s: %w", m.From, m.Source, err)
+	}
+	p := filepath.Join(ov.layout.Merged, filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("--mount from=%s,source=%s: %w", m.From, m.Source, ErrNotInContext)
+	}
+	return p, nil
+}
+
+// cacheMountDir is the persistent directory of a cache mount (its id, or
+// its target when it has none), made with the mount's mode and owner the
+// first time. sharing=locked holds a lock on it until released.
+func (b *Builder) cacheMountDir(ctx context.Context, m *instructions.Mount) (string, *state.Lock, error) {
+	id := m.CacheID
+	if id == "" {
+		id = path.Clean(m.Target)
+	}
+	sum := sha256.Sum256([]byte(id))
+	dir := filepath.Join(b.dir, "mounts", hex.EncodeToString(sum[:16]))
+	var lock *state.Lock
+	if m.CacheSharing == instructions.MountSharingLocked {
+		l, err := state.Acquire(ctx, dir+".lock")
+		if err != nil {
+			return "", nil, err
+		}
+		lock = l
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return dir, lock, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return "", nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".new-")
+	if err == nil {
+		mode := os.FileMode(0o755)
+		if m.Mode != nil {
+			mode = fileMode(uint32(*m.Mode))
+		}
+		uid, gid := 0, 0
+		if m.UID != nil {
+			uid = int(*m.UID)
+		}
+		if m.GID != nil {
+			gid = int(*m.GID)
+		}
+		if err = os.Chmod(tmp, mode); err == nil {
+			err = os.Lchown(tmp, uid, gid)
+		}
+		if err == nil {
+			if err = os.Rename(tmp, dir); err != nil && dirExists(dir) {
+				err = nil // made by a concurrent build
+			}
+		}
+		os.RemoveAll(tmp)
+	}
+	if err != nil {
+		if lock != nil {
+			_ = lock.Release()
+		}
+		return "", nil, fmt.Errorf("cache mount %s: %w", id, err)
+	}
+	return dir, lock, nil
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
