@@ -31,6 +31,7 @@ type copySpec struct {
 	srcs      []string
 	dest      string
 	heredocs  int
+	contents  []instructions.SourceContent // the heredocs
 	excludes  []string
 	parents   bool
 	noUnpack  bool
@@ -40,12 +41,12 @@ type copySpec struct {
 
 func copySpecOf(c *instructions.CopyCommand) copySpec {
 	return copySpec{from: c.From, chown: c.Chown, chmod: c.Chmod, srcs: c.SourcePaths, dest: c.DestPath,
-		heredocs: len(c.SourceContents), excludes: c.ExcludePatterns, parents: c.Parents}
+		heredocs: len(c.SourceContents), contents: c.SourceContents, excludes: c.ExcludePatterns, parents: c.Parents}
 }
 
 func addSpecOf(c *instructions.AddCommand) copySpec {
 	return copySpec{add: true, chown: c.Chown, chmod: c.Chmod, srcs: c.SourcePaths, dest: c.DestPath,
-		heredocs: len(c.SourceContents), excludes: c.ExcludePatterns, noUnpack: c.Unpack != nil && !*c.Unpack, checksum: c.Checksum}
+		heredocs: len(c.SourceContents), contents: c.SourceContents, excludes: c.ExcludePatterns, noUnpack: c.Unpack != nil && !*c.Unpack, checksum: c.Checksum}
 }
 
 // createdBy is the step's history line.
@@ -67,6 +68,9 @@ func (c *copySpec) createdBy() string {
 		parts = append(parts, "--exclude="+e)
 	}
 	parts = append(parts, c.srcs...)
+	for _, h := range c.contents {
+		parts = append(parts, "<<"+h.Path)
+	}
 	return strings.Join(append(parts, c.dest), " ")
 }
 
@@ -106,8 +110,8 @@ func (r *run) copyStep(ctx context.Context, st *stageState, c copySpec, fail fun
 		name = "ADD"
 	}
 	switch {
-	case c.heredocs > 0:
-		return fail(fmt.Errorf("%w: %s with a heredoc", ErrUnsupported, name))
+	case c.heredocs > 0 && (len(c.srcs) > 0 || c.from != ""):
+		return fail(fmt.Errorf("%w: %s of files and heredocs at once", ErrUnsupported, name))
 	case c.parents:
 		return fail(fmt.Errorf("%w: %s --parents", ErrUnsupported, name))
 	case c.checksum != "":
@@ -127,6 +131,33 @@ func (r *run) copyStep(ctx context.Context, st *stageState, c copySpec, fail fun
 		ctxDir *os.Root
 	)
 	switch {
+	case c.heredocs > 0:
+		dir, err := os.MkdirTemp(r.b.tmpDir(), "heredoc-")
+		if err != nil {
+			return fail(err)
+		}
+		defer os.RemoveAll(dir)
+		var names []string
+		for _, h := range c.contents {
+			name := path.Base(path.Clean("/" + h.Path))
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(h.Data), 0o644); err != nil {
+				return fail(err)
+			}
+			names = append(names, name)
+		}
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return fail(err)
+		}
+		defer root.Close()
+		if srcs, err = collect(root, names, nil, nil, " (heredoc)"); err != nil {
+			return fail(err)
+		}
+		h, err := hashSources(root, srcs)
+		if err != nil {
+			return fail(err)
+		}
+		srcKey, ctxDir = "heredoc "+h, root
 	case c.from == "":
 		root, err := os.OpenRoot(r.ctx.dir)
 		if err != nil {

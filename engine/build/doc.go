@@ -42,7 +42,8 @@
 // builds, outside the cache key), bind (context files copied with
 // .dockerignore applied, or a throwaway overlay of a stage or image; their
 // content in the key) and tmpfs are supported; secret and ssh mounts are
-// skipped unless required.
+// skipped unless required. Heredocs run as BuildKit runs them (RUN <<EOF
+// through the shell, a #! one as a script at /dev/pipes/; COPY <<EOF).
 //
 // The result is assembled with go-containerregistry's mutate (history
 // entries as Docker writes them) and imported into the image store; tags

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/engine/runtime"
@@ -44,8 +45,9 @@ func (e *RunError) Unwrap() error { return ErrStepFailed }
 
 // runStep runs a RUN instruction in a container over the stage's layers.
 func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.RunCommand, fail func(error) error) error {
-	if len(cmd.Files) > 0 {
-		return fail(fmt.Errorf("%w: RUN with a heredoc", ErrUnsupported))
+	argv, script, err := r.runArgv(st, cmd)
+	if err != nil {
+		return fail(err)
 	}
 	mounts, err := r.runMounts(ctx, st, instructions.GetMounts(cmd))
 	if err != nil {
@@ -55,7 +57,6 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 	if n := instructions.GetNetwork(cmd); n != "" && n != "default" {
 		network = n
 	}
-	argv := r.commandLine(st, cmd.ShellDependantCmdLine)
 	args := st.runArgs()
 	createdBy := "RUN " + strings.Join(argv, " ")
 	if len(args) > 0 {
@@ -76,14 +77,67 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 	for _, m := range mounts {
 		keyParts = append(keyParts, "mount "+m.key)
 	}
+	if script != nil {
+		keyParts = append(keyParts, "script "+script.Name+"\x00"+script.Data)
+	}
 	return r.fsStep(ctx, st, title, createdBy, keyParts, fail, func(ctx context.Context, w *workDir, ev *stepEvent) error {
 		specMounts, release, err := r.prepareMounts(ctx, w, mounts)
 		defer release()
 		if err != nil {
 			return err
 		}
+		if script != nil {
+			dir := filepath.Join(w.dir, "pipes")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, script.Name), []byte(script.Data), 0o755); err != nil {
+				return err
+			}
+			specMounts = append(specMounts, specs.Mount{Type: "bind", Source: dir, Destination: pipesDir, Options: []string{"rbind", "ro"}})
+		}
 		return r.container(ctx, w, st, network, argv, env, specMounts, ev)
 	})
+}
+
+// pipesDir is where a RUN heredoc with a #! line is mounted to be run, as
+// BuildKit does.
+const pipesDir = "/dev/pipes"
+
+// runArgv is the process of a RUN: its command line through the SHELL,
+// or, for a heredoc, as BuildKit runs it: a lone heredoc's text through
+// the shell (or, starting with #!, as a script file of its own); heredocs
+// within a longer line given to the shell with the line.
+func (r *run) runArgv(st *stageState, cmd *instructions.RunCommand) ([]string, *instructions.ShellInlineFile, error) {
+	if len(cmd.Files) == 0 {
+		return r.commandLine(st, cmd.ShellDependantCmdLine), nil, nil
+	}
+	if len(cmd.CmdLine) != 1 || !cmd.PrependShell {
+		return nil, nil, fmt.Errorf("%w: a heredoc in the exec form of RUN", ErrSyntax)
+	}
+	line := cmd.CmdLine[0]
+	if parser.MustParseHeredoc(line) != nil {
+		f := cmd.Files[0]
+		data := f.Data
+		if f.Chomp {
+			data = parser.ChompHeredocContent(data)
+		}
+		if strings.HasPrefix(data, "#!") {
+			name := path.Base(path.Clean("/" + f.Name))
+			return []string{path.Join(pipesDir, name)}, &instructions.ShellInlineFile{Name: name, Data: data}, nil
+		}
+		line = data
+	} else {
+		var b strings.Builder
+		b.WriteString(line)
+		for _, f := range cmd.Files {
+			b.WriteByte('\n')
+			b.WriteString(f.Data)
+			b.WriteString(f.Name)
+		}
+		line = b.String()
+	}
+	return r.commandLine(st, instructions.ShellDependantCmdLine{CmdLine: []string{line}, PrependShell: true}), nil, nil
 }
 
 // container runs argv in a container whose rootfs is w's overlay, with

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/berth-dev/berth/engine/image"
@@ -278,6 +279,19 @@ func (r *run) dispatch(ctx context.Context, st *stageState, cmd instructions.Com
 	fail := func(err error) error { return fmt.Errorf("%s:%d: %s: %w", r.df.name, line, oneLine(cmdText(cmd)), err) }
 	if ex, ok := cmd.(instructions.SupportsSingleWordExpansion); ok {
 		if err := ex.Expand(r.expander(st)); err != nil {
+			return fail(err)
+		}
+	}
+	if ex, ok := cmd.(instructions.SupportsSingleWordExpansionRaw); ok {
+		// heredoc contents with an unquoted delimiter: variables expanded,
+		// quotes kept
+		lex := shell.NewLex('\\')
+		lex.SkipProcessQuotes = true
+		env := envGetter(envMap(st.cfg.Config.Env), st.args)
+		if err := ex.ExpandRaw(func(word string) (string, error) {
+			v, _, err := lex.ProcessWord(word, env)
+			return v, err
+		}); err != nil {
 			return fail(err)
 		}
 	}
