@@ -191,7 +191,7 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	if svc.StopGracePeriod != nil {
 		rec.StopTimeout = time.Duration(*svc.StopGracePeriod)
 	}
-	rec.Health = healthConfig(svc, cs.image.Config()) // engine/health.go
+	rec.Health = healthConfig(svc, cs.image.Config(), cs.image.HealthStartInterval()) // engine/health.go
 	if err := e.store.Put(rec); err != nil {
 		return nil, err
 	}

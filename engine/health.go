@@ -15,8 +15,10 @@ import (
 // field the service leaves unset (or zero) comes from the image, then
 // from Docker's defaults (supervisor.DefaultHealth*). It returns nil when
 // there is no healthcheck: none anywhere, `disable: true`, or a test of
-// ["NONE"] (which also turns off the image's). img may be nil.
-func healthConfig(svc types.ServiceConfig, img *v1.ConfigFile) *state.HealthConfig {
+// ["NONE"] (which also turns off the image's). img may be nil;
+// imgStartInterval is the image's --start-interval (go-containerregistry's
+// config type has no field for it).
+func healthConfig(svc types.ServiceConfig, img *v1.ConfigFile, imgStartInterval time.Duration) *state.HealthConfig {
 	var base v1.HealthConfig
 	if img != nil && img.Config.Healthcheck != nil {
 		base = *img.Config.Healthcheck
@@ -27,6 +29,9 @@ func healthConfig(svc types.ServiceConfig, img *v1.ConfigFile) *state.HealthConf
 		Timeout:     base.Timeout,
 		StartPeriod: base.StartPeriod,
 		Retries:     base.Retries,
+	}
+	if img != nil && img.Config.Healthcheck != nil {
+		hc.StartInterval = imgStartInterval
 	}
 	if c := svc.HealthCheck; c != nil {
 		if c.Disable {

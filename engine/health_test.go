@@ -75,7 +75,7 @@ func TestHealthConfigMerge(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := healthConfig(types.ServiceConfig{Name: "s", WorkloadSpec: types.WorkloadSpec{HealthCheck: c.svc}}, c.img)
+			got := healthConfig(types.ServiceConfig{Name: "s", WorkloadSpec: types.WorkloadSpec{HealthCheck: c.svc}}, c.img, 0)
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("healthConfig:\n got %+v\nwant %+v", got, c.want)
 			}
@@ -87,7 +87,7 @@ func TestHealthConfigMerge(t *testing.T) {
 // written while the image config may be shared).
 func TestHealthConfigCopiesTest(t *testing.T) {
 	h := &v1.HealthConfig{Test: []string{"CMD", "a"}}
-	got := healthConfig(types.ServiceConfig{}, imageWithHealth(h))
+	got := healthConfig(types.ServiceConfig{}, imageWithHealth(h), 0)
 	got.Test[1] = "b"
 	if h.Test[1] != "a" {
 		t.Error("healthConfig aliases the image's test")
@@ -148,8 +148,22 @@ services:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := healthConfig(svc, img); !reflect.DeepEqual(got, w) {
+		if got := healthConfig(svc, img, 0); !reflect.DeepEqual(got, w) {
 			t.Errorf("service %s:\n got %+v\nwant %+v", name, got, w)
 		}
+	}
+}
+
+// TestHealthConfigStartInterval: the image's --start-interval applies
+// unless the service sets start_interval.
+func TestHealthConfigStartInterval(t *testing.T) {
+	img := imageWithHealth(&v1.HealthConfig{Test: []string{"CMD", "true"}})
+	if got := healthConfig(types.ServiceConfig{}, img, 300*time.Millisecond); got.StartInterval != 300*time.Millisecond {
+		t.Errorf("image start interval: %v", got.StartInterval)
+	}
+	d := types.Duration(time.Second)
+	svc := types.ServiceConfig{WorkloadSpec: types.WorkloadSpec{HealthCheck: &types.HealthCheckConfig{StartInterval: &d}}}
+	if got := healthConfig(svc, img, 300*time.Millisecond); got.StartInterval != time.Second {
+		t.Errorf("service start_interval must win: %v", got.StartInterval)
 	}
 }

@@ -1,9 +1,11 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -176,6 +178,9 @@ func (r *run) export(ctx context.Context, st *stageState, started time.Time) (*i
 		cfg.Config.Labels[k] = v
 	}
 	img, err := st.image(cfg)
+	if err == nil && st.healthStart > 0 && cfg.Config.Healthcheck != nil {
+		img, err = withHealthStart(img, st.healthStart)
+	}
 	if err != nil {
 		return nil, r.fail(ev, fmt.Errorf("assemble image: %w", err))
 	}
@@ -228,3 +233,64 @@ func hashKey(parent string, parts ...string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// withHealthStart adds HEALTHCHECK --start-interval to img's config, as
+// Docker writes it ("StartInterval", in nanoseconds), which
+// go-containerregistry's config type has no field for: the raw config is
+// rewritten and the manifest made to point at it.
+func withHealthStart(img v1.Image, d time.Duration) (v1.Image, error) {
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, err
+	}
+	c, _ := cfg["config"].(map[string]any)
+	h, _ := c["Healthcheck"].(map[string]any)
+	if h == nil {
+		return img, nil
+	}
+	h["StartInterval"] = int64(d)
+	if raw, err = json.Marshal(cfg); err != nil {
+		return nil, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	m = m.DeepCopy()
+	sum := sha256.Sum256(raw)
+	m.Config.Digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	m.Config.Size = int64(len(raw))
+	rawManifest, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return &rawConfigImage{Image: img, raw: raw, manifest: m, rawManifest: rawManifest}, nil
+}
+
+// rawConfigImage is an image whose config (and so manifest) was rewritten;
+// its layers are the original's.
+type rawConfigImage struct {
+	v1.Image
+	raw, rawManifest []byte
+	manifest         *v1.Manifest
+}
+
+func (i *rawConfigImage) RawConfigFile() ([]byte, error)  { return i.raw, nil }
+func (i *rawConfigImage) ConfigName() (v1.Hash, error)    { return i.manifest.Config.Digest, nil }
+func (i *rawConfigImage) Manifest() (*v1.Manifest, error) { return i.manifest, nil }
+func (i *rawConfigImage) RawManifest() ([]byte, error)    { return i.rawManifest, nil }
+
+func (i *rawConfigImage) ConfigFile() (*v1.ConfigFile, error) {
+	return v1.ParseConfigFile(bytes.NewReader(i.raw))
+}
+
+func (i *rawConfigImage) Digest() (v1.Hash, error) {
+	sum := sha256.Sum256(i.rawManifest)
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}, nil
+}
+
+func (i *rawConfigImage) Size() (int64, error) { return int64(len(i.rawManifest)), nil }

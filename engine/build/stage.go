@@ -40,8 +40,11 @@ type stageState struct {
 	created time.Time         // time of the newest step
 	args    map[string]string // stage ARGs with values
 	cmdSet  bool              // CMD was set in this stage
-	step    int
-	total   int
+	// healthStart is HEALTHCHECK --start-interval, which
+	// go-containerregistry's config type cannot hold (see withHealthStart).
+	healthStart time.Duration
+	step        int
+	total       int
 }
 
 // clone copies st for a stage built FROM it.
@@ -175,7 +178,7 @@ func (r *run) buildStage(ctx context.Context, i int) error {
 		if err != nil {
 			return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err))
 		}
-		st = &stageState{base: vi, lowers: img.LayerDirs(), cfg: img.Config().DeepCopy(), key: hashKey("", "FROM", img.ID()), created: img.Created()}
+		st = &stageState{base: vi, lowers: img.LayerDirs(), cfg: img.Config().DeepCopy(), key: hashKey("", "FROM", img.ID()), created: img.Created(), healthStart: img.HealthStartInterval()}
 		st.adds = nil
 	}
 	st.index, st.name, st.total, st.step, st.args = i, r.stageName(i), total, 1, map[string]string{}
@@ -393,6 +396,7 @@ func (r *run) dispatch(ctx context.Context, st *stageState, cmd instructions.Com
 	case *instructions.HealthCheckCommand:
 		h := cmd.Health
 		c.Healthcheck = &v1.HealthConfig{Test: slices.Clone(h.Test), Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+		st.healthStart = h.StartInterval
 		st.configStep("HEALTHCHECK " + jsonList(h.Test))
 	case *instructions.WorkdirCommand:
 		return r.workdir(ctx, st, cmd, fail)

@@ -1,7 +1,9 @@
 package image
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -145,6 +147,8 @@ type Image struct {
 	store  *Store
 	rec    record
 	config *v1.ConfigFile
+
+	healthStartInterval time.Duration
 }
 
 // ID is the image ID, its config digest ("sha256:…").
@@ -158,6 +162,9 @@ func (i *Image) MediaType() string { return i.rec.MediaType }
 
 // Config is the image's config file.
 func (i *Image) Config() *v1.ConfigFile { return i.config }
+
+// HealthStartInterval is the image's HEALTHCHECK --start-interval (0: none).
+func (i *Image) HealthStartInterval() time.Duration { return i.healthStartInterval }
 
 // Platform is os/arch[/variant].
 func (i *Image) Platform() string { return i.rec.Platform }
@@ -341,19 +348,29 @@ func (s *Store) load(idx *indexFile, rec *record, tr *tagRecord) (*Image, error)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", rec.Manifest, err)
 	}
-	f, err := os.Open(s.blobPath(cfgHash))
+	raw, err := os.ReadFile(s.blobPath(cfgHash))
 	if err != nil {
 		return nil, fmt.Errorf("image %s: config: %w", rec.Config, err)
 	}
-	defer f.Close()
-	cfg, err := v1.ParseConfigFile(f)
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("image %s: config: %w", rec.Config, err)
 	}
+	// Docker's HEALTHCHECK --start-interval, which go-containerregistry's
+	// config type lacks.
+	var extra struct {
+		Config struct {
+			Healthcheck *struct{ StartInterval time.Duration }
+		} `json:"config"`
+	}
+	_ = json.Unmarshal(raw, &extra)
 	img := &Image{
 		RepoTags:    tagsByManifest(idx)[rec.Manifest],
 		RepoDigests: familiarAll(rec.RepoDigests),
 		store:       s, rec: *rec, config: cfg,
+	}
+	if h := extra.Config.Healthcheck; h != nil {
+		img.healthStartInterval = h.StartInterval
 	}
 	if tr != nil {
 		img.LastPull = tr.Pulled
