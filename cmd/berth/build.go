@@ -244,3 +244,35 @@ func (p *buildPrinter) step(s build.Step) {
 		p.open = 0
 	}
 }
+
+func newBuilderCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "builder",
+		Short: "Manage the build cache",
+	}
+	var all, force bool
+	prune := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove the build cache",
+		Long: `Remove the build cache: the cached results of build steps (the next build
+runs every step again) and leftovers of interrupted builds; with --all also
+the contents of RUN --mount=type=cache mounts. Built images stay.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := g.newBuilder()
+			if err != nil {
+				return err
+			}
+			rep, err := b.Prune(cmd.Context(), all)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "Deleted build cache entries: %d\nTotal reclaimed space: %s\n", rep.Entries, humanSize(rep.Reclaimed))
+			return nil
+		},
+	}
+	prune.Flags().BoolVarP(&all, "all", "a", false, "Also empty the cache mounts of RUN --mount=type=cache")
+	prune.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation (berth never prompts)")
+	cmd.AddCommand(prune)
+	return cmd
+}

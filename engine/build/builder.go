@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/state"
 )
 
 // Puller fetches a missing base image; *image.Puller is one.
@@ -108,6 +109,11 @@ func (b *Builder) Build(ctx context.Context, o Options) (*image.Image, error) {
 			return nil, fmt.Errorf("tag %q: %w", t, err)
 		}
 	}
+	use, err := state.AcquireShared(ctx, b.useLock())
+	if err != nil {
+		return nil, err
+	}
+	defer use.Release()
 	name, data, err := readDockerfile(&o)
 	if err != nil {
 		return nil, err

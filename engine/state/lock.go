@@ -69,3 +69,37 @@ func (l *Lock) Release() error {
 	}
 	return err
 }
+
+// AcquireShared takes a shared lock at path: any number of holders at
+// once, none while someone holds it with Acquire (which waits for them).
+func AcquireShared(ctx context.Context, path string) (*SharedLock, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+		if err == nil {
+			return &SharedLock{f: f}, nil
+		}
+		if err != unix.EWOULDBLOCK && err != unix.EINTR {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// SharedLock is a held AcquireShared lock.
+type SharedLock struct{ f *os.File }
+
+// Release frees the lock.
+func (l *SharedLock) Release() error { return l.f.Close() }
