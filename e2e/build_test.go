@@ -152,6 +152,16 @@ CMD ["cat", "/page"]
 		t.Error("the rebuilt image has the old ID")
 	}
 
+	// builder prune empties the step cache: the next build runs again.
+	r = e.MustBerth(t, "builder", "prune", "-f")
+	if !strings.Contains(r.Stdout, "Total reclaimed space") {
+		t.Errorf("builder prune:\n%s", r)
+	}
+	r = e.MustBerth(t, "build")
+	if got := stepStatus(t, r.Stderr, "COPY static.txt"); got != "DONE" {
+		t.Errorf("after builder prune, COPY static.txt is %q, want DONE", got)
+	}
+
 	// The final image holds only what the scratch stage copied.
 	var names []string
 	for _, l := range layerFiles(t, e, ref) {
