@@ -68,6 +68,48 @@ func (c *buildContext) matcher() (*patternmatcher.PatternMatcher, error) {
 	return patternmatcher.New(c.patterns)
 }
 
+// sources opens the context and collects srcs in it (its ignore rules
+// and the --exclude patterns applied), with their content hash. The
+// caller closes the root.
+func (c *buildContext) sources(srcs, excludes []string) (*os.Root, []source, string, error) {
+	pm, err := c.matcher()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	ex, err := excludeMatcher(excludes)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	root, got, h, err := sourcesIn(c.dir, srcs, pm, ex, " (context "+c.dir+")")
+	if errors.Is(err, errOpenRoot) {
+		err = fmt.Errorf("%w: %v", ErrContextAccess, err)
+	}
+	return root, got, h, err
+}
+
+// errOpenRoot marks sourcesIn's failure to open its directory.
+var errOpenRoot = errors.New("cannot open source directory")
+
+// sourcesIn opens dir and collects srcs in it (see collect), with their
+// content hash (see hashSources). The caller closes the root.
+func sourcesIn(dir string, srcs []string, pm, ex *patternmatcher.PatternMatcher, where string) (*os.Root, []source, string, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%w: %v", errOpenRoot, err)
+	}
+	got, err := collect(root, srcs, pm, ex, where)
+	if err != nil {
+		root.Close()
+		return nil, nil, "", err
+	}
+	h, err := hashSources(root, got)
+	if err != nil {
+		root.Close()
+		return nil, nil, "", err
+	}
+	return root, got, h, nil
+}
+
 // excludeMatcher is a COPY's --exclude patterns (nil when there are none).
 func excludeMatcher(excludes []string) (*patternmatcher.PatternMatcher, error) {
 	if len(excludes) == 0 {

@@ -145,40 +145,20 @@ func (r *run) copyStep(ctx context.Context, st *stageState, c copySpec, fail fun
 			}
 			names = append(names, name)
 		}
-		root, err := os.OpenRoot(dir)
+		root, got, h, err := sourcesIn(dir, names, nil, nil, " (heredoc)")
 		if err != nil {
 			return fail(err)
 		}
 		defer root.Close()
-		if srcs, err = collect(root, names, nil, nil, " (heredoc)"); err != nil {
-			return fail(err)
-		}
-		h, err := hashSources(root, srcs)
-		if err != nil {
-			return fail(err)
-		}
+		srcs = got
 		srcKey, ctxDir = "heredoc "+h, root
 	case c.from == "":
-		root, err := os.OpenRoot(r.ctx.dir)
+		root, got, h, err := r.ctx.sources(c.srcs, c.excludes)
 		if err != nil {
-			return fail(fmt.Errorf("%w: %v", ErrContextAccess, err))
+			return fail(err)
 		}
 		defer root.Close()
-		pm, err := r.ctx.matcher()
-		if err != nil {
-			return fail(err)
-		}
-		ex, err := excludeMatcher(c.excludes)
-		if err != nil {
-			return fail(err)
-		}
-		if srcs, err = collect(root, c.srcs, pm, ex, " (context "+r.ctx.dir+")"); err != nil {
-			return fail(err)
-		}
-		h, err := hashSources(root, srcs)
-		if err != nil {
-			return fail(err)
-		}
+		srcs = got
 		srcKey, ctxDir = "context "+h, root
 	default:
 		from, err := r.args.expandGlobal(c.from)

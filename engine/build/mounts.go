@@ -25,6 +25,7 @@ type runMount struct {
 	key    string
 	lowers []string // bind from a stage or an image
 	ctx    bool     // bind from the build context
+	srcs   []source // what a bind from the context shows
 }
 
 // runMounts resolves a RUN's --mount flags (type bind, cache and tmpfs;
@@ -79,24 +80,12 @@ func (r *run) runMounts(ctx context.Context, st *stageState, ms []*instructions.
 func (r *run) bindSource(ctx context.Context, st *stageState, rm *runMount) (string, error) {
 	m := rm.m
 	if m.From == "" {
-		rm.ctx = true
-		root, err := os.OpenRoot(r.ctx.dir)
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrContextAccess, err)
-		}
-		defer root.Close()
-		pm, err := r.ctx.matcher()
-		if err != nil {
-			return "", err
-		}
-		srcs, err := collect(root, []string{m.Source}, pm, nil, " (context "+r.ctx.dir+")")
+		root, srcs, h, err := r.ctx.sources([]string{m.Source}, nil)
 		if err != nil {
 			return "", fmt.Errorf("--mount=type=bind,source=%s: %w", m.Source, err)
 		}
-		h, err := hashSources(root, srcs)
-		if err != nil {
-			return "", err
-		}
+		root.Close()
+		rm.ctx, rm.srcs = true, srcs
 		return "context " + h, nil
 	}
 	from, err := r.args.expandGlobal(m.From)
@@ -173,22 +162,14 @@ func (r *run) bindDir(ctx context.Context, w *workDir, i int, rm runMount, undo 
 		}
 		root, err := os.OpenRoot(r.ctx.dir)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("%w: %v", ErrContextAccess, err)
 		}
 		defer root.Close()
-		pm, err := r.ctx.matcher()
-		if err != nil {
-			return "", err
-		}
-		srcs, err := collect(root, []string{m.Source}, pm, nil, " (context "+r.ctx.dir+")")
-		if err != nil {
-			return "", err
-		}
-		if err := copyInto(ctx, dir, root, srcs, "/", &copySpec{}); err != nil {
+		if err := copyInto(ctx, dir, root, rm.srcs, "/", &copySpec{}); err != nil {
 			return "", fmt.Errorf("--mount=type=bind,source=%s: %w", m.Source, err)
 		}
-		if len(srcs) == 1 && !srcs[0].isDir {
-			return filepath.Join(dir, path.Base(srcs[0].rel)), nil
+		if len(rm.srcs) == 1 && !rm.srcs[0].isDir {
+			return filepath.Join(dir, path.Base(rm.srcs[0].rel)), nil
 		}
 		return dir, nil
 	}
