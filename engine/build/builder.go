@@ -109,7 +109,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*image.Image, error) {
 			return nil, fmt.Errorf("tag %q: %w", t, err)
 		}
 	}
-	use, err := state.AcquireShared(ctx, b.useLock())
+	use, err := state.AcquireFile(ctx, b.useLock(), false)
 	if err != nil {
 		return nil, err
 	}

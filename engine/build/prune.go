@@ -24,7 +24,7 @@ type PruneReport struct {
 // all, the contents of RUN --mount=type=cache mounts. Images already built
 // are in the image store and stay. It waits for running builds to end.
 func (b *Builder) Prune(ctx context.Context, all bool) (PruneReport, error) {
-	l, err := state.Acquire(ctx, b.useLock())
+	l, err := state.AcquireFile(ctx, b.useLock(), true)
 	if err != nil {
 		return PruneReport{}, err
 	}

@@ -52,7 +52,7 @@ func (s *Store) Import(ctx context.Context, img v1.Image, opts ImportOptions) (*
 	}
 	var made created
 	imported, err := s.importLocked(ctx, img, opts, tags, &made)
-	gl.release()
+	gl.Release()
 	if err != nil {
 		s.rollback(&made)
 		return nil, err
@@ -365,7 +365,7 @@ func (s *Store) rollback(c *created) {
 	if err != nil || !ok {
 		return
 	}
-	defer gl.release()
+	defer gl.Release()
 	idx, err := s.readIndex()
 	if err != nil {
 		return

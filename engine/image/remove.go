@@ -28,7 +28,7 @@ func (s *Store) Remove(ctx context.Context, name string, force bool, inUse func(
 	if err != nil {
 		return nil, err
 	}
-	defer gl.release()
+	defer gl.Release()
 	out := &Removed{}
 	deleted := false
 	err = s.updateIndex(ctx, func(idx *indexFile) error {
@@ -99,7 +99,7 @@ func (s *Store) Prune(ctx context.Context, opts PruneOptions) (*Removed, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer gl.release()
+	defer gl.Release()
 	out := &Removed{}
 	err = s.updateIndex(ctx, func(idx *indexFile) error {
 		tags := map[string][]string{}

@@ -70,36 +70,59 @@ func (l *Lock) Release() error {
 	return err
 }
 
-// AcquireShared takes a shared lock at path: any number of holders at
-// once, none while someone holds it with Acquire (which waits for them).
-func AcquireShared(ctx context.Context, path string) (*SharedLock, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
+// FileLock is a flock on a file of its own open file description, shared
+// or exclusive (AcquireFile, TryAcquireFile): goroutines of one process
+// exclude each other just as processes do, since each call opens the file
+// anew.
+type FileLock struct{ f *os.File }
+
+// Release frees the lock.
+func (l *FileLock) Release() error { return l.f.Close() }
+
+// AcquireFile takes the flock at path (created if missing), shared or
+// exclusive, waiting until it is free or ctx is done.
+func AcquireFile(ctx context.Context, path string, exclusive bool) (*FileLock, error) {
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
-		if err == nil {
-			return &SharedLock{f: f}, nil
-		}
-		if err != unix.EWOULDBLOCK && err != unix.EINTR {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+		l, ok, err := TryAcquireFile(path, exclusive)
+		if err != nil || ok {
+			return l, err
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
 
-// SharedLock is a held AcquireShared lock.
-type SharedLock struct{ f *os.File }
-
-// Release frees the lock.
-func (l *SharedLock) Release() error { return l.f.Close() }
+// TryAcquireFile is AcquireFile that does not wait: ok is false when
+// someone else holds the lock in a conflicting mode.
+func TryAcquireFile(path string, exclusive bool) (l *FileLock, ok bool, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	switch err {
+	case nil:
+		return &FileLock{f: f}, true, nil
+	case unix.EWOULDBLOCK:
+		f.Close()
+		return nil, false, nil
+	default:
+		f.Close()
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+	}
+}
