@@ -41,41 +41,6 @@ func golangForTest(t *testing.T) (v1.Image, goEnv) {
 	return img, env
 }
 
-// scan reads a (big) layer's headers, and the bodies of its small files.
-func scan(t *testing.T, l v1.Layer) (map[string]*tar.Header, map[string][]byte) {
-	t.Helper()
-	rc, err := l.Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	hdrs := map[string]*tar.Header{}
-	small := map[string][]byte{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := strings.TrimSuffix(h.Name, "/")
-		if _, dup := hdrs[name]; dup {
-			t.Errorf("%s: twice in the layer", name)
-		}
-		hdrs[name] = h
-		if h.Typeflag == tar.TypeReg && h.Size <= 4096 {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			small[name] = b
-		}
-	}
-	return hdrs, small
-}
-
 func TestGolangImage(t *testing.T) {
 	img, env := golangForTest(t)
 	if err := validate.Image(img, validate.Fast); err != nil {
@@ -140,7 +105,7 @@ func TestGolangImage(t *testing.T) {
 		t.Errorf("config diffID %s, layer %s", cf.RootFS.DiffIDs[2], diffID)
 	}
 
-	hdrs, small := scan(t, l)
+	hdrs, small := layerEntries(t, l, 4096) // bodies of small files only: the layer is big
 	root := strings.TrimPrefix(env.GOROOT, "/")
 	for _, p := range []string{"bin/go", "pkg/tool/linux_amd64/compile", "pkg/tool/linux_amd64/link", "pkg/tool/linux_amd64/asm", "pkg/tool/linux_amd64/vet"} {
 		if h := hdrs[root+"/"+p]; h == nil || h.Typeflag != tar.TypeReg || h.Mode&0o111 == 0 {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -14,6 +15,12 @@ import (
 
 // entries reads a layer's tar entries, with regular files' content.
 func entries(t *testing.T, l v1.Layer) (map[string]*tar.Header, map[string][]byte) {
+	return layerEntries(t, l, math.MaxInt64)
+}
+
+// layerEntries reads a layer's tar entries (each name at most once), with
+// the content of its regular files of up to maxBody bytes.
+func layerEntries(t *testing.T, l v1.Layer, maxBody int64) (map[string]*tar.Header, map[string][]byte) {
 	t.Helper()
 	rc, err := l.Uncompressed()
 	if err != nil {
@@ -32,8 +39,11 @@ func entries(t *testing.T, l v1.Layer) (map[string]*tar.Header, map[string][]byt
 			t.Fatal(err)
 		}
 		name := strings.TrimSuffix(h.Name, "/")
+		if _, dup := hdrs[name]; dup {
+			t.Errorf("%s: twice in the layer", name)
+		}
 		hdrs[name] = h
-		if h.Typeflag == tar.TypeReg {
+		if h.Typeflag == tar.TypeReg && h.Size <= maxBody {
 			b, err := io.ReadAll(tr)
 			if err != nil {
 				t.Fatal(err)
