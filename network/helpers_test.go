@@ -11,11 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/testutil"
-	"github.com/berth-dev/berth/network/nft"
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/network/nft"
 )
 
 func rnd() string { return fmt.Sprintf("%06x", rand.Uint32()&0xffffff) }
@@ -137,7 +138,7 @@ func pingOnce(path string, ip net.IP) error {
 // cleanup, after checking nothing of the test's networks was left.
 func testFirewall(t testing.TB) *nft.Firewall {
 	t.Helper()
-	docker := fakeDockerTable(t)
+	docker := testutil.FakeDockerTable(t)
 	fw, err := nft.New(nft.WithTable("bt"+rnd()), nft.WithDockerFilterTable(docker))
 	if err != nil {
 		t.Fatal(err)
@@ -157,22 +158,6 @@ func testFirewall(t testing.TB) *nft.Firewall {
 		fw.Close()
 	})
 	return fw
-}
-
-func fakeDockerTable(t testing.TB) string {
-	t.Helper()
-	name := "btflt" + rnd()
-	script := fmt.Sprintf(`table ip %[1]s {
-	chain DOCKER-USER { }
-	chain FORWARD { type filter hook forward priority filter; policy drop; counter jump DOCKER-USER; }
-}`, name)
-	cmd := exec.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "ip", name).Run() })
-	return name
 }
 
 // rootSetup skips without root and gives the test its own state dirs.

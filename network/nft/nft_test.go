@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/google/nftables"
+
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func randSuffix() string { return fmt.Sprintf("%06x", rand.Uint32()&0xffffff) }
@@ -111,7 +112,7 @@ func TestFirewallRulesAddRemove(t *testing.T) {
 // DOCKER-USER and loses them on removal; its own rules stay.
 func TestDockerUserAcceptRules(t *testing.T) {
 	testutil.RequiresRoot(t)
-	docker := fakeDockerTable(t)
+	docker := testutil.FakeDockerTable(t)
 	f := newTestFirewall(t, WithDockerFilterTable(docker))
 	_, subnet, _ := net.ParseCIDR("10.231.8.0/24")
 	n := NetworkRules{ID: "btnet" + randSuffix(), Bridge: "br-bt" + randSuffix(), Subnet: subnet}
@@ -130,21 +131,4 @@ func TestDockerUserAcceptRules(t *testing.T) {
 	if strings.Contains(out, n.Bridge) || !strings.Contains(out, "jump DOCKER-USER") {
 		t.Fatalf("after removal:\n%s", out)
 	}
-}
-
-// fakeDockerTable makes a bt-named table shaped like Docker's filter table.
-func fakeDockerTable(t testing.TB) string {
-	t.Helper()
-	name := "btflt" + randSuffix()
-	script := fmt.Sprintf(`table ip %[1]s {
-	chain DOCKER-USER { }
-	chain FORWARD { type filter hook forward priority filter; policy drop; counter jump DOCKER-USER; }
-}`, name)
-	cmd := exec.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "ip", name).Run() })
-	return name
 }
