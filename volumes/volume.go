@@ -357,7 +357,7 @@ func (m *Manager) Prune(ctx context.Context, all bool, inUse InUse) (PruneReport
 		if (!all && !v.Anonymous) || (inUse != nil && inUse(v.Name)) {
 			continue
 		}
-		size := dirSize(m.dataDir(v.Name))
+		size := state.DirSize(m.dataDir(v.Name))
 		if err := m.Remove(ctx, v.Name, false, inUse); err != nil {
 			if !errors.Is(err, ErrNotFound) {
 				errs = append(errs, err)
@@ -368,22 +368,4 @@ func (m *Manager) Prune(ctx context.Context, all bool, inUse InUse) (PruneReport
 		rep.Reclaimed += size
 	}
 	return rep, errors.Join(errs...)
-}
-
-// dirSize is the apparent size of the files under dir, staying on its
-// filesystem's tree (symlinks are not followed).
-func dirSize(dir string) uint64 {
-	var n uint64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += uint64(fi.Size())
-			}
-		}
-		return nil
-	})
-	return n
 }

@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -38,7 +37,7 @@ func (b *Builder) Prune(ctx context.Context, all bool) (PruneReport, error) {
 		dirs = append(dirs, filepath.Join(b.dir, "mounts"))
 	}
 	for _, d := range dirs {
-		rep.Reclaimed += diskUsage(d)
+		rep.Reclaimed += state.DirSize(d)
 		ents, err := os.ReadDir(d)
 		if err != nil && !os.IsNotExist(err) {
 			return rep, err
@@ -50,18 +49,4 @@ func (b *Builder) Prune(ctx context.Context, all bool) (PruneReport, error) {
 		}
 	}
 	return rep, nil
-}
-
-// diskUsage is the size of the regular files under dir.
-func diskUsage(dir string) uint64 {
-	var n uint64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += uint64(fi.Size())
-			}
-		}
-		return nil
-	})
-	return n
 }
