@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/engine/state"
 )
 
 // OCIVersion is the ociVersion berth writes into config.json. runtime-spec's
@@ -65,19 +67,9 @@ func WriteBundle(dir string, s *specs.Spec) error {
 	if err != nil {
 		return fmt.Errorf("bundle %s: encode config.json: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".config-*.json")
-	if err != nil {
-		return fmt.Errorf("bundle %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("bundle %s: write config.json: %w", dir, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("bundle %s: write config.json: %w", dir, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, "config.json")); err != nil {
+	// temp + fsync + rename + fsync of the directory: a crash leaves the
+	// old config.json or the new one, never a torn one.
+	if err := state.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
 		return fmt.Errorf("bundle %s: %w", dir, err)
 	}
 	return nil
@@ -107,9 +99,11 @@ func WithDefaults() SpecOpt {
 			Version: OCIVersion,
 			Root:    &specs.Root{Path: "rootfs"},
 			Process: &specs.Process{
-				Cwd:  "/",
-				Env:  []string{"PATH=" + DefaultPath},
-				User: specs.User{UID: 0, GID: 0},
+				Cwd: "/",
+				Env: []string{"PATH=" + DefaultPath},
+				// 0, not inherited: the supervisor protects itself with -999.
+				OOMScoreAdj: new(0),
+				User:        specs.User{UID: 0, GID: 0},
 				Capabilities: &specs.LinuxCapabilities{
 					Bounding:  DefaultCapabilities(),
 					Effective: DefaultCapabilities(),

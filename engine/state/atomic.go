@@ -6,38 +6,46 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/google/renameio/v2"
 )
 
-// WriteFile writes data to path atomically: a temp file in the same
-// directory, fsynced, then renamed over path. Readers see the old content
-// or the new, never a partial file.
+// WriteFile writes data to path atomically and durably: a temp file in
+// the same directory, created 0600 and then set to exactly perm (the
+// umask plays no part), fsynced, renamed over path, and the directory
+// fsynced so that the rename itself survives a crash. Readers see the old
+// content or the new, never a partial file, before or after a power cut.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	t, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(perm))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer t.Cleanup() // no-op after a successful replace
+	if _, err := t.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := t.CloseAtomicallyReplace(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return SyncDir(dir)
+}
+
+// SyncDir fsyncs a directory, which makes the entries created, renamed or
+// removed in it durable (rename(2) alone is atomic, not durable).
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // WriteJSON marshals v (indented) and writes it atomically to path.
