@@ -37,6 +37,8 @@ type Container struct {
 	ProjectDir string
 	// Rlimit reports the caller's current limits (nil: getrlimit).
 	Rlimit RlimitFunc
+	// Host is the host's sysfs and AppArmor loader (nil: HostSystem()).
+	Host *Host
 }
 
 // Generate builds the complete spec of one container of svc from its image
@@ -60,6 +62,14 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 	if err != nil {
 		return fail(err)
 	}
+	host := c.Host
+	if host == nil {
+		host = HostSystem()
+	}
+	if err := CheckLabels(host, sec.Labels); err != nil {
+		return fail(err)
+	}
+	warn := func(w string) { warnings = append(warnings, fmt.Sprintf("service %q: %s", svc.Name, w)) }
 	hostNet := svc.NetworkMode == "host"
 	hostname := svc.Hostname
 	if hostname == "" {
@@ -81,6 +91,8 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 
 	opts := []SpecOpt{
 		WithRoot(rootfs, svc.ReadOnly),
+		WithSystemPaths(host, sec.SystemPathsUnconfined),
+		WithAppArmor(host, sec.AppArmor, svc.Privileged, warn),
 		WithArgs(args...),
 		WithEnv(ic.Env, svc.Environment, c.LookupEnv),
 		WithHostname(hostname),
@@ -99,7 +111,7 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 		WithNoNewPrivileges(sec.NoNewPrivileges),
 		WithShmSize(int64(svc.ShmSize)),
 		WithTmpfs(svc.Tmpfs),
-		WithUlimits(svc.Ulimits, c.Rlimit, func(w string) { warnings = append(warnings, fmt.Sprintf("service %q: %s", svc.Name, w)) }),
+		WithUlimits(svc.Ulimits, c.Rlimit, warn),
 		WithSysctls(svc.Sysctls),
 		WithDevices(svc.Devices),
 		WithResources(ServiceResources(svc)),
@@ -119,6 +131,9 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 		opts = append(opts, WithSeccompProfile(sec.Seccomp))
 	default:
 		opts = append(opts, WithDefaultSeccomp())
+	}
+	if sec.WritableCgroups != nil {
+		opts = append(opts, WithWritableCgroups(*sec.WritableCgroups))
 	}
 	var mounts []specs.Mount
 	if c.HostsFile != "" {

@@ -75,6 +75,7 @@ services:
 		InitBinary: "/usr/bin/berth", InitArgs: []string{"init", "--"},
 		HostsFile: "/run/berth/c/hosts", ResolvConf: "/run/berth/c/resolv.conf", HostnameFile: "/run/berth/c/hostname",
 		Rlimit: fakeRlimit,
+		Host:   &runtime.Host{Sys: t.TempDir()}, // no AppArmor, no per-CPU masks: the same spec on every host
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,8 @@ func AllCapabilities() []string {
 	return caps
 }
 
+// defaultMaskedPaths and defaultReadonlyPaths are moby's fixed lists
+// (daemon/pkg/oci/defaults.go); Host.MaskedPaths adds the per-CPU ones.
 var defaultMaskedPaths = []string{
 	"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
 	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
@@ -220,43 +222,212 @@ type SecurityOpts struct {
 	NoNewPrivileges bool
 	// Seccomp is "" (Docker's default), "unconfined", or a profile file path.
 	Seccomp string
+	// AppArmor is the profile apparmor= names: "" (berth's default),
+	// "unconfined", or the name of a loaded profile (see WithAppArmor).
+	AppArmor string
+	// Labels are the label= values (SELinux; see CheckLabels).
+	Labels []string
+	// SystemPathsUnconfined (systempaths=unconfined) clears the masked and
+	// read-only paths, as the Docker CLI does.
+	SystemPathsUnconfined bool
+	// WritableCgroups (writable-cgroups[=BOOL]) says whether /sys/fs/cgroup
+	// is writable; nil: as privileged says.
+	WritableCgroups *bool
 }
 
-// ParseSecurityOpts parses security_opt entries: no-new-privileges[=|:true|false],
-// seccomp=unconfined|<file> (relative to dir), and apparmor/label/systempaths,
-// which are accepted (apparmor and SELinux are not used by berth).
+// ParseSecurityOpts parses security_opt entries as dockerd (and, for
+// systempaths, the docker CLI) do: no-new-privileges[=BOOL],
+// seccomp=unconfined|FILE (relative to dir), apparmor=PROFILE,
+// label=OPTION (or a bare "disable"), systempaths=unconfined and
+// writable-cgroups[=BOOL]; "key:value" is the old spelling of
+// "key=value". Anything else is an error naming the entry.
 func ParseSecurityOpts(opts []string, dir string) (SecurityOpts, error) {
 	var r SecurityOpts
 	for _, o := range opts {
-		k, v, hasV := strings.Cut(o, "=")
-		if !hasV {
-			k, v, hasV = strings.Cut(o, ":")
-		}
-		switch k {
+		switch o {
 		case "no-new-privileges":
-			on := true
-			if hasV {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return r, fmt.Errorf("security_opt %q: invalid value %q for no-new-privileges", o, v)
-				}
-				on = b
-			}
-			r.NoNewPrivileges = on
-		case "seccomp":
-			if !hasV || v == "" {
-				return r, fmt.Errorf("security_opt %q: seccomp needs a value (unconfined or a profile file)", o)
-			}
-			if v != "unconfined" && !filepath.IsAbs(v) && dir != "" {
-				v = filepath.Join(dir, v)
-			}
-			r.Seccomp = v
-		case "apparmor", "label", "systempaths", "writable-cgroups":
-		default:
-			return r, fmt.Errorf("security_opt %q: unknown option (berth knows no-new-privileges, seccomp, apparmor, label)", o)
+			r.NoNewPrivileges = true
+			continue
+		case "writable-cgroups":
+			r.WritableCgroups = ptrTo(true)
+			continue
+		case "disable":
+			r.Labels = append(r.Labels, "disable")
+			continue
+		}
+		k, v, ok := strings.Cut(o, "=")
+		if !ok {
+			k, v, ok = strings.Cut(o, ":")
+		}
+		if !ok {
+			return r, fmt.Errorf("security_opt %q: unknown option (berth knows no-new-privileges, seccomp=, apparmor=, label=, systempaths=unconfined, writable-cgroups)", o)
+		}
+		if err := r.set(k, v); err != nil {
+			return r, fmt.Errorf("security_opt %q: %w", o, err)
 		}
 	}
+	if r.Seccomp != "" && r.Seccomp != "unconfined" && !filepath.IsAbs(r.Seccomp) && dir != "" {
+		r.Seccomp = filepath.Join(dir, r.Seccomp)
+	}
 	return r, nil
+}
+
+// set applies one key=value entry of security_opt.
+func (r *SecurityOpts) set(k, v string) error {
+	switch k {
+	case "no-new-privileges", "writable-cgroups":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("invalid value %q for %s (want true or false)", v, k)
+		}
+		if k == "no-new-privileges" {
+			r.NoNewPrivileges = b
+		} else {
+			r.WritableCgroups = &b
+		}
+	case "seccomp", "apparmor", "label":
+		if v == "" {
+			return fmt.Errorf("%s needs a value", k)
+		}
+		switch k {
+		case "seccomp":
+			r.Seccomp = v
+		case "apparmor":
+			r.AppArmor = v
+		default:
+			r.Labels = append(r.Labels, v)
+		}
+	case "systempaths":
+		if v != "unconfined" {
+			return fmt.Errorf("invalid value %q for systempaths (only unconfined)", v)
+		}
+		r.SystemPathsUnconfined = true
+	default:
+		return fmt.Errorf("unknown option %q (berth knows no-new-privileges, seccomp, apparmor, label, systempaths, writable-cgroups)", k)
+	}
+	return nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// CheckLabels checks label= options against the host. Where SELinux is
+// off (berth's only case so far) they are ignored, exactly as dockerd
+// does: go-selinux's InitLabels returns no labels, and no error, when
+// SELinux is disabled. Where SELinux is on, "disable" (run unlabelled) is
+// what berth does anyway; any other label is refused, because berth does
+// not apply SELinux labels and must not pretend to.
+func CheckLabels(h *Host, labels []string) error {
+	if len(labels) == 0 || !h.SELinuxEnabled() {
+		return nil
+	}
+	for _, l := range labels {
+		if l != "disable" {
+			return fmt.Errorf("security_opt label=%s: berth does not apply SELinux labels (only label=disable is accepted on an SELinux host)", l)
+		}
+	}
+	return nil
+}
+
+// SELinuxEnabled reports whether selinuxfs is mounted (as go-selinux tests it).
+func (h *Host) SELinuxEnabled() bool {
+	_, err := os.Stat(filepath.Join(h.Sys, "fs/selinux/enforce"))
+	return err == nil
+}
+
+// MaskedPaths returns Docker's masked paths for this host: the fixed list
+// and each possible CPU's thermal_throttle directory that exists (its
+// interrupt counts leak activity across containers; moby
+// GHSA-6fw5-f8r9-fgfm).
+func (h *Host) MaskedPaths() []string {
+	out := slices.Clone(defaultMaskedPaths)
+	for _, cpu := range h.possibleCPUs() {
+		rel := fmt.Sprintf("devices/system/cpu/cpu%d/thermal_throttle", cpu)
+		if _, err := os.Stat(filepath.Join(h.Sys, rel)); err == nil {
+			out = append(out, "/sys/"+rel)
+		}
+	}
+	return out
+}
+
+// possibleCPUs reads sysfs's list of possible CPUs ("0-3,8-11"); when it
+// cannot be read, the cpuN directories present are used.
+func (h *Host) possibleCPUs() []int {
+	b, err := os.ReadFile(filepath.Join(h.Sys, "devices/system/cpu/possible"))
+	if err == nil {
+		if cpus, ok := parseCPUList(strings.TrimSpace(string(b))); ok {
+			return cpus
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(h.Sys, "devices/system/cpu/cpu[0-9]*"))
+	var cpus []int
+	for _, d := range dirs {
+		if n, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "cpu")); err == nil {
+			cpus = append(cpus, n)
+		}
+	}
+	return cpus
+}
+
+// maxCPUs bounds a CPU list read from sysfs (the kernel's NR_CPUS limit).
+const maxCPUs = 8192
+
+// parseCPUList parses the kernel's CPU list format: "0", "0-3", "0-3,8-11".
+func parseCPUList(s string) ([]int, bool) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, false
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a || b >= maxCPUs {
+				return nil, false
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, len(out) > 0
+}
+
+// WithSystemPaths sets the masked and read-only paths: Docker's for host
+// h, or none at all with systempaths=unconfined (as the docker CLI).
+// Apply it before WithPrivileged, which clears them too.
+func WithSystemPaths(h *Host, unconfined bool) SpecOpt {
+	return func(s *specs.Spec) error {
+		if s.Linux == nil {
+			s.Linux = &specs.Linux{}
+		}
+		if unconfined {
+			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+			return nil
+		}
+		s.Linux.MaskedPaths = h.MaskedPaths()
+		s.Linux.ReadonlyPaths = slices.Clone(defaultReadonlyPaths)
+		return nil
+	}
+}
+
+// WithWritableCgroups makes the cgroup mount writable or read-only
+// (writable-cgroups in security_opt, which wins over privileged's rw, as
+// in dockerd): apply it after WithPrivileged.
+func WithWritableCgroups(rw bool) SpecOpt {
+	return func(s *specs.Spec) error {
+		for i := range s.Mounts {
+			if s.Mounts[i].Type != "cgroup" && s.Mounts[i].Destination != "/sys/fs/cgroup" {
+				continue
+			}
+			if rw {
+				s.Mounts[i].Options = replaceOpt(s.Mounts[i].Options, "ro", "rw")
+			} else {
+				s.Mounts[i].Options = replaceOpt(s.Mounts[i].Options, "rw", "ro")
+			}
+		}
+		return nil
+	}
 }
 
 // WithPrivileged gives the container every capability, no masked or

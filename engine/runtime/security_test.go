@@ -2,11 +2,15 @@ package runtime_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/types"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/engine/runtime"
@@ -258,5 +262,270 @@ func TestWithUserSetsHome(t *testing.T) {
 	}
 	if s.Process.User.UID != 1000 || !slices.Contains(s.Process.Env, "HOME=/home/app") {
 		t.Errorf("user %+v env %v", s.Process.User, s.Process.Env)
+	}
+}
+
+// TestParseSecurityOptsKeys: every key dockerd (and the docker CLI, for
+// systempaths) knows is parsed into its field; anything else is an error
+// naming the entry, never silently ignored.
+func TestParseSecurityOptsKeys(t *testing.T) {
+	r, err := runtime.ParseSecurityOpts([]string{
+		"apparmor=my-prof", "label=type:svirt_t", "disable", "systempaths=unconfined", "writable-cgroups",
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.AppArmor != "my-prof" || !slices.Equal(r.Labels, []string{"type:svirt_t", "disable"}) ||
+		!r.SystemPathsUnconfined || r.WritableCgroups == nil || !*r.WritableCgroups {
+		t.Errorf("got %+v", r)
+	}
+	r, err = runtime.ParseSecurityOpts([]string{"apparmor:old-style", "writable-cgroups=false"}, "")
+	if err != nil || r.AppArmor != "old-style" || r.WritableCgroups == nil || *r.WritableCgroups {
+		t.Errorf("got %+v %v", r, err)
+	}
+	for _, bad := range []string{
+		"apparmor", "apparmor=", "label", "label=", "systempaths=confined", "systempaths",
+		"writable-cgroups=maybe", "selinux=on", "foo=bar", "seccomp=",
+	} {
+		_, err := runtime.ParseSecurityOpts([]string{bad}, "")
+		if err == nil {
+			t.Errorf("%q accepted", bad)
+		} else if !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("%q: error %q does not name the entry", bad, err)
+		}
+	}
+}
+
+// fakeSys makes a fake sysfs tree holding the given files (directories
+// for names ending in /).
+func fakeSys(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if strings.HasSuffix(name, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestMaskedPathsThermal: Docker's full list, plus the thermal_throttle
+// directory of each possible CPU that has one (GHSA-6fw5-f8r9-fgfm).
+func TestMaskedPathsThermal(t *testing.T) {
+	h := &runtime.Host{Sys: fakeSys(t, map[string]string{
+		"devices/system/cpu/possible":                "0-2,4\n",
+		"devices/system/cpu/cpu0/thermal_throttle/":  "",
+		"devices/system/cpu/cpu2/thermal_throttle/":  "",
+		"devices/system/cpu/cpu4/thermal_throttle/":  "",
+		"devices/system/cpu/cpu1/":                   "",
+		"devices/system/cpu/cpu9/thermal_throttle/":  "", // not possible: ignored
+		"devices/system/cpu/cpu3/thermal_throttle/x": "", // not in the possible list
+	})}
+	got := h.MaskedPaths()
+	want := []string{
+		"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+		"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+		"/sys/devices/system/cpu/cpu0/thermal_throttle",
+		"/sys/devices/system/cpu/cpu2/thermal_throttle",
+		"/sys/devices/system/cpu/cpu4/thermal_throttle",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("masked paths\n got %v\nwant %v", got, want)
+	}
+	// Without a readable "possible" list, the cpuN directories count.
+	h = &runtime.Host{Sys: fakeSys(t, map[string]string{
+		"devices/system/cpu/cpu1/thermal_throttle/": "",
+		"devices/system/cpu/cpufreq/":               "",
+	})}
+	if got := h.MaskedPaths(); got[len(got)-1] != "/sys/devices/system/cpu/cpu1/thermal_throttle" {
+		t.Errorf("no possible list: %v", got)
+	}
+	s, err := runtime.NewSpec(runtime.WithSystemPaths(h, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(s.Linux.MaskedPaths, "/sys/devices/system/cpu/cpu1/thermal_throttle") ||
+		!slices.Equal(s.Linux.ReadonlyPaths, []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}) {
+		t.Errorf("spec: masked %v readonly %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+}
+
+// TestSystemPathsAndCgroups: systempaths=unconfined clears every masked
+// and read-only path; writable-cgroups makes /sys/fs/cgroup rw, and =false
+// keeps it ro even when privileged (as dockerd).
+func TestSystemPathsAndCgroups(t *testing.T) {
+	h := &runtime.Host{Sys: t.TempDir()}
+	s, err := runtime.NewSpec(runtime.WithSystemPaths(h, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Linux.MaskedPaths) != 0 || len(s.Linux.ReadonlyPaths) != 0 {
+		t.Errorf("systempaths=unconfined kept masked %v readonly %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+	cgroupOpts := func(s *specs.Spec) []string {
+		for _, m := range s.Mounts {
+			if m.Destination == "/sys/fs/cgroup" {
+				return m.Options
+			}
+		}
+		t.Fatal("no cgroup mount")
+		return nil
+	}
+	s, _ = runtime.NewSpec(runtime.WithWritableCgroups(true))
+	if o := cgroupOpts(s); !slices.Contains(o, "rw") || slices.Contains(o, "ro") {
+		t.Errorf("writable-cgroups: cgroup mount %v", o)
+	}
+	s, _ = runtime.NewSpec(runtime.WithPrivileged(), runtime.WithWritableCgroups(false))
+	if o := cgroupOpts(s); !slices.Contains(o, "ro") || slices.Contains(o, "rw") {
+		t.Errorf("privileged + writable-cgroups=false: cgroup mount %v", o)
+	}
+}
+
+// fakeAppArmor is a host with AppArmor on, whose loader records what it
+// loads and lists it as loaded, as apparmor_parser -r does.
+func fakeAppArmor(t *testing.T) (*runtime.Host, *[]string) {
+	sys := fakeSys(t, map[string]string{
+		"module/apparmor/parameters/enabled":   "Y\n",
+		"kernel/security/apparmor/profiles":    "/usr/bin/man (enforce)\nmy-prof (complain)\n",
+		"kernel/security/apparmor/.access":     "",
+		"devices/system/cpu/cpu0/not-thermal/": "",
+	})
+	var loaded []string
+	h := &runtime.Host{Sys: sys, AppArmorDir: t.TempDir(), LoadAppArmor: func(p []byte) error {
+		loaded = append(loaded, string(p))
+		f, err := os.OpenFile(filepath.Join(sys, "kernel/security/apparmor/profiles"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.WriteString(runtime.DefaultAppArmorProfile + " (enforce)\n")
+		return err
+	}}
+	return h, &loaded
+}
+
+func TestAppArmor(t *testing.T) {
+	h, loaded := fakeAppArmor(t)
+	profile := func(h *runtime.Host, name string, privileged bool) (string, []string, error) {
+		var warns []string
+		s, err := runtime.NewSpec(runtime.WithAppArmor(h, name, privileged, func(w string) { warns = append(warns, w) }))
+		if err != nil {
+			return "", warns, err
+		}
+		return s.Process.ApparmorProfile, warns, nil
+	}
+	// The default profile is loaded once, then reused.
+	for range 2 {
+		if got, _, err := profile(h, "", false); err != nil || got != runtime.DefaultAppArmorProfile {
+			t.Fatalf("default: %q %v", got, err)
+		}
+	}
+	if len(*loaded) != 1 {
+		t.Fatalf("loaded %d times, want once", len(*loaded))
+	}
+	text := (*loaded)[0]
+	for _, rule := range []string{`profile "berth-default" flags=(attach_disconnected,mediate_deleted)`, "deny mount,",
+		"deny @{PROC}/kcore rwklx,", "deny /sys/firmware/** rwklx,", "deny /sys/kernel/security/** rwklx,"} {
+		if !strings.Contains(text, rule) {
+			t.Errorf("profile lacks %q:\n%s", rule, text)
+		}
+	}
+	if got, _, _ := profile(h, "", true); got != "unconfined" {
+		t.Errorf("privileged: %q, want unconfined", got)
+	}
+	if got, _, _ := profile(h, "unconfined", false); got != "unconfined" {
+		t.Errorf("apparmor=unconfined: %q", got)
+	}
+	if got, _, err := profile(h, "my-prof", true); err != nil || got != "my-prof" {
+		t.Errorf("apparmor=my-prof: %q %v", got, err)
+	}
+	if _, _, err := profile(h, "missing-prof", false); err == nil || !strings.Contains(err.Error(), "missing-prof") {
+		t.Errorf("a profile that is not loaded: %v", err)
+	}
+
+	failing, _ := fakeAppArmor(t)
+	failing.LoadAppArmor = func([]byte) error { return errors.New("parser exploded") }
+	if _, _, err := profile(failing, "", false); err == nil || !strings.Contains(err.Error(), "berth-default profile could not be loaded: parser exploded") {
+		t.Errorf("failing loader: %v", err)
+	}
+
+	// AppArmor off (no securityfs entry), no parser, or berth in a
+	// container: nothing is set; a named profile is ignored with a warning.
+	off, _ := fakeAppArmor(t)
+	if err := os.RemoveAll(filepath.Join(off.Sys, "kernel/security/apparmor")); err != nil {
+		t.Fatal(err)
+	}
+	noParser, _ := fakeAppArmor(t)
+	noParser.LoadAppArmor = nil
+	inContainer, _ := fakeAppArmor(t)
+	inContainer.InContainer = true
+	disabled, _ := fakeAppArmor(t)
+	if err := os.WriteFile(filepath.Join(disabled.Sys, "module/apparmor/parameters/enabled"), []byte("N\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range map[string]*runtime.Host{"off": off, "no parser": noParser, "in a container": inContainer, "disabled": disabled} {
+		got, warns, err := profile(h, "my-prof", false)
+		if err != nil || got != "" || len(warns) != 1 || !strings.Contains(warns[0], "apparmor=my-prof ignored") {
+			t.Errorf("%s: profile %q warnings %q err %v", name, got, warns, err)
+		}
+		if got, warns, err := profile(h, "", false); err != nil || got != "" || len(warns) != 0 {
+			t.Errorf("%s, default: profile %q warnings %q err %v", name, got, warns, err)
+		}
+	}
+}
+
+// TestCheckLabels: without SELinux label options are ignored, as dockerd
+// does; with SELinux only label=disable is accepted, as berth labels
+// nothing.
+func TestCheckLabels(t *testing.T) {
+	off := &runtime.Host{Sys: t.TempDir()}
+	if err := runtime.CheckLabels(off, []string{"user:u", "type:t", "disable"}); err != nil {
+		t.Errorf("SELinux off: %v", err)
+	}
+	on := &runtime.Host{Sys: fakeSys(t, map[string]string{"fs/selinux/enforce": "1\n"})}
+	if err := runtime.CheckLabels(on, []string{"disable"}); err != nil {
+		t.Errorf("SELinux on, label=disable: %v", err)
+	}
+	if err := runtime.CheckLabels(on, []string{"type:svirt_t"}); err == nil || !strings.Contains(err.Error(), "label=type:svirt_t") {
+		t.Errorf("SELinux on, label=type: %v", err)
+	}
+}
+
+// TestGenerateSecurityOpts: Generate applies security_opt with the
+// service's name on its errors and warnings.
+func TestGenerateSecurityOpts(t *testing.T) {
+	img := &v1.ConfigFile{Config: v1.Config{Cmd: []string{"sh"}}}
+	gen := func(h *runtime.Host, opts ...string) (*specs.Spec, []string, error) {
+		svc := types.ServiceConfig{Name: "web"}
+		svc.SecurityOpt = opts
+		return runtime.Generate(img, &svc, runtime.Container{ID: testID, Rlimit: fakeRlimit, Host: h})
+	}
+	if _, _, err := gen(&runtime.Host{Sys: t.TempDir()}, "bogus=1"); err == nil || !strings.Contains(err.Error(), `service "web": security_opt "bogus=1"`) {
+		t.Errorf("unknown key: %v", err)
+	}
+	s, warns, err := gen(&runtime.Host{Sys: t.TempDir()}, "apparmor=my-prof", "systempaths=unconfined", "writable-cgroups=true", "label=level:s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], `service "web": security_opt apparmor=my-prof ignored`) {
+		t.Errorf("warnings %q", warns)
+	}
+	if len(s.Linux.MaskedPaths) != 0 || len(s.Linux.ReadonlyPaths) != 0 {
+		t.Errorf("systempaths=unconfined: masked %v readonly %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+	h, _ := fakeAppArmor(t)
+	if s, _, err = gen(h); err != nil || s.Process.ApparmorProfile != runtime.DefaultAppArmorProfile {
+		t.Errorf("AppArmor host: profile %q %v", s.Process.ApparmorProfile, err)
 	}
 }
