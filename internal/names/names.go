@@ -1,6 +1,7 @@
 package names
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 )
@@ -20,6 +21,10 @@ const maxNetworkName = 128
 // contains no '/', no NUL and cannot start with '.', so no name made of it is
 // "." or ".." or holds a path separator.
 var restricted = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// configKey is the compose-spec's pattern for the keys of configs, secrets,
+// volumes and networks.
+var configKey = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 
 // project is the compose-spec rule for project names: lower-case letters,
 // digits, '_' and '-', starting with a letter or digit.
@@ -57,24 +62,32 @@ func ValidProjectName(name string) error {
 		"it must contain only lowercase letters, digits, dashes and underscores, and start with a letter or digit")
 }
 
-// ValidConfigName reports whether name may be a config's or a secret's name
-// when berth stores it under a container's directory; it follows the volume
-// rule, which makes it one safe path component.
+// ValidConfigName reports whether name may be the key of a top-level config
+// or secret (kind says which): berth writes it as a file name under the
+// container's directory. The rule is the compose-spec's key pattern, less
+// "." and "..", so that the name is always one path component of its own.
 func ValidConfigName(kind, name string) error {
-	return check(kind, name, restricted, maxFileName,
-		"only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters")
+	if name == "." || name == ".." {
+		return fmt.Errorf("%s name %q: %w: it must be a file name, not %q", kind, name, ErrInvalid, name)
+	}
+	return check(kind, name, configKey, maxFileName,
+		"only [a-zA-Z0-9._-] are allowed")
 }
 
-// check applies re and the length bound, with an error that quotes the name.
+// ErrInvalid is wrapped by every error of this package, so that callers can
+// tell a refused name from other failures with errors.Is.
+var ErrInvalid = errors.New("invalid name")
+
+// check applies re and the length bound, with an error that quotes the name
+// and says the rule.
 func check(kind, name string, re *regexp.Regexp, max int, rule string) error {
-	if name == "" {
-		return fmt.Errorf("%s name is empty", kind)
-	}
-	if len(name) > max {
-		return fmt.Errorf("invalid %s name %.40q...: longer than %d characters", kind, name, max)
-	}
-	if !re.MatchString(name) {
-		return fmt.Errorf("invalid %s name %q: %s", kind, name, rule)
+	switch {
+	case name == "":
+		return fmt.Errorf("%s name %q: %w: it is empty", kind, name, ErrInvalid)
+	case len(name) > max:
+		return fmt.Errorf("%s name %.40q...: %w: longer than %d characters", kind, name, ErrInvalid, max)
+	case !re.MatchString(name):
+		return fmt.Errorf("%s name %q: %w: %s", kind, name, ErrInvalid, rule)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package names
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,8 +39,21 @@ func TestValidProjectName(t *testing.T) {
 	for _, n := range []string{"", "../x", "My", "-x", "_x", "a.b", "a/b", "x\x00"} {
 		if err := ValidProjectName(n); err == nil {
 			t.Errorf("%q accepted", n)
-		} else if !strings.Contains(err.Error(), "project") {
+		} else if !strings.Contains(err.Error(), "project") || !errors.Is(err, ErrInvalid) {
 			t.Errorf("%q: error does not say what it is: %v", n, err)
+		}
+	}
+}
+
+func TestValidConfigName(t *testing.T) {
+	for _, n := range []string{"a", ".env", "my_secret.txt", "-x"} {
+		if err := ValidConfigName("config", n); err != nil {
+			t.Errorf("%q: %v", n, err)
+		}
+	}
+	for _, n := range []string{"", ".", "..", "a/b", "../x", "x\x00"} {
+		if err := ValidConfigName("secret", n); err == nil {
+			t.Errorf("%q accepted", n)
 		}
 	}
 }
@@ -54,6 +68,7 @@ func FuzzNames(f *testing.F) {
 		checks := map[string]func(string) error{
 			"container": ValidContainerName, "volume": ValidVolumeName,
 			"network": ValidNetworkName, "project": ValidProjectName,
+			"config": func(n string) error { return ValidConfigName("config", n) },
 		}
 		for kind, valid := range checks {
 			if valid(name) != nil {
@@ -63,7 +78,7 @@ func FuzzNames(f *testing.F) {
 			if filepath.Dir(joined) != "/root" || filepath.Base(joined) != name {
 				t.Fatalf("%s name %q leaves its directory: %s", kind, name, joined)
 			}
-			if strings.ContainsAny(name, "/\x00") || strings.HasPrefix(name, ".") || len(name) > maxFileName {
+			if strings.ContainsAny(name, "/\x00") || name == "." || name == ".." || len(name) > maxFileName {
 				t.Fatalf("%s name %q accepted", kind, name)
 			}
 		}
