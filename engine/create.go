@@ -22,6 +22,7 @@ import (
 	"github.com/berth-dev/berth/engine/rootfs"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/safepath"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -252,6 +253,11 @@ func (e *Engine) remove(ctx context.Context, rec *state.Container, removeVolumes
 		}
 	}
 	var errs []error
+	// A start killed half-way may have left a subpath bound in the dir:
+	// removing the dir through it would empty the volume.
+	if err := safepath.UnstageDir(rec.Bundle); err != nil {
+		errs = append(errs, err)
+	}
 	e.teardownNetwork(ctx, rec)
 	if err := rootfs.Unmount(rootfs.LayoutIn(rec.Bundle)); err != nil {
 		errs = append(errs, err)

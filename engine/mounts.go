@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/safepath"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -19,8 +21,11 @@ func (e *Engine) volumeManager() *volumes.Manager {
 }
 
 // serviceMounts turns a service's volumes, tmpfs and its image's VOLUMEs
-// into runtime mounts; it returns the names of the volumes used.
+// into runtime mounts; it returns the names of the volumes used. Volume
+// subpaths are recorded in the container's dir, to be mounted afresh
+// before each start (internal/safepath; supervisor run, runForeground).
 func (e *Engine) serviceMounts(ctx context.Context, p *types.Project, svc types.ServiceConfig, img *image.Image, rootfsPath, id string, keepAnon map[string]string) ([]specs.Mount, []volumes.Used, error) {
+	dir := e.store.Dir(id)
 	var imageVolumes map[string]struct{}
 	if cfg := img.Config(); cfg != nil {
 		imageVolumes = cfg.Config.Volumes
@@ -35,9 +40,19 @@ func (e *Engine) serviceMounts(ctx context.Context, p *types.Project, svc types.
 		ImageVolumes:   imageVolumes,
 		Rootfs:         rootfsPath,
 		Anonymous:      keepAnon,
+		StageDir:       filepath.Join(dir, "subpath"),
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	var binds []safepath.Bind
+	for _, u := range used {
+		if u.Stage != nil {
+			binds = append(binds, *u.Stage)
+		}
+	}
+	if err := safepath.Save(dir, binds); err != nil {
+		return nil, nil, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
 	return mounts, used, nil
 }

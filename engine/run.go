@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/graph"
+	"github.com/berth-dev/berth/internal/safepath"
 )
 
 // RunOptions are `run`'s flags.
@@ -197,6 +198,11 @@ func (e *Engine) runForeground(ctx context.Context, rec *state.Container, o RunO
 	if !o.Interactive {
 		stdin = nil
 	}
+	unstage, err := safepath.StageDir(rec.Bundle) // as the supervisor's run
+	if err != nil {
+		return -1, err
+	}
+	defer unstage()
 	st := &state.RuntimeState{Status: state.StatusRunning}
 	e.store.PutState(rec.ID, st)
 	code, err := rt.Run(ctx, rec.ID, rec.Bundle, runtime.Stdio{Stdin: stdin, Stdout: o.Stdout, Stderr: o.Stderr})

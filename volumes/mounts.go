@@ -10,10 +10,13 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/internal/safepath"
 )
 
 // Request is what Mounts needs to know about one container.
@@ -35,6 +38,12 @@ type Request struct {
 	// container of this service used there: Compose keeps anonymous
 	// volumes across a recreate.
 	Anonymous map[string]string
+	// StageDir is where a volume subpath is mounted at each start (see
+	// Used.Stage): a directory only root reaches, in the container's
+	// dir. Required when a volume has a subpath.
+	StageDir string
+
+	staged int // subpaths staged so far, numbering their mount points
 }
 
 // Used is a volume a container mounts.
@@ -42,6 +51,10 @@ type Used struct {
 	Name      string
 	Target    string
 	Anonymous bool
+	// Stage, for a volume subpath, is the bind to mount before each start
+	// of the container: the mount's source is Stage.Target, not a path
+	// into the volume, which the container could swap for a symlink.
+	Stage *safepath.Bind
 }
 
 var propagations = map[string]bool{
@@ -334,6 +347,12 @@ func (m *Manager) volume(ctx context.Context, r *Request, v types.ServiceVolumeC
 	if err != nil {
 		return mt, u, created, err
 	}
+	if subpath != "" {
+		if u.Stage, err = r.stage(v.Source, u.Name, src, subpath); err != nil {
+			return mt, u, created, err
+		}
+		src = u.Stage.Target
+	}
 	opts := []string{"rbind"}
 	if v.ReadOnly || volumeReadOnly(vol) {
 		opts = append(opts, "ro")
@@ -348,7 +367,7 @@ func volumeReadOnly(v *Volume) bool {
 }
 
 // prepare readies a volume for a mount (lock held): mounts its filesystem,
-// fills it from the image on its first use, and resolves the subpath.
+// and fills it from the image on its first use (not for a subpath).
 func (m *Manager) prepare(ctx context.Context, v *Volume, rootfs, target string, nocopy bool, subpath string) (string, error) {
 	fresh, err := m.ensureMounted(v)
 	if err != nil {
@@ -381,10 +400,7 @@ func (m *Manager) prepare(ctx context.Context, v *Volume, rootfs, target string,
 			return "", err
 		}
 	}
-	if subpath == "" {
-		return data, nil
-	}
-	return resolveSubpath(v.Name, data, subpath)
+	return data, nil
 }
 
 func checkSubpath(sp string) error {
@@ -399,30 +415,26 @@ func checkSubpath(sp string) error {
 	return nil
 }
 
-// resolveSubpath is the host path of a subdirectory of a volume, created
-// if missing; symlinks in the volume resolve inside it, never out of it.
-func resolveSubpath(name, data, sp string) (string, error) {
-	r, err := os.OpenRoot(data)
+// stage checks a volume subpath now, making it when missing as berth
+// always has (Docker refuses a missing one), and returns the bind that
+// mounts it, afresh and without following symlinks, before each start:
+// the container can rewrite the volume between starts.
+func (r *Request) stage(source, name, data, sp string) (*safepath.Bind, error) {
+	if r.StageDir == "" {
+		return nil, errors.New("volume.subpath needs a staging directory (internal error)")
+	}
+	if source == "" {
+		source = name
+	}
+	r.staged++
+	b := &safepath.Bind{
+		Root: data, Path: path.Clean(sp), Create: true,
+		Target: filepath.Join(r.StageDir, strconv.Itoa(r.staged)),
+		What:   fmt.Sprintf("service %q: volume %q", r.Service, source),
+	}
+	f, err := safepath.Open(b.Root, b.Path, b.Create)
 	if err != nil {
-		return "", fmt.Errorf("volume %q: %w", name, err)
+		return nil, fmt.Errorf("subpath %q: %w", sp, err)
 	}
-	defer r.Close()
-	rel, err := resolveIn(r, sp)
-	if err != nil {
-		return "", fmt.Errorf("volume %q: subpath %q: %w", name, sp, err)
-	}
-	fi, err := r.Lstat(rel)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := r.MkdirAll(rel, 0o755); err != nil {
-			return "", fmt.Errorf("volume %q: subpath %q: %w", name, sp, err)
-		}
-		fi, err = r.Lstat(rel)
-	}
-	if err != nil {
-		return "", fmt.Errorf("volume %q: subpath %q: %w", name, sp, err)
-	}
-	if !fi.IsDir() && !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("volume %q: subpath %q is neither a directory nor a file", name, sp)
-	}
-	return filepath.Join(data, rel), nil
+	return b, f.Close()
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-dev/berth/internal/safepath"
 )
 
 func bindVol(src, target string, bind *types.ServiceVolumeBind) types.ServiceVolumeConfig {
@@ -209,38 +211,60 @@ func TestBindDriverOptsVolumeMountsDevice(t *testing.T) {
 	}
 }
 
+// TestSubpath: a subpath is checked (and made when missing, as berth
+// always has; Docker refuses a missing one) when the container is
+// created, and mounted from a staging path that is bound afresh before
+// each start (Used.Stage), never from a path into the volume.
 func TestSubpath(t *testing.T) {
 	m, _ := newTestManager(t)
-	for _, sp := range []string{"../x", "a/../../x", "/abs"} {
+	subReq := func(sp string) Request {
 		req := request(t, namedVol("data", "/d"))
 		req.ProjectVolumes = types.Volumes{"data": {Name: "proj_data"}}
 		req.Volumes[0].Volume = &types.ServiceVolumeVolume{Subpath: sp}
-		if _, _, err := m.Mounts(t.Context(), req); err == nil || !strings.Contains(err.Error(), "subpath") {
+		req.StageDir = filepath.Join(t.TempDir(), "subpath")
+		return req
+	}
+	for _, sp := range []string{"../x", "a/../../x", "/abs"} {
+		if _, _, err := m.Mounts(t.Context(), subReq(sp)); err == nil || !strings.Contains(err.Error(), "subpath") {
 			t.Errorf("subpath %q: %v", sp, err)
 		}
 	}
-	req := request(t, namedVol("data", "/d"))
-	req.ProjectVolumes = types.Volumes{"data": {Name: "proj_data"}}
-	req.Volumes[0].Volume = &types.ServiceVolumeVolume{Subpath: "site/www"}
-	mounts, _, err := m.Mounts(t.Context(), req)
+	req := subReq("site/www")
+	mounts, used, err := m.Mounts(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := mustGet(t, m, "proj_data").Mountpoint
-	if got := onlyMount(t, mounts); got.Source != filepath.Join(data, "site", "www") {
-		t.Fatalf("source = %s", got.Source)
+	if fi, err := os.Stat(filepath.Join(data, "site", "www")); err != nil || !fi.IsDir() {
+		t.Fatalf("missing subpath not made: %v", err)
 	}
-	// A symlink in the volume resolves inside it, never to the host.
-	if err := os.Symlink("/etc", filepath.Join(data, "esc")); err != nil {
-		t.Fatal(err)
+	stage := filepath.Join(req.StageDir, "1")
+	if got := onlyMount(t, mounts); got.Source != stage {
+		t.Fatalf("source = %s, want the staging path %s", got.Source, stage)
 	}
-	req.Volumes[0].Volume.Subpath = "esc"
-	mounts, _, err = m.Mounts(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
+	if len(used) != 1 || used[0].Stage == nil {
+		t.Fatalf("used = %+v, want one with a stage", used)
 	}
-	if got := onlyMount(t, mounts); got.Source != filepath.Join(data, "etc") {
-		t.Fatalf("symlinked subpath source = %s, want inside the volume", got.Source)
+	want := safepath.Bind{Root: data, Path: "site/www", Target: stage, What: `service "web": volume "data"`, Create: true}
+	if *used[0].Stage != want {
+		t.Fatalf("stage = %+v, want %+v", *used[0].Stage, want)
+	}
+	// A file is a subpath too.
+	mkfile(t, filepath.Join(data, "conf.ini"), "x", 0o644)
+	if _, _, err := m.Mounts(t.Context(), subReq("conf.ini")); err != nil {
+		t.Errorf("file subpath: %v", err)
+	}
+	// A symlink in the volume is refused, even one that stays inside it.
+	for link, to := range map[string]string{"esc": "/etc", "in": "site", "up": "../../.."} {
+		if err := os.Symlink(to, filepath.Join(data, link)); err != nil {
+			t.Fatal(err)
+		}
+		for _, sp := range []string{link, link + "/www"} {
+			_, _, err := m.Mounts(t.Context(), subReq(sp))
+			if !errors.Is(err, safepath.ErrSymlink) || !strings.Contains(err.Error(), `service "web"`) || !strings.Contains(err.Error(), "subpath") {
+				t.Errorf("symlinked subpath %q: %v", sp, err)
+			}
+		}
 	}
 }
 

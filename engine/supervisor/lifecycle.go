@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/safepath"
 )
 
 // start creates and starts a container through its runtime, with this
@@ -48,6 +49,14 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 			return err
 		}
 	}
+	// Volume subpaths are bound here, before every create (a restart by
+	// policy too), from paths opened afresh without following symlinks;
+	// the runtime holds its own copy once it runs, so they go on return.
+	unstage, err := safepath.StageDir(rec.Bundle)
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", rec.Name, err)
+	}
+	defer unstage()
 
 	logw, err := s.logWriter(m)
 	if err != nil {
