@@ -2,9 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -69,10 +67,8 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 	for _, o := range opts {
 		o(e)
 	}
-	for _, d := range []string{root, run} {
-		if err := os.MkdirAll(d, 0o711); err != nil {
-			return nil, fmt.Errorf("berth state: %w", err)
-		}
+	if err := e.ensureDirs(); err != nil {
+		return nil, err
 	}
 	e.events = events.New(root)
 	imgs, err := image.NewStore(filepath.Join(root, "image"))
@@ -81,6 +77,25 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 	}
 	e.images = imgs
 	return e, nil
+}
+
+// ensureDirs makes the state root and run dir private (state.EnsureRoot):
+// whichever command comes first, and whatever the umask, other users never
+// reach what containers leave in them. A dir found loose is tightened and
+// said once.
+func (e *Engine) ensureDirs() error {
+	notices, err := state.EnsureRoot(e.root)
+	if err != nil {
+		return err
+	}
+	more, err := state.EnsureRun(e.run)
+	if err != nil {
+		return err
+	}
+	for _, n := range append(notices, more...) {
+		e.progress(Event{Kind: "State", Name: "berth", Status: "Warning", Text: n})
+	}
+	return nil
 }
 
 // Images is the engine's image store.

@@ -8,10 +8,14 @@ import (
 )
 
 // Validate makes the checks Compose does before it creates anything that
-// compose-go's loader leaves to the engine: a fixed container_name on a
-// service with more than one replica, and dependencies that form a cycle
-// or name a service that is not there.
+// compose-go's loader leaves to the engine: names that would become paths
+// (checkNames), a fixed container_name on a service with more than one
+// replica, and dependencies that form a cycle or name a service that is not
+// there.
 func Validate(p *types.Project) error {
+	if err := checkNames(p); err != nil {
+		return err
+	}
 	for _, name := range ServiceNames(p) {
 		s := p.Services[name]
 		if s.ContainerName != "" && Replicas(s) > 1 {

@@ -10,11 +10,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"time"
 
 	"github.com/berth-dev/berth/engine/state"
+	volnames "github.com/berth-dev/berth/internal/names"
 )
 
 // Labels berth writes on volumes. The Compose ones are Compose's own, so that
@@ -37,12 +37,9 @@ var (
 	ErrInUse         = errors.New("volume is in use")
 	ErrConflict      = errors.New("volume belongs to another project")
 	ErrDriver        = errors.New("volume driver not supported")
-	ErrInvalidName   = errors.New("invalid volume name")
+	ErrInvalidName   = volnames.ErrInvalid
 	ErrInvalidOption = errors.New("invalid volume option")
 )
-
-// Docker's rule for volume names.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
 // Spec describes a volume to create.
 type Spec struct {
@@ -124,11 +121,10 @@ func (m *Manager) lock(ctx context.Context, name string) (*state.Lock, error) {
 	return state.Acquire(ctx, filepath.Join(m.root, ".locks", name+".lock"))
 }
 
+// checkName applies Docker's rule for volume names (names.ValidVolumeName):
+// a name is one path component under the root, never "..".
 func checkName(name string) error {
-	if !validName.MatchString(name) {
-		return fmt.Errorf("volume %q: %w: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters", name, ErrInvalidName)
-	}
-	return nil
+	return volnames.ValidVolumeName(name)
 }
 
 // Create makes a volume, or returns the existing one of that name. An
@@ -187,6 +183,11 @@ func (m *Manager) createLocked(s Spec) (*Volume, error) {
 		Labels:     maps.Clone(s.Labels),
 		CreatedAt:  m.now().UTC().Truncate(time.Second),
 		Anonymous:  s.Anonymous,
+	}
+	// The volumes dir is private (state.VolumesMode): containers leave
+	// setuid files in _data that no other user may reach.
+	if _, err := state.EnsureDir(m.root, state.VolumesMode); err != nil {
+		return nil, fmt.Errorf("volume %q: %w", s.Name, err)
 	}
 	if err := os.MkdirAll(m.dataDir(s.Name), 0o755); err != nil {
 		return nil, fmt.Errorf("volume %q: %w", s.Name, err)
@@ -275,7 +276,7 @@ func (m *Manager) List(_ context.Context, f Filter) ([]*Volume, error) {
 	}
 	var out []*Volume
 	for _, e := range entries {
-		if !e.IsDir() || !validName.MatchString(e.Name()) {
+		if !e.IsDir() || checkName(e.Name()) != nil {
 			continue
 		}
 		v, err := m.read(e.Name())

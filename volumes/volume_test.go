@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -127,8 +128,8 @@ func TestCreateErrors(t *testing.T) {
 			`volume "ext" is external but does not exist: create it with 'berth volume create ext'`},
 		{Spec{Name: "x1", Driver: "nfs-plugin"}, ErrDriver,
 			`volume "x1": driver "nfs-plugin" is not supported (only local)`},
-		{Spec{Name: "a"}, ErrInvalidName, `volume "a"`},
-		{Spec{Name: "../etc"}, ErrInvalidName, `volume "../etc"`},
+		{Spec{Name: "a"}, ErrInvalidName, `volume name "a"`},
+		{Spec{Name: "../etc"}, ErrInvalidName, `volume name "../etc"`},
 		{Spec{Name: "bad", DriverOpts: map[string]string{"colour": "red"}}, ErrInvalidOption, `"colour"`},
 		{Spec{Name: "bad", DriverOpts: map[string]string{"type": "none", "device": "/tmp"}}, ErrInvalidOption, "o: bind"},
 		{Spec{Name: "bad", DriverOpts: map[string]string{"type": "none", "o": "bind", "device": "/no/such/dir/berth"}}, os.ErrNotExist,
@@ -294,5 +295,28 @@ func TestConcurrentCreateOneVolume(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestCreateVolumesDirPrivate: the volumes dir is made 0700 (tightened if an
+// older berth left it 0755), so no other user reaches a setuid file a
+// container leaves in a volume; umask 000 changes nothing.
+func TestCreateVolumesDirPrivate(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	m, _ := newTestManager(t)
+	if _, err := m.Create(t.Context(), Spec{Name: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(m.Root())
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("volumes dir: %v %v, want 0700", fi.Mode(), err)
+	}
+	os.Chmod(m.Root(), 0o755)
+	if _, err := m.Create(t.Context(), Spec{Name: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(m.Root()); fi.Mode().Perm() != 0o700 {
+		t.Errorf("a 0755 volumes dir was left %v", fi.Mode())
 	}
 }

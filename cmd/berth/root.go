@@ -57,6 +57,8 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		// Global flags come before the command, as with docker compose
 		// (`berth -f a.yaml up`); this frees -f for `logs -f`.
 		TraverseChildren: true,
+		// State dirs are private before any command can make them.
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return g.ensureState(c) },
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)

@@ -22,9 +22,10 @@ type Lock struct {
 var inproc sync.Map // path -> *sync.Mutex
 
 // Acquire takes the lock at path (created if missing), waiting until it is
-// free or ctx is done.
+// free or ctx is done. Missing dirs are made 0700: only root uses locks, and
+// the dir made here may be the first of the state root or the run dir.
 func Acquire(ctx context.Context, path string) (*Lock, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
 	mu, _ := inproc.LoadOrStore(path, &sync.Mutex{})
@@ -98,7 +99,7 @@ func AcquireFile(ctx context.Context, path string, exclusive bool) (*FileLock, e
 // TryAcquireFile is AcquireFile that does not wait: ok is false when
 // someone else holds the lock in a conflicting mode.
 func TryAcquireFile(path string, exclusive bool) (l *FileLock, ok bool, err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, false, err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/engine/state"
+)
+
+// stateFree are the commands that never touch berth's state: they make
+// nothing, so any user may run them.
+var stateFree = map[string]bool{
+	"berth version": true,
+	"berth config":  true,
+	"berth __init":  true,
+}
+
+// ensureState runs before every command: it makes the state root and run
+// dir private, or tightens them (state.EnsureRoot), before anything else
+// can create them with a looser mode, since many commands create their
+// own corner of the state first (volume create, network create, pull,
+// events). A tightened dir is said once, on stderr.
+func (g *globalOptions) ensureState(c *cobra.Command) error {
+	if stateFree[c.CommandPath()] {
+		return nil
+	}
+	notices, err := state.EnsureRoot(state.Root())
+	if err != nil {
+		return err
+	}
+	more, err := state.EnsureRun(state.RunDir())
+	if err != nil {
+		return err
+	}
+	for _, n := range append(notices, more...) {
+		fmt.Fprintf(g.stderr, "berth: %s\n", n)
+	}
+	return nil
+}
