@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/internal/safepath"
 )
 
 // fileMounts materializes a service's configs and secrets into the
@@ -56,36 +59,20 @@ func fileMounts(p *types.Project, svc types.ServiceConfig, dir string) ([]specs.
 		if ref.Mode != nil {
 			mode = os.FileMode(*ref.Mode)
 		}
-		host := filepath.Join(dir, kind+"s", ref.Source)
-		if err := os.MkdirAll(filepath.Dir(host), 0o700); err != nil {
+		uid, gid, err := refOwner(ref)
+		if err != nil {
+			return fmt.Errorf("service %q: %s %q: %w", svc.Name, kind, ref.Source, err)
+		}
+		// Written beneath the container's dir following no symlink, mode
+		// and owner set on the file itself (design decision 10).
+		sub := kind + "s"
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		if err := os.WriteFile(host, data, mode); err != nil {
-			return err
+		if err := safepath.WriteFile(dir, path.Join(sub, ref.Source), data, mode, uid, gid); err != nil {
+			return fmt.Errorf("service %q: %s %q: %w", svc.Name, kind, ref.Source, err)
 		}
-		if err := os.Chmod(host, mode); err != nil {
-			return err
-		}
-		uid, gid := -1, -1
-		if ref.UID != "" {
-			n, err := strconv.Atoi(ref.UID)
-			if err != nil {
-				return fmt.Errorf("service %q: %s %q: uid %q must be a number", svc.Name, kind, ref.Source, ref.UID)
-			}
-			uid = n
-		}
-		if ref.GID != "" {
-			n, err := strconv.Atoi(ref.GID)
-			if err != nil {
-				return fmt.Errorf("service %q: %s %q: gid %q must be a number", svc.Name, kind, ref.Source, ref.GID)
-			}
-			gid = n
-		}
-		if uid >= 0 || gid >= 0 {
-			if err := os.Chown(host, uid, gid); err != nil {
-				return err
-			}
-		}
+		host := filepath.Join(dir, sub, ref.Source)
 		out = append(out, runtime.BindMount(host, target, true))
 		return nil
 	}
@@ -102,4 +89,20 @@ func fileMounts(p *types.Project, svc types.ServiceConfig, dir string) ([]specs.
 		}
 	}
 	return out, nil
+}
+
+// refOwner is the uid and gid a config or secret asks for (-1: root's).
+func refOwner(ref types.FileReferenceConfig) (uid, gid int, err error) {
+	uid, gid = -1, -1
+	if ref.UID != "" {
+		if uid, err = strconv.Atoi(ref.UID); err != nil {
+			return 0, 0, fmt.Errorf("uid %q must be a number", ref.UID)
+		}
+	}
+	if ref.GID != "" {
+		if gid, err = strconv.Atoi(ref.GID); err != nil {
+			return 0, 0, fmt.Errorf("gid %q must be a number", ref.GID)
+		}
+	}
+	return uid, gid, nil
 }

@@ -3,6 +3,7 @@ package safepath
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,4 +135,58 @@ func openat2(dir int, name string, flags int) (int, error) {
 		return -1, ErrSymlink
 	}
 	return fd, err
+}
+
+// WriteFile writes data to rel beneath root, whose parent must exist,
+// following no symlink (one at rel is replaced, never written through)
+// and setting mode and owner (-1 keeps one) on the file opened, not by
+// name. Files berth writes for a container (configs, secrets) go through
+// it, so nothing in the dir can redirect them.
+func WriteFile(root, rel string, data []byte, mode os.FileMode, uid, gid int) error {
+	dir, name := filepath.Split(rel)
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("%q: %w", rel, ErrNotBeneath)
+	}
+	parent, err := Open(root, dir, false)
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	pfd := int(parent.Fd())
+	// Write a new file and rename it over the name: a symlink or special
+	// file there is replaced, and a reader never sees half the content.
+	tmp := fmt.Sprintf(".%s.%x~", name, rand.Uint64())
+	fd, err := unix.Openat(pfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return &os.PathError{Op: "create", Path: filepath.Join(root, dir, tmp), Err: err}
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(root, dir, tmp))
+	err = writeAll(f, data, mode, uid, gid)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Renameat(pfd, tmp, pfd, name)
+	}
+	if err != nil {
+		_ = unix.Unlinkat(pfd, tmp, 0)
+		return fmt.Errorf("write %s: %w", filepath.Join(root, rel), err)
+	}
+	return nil
+}
+
+func writeAll(f *os.File, data []byte, mode os.FileMode, uid, gid int) error {
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if uid >= 0 || gid >= 0 {
+		if err := f.Chown(uid, gid); err != nil {
+			return err
+		}
+	}
+	// After chown, which clears setuid/setgid bits.
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	return f.Sync()
 }

@@ -189,3 +189,36 @@ func isMount(t *testing.T, p string) bool {
 	}
 	return false
 }
+
+// TestWriteFile: a file written beneath a root replaces a symlink at its
+// name instead of writing through it, refuses a symlinked parent, and
+// gets its mode whatever the umask.
+func TestWriteFile(t *testing.T) {
+	root, outside := tree(t)
+	old := unix.Umask(0o077)
+	defer unix.Umask(old)
+	must(t, os.Symlink(filepath.Join(outside, "canary"), filepath.Join(root, "a", "planted")))
+	must(t, WriteFile(root, "a/planted", []byte("secret"), 0o444, -1, -1))
+	if got, _ := os.ReadFile(filepath.Join(outside, "canary")); string(got) != "host" {
+		t.Errorf("wrote through the planted symlink: host file now %q", got)
+	}
+	fi, err := os.Lstat(filepath.Join(root, "a", "planted"))
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o444 {
+		t.Errorf("written file: %v, %v; want a regular 0444 file", fi.Mode(), err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "a", "planted")); string(got) != "secret" {
+		t.Errorf("content %q", got)
+	}
+	if err := WriteFile(root, "out/x", []byte("x"), 0o444, -1, -1); !errors.Is(err, ErrSymlink) {
+		t.Errorf("write under a symlinked dir: %v, want ErrSymlink", err)
+	}
+	for _, rel := range []string{"../x", "a/..", "/etc/x"} {
+		if err := WriteFile(root, rel, nil, 0o444, -1, -1); !errors.Is(err, ErrNotBeneath) {
+			t.Errorf("WriteFile(%q) = %v, want ErrNotBeneath", rel, err)
+		}
+	}
+	entries, _ := os.ReadDir(outside)
+	if len(entries) != 1 {
+		t.Errorf("outside gained entries: %v", entries)
+	}
+}
