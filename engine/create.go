@@ -80,7 +80,7 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	if len(serviceNetworks(svc)) > 0 {
 		early.Netns = e.netnsPath(id)
 	}
-	if err := e.store.Put(early); err != nil {
+	if err := e.claimName(ctx, early); err != nil {
 		return nil, err
 	}
 	rt, err := e.Runtime(ctx, svc.Runtime)

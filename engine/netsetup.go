@@ -288,12 +288,7 @@ func (e *Engine) sharedNetnsOwner(p *types.Project, mode string) (*state.Contain
 		return nil, fmt.Errorf("service %s has no container (it must be created first)", svc)
 	}
 	name, _ := strings.CutPrefix(mode, types.ContainerPrefix)
-	for _, r := range recs {
-		if r.Name == name || strings.HasPrefix(r.ID, name) {
-			return r, nil
-		}
-	}
-	return nil, fmt.Errorf("no such container: %s", name)
+	return containerByRef(recs, name)
 }
 
 func writeNetFiles(dir string, c *runtime.Container, hosts, resolv []byte, hostname string) error {
