@@ -183,6 +183,10 @@ func (r *run) bindDir(ctx context.Context, w *workDir, i int, rm runMount, undo 
 		return "", err
 	}
 	defer root.Close()
+	// Symlinks resolve inside the stage, as the container sees them, to a
+	// path with none left. The overlay is this step's own and nothing runs
+	// in it before the runtime mounts it, so the path cannot be swapped
+	// (design decision 10; TestRunMountBindSymlinks).
 	rel, err := resolveIn(root, m.Source, true)
 	if err != nil {
 		return "", fmt.Errorf("--mount from=%s,source=%s: %w", m.From, m.Source, err)
