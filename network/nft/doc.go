@@ -4,6 +4,7 @@
 //
 // Chains of `ip berth`:
 //
+//	loopback    filter, raw:   iifname != "lo" ip daddr 127.0.0.0/8 drop         — the loopback guard
 //	prerouting  nat, dstnat:   fib daddr type local jump publish
 //	output      nat, dstnat:   fib daddr type local jump publish (the host itself, 127.0.0.1 included)
 //	publish     regular:       [ip daddr HOST_IP] tcp|udp dport P dnat to CIP:CP   — one rule per published port
@@ -39,6 +40,16 @@
 // decides: its drops are final regardless of these accepts. Nothing is
 // added when there is no such table or its FORWARD policy accepts.
 // Docker's native nftables backend (29+) does not set a drop policy.
+//
+// The loopback guard. Publishing on 127.0.0.1 needs route_localnet=1 on
+// each bridge (the DNATed packet leaves with source 127.0.0.1), which
+// alone would let a container reach the host's 127.0.0.1-only services
+// through its gateway; and DNAT in prerouting would let a neighbour that
+// routes 127.0.0.1 to this host reach ports published on 127.0.0.1
+// (CVE-2020-8558's class). The raw-priority chain drops every packet for
+// 127.0.0.0/8 that did not arrive on lo, before conntrack — as Docker's
+// raw PREROUTING rule does. It is a fixed rule of the table: it exists
+// while any berth network does.
 //
 // AddNetwork also sets net.ipv4.ip_forward=1, as Docker does.
 package nft

@@ -118,6 +118,7 @@ const (
 	chainPostrouting = "postrouting"
 	chainForward     = "forward"
 	chainPublish     = "publish"
+	chainLoopback    = "loopback" // raw prerouting: the loopback guard
 )
 
 func (f *Firewall) chain(name string) *nftables.Chain {
@@ -129,7 +130,7 @@ func (f *Firewall) chain(name string) *nftables.Chain {
 // loser's transaction fails with EEXIST and changes nothing.
 func (f *Firewall) ensureTable() error {
 	if _, err := f.conn.ListTableOfFamily(f.table.Name, f.table.Family); err == nil {
-		return nil
+		return f.ensureLoopbackGuard()
 	}
 	c := f.conn
 	c.CreateTable(f.table)
@@ -150,8 +151,41 @@ func (f *Firewall) ensureTable() error {
 		Exprs: rule(matchLocalDaddr(), one(jump(chainPublish)))})
 	c.AddRule(&nftables.Rule{Table: f.table, Chain: fwd, UserData: base,
 		Exprs: rule(matchEstablished(), one(verdict(expr.VerdictAccept)))})
+	f.addLoopbackGuard()
 	if err := c.Flush(); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("create nftables table ip %s: %w", f.table.Name, err)
+	}
+	return nil
+}
+
+// addLoopbackGuard queues the raw-prerouting chain that drops every packet
+// for 127.0.0.0/8 that did not arrive on lo. Loopback publishing needs
+// route_localnet=1 on each bridge (the DNATed packet leaves with source
+// 127.0.0.1, and its answers come back to it), and that would let a
+// container reach the host's 127.0.0.1-only services through its gateway;
+// DNAT in prerouting would let a neighbour that routes 127.0.0.1 to this
+// host reach ports published on 127.0.0.1 (CVE-2020-8558's class). At raw
+// priority the drop sees packets before conntrack undoes the masquerade
+// of a 127.0.0.1 connection's answers, whose destination is still the
+// gateway then. Docker drops the same (raw PREROUTING, ! -i lo).
+func (f *Firewall) addLoopbackGuard() {
+	accept := nftables.ChainPolicyAccept
+	ch := f.conn.AddChain(&nftables.Chain{Name: chainLoopback, Table: f.table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw, Policy: &accept})
+	loopback := &net.IPNet{IP: net.IPv4(127, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)}
+	f.conn.AddRule(&nftables.Rule{Table: f.table, Chain: ch, UserData: f.tag("base"),
+		Exprs: rule(matchIif("lo", expr.CmpOpNeq), matchDaddr(loopback), one(&expr.Counter{}, verdict(expr.VerdictDrop)))})
+}
+
+// ensureLoopbackGuard adds the loopback guard to a table made by a berth
+// that had none, so that an upgrade closes the hole without a down/up.
+func (f *Firewall) ensureLoopbackGuard() error {
+	if _, err := f.conn.ListChain(f.table, chainLoopback); err == nil {
+		return nil
+	}
+	f.addLoopbackGuard()
+	if err := f.conn.Flush(); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("add chain %s to nftables table ip %s: %w", chainLoopback, f.table.Name, err)
 	}
 	return nil
 }

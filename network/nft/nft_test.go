@@ -67,6 +67,8 @@ func TestFirewallRulesAddRemove(t *testing.T) {
 	t.Log(out)
 	for _, want := range []string{
 		"fib daddr type local jump publish",
+		"type filter hook prerouting priority raw; policy accept;",
+		`iifname != "lo" ip daddr 127.0.0.0/8 counter packets`,
 		"tcp dport 18080 dnat to 10.231.7.2:80",
 		"ip daddr 127.0.0.1 udp dport 18053 dnat to 10.231.7.2:53",
 		`ip saddr 10.231.7.0/24 oifname != "` + n.Bridge + `" masquerade`,
