@@ -38,7 +38,7 @@ func WithBuildProgress(fn func(service string, s build.Step)) Opt {
 func (e *Engine) Builder() (*build.Builder, error) {
 	e.builderOnce.Do(func() {
 		rt := func(ctx context.Context) (runtime.Runtime, error) { return e.Runtime(ctx, "") }
-		e.builder, e.builderErr = build.New(e.images, rt, filepath.Join(e.root, "build-cache"))
+		e.builder, e.builderErr = build.New(e.images, rt, filepath.Join(e.root, "build-cache"), build.WithNetworkSetup(e.ipam, hostNetworkLock))
 	})
 	return e.builder, e.builderErr
 }

@@ -149,7 +149,7 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.Target, "target", "", "Set the target build stage to build")
 	f.BoolVar(&o.NoCache, "no-cache", false, "Do not use cache when building the image")
 	f.BoolVar(&o.Pull, "pull", false, "Always attempt to pull a newer version of the base images")
-	f.StringVar(&o.Network, "network", "", "Network of RUN steps: default (the host's), host or none")
+	f.StringVar(&o.Network, "network", "", "Network of RUN steps: default (a bridge of the build's own), host or none")
 	f.BoolVarP(&q, "quiet", "q", false, "Print only the image ID")
 	f.StringVar(&progress, "progress", "auto", "Progress output: auto, tty, plain or quiet")
 	return cmd

@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/network/ipam"
 )
 
 // Puller fetches a missing base image; *image.Puller is one.
@@ -35,6 +36,9 @@ type Builder struct {
 	dir    string
 	puller Puller
 	now    func() time.Time
+	// ipam and hostLock make the build networks (see WithNetworkSetup).
+	ipam     func() (*ipam.Allocator, error)
+	hostLock string
 }
 
 // Opt configures a Builder.
@@ -78,7 +82,7 @@ type Options struct {
 	NoCache          bool               // run every step, use no cached result
 	Pull             bool               // pull base images even when present
 	Tags             []string           // names given to the image once built
-	Network          string             // RUN network: "default" (= host), "host" or "none"
+	Network          string             // RUN network: "default" (a bridge of the build's own), "host" or "none"
 	ExtraHosts       []string           // host:ip (or host=ip) lines for RUN's /etc/hosts
 	ShmSize          int64              // RUN's /dev/shm size in bytes (0: 64 MiB)
 	Progress         func(Step)         // step events (called from one goroutine)
@@ -127,6 +131,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*image.Image, error) {
 		return nil, err
 	}
 	r := &run{b: b, o: &o, df: df, ctx: bctx, args: newArgScope(df.escape, o.Args), stages: map[int]*stageState{}}
+	defer r.closeNetwork(ctx)
 	if err := r.args.declareGlobal(df.metaArgs); err != nil {
 		return nil, fmt.Errorf("%s: %w", df.name, err)
 	}
@@ -159,6 +164,10 @@ type run struct {
 	rtOnce sync.Once
 	rt     runtime.Runtime
 	rtErr  error
+	// the build network, made by the first RUN on it (network.go)
+	netOnce sync.Once
+	net     *buildNetwork
+	netErr  error
 }
 
 func (r *run) runtime(ctx context.Context) (runtime.Runtime, error) {

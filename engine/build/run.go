@@ -57,6 +57,9 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 	if n := instructions.GetNetwork(cmd); n != "" && n != "default" {
 		network = n
 	}
+	if network == "" {
+		network = "default"
+	}
 	args := st.runArgs()
 	createdBy := "RUN " + strings.Join(argv, " ")
 	if len(args) > 0 {
@@ -70,7 +73,13 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 		}
 	}
 	title := "RUN " + strings.Join(cmd.CmdLine, " ")
-	keyParts := []string{createdBy, "network " + network}
+	// "bridge": a cached result of a RUN on the host's network (berth's
+	// old default) is not one on the build's own network
+	keyNet := network
+	if keyNet == "default" {
+		keyNet = "bridge"
+	}
+	keyParts := []string{createdBy, "network " + keyNet}
 	if len(r.o.ExtraHosts) > 0 {
 		keyParts = append(keyParts, "hosts "+strings.Join(r.o.ExtraHosts, ","))
 	}
@@ -153,9 +162,18 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 	if err != nil {
 		return err
 	}
+	netOpt, releaseNet, err := r.runNetwork(ctx, w.dir, network, id)
+	if err != nil {
+		return err
+	}
+	defer releaseNet()
 	cg := runtime.CgroupsPath("", "build", id)
+	host := runtime.HostSystem()
 	opts := []runtime.SpecOpt{
 		runtime.WithRoot(merged, false),
+		runtime.WithSystemPaths(host, false),
+		runtime.WithAppArmor(host, "", false, nil),
+		netOpt,
 		runtime.WithArgs(argv...),
 		func(s *specs.Spec) error { s.Process.Env = env; return nil },
 		runtime.WithWorkingDir("", st.cfg.Config.WorkingDir),
@@ -169,9 +187,6 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 	}
 	if resolv != "" {
 		opts = append(opts, runtime.WithResolvConf(resolv))
-	}
-	if network != "none" {
-		opts = append(opts, runtime.WithNamespace(specs.NetworkNamespace, runtime.NamespaceMode{Host: true}))
 	}
 	if r.o.ShmSize > 0 {
 		opts = append(opts, runtime.WithShmSize(r.o.ShmSize))
@@ -229,11 +244,35 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 	return nil
 }
 
+// runNetwork gives a RUN its network: the host's (network host), a new
+// empty namespace made by the runtime (none), or, by default, a namespace
+// of its own at dir/netns on the build's bridge.
+func (r *run) runNetwork(ctx context.Context, dir, network, id string) (runtime.SpecOpt, func(), error) {
+	switch network {
+	case "host":
+		return runtime.WithNamespace(specs.NetworkNamespace, runtime.NamespaceMode{Host: true}), func() {}, nil
+	case "none":
+		return nil, func() {}, nil
+	}
+	n, err := r.network(ctx)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	path := filepath.Join(dir, "netns")
+	release, err := n.attach(ctx, path, id)
+	if err != nil {
+		return nil, release, err
+	}
+	return runtime.WithNamespace(specs.NetworkNamespace, runtime.NamespaceMode{Path: path}), release, nil
+}
+
 // hostFiles writes the /etc/hosts (and, with a network, /etc/resolv.conf)
-// RUN gets: the host's, plus extra hosts.
+// RUN gets, plus extra hosts: on the host's network the host's files; on
+// the build's own network localhost and the host's resolvers that answer
+// from it (bridgeResolvConf); with none, localhost only.
 func hostFiles(dir, network string, extra []string) (hosts, resolv string, err error) {
 	var b strings.Builder
-	if network == "none" {
+	if network != "host" {
 		b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	} else if data, err := os.ReadFile("/etc/hosts"); err == nil {
 		b.Write(data)
@@ -262,6 +301,9 @@ func hostFiles(dir, network string, extra []string) (hosts, resolv string, err e
 	data, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil {
 		data = nil
+	}
+	if network != "host" {
+		data = bridgeResolvConf("/etc/resolv.conf", "/run/systemd/resolve/resolv.conf")
 	}
 	resolv = filepath.Join(dir, "resolv.conf")
 	if err := os.WriteFile(resolv, data, 0o644); err != nil {

@@ -1,0 +1,233 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/network"
+	"github.com/berth-dev/berth/network/dns"
+	"github.com/berth-dev/berth/network/ipam"
+	"github.com/berth-dev/berth/network/nft"
+)
+
+// HostNetworkLock is the lock that serializes, across every berth state
+// root on the host, choosing a subnet and creating its bridge, and
+// deleting berth's nftables table. The engine holds the same file for its
+// own networks and passes it in WithNetworkSetup.
+const HostNetworkLock = "/run/berth-network.lock"
+
+// buildNetPrefix starts the IPAM name (and firewall tag) of every build
+// network: "berth-build-<pid>-<hex>". The pid tells a later build whether
+// the builder that made it is gone (see sweepBuildNetworks).
+const buildNetPrefix = "berth-build-"
+
+// WithNetworkSetup sets where build networks get their subnets (the
+// engine's IPAM allocator, with its configured pool) and the host-wide
+// network lock. Default: an allocator over the parent of the cache dir
+// (the state root) with the default pool, and HostNetworkLock.
+func WithNetworkSetup(alloc func() (*ipam.Allocator, error), hostLock string) Opt {
+	return func(b *Builder) { b.ipam, b.hostLock = alloc, hostLock }
+}
+
+// buildNetwork is the network RUN steps get by default: a bridge of the
+// build's own, with a subnet from berth's IPAM pool and outbound NAT, as
+// Docker's builder runs RUN on a bridge rather than on the host's
+// network. Each RUN gets a new network namespace with one veth on it. It
+// is made at the first RUN that needs it and removed, with its firewall
+// rules and subnet, when the build ends.
+type buildNetwork struct {
+	alloc    *ipam.Allocator
+	hostLock string
+	name     string // IPAM name and firewall tag
+	bridge   string
+	subnet   *net.IPNet
+	gateway  net.IP
+}
+
+// network returns the build's network, making it on first use.
+func (r *run) network(ctx context.Context) (*buildNetwork, error) {
+	r.netOnce.Do(func() { r.net, r.netErr = r.b.newBuildNetwork(ctx) })
+	return r.net, r.netErr
+}
+
+// closeNetwork removes the build's network when one was made.
+func (r *run) closeNetwork(ctx context.Context) {
+	if r.net != nil {
+		r.net.remove(context.WithoutCancel(ctx))
+	}
+}
+
+func (b *Builder) allocator() (*ipam.Allocator, string, error) {
+	lock := b.hostLock
+	if lock == "" {
+		lock = HostNetworkLock
+	}
+	if b.ipam != nil {
+		a, err := b.ipam()
+		return a, lock, err
+	}
+	a, err := ipam.New(filepath.Dir(b.dir))
+	return a, lock, err
+}
+
+// newBuildNetwork allocates a subnet and makes its bridge and NAT rules.
+func (b *Builder) newBuildNetwork(ctx context.Context) (_ *buildNetwork, err error) {
+	alloc, hostLock, err := b.allocator()
+	if err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	sweepBuildNetworks(ctx, alloc, hostLock)
+	name := fmt.Sprintf("%s%d-%s", buildNetPrefix, os.Getpid(), randHex(4))
+	n := &buildNetwork{alloc: alloc, hostLock: hostLock, name: name, bridge: network.BridgeName(name)}
+	lock, err := state.Acquire(ctx, hostLock)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if n.subnet, n.gateway, err = alloc.AllocateSubnet(ctx, name, nil); err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			n.removeLocked(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := network.EnsureBridge(ctx, network.BridgeConfig{Name: n.bridge, NetworkID: n.name, Subnet: n.subnet, Gateway: n.gateway}); err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	fw, err := nft.New()
+	if err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	defer fw.Close()
+	if err := fw.AddNetwork(nft.NetworkRules{ID: name, Bridge: n.bridge, Subnet: n.subnet}); err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	return n, nil
+}
+
+// remove deletes the network's firewall rules, bridge and subnet.
+func (n *buildNetwork) remove(ctx context.Context) {
+	lock, err := state.Acquire(ctx, n.hostLock)
+	if err != nil {
+		return
+	}
+	defer lock.Release()
+	n.removeLocked(ctx)
+}
+
+// removeLocked is remove with the host network lock held. Each part goes
+// even when another fails.
+func (n *buildNetwork) removeLocked(ctx context.Context) {
+	if fw, err := nft.New(); err == nil {
+		_ = fw.RemoveNetwork(n.name)
+		_, _ = fw.Cleanup()
+		fw.Close()
+	}
+	_ = network.DeleteBridge(ctx, n.bridge, n.name)
+	_ = n.alloc.ReleaseSubnet(ctx, n.name)
+}
+
+// attach makes a network namespace at nsPath for the RUN container id,
+// with eth0 on the build's bridge and a default route through it; release
+// undoes it all.
+func (n *buildNetwork) attach(ctx context.Context, nsPath, id string) (release func(), err error) {
+	if err := network.CreateNetns(nsPath); err != nil {
+		return func() {}, fmt.Errorf("build network: %w", err)
+	}
+	a := network.Attachment{NetnsPath: nsPath, Bridge: n.bridge, IfName: "eth0", Gateway: n.gateway, DefaultRoute: true}
+	release = func() {
+		ctx := context.WithoutCancel(ctx)
+		_ = network.Detach(ctx, a)
+		_ = network.DeleteNetns(nsPath)
+		_ = n.alloc.ReleaseIP(ctx, n.name, id)
+	}
+	ip, err := n.alloc.AllocateIP(ctx, n.name, id, nil)
+	if err != nil {
+		release()
+		return func() {}, fmt.Errorf("build network: %w", err)
+	}
+	a.Address = &net.IPNet{IP: ip, Mask: n.subnet.Mask}
+	if err := network.Attach(ctx, a); err != nil {
+		release()
+		return func() {}, fmt.Errorf("build network: %w", err)
+	}
+	return release, nil
+}
+
+// sweepBuildNetworks removes the build networks of this state root whose
+// builder process is gone (killed mid-build): their bridges and rules
+// would otherwise stay until reboot.
+func sweepBuildNetworks(ctx context.Context, alloc *ipam.Allocator, hostLock string) {
+	names, err := alloc.Networks(ctx)
+	if err != nil {
+		return
+	}
+	for _, name := range names {
+		rest, ok := strings.CutPrefix(name, buildNetPrefix)
+		if !ok {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		(&buildNetwork{alloc: alloc, hostLock: hostLock, name: name, bridge: network.BridgeName(name)}).remove(ctx)
+	}
+}
+
+func processAlive(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil || !errors.Is(err, os.ErrNotExist)
+}
+
+// Docker's fallback resolvers when the host has none a container can reach.
+var defaultNameservers = []string{"8.8.8.8", "8.8.4.4"}
+
+// bridgeResolvConf is the /etc/resolv.conf of a RUN on the build network,
+// as Docker writes one for its default bridge: the host's resolvers minus
+// loopback ones (they answer only in the host's namespace) and IPv6 ones
+// (the build network has no IPv6); systemd-resolved's upstream list when
+// the host file names only its stub; Google's when nothing is left.
+func bridgeResolvConf(paths ...string) []byte {
+	var rc dns.HostResolvConf
+	var servers []string
+	for _, p := range paths {
+		parsed, err := dns.ParseResolvConf(p)
+		if err != nil {
+			continue
+		}
+		rc = parsed
+		servers = servers[:0]
+		for _, ns := range parsed.Nameservers {
+			if ip := net.ParseIP(ns); ip != nil && ip.To4() != nil && !ip.IsLoopback() {
+				servers = append(servers, ns)
+			}
+		}
+		if len(servers) > 0 {
+			break
+		}
+	}
+	if len(servers) == 0 {
+		servers = defaultNameservers
+	}
+	var b strings.Builder
+	for _, ns := range servers {
+		b.WriteString("nameserver " + ns + "\n")
+	}
+	if len(rc.Search) > 0 {
+		b.WriteString("search " + strings.Join(rc.Search, " ") + "\n")
+	}
+	if len(rc.Options) > 0 {
+		b.WriteString("options " + strings.Join(rc.Options, " ") + "\n")
+	}
+	return []byte(b.String())
+}
