@@ -90,7 +90,16 @@ volumes:
 	if r := e.MustBerth(t, "exec", "a", "cat", "/data/sub/f", "/sub/f"); r.Stdout != "mine\nmine\n" {
 		t.Fatalf("subpath content after a restart: %q", r.Stdout)
 	}
+	// A one-off `run` (attached: no supervisor) mounts it as well.
+	if r := e.MustBerth(t, "run", "--rm", "a", "cat", "/sub/f"); !strings.Contains(r.Stdout, "mine") {
+		t.Fatalf("run --rm a cat /sub/f: %s", r)
+	}
 	e.MustBerth(t, "exec", "a", "sh", "-c", "mv /data/sub /data/sub.old && ln -s / /data/sub")
+	if r := e.Berth(t, "run", "--rm", "a", "cat", "/sub"+file); r.Code == 0 || strings.Contains(r.Stdout, content) {
+		t.Errorf("run after the swap: %s", r)
+	} else if !strings.Contains(r.Stderr, "is a symlink (not followed)") {
+		t.Errorf("run after the swap failed without naming the symlink:\n%s", r)
+	}
 	r := e.Berth(t, "restart", "a")
 	t.Logf("restart after the swap: %s", r)
 	if r.Code != 0 {
