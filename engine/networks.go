@@ -237,7 +237,7 @@ func (e *Engine) applyNetwork(ctx context.Context, rec *state.Network) error {
 		return fmt.Errorf("network %s: bad subnet %q in its record", rec.Name, rec.Subnet)
 	}
 	if err := network.EnsureBridge(ctx, network.BridgeConfig{
-		Name: rec.Bridge, Subnet: subnet, Gateway: net.ParseIP(rec.Gateway), MTU: rec.MTU, Internal: rec.Internal,
+		Name: rec.Bridge, NetworkID: rec.ID, Subnet: subnet, Gateway: net.ParseIP(rec.Gateway), MTU: rec.MTU, Internal: rec.Internal,
 	}); err != nil {
 		return fmt.Errorf("network %s: %w", rec.Name, err)
 	}
@@ -293,7 +293,7 @@ func (e *Engine) deleteNetworkObjects(ctx context.Context, rec *state.Network) e
 	} else {
 		errs = append(errs, err)
 	}
-	if err := network.DeleteBridge(ctx, rec.Bridge); err != nil {
+	if err := network.DeleteBridge(ctx, rec.Bridge, rec.ID); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -49,11 +49,11 @@ func mkNet(t testing.TB, fw *nft.Firewall, third byte, internal bool) testNet {
 				t.Error(err)
 			}
 		}
-		if err := DeleteBridge(ctx, n.bridge); err != nil {
+		if err := DeleteBridge(ctx, n.bridge, n.id); err != nil {
 			t.Error(err)
 		}
 	})
-	if err := EnsureBridge(ctx, BridgeConfig{Name: n.bridge, Subnet: subnet, Gateway: n.gateway, Internal: internal}); err != nil {
+	if err := EnsureBridge(ctx, BridgeConfig{Name: n.bridge, NetworkID: n.id, Subnet: subnet, Gateway: n.gateway, Internal: internal}); err != nil {
 		t.Fatal(err)
 	}
 	if fw != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -16,6 +17,25 @@ import (
 
 // ErrNoBridge is returned when a bridge a caller names does not exist.
 var ErrNoBridge = errors.New("no such bridge")
+
+// ErrForeignLink is returned when a network's bridge name is taken by an
+// interface berth did not create for that network: berth never adopts,
+// changes or deletes it.
+var ErrForeignLink = errors.New("the interface exists and was not created by berth for this network")
+
+// ownerAlias is the alias (ifalias) berth gives a bridge it creates: the
+// mark by which it knows, later and from any process, that the bridge is
+// its own and whose it is.
+func ownerAlias(networkID string) string { return "berth:" + networkID }
+
+// ownedBy reports whether link is the bridge berth created for networkID:
+// its alias says so, or — made by a berth from before the alias — it has
+// no alias and the name berth derives from that network's ID, which no one
+// else picks.
+func ownedBy(link netlink.Link, networkID string) bool {
+	a := link.Attrs()
+	return a.Alias == ownerAlias(networkID) || (a.Alias == "" && a.Name == BridgeName(networkID))
+}
 
 // BridgeName is the Linux bridge name of a network: "br-" and 12 hex
 // digits of a hash of the network's ID, within the kernel's 15-char limit.
@@ -42,17 +62,21 @@ func macFor(name string) net.HardwareAddr {
 
 // BridgeConfig describes one network's bridge.
 type BridgeConfig struct {
-	Name     string     // BridgeName(networkID), or driver_opts' bridge name
-	Subnet   *net.IPNet // the network's subnet
-	Gateway  net.IP     // the bridge's own address inside Subnet
-	MTU      int        // 0: the kernel's default
-	Internal bool       // no route out; enforced by the firewall and by the absence of default routes
+	Name      string     // BridgeName(networkID), or driver_opts' bridge name
+	NetworkID string     // the owner: a bridge of that name made for another owner, or not by berth, is refused
+	Subnet    *net.IPNet // the network's subnet
+	Gateway   net.IP     // the bridge's own address inside Subnet
+	MTU       int        // 0: the kernel's default
+	Internal  bool       // no route out; enforced by the firewall and by the absence of default routes
 }
 
 // EnsureBridge creates the bridge when missing and makes sure it has the
 // gateway address, is up and has route_localnet=1 (needed to DNAT
-// 127.0.0.1 to containers). Calling it again is harmless, also from
-// several goroutines or processes at once.
+// 127.0.0.1 to containers; the firewall's loopback guard keeps it from
+// opening the host's loopback). An interface of that name that berth did
+// not create for c.NetworkID is refused with ErrForeignLink and left
+// untouched. Calling it again is harmless, also from several goroutines
+// or processes at once.
 func EnsureBridge(ctx context.Context, c BridgeConfig) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -60,26 +84,12 @@ func EnsureBridge(ctx context.Context, c BridgeConfig) error {
 	if c.Name == "" || len(c.Name) > unix.IFNAMSIZ-1 {
 		return fmt.Errorf("bridge name %q: must be 1 to 15 characters", c.Name)
 	}
-	link, err := netlink.LinkByName(c.Name)
-	if err != nil {
-		if !isNotFound(err) {
-			return fmt.Errorf("bridge %s: %w", c.Name, err)
-		}
-		attrs := netlink.NewLinkAttrs()
-		attrs.Name = c.Name
-		attrs.MTU = c.MTU
-		attrs.HardwareAddr = macFor(c.Name)
-		attrs.Flags = net.FlagUp
-		br := &netlink.Bridge{LinkAttrs: attrs}
-		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("create bridge %s: %w", c.Name, err)
-		}
-		if link, err = netlink.LinkByName(c.Name); err != nil {
-			return fmt.Errorf("bridge %s: %w", c.Name, err)
-		}
+	if c.NetworkID == "" {
+		return fmt.Errorf("bridge %s: no network ID to own it", c.Name)
 	}
-	if _, ok := link.(*netlink.Bridge); !ok {
-		return fmt.Errorf("bridge %s: a %s link of that name exists", c.Name, link.Type())
+	link, err := ownBridge(c)
+	if err != nil {
+		return err
 	}
 	if c.MTU > 0 && link.Attrs().MTU != c.MTU {
 		if err := netlink.LinkSetMTU(link, c.MTU); err != nil {
@@ -104,8 +114,76 @@ func EnsureBridge(ctx context.Context, c BridgeConfig) error {
 	return nil
 }
 
-// DeleteBridge removes the bridge; a missing bridge is not an error.
-func DeleteBridge(ctx context.Context, name string) error {
+// ownBridge returns the bridge berth made for c.NetworkID, creating it
+// (marked with its owner alias) when no interface has its name.
+func ownBridge(c BridgeConfig) (netlink.Link, error) {
+	link, err := netlink.LinkByName(c.Name)
+	if err != nil {
+		if !isNotFound(err) {
+			return nil, fmt.Errorf("bridge %s: %w", c.Name, err)
+		}
+		attrs := netlink.NewLinkAttrs()
+		attrs.Name = c.Name
+		attrs.Alias = ownerAlias(c.NetworkID)
+		attrs.MTU = c.MTU
+		attrs.HardwareAddr = macFor(c.Name)
+		attrs.Flags = net.FlagUp
+		br := &netlink.Bridge{LinkAttrs: attrs}
+		err := netlink.LinkAdd(br)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("create bridge %s: %w", c.Name, err)
+		}
+		if err == nil {
+			// the kernel ignores IFLA_IFALIAS in a new link's message
+			if err := netlink.LinkSetAlias(br, attrs.Alias); err != nil {
+				_ = netlink.LinkDel(br)
+				return nil, fmt.Errorf("bridge %s: set alias: %w", c.Name, err)
+			}
+		}
+		if link, err = awaitAlias(c.Name); err != nil {
+			return nil, err
+		}
+	}
+	if !ownedBy(link, c.NetworkID) {
+		alias := ""
+		if a := link.Attrs().Alias; a != "" {
+			alias = fmt.Sprintf(" (alias %q)", a)
+		}
+		return nil, fmt.Errorf("bridge %s: %w: a %s interface named %s%s is already on the host; pick another com.docker.network.bridge.name",
+			c.Name, ErrForeignLink, link.Type(), c.Name, alias)
+	}
+	if _, ok := link.(*netlink.Bridge); !ok {
+		return nil, fmt.Errorf("bridge %s: a %s link of that name exists", c.Name, link.Type())
+	}
+	if link.Attrs().Alias == "" {
+		// made before berth marked its bridges: mark it now
+		if err := netlink.LinkSetAlias(link, ownerAlias(c.NetworkID)); err != nil {
+			return nil, fmt.Errorf("bridge %s: set alias: %w", c.Name, err)
+		}
+	}
+	return link, nil
+}
+
+// awaitAlias reads the link of that name, giving a bridge that another
+// berth process has just created (EEXIST here) a moment to get its owner
+// alias.
+func awaitAlias(name string) (netlink.Link, error) {
+	for i := 0; ; i++ {
+		link, err := netlink.LinkByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("bridge %s: %w", name, err)
+		}
+		if link.Attrs().Alias != "" || i == 20 {
+			return link, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// DeleteBridge removes the bridge berth created for networkID; a missing
+// bridge is not an error, and an interface of that name berth did not
+// create for that network is left alone (its record can still go).
+func DeleteBridge(ctx context.Context, name, networkID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -115,6 +193,9 @@ func DeleteBridge(ctx context.Context, name string) error {
 			return nil
 		}
 		return fmt.Errorf("bridge %s: %w", name, err)
+	}
+	if !ownedBy(link, networkID) {
+		return nil
 	}
 	if _, ok := link.(*netlink.Bridge); !ok {
 		return fmt.Errorf("delete bridge %s: it is a %s link, not a bridge", name, link.Type())

@@ -23,7 +23,7 @@ func TestBridgeIdempotentAndNetnsLifecycle(t *testing.T) {
 	run := rootSetup(t)
 	n := mkNet(t, nil, 10, false)
 	ctx := t.Context()
-	if err := EnsureBridge(ctx, BridgeConfig{Name: n.bridge, Subnet: n.subnet, Gateway: n.gateway}); err != nil {
+	if err := EnsureBridge(ctx, BridgeConfig{Name: n.bridge, NetworkID: n.id, Subnet: n.subnet, Gateway: n.gateway}); err != nil {
 		t.Fatalf("second EnsureBridge: %v", err)
 	}
 	link, err := netlink.LinkByName(n.bridge)
@@ -36,6 +36,9 @@ func TestBridgeIdempotentAndNetnsLifecycle(t *testing.T) {
 	}
 	if link.Attrs().Flags&net.FlagUp == 0 {
 		t.Fatal("bridge is down")
+	}
+	if got := link.Attrs().Alias; got != ownerAlias(n.id) {
+		t.Fatalf("bridge alias = %q, want the owner mark %q", got, ownerAlias(n.id))
 	}
 	if out, _ := exec.Command("sysctl", "-n", "net.ipv4.conf."+n.bridge+".route_localnet").Output(); strings.TrimSpace(string(out)) != "1" {
 		t.Fatalf("route_localnet = %q", out)

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -171,4 +172,53 @@ func mkNeighbour(t testing.TB, run string, hostIP, peerIP net.IP) string {
 	nsRun(t, path, "ip", "addr", "add", peerIP.String()+"/30", "dev", "eth0")
 	nsRun(t, path, "ip", "link", "set", "eth0", "up")
 	return path
+}
+
+// TestBridgeNotAdopted: EnsureBridge refuses a bridge berth did not make
+// (and changes nothing on it), and DeleteBridge never deletes one.
+func TestBridgeNotAdopted(t *testing.T) {
+	rootSetup(t)
+	name := "brtest" + rnd()
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = name
+	br := &netlink.Bridge{LinkAttrs: attrs}
+	if err := netlink.LinkAdd(br); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = netlink.LinkDel(br) })
+	_, subnet, _ := net.ParseCIDR("10.231.43.0/24")
+	gw := net.IPv4(10, 231, 43, 1).To4()
+	err := EnsureBridge(t.Context(), BridgeConfig{Name: name, NetworkID: "btnet" + rnd(), Subnet: subnet, Gateway: gw})
+	if !errors.Is(err, ErrForeignLink) || !strings.Contains(err.Error(), name) {
+		t.Errorf("EnsureBridge on the test's own bridge %s: %v, want ErrForeignLink naming it", name, err)
+	}
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addrs, _ := netlink.AddrList(link, netlink.FAMILY_V4); len(addrs) != 0 {
+		t.Errorf("berth gave %s addresses %v", name, addrs)
+	}
+	if link.Attrs().Flags&net.FlagUp != 0 {
+		t.Errorf("berth set %s up", name)
+	}
+	if err := DeleteBridge(t.Context(), name, "btnet"+rnd()); err != nil {
+		t.Errorf("DeleteBridge of a bridge berth did not make: %v", err)
+	}
+	if _, err := netlink.LinkByName(name); err != nil {
+		t.Fatalf("DeleteBridge deleted %s, which berth did not make: %v", name, err)
+	}
+
+	// A bridge berth made for one network is not another network's either.
+	n := mkNet(t, nil, 44, false)
+	other := BridgeConfig{Name: n.bridge, NetworkID: "btnet" + rnd(), Subnet: n.subnet, Gateway: n.gateway}
+	if err := EnsureBridge(t.Context(), other); !errors.Is(err, ErrForeignLink) {
+		t.Errorf("EnsureBridge of network %s's bridge for another network: %v, want ErrForeignLink", n.id, err)
+	}
+	if err := DeleteBridge(t.Context(), n.bridge, other.NetworkID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(n.bridge); err != nil {
+		t.Fatalf("DeleteBridge for another network deleted %s: %v", n.bridge, err)
+	}
 }
