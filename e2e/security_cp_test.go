@@ -133,7 +133,7 @@ func TestSecurityCpSpecialFiles(t *testing.T) {
 func TestSecurityCpContainerSymlinks(t *testing.T) {
 	e := cpBox(t)
 	hostDir := t.TempDir()
-	e.boxSh(t, "mkdir -p /data"+hostDir+" && echo inside > /data/target && ln -s /data/target /data/abs && ln -s "+hostDir+" /data/escape && ln -s ../../../../.. /data/up")
+	e.boxSh(t, "mkdir -p /data "+hostDir+" && echo inside > /data/target && ln -s /data/target /data/abs && ln -s "+hostDir+" /data/escape && ln -s ../../../../.. /data/up")
 	host := e.WriteFile(t, "hostfile", "from host\n")
 
 	e.MustBerth(t, "cp", host, "box:/data/escape/new")
