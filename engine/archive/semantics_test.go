@@ -42,7 +42,7 @@ func TestCopySemantics(t *testing.T) {
 	root := openRoot(t, ctr)
 	for _, c := range []struct {
 		name, src, dst string // dst relative to a host dir holding file "file" and dir "dir/"
-		want, err     string
+		want, err      string
 	}{
 		{"file to new", "/f", "new", "dir/ file=old new=F", ""},
 		{"file to new dir/", "/f", "new/", "", "does not exist"},
