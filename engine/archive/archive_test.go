@@ -272,3 +272,24 @@ func TestCopyCanceled(t *testing.T) {
 		t.Errorf("err = %v; want context.Canceled", err)
 	}
 }
+
+// TestCopyOutSkipsPseudoFS: beneath the source, nothing on /proc (or the
+// like) is read: the copy of a proc directory's contents holds no file.
+func TestCopyOutSkipsPseudoFS(t *testing.T) {
+	host := t.TempDir()
+	for _, src := range []string{"/.", "/"} {
+		out := filepath.Join(host, "o"+filepath.Base(src))
+		if err := os.Mkdir(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := CopyOut(t.Context(), openRoot(t, "/proc/self"), src, out, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		_ = filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				t.Errorf("copy of %s copied %s from /proc", src, p)
+			}
+			return nil
+		})
+	}
+}

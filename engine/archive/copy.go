@@ -101,7 +101,7 @@ func (c *copier) top(s *entry, ss Spec, d *entry, ds Spec) error {
 		}
 		defer dir.Close()
 		if ss.Contents || ss.Base() == "." {
-			return c.children(h, dir, s.label, 0)
+			return c.children(h, dir, s.label, 1)
 		}
 		return c.entry(h, st, dir, ss.Base(), s.label, 0)
 	case exists && dt.Mode&unix.S_IFMT != unix.S_IFREG:
