@@ -75,56 +75,126 @@ func parseSize(s string) (int64, error) {
 // Writer appends entries to a log file, rotating it to path.1 … path.N-1
 // when it grows past MaxSize. It is safe for concurrent use by the
 // stdout and stderr copiers of one container.
+//
+// A full disk never stops it for good: an entry that cannot be written is
+// dropped whole (a partial write is cut off again), the drops are counted,
+// and the next entry that fits is preceded by a note of how many were lost.
 type Writer struct {
 	path string
 	opts Options
 	now  func() time.Time
+	// openFile opens the log for appending and returns its size; tests
+	// replace it to fail like a full disk.
+	openFile func(path string) (logFile, int64, error)
+	report   func(msg string)
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64
+	mu      sync.Mutex
+	f       logFile // nil after a failed reopen: retried on the next entry
+	size    int64
+	closed  bool
+	dropped int   // entries lost since the last one written
+	dropErr error // why the first of them was lost
+}
+
+// logFile is what Writer needs of the open log.
+type logFile interface {
+	Write(p []byte) (int, error)
+	Truncate(size int64) error
+	Close() error
+}
+
+func openAppend(path string) (logFile, int64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
 }
 
 // NewWriter opens (appending) the log at path.
 func NewWriter(path string, o Options) (*Writer, error) {
+	return newWriter(path, o, openAppend)
+}
+
+func newWriter(path string, o Options, open func(string) (logFile, int64, error)) (*Writer, error) {
 	if o.MaxSize <= 0 {
 		o.MaxSize = DefaultMaxSize
 	}
 	if o.MaxFiles < 1 {
 		o.MaxFiles = DefaultMaxFiles
 	}
-	w := &Writer{path: path, opts: o, now: time.Now}
+	w := &Writer{path: path, opts: o, now: time.Now, openFile: open}
 	if err := w.open(); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
+// SetReporter makes the writer tell report when it starts dropping
+// entries and when it writes again (the supervisor logs both).
+func (w *Writer) SetReporter(report func(msg string)) {
+	w.mu.Lock()
+	w.report = report
+	w.mu.Unlock()
+}
+
 func (w *Writer) open() error {
-	f, err := os.OpenFile(w.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, size, err := w.openFile(w.path)
 	if err != nil {
 		return err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	w.f, w.size = f, st.Size()
+	w.f, w.size = f, size
 	return nil
 }
 
-// Write records one line of a stream.
+// Write records one line of a stream. An error means the line was
+// dropped (and counted); the writer stays usable.
 func (w *Writer) Write(stream, line string) error {
-	data, err := json.Marshal(Entry{Log: line, Stream: stream, Time: w.now().UTC()})
+	data, err := w.entry(stream, line)
 	if err != nil {
 		return err
 	}
-	data = append(data, '\n')
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.f == nil {
+	if w.closed {
 		return os.ErrClosed
+	}
+	if w.dropped > 0 {
+		// The note goes in the same write(2) as the entry: both or neither.
+		note, _ := w.entry("stderr", fmt.Sprintf("berth: %d lines dropped: %v\n", w.dropped, w.dropErr))
+		data = append(note, data...)
+	}
+	if err := w.writeLocked(data); err != nil {
+		w.dropLocked(err)
+		return err
+	}
+	if w.dropped > 0 {
+		w.reportLocked(fmt.Sprintf("%s: logging again; %d lines dropped: %v", w.path, w.dropped, w.dropErr))
+		w.dropped, w.dropErr = 0, nil
+	}
+	return nil
+}
+
+func (w *Writer) entry(stream, line string) ([]byte, error) {
+	data, err := json.Marshal(Entry{Log: line, Stream: stream, Time: w.now().UTC()})
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// writeLocked appends data in one write; on a short write the file is cut
+// back to its previous size, so no torn JSON line is left behind.
+func (w *Writer) writeLocked(data []byte) error {
+	if w.f == nil {
+		if err := w.open(); err != nil {
+			return err
+		}
 	}
 	if w.size+int64(len(data)) > w.opts.MaxSize && w.size > 0 {
 		if err := w.rotate(); err != nil {
@@ -132,8 +202,32 @@ func (w *Writer) Write(stream, line string) error {
 		}
 	}
 	n, err := w.f.Write(data)
+	if err != nil {
+		if n > 0 {
+			if terr := w.f.Truncate(w.size); terr != nil {
+				// The torn tail cannot be cut: reopen (and re-stat) later.
+				w.f.Close()
+				w.f = nil
+			}
+		}
+		return err
+	}
 	w.size += int64(n)
-	return err
+	return nil
+}
+
+func (w *Writer) dropLocked(err error) {
+	if w.dropped == 0 {
+		w.dropErr = err
+		w.reportLocked(fmt.Sprintf("%s: dropping log lines: %v", w.path, err))
+	}
+	w.dropped++
+}
+
+func (w *Writer) reportLocked(msg string) {
+	if w.report != nil {
+		w.report(msg)
+	}
 }
 
 func (w *Writer) rotate() error {
@@ -157,10 +251,11 @@ func (w *Writer) rotate() error {
 	return w.open()
 }
 
-// Close closes the file.
+// Close closes the file; later entries are refused.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.closed = true
 	if w.f == nil {
 		return nil
 	}
@@ -169,16 +264,17 @@ func (w *Writer) Close() error {
 	return err
 }
 
-// Copy reads r line by line into the log as stream until EOF. A line
-// longer than 16 KiB is split, as Docker does.
+// Copy reads r line by line into the log as stream until EOF or a read
+// error. A line longer than 16 KiB is split, as Docker does. A line that
+// cannot be written is dropped and reading goes on: the pipe is always
+// drained, so a full disk neither blocks the container nor, by closing
+// the pipe, kills it with SIGPIPE.
 func (w *Writer) Copy(stream string, r io.Reader) error {
 	br := bufio.NewReaderSize(r, 16*1024)
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
-			if werr := w.Write(stream, string(line)); werr != nil {
-				return werr
-			}
+			_ = w.Write(stream, string(line)) // counted by Write when dropped
 		}
 		switch err {
 		case nil, bufio.ErrBufferFull:

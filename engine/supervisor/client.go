@@ -73,6 +73,9 @@ func (c *Client) Ensure(ctx context.Context) error {
 	if c.Alive(ctx) {
 		return nil
 	}
+	if err := privateDir(c.paths.Dir); err != nil {
+		return fmt.Errorf("project %s supervisor: %w", c.Project, err)
+	}
 	lock, err := state.Acquire(ctx, c.paths.Spawn)
 	if err != nil {
 		return err

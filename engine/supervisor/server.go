@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg Config) error {
 			s.emit(events.ActionHealthStatus, m, events.AttrHealthStatus, status)
 		}
 	}
-	if err := os.MkdirAll(s.paths.Dir, 0o700); err != nil {
+	if err := privateDir(s.paths.Dir); err != nil {
 		return err
 	}
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -131,6 +131,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	s.ln = ln
 	defer os.Remove(s.paths.Socket)
+	// The directory is 0700 already; the socket's own mode must not depend
+	// on the umask either.
+	if err := os.Chmod(s.paths.Socket, 0o600); err != nil {
+		return err
+	}
 	if err := state.WriteFile(s.paths.Pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return err
 	}
@@ -159,6 +164,11 @@ func Run(ctx context.Context, cfg Config) error {
 				return nil
 			}
 			return err
+		}
+		if err := authorize(conn); err != nil {
+			cfg.Logf("supervisor socket: %v", err)
+			conn.Close()
+			continue
 		}
 		s.mu.Lock()
 		s.inflight++
@@ -351,6 +361,8 @@ func (s *Server) logWriter(m *managed) (*logs.Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	name := m.rec.Name
+	w.SetReporter(func(msg string) { s.cfg.Logf("container %s: log: %s", name, msg) })
 	m.logw = w
 	return w, nil
 }
@@ -362,6 +374,10 @@ func (s *Server) consoleSocket(id string) (string, *net.UnixListener, error) {
 	os.Remove(path)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
+		return "", nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
 		return "", nil, err
 	}
 	return path, ln, nil
