@@ -293,3 +293,29 @@ func TestCopyOutSkipsPseudoFS(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyInOwner (root only): entries copied in belong to root unless
+// -a keeps the source's uid and gid.
+func TestCopyInOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	ctr, src := t.TempDir(), filepath.Join(t.TempDir(), "f")
+	write(t, src, "x")
+	if err := os.Chown(src, 1234, 5678); err != nil {
+		t.Fatal(err)
+	}
+	root := openRoot(t, ctr)
+	for dst, want := range map[string][2]uint32{"/plain": {0, 0}, "/kept": {1234, 5678}} {
+		if err := CopyIn(t.Context(), root, src, dst, Options{KeepOwner: dst == "/kept"}); err != nil {
+			t.Fatal(err)
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(ctr, dst), &st); err != nil {
+			t.Fatal(err)
+		}
+		if [2]uint32{st.Uid, st.Gid} != want {
+			t.Errorf("%s owned by %d:%d; want %d:%d", dst, st.Uid, st.Gid, want[0], want[1])
+		}
+	}
+}
