@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"os/exec"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -13,21 +15,38 @@ import (
 	"github.com/berth-dev/berth/engine/supervisor"
 )
 
-// newSuperviseCmd is the hidden subcommand the CLI re-executes as a
-// project's supervisor.
+// newSuperviseCmd is the hidden subcommand the CLI re-executes for a
+// project: without --serve it is the project's keeper, which starts (and
+// restarts, if it is killed) the supervisor proper, `__supervise --serve`.
 func newSuperviseCmd(g *globalOptions) *cobra.Command {
 	var project string
+	var serve bool
 	cmd := &cobra.Command{
 		Use:    "__supervise",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The supervisor lives as long as the project runs: keep its
-			// heap small (its work is bookkeeping, not throughput).
+			// Both live as long as the project runs: keep their heaps small
+			// (their work is bookkeeping, not throughput).
 			debug.SetGCPercent(20)
 			debug.SetMemoryLimit(6 << 20)
-			logger := log.New(g.stderr, "supervisor["+project+"] ", log.LstdFlags|log.Lmicroseconds)
 			run := state.RunDir()
+			if !serve {
+				logger := log.New(g.stderr, "keeper["+project+"] ", log.LstdFlags|log.Lmicroseconds)
+				return supervisor.Keep(context.Background(), supervisor.KeepConfig{
+					Project: project,
+					RunDir:  run,
+					Serve: func() *exec.Cmd {
+						self, err := os.Executable()
+						if err != nil {
+							self = "/proc/self/exe"
+						}
+						return exec.Command(self, "__supervise", "--project", project, "--serve")
+					},
+					Logf: logger.Printf,
+				})
+			}
+			logger := log.New(g.stderr, "supervisor["+project+"] ", log.LstdFlags|log.Lmicroseconds)
 			return supervisor.Run(context.Background(), supervisor.Config{
 				Project: project,
 				Root:    state.Root(),
@@ -40,6 +59,7 @@ func newSuperviseCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&project, "project", "", "project to supervise")
+	cmd.Flags().BoolVar(&serve, "serve", false, "run the supervisor itself (started by the keeper)")
 	cmd.MarkFlagRequired("project")
 	return cmd
 }

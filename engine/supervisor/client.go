@@ -109,6 +109,10 @@ func (c *Client) Ensure(ctx context.Context) error {
 		}
 		select {
 		case err := <-exited:
+			if err == nil && c.Alive(ctx) {
+				// a keeper that found another keeper starting one
+				return nil
+			}
 			return fmt.Errorf("supervisor for project %s exited at start (%v): %s", c.Project, err, tail(c.paths.Log))
 		case <-deadline.C:
 			return fmt.Errorf("supervisor for project %s did not answer within 10s: %s", c.Project, tail(c.paths.Log))

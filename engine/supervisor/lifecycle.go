@@ -88,11 +88,12 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 			consoleCh <- f
 		}()
 	} else {
-		outR, outW, err := os.Pipe()
+		// FIFOs, not pipes: they outlive a killed supervisor (fifo.go).
+		outR, outW, err := makeFIFO(s.fifoPath(m.id, "stdout"))
 		if err != nil {
 			return err
 		}
-		errR, errW, err := os.Pipe()
+		errR, errW, err := makeFIFO(s.fifoPath(m.id, "stderr"))
 		if err != nil {
 			outR.Close()
 			outW.Close()
@@ -176,14 +177,7 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	}
 	s.mu.Unlock()
 	for _, r := range readers {
-		m.copiers.Add(1)
-		go func(stream string, f *os.File) {
-			defer m.copiers.Done()
-			defer f.Close()
-			if err := logw.Copy(stream, f); err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, syscall.EIO) {
-				s.cfg.Logf("container %s: log copy: %v", rec.Name, err)
-			}
-		}(r.stream, r.f)
+		s.startCopier(m, logw, r.stream, r.f)
 	}
 
 	if !oneCall {
@@ -472,6 +466,7 @@ func (s *Server) remove(ctx context.Context, id string) error {
 	}
 	delete(s.containers, id)
 	s.mu.Unlock()
+	s.removeFIFOs(id)
 	return nil
 }
 

@@ -48,6 +48,9 @@ type Paths struct {
 	Spawn  string // held by a CLI while it checks for and starts one
 	Pid    string
 	Log    string
+	Keeper string // held by the project's keeper (keeper.go)
+	Exits  string // exit codes of orphans the keeper reaped, by pid
+	IO     string // the containers' stdout/stderr FIFOs (fifo.go)
 }
 
 // PathsFor returns the supervisor paths of a project.
@@ -60,5 +63,8 @@ func PathsFor(runDir, project string) Paths {
 		Spawn:  filepath.Join(d, "spawn.lock"),
 		Pid:    filepath.Join(d, "supervisor.pid"),
 		Log:    filepath.Join(d, "supervisor.log"),
+		Keeper: filepath.Join(d, "keeper.lock"),
+		Exits:  filepath.Join(d, "exits"),
+		IO:     filepath.Join(d, "io"),
 	}
 }

@@ -118,6 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("become child subreaper: %w", err)
 	}
+	protectFromOOM(cfg.Logf)
 	sigchld := make(chan os.Signal, 16)
 	signal.Notify(sigchld, syscall.SIGCHLD)
 	defer signal.Stop(sigchld)
@@ -321,31 +322,6 @@ func (s *Server) putState(m *managed) {
 	}
 	if err := s.store.PutState(m.id, m.st); err != nil {
 		s.cfg.Logf("container %s: write state: %v", m.rec.Name, err)
-	}
-}
-
-// adoptLeftovers handles containers of the project that a previous,
-// killed supervisor left running: they are no child of this one, so
-// their exits could not be seen; they are stopped and marked exited, and
-// `up` starts them again.
-func (s *Server) adoptLeftovers(ctx context.Context) {
-	recs, err := s.store.List(s.cfg.Project)
-	if err != nil {
-		return
-	}
-	for _, rec := range recs {
-		st, err := s.store.GetState(rec.ID)
-		if err != nil || (st.Status != state.StatusRunning && st.Status != state.StatusPaused && st.Status != state.StatusRestarting) {
-			continue
-		}
-		if rt, err := s.cfg.RuntimeFor(ctx, rec.Runtime); err == nil {
-			rt.Delete(ctx, rec.ID, true)
-		}
-		st.Status, st.Pid, st.FinishedAt = state.StatusExited, 0, time.Now()
-		st.ExitCode = 137
-		st.Error = "the project's supervisor was killed; berth stopped this container (berth up starts it again)"
-		s.store.PutState(rec.ID, st)
-		s.cfg.Logf("container %s: left by a killed supervisor, stopped", rec.Name)
 	}
 }
 
