@@ -15,6 +15,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/ipam"
 	"github.com/berth-dev/berth/network/nft"
@@ -91,6 +92,9 @@ func priority(n *types.ServiceNetworkConfig) int {
 func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string) (*state.Network, error) {
 	cfg, declared := p.Networks[key]
 	name := networkName(p, key)
+	if err := names.ValidNetworkName(name); err != nil {
+		return nil, fmt.Errorf("networks.%s: %w", key, err)
+	}
 	if rec, err := e.networks().Get(name); err == nil {
 		// make sure its bridge and rules exist (after a reboot, say);
 		// one process at a time, as AddNetwork replaces the rules
@@ -148,8 +152,12 @@ type NetworkSpec struct {
 }
 
 // CreateNetwork allocates a subnet and makes the bridge and its rules.
-// Nothing is left when it fails.
+// Nothing is left when it fails. The name becomes a file name under the
+// state root, so it must be a valid network name (names.ValidNetworkName).
 func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (rec *state.Network, err error) {
+	if err := names.ValidNetworkName(s.Name); err != nil {
+		return nil, err
+	}
 	if rec, err := e.networks().Get(s.Name); err == nil {
 		return rec, nil
 	}
@@ -219,11 +227,11 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (rec *state.N
 		rec.IPRange = n.IPRange.String()
 	}
 	if err := e.applyNetwork(ctx, rec); err != nil {
-		e.deleteNetworkObjects(context.WithoutCancel(ctx), rec)
+		e.deleteNetworkObjectsLocked(context.WithoutCancel(ctx), rec, true)
 		return nil, err
 	}
 	if err := e.networks().Put(rec); err != nil {
-		e.deleteNetworkObjects(context.WithoutCancel(ctx), rec)
+		e.deleteNetworkObjectsLocked(context.WithoutCancel(ctx), rec, true)
 		return nil, err
 	}
 	return rec, nil
@@ -279,15 +287,29 @@ func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 	return e.networks().Delete(name)
 }
 
+// deleteNetworkObjects removes a network's firewall rules and bridge, and
+// berth's table when nothing else is left in it.
 func (e *Engine) deleteNetworkObjects(ctx context.Context, rec *state.Network) error {
+	lock, err := state.Acquire(ctx, hostNetworkLock)
+	if err == nil {
+		defer lock.Release()
+	}
+	return e.deleteNetworkObjectsLocked(ctx, rec, err == nil)
+}
+
+// deleteNetworkObjectsLocked is deleteNetworkObjects for a caller that
+// holds the host network lock (locked), or could not get it: the table is
+// then left, as deleting it needs the lock. CreateNetwork, which holds the
+// lock, must call this one: the lock is a flock, which a second Acquire in
+// the same process waits on forever.
+func (e *Engine) deleteNetworkObjectsLocked(ctx context.Context, rec *state.Network, locked bool) error {
 	var errs []error
 	if fw, err := nft.New(); err == nil {
 		if err := fw.RemoveNetwork(rec.ID); err != nil {
 			errs = append(errs, err)
 		}
-		if lock, err := state.Acquire(ctx, hostNetworkLock); err == nil {
+		if locked {
 			fw.Cleanup()
-			lock.Release()
 		}
 		fw.Close()
 	} else {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/names"
 )
 
 func newNetworkCmd(g *globalOptions) *cobra.Command {
@@ -143,6 +144,9 @@ func networkCreateCmd(g *globalOptions) *cobra.Command {
 			}
 			if ipv6 {
 				return fmt.Errorf("--ipv6 is not supported yet")
+			}
+			if err := names.ValidNetworkName(args[0]); err != nil {
+				return err
 			}
 			s.Name = args[0]
 			s.Labels = kvMap(labels)
