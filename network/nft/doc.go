@@ -51,5 +51,8 @@
 // raw PREROUTING rule does. It is a fixed rule of the table: it exists
 // while any berth network does.
 //
-// AddNetwork also sets net.ipv4.ip_forward=1, as Docker does.
+// AddNetwork also sets net.ipv4.ip_forward=1, as Docker does; when berth
+// turned it on, Cleanup turns it off again with the table (forward.go).
+// The other sysctl berth sets, route_localnet=1, is per bridge and goes
+// with the bridge.
 package nft

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 
@@ -77,6 +76,8 @@ type Firewall struct {
 	table       *nftables.Table
 	dockerTable string
 	ipForward   string
+	// ipForwardRecord keeps ip_forward's value before berth (forward.go)
+	ipForwardRecord string
 }
 
 // Opt configures a Firewall.
@@ -97,10 +98,11 @@ func New(opts ...Opt) (*Firewall, error) {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
 	f := &Firewall{
-		conn:        c,
-		table:       &nftables.Table{Name: DefaultTable, Family: nftables.TableFamilyIPv4},
-		dockerTable: "filter",
-		ipForward:   "/proc/sys/net/ipv4/ip_forward",
+		conn:            c,
+		table:           &nftables.Table{Name: DefaultTable, Family: nftables.TableFamilyIPv4},
+		dockerTable:     "filter",
+		ipForward:       "/proc/sys/net/ipv4/ip_forward",
+		ipForwardRecord: DefaultIPForwardRecord,
 	}
 	for _, o := range opts {
 		o(f)
@@ -212,8 +214,8 @@ func (f *Firewall) AddNetwork(n NetworkRules) error {
 	if err := f.removeTagged(netTag(n.ID)); err != nil {
 		return err
 	}
-	if err := os.WriteFile(f.ipForward, []byte("1"), 0o644); err != nil {
-		return fmt.Errorf("network %s: enable ip_forward: %w", n.ID, err)
+	if err := f.enableForwarding(); err != nil {
+		return fmt.Errorf("network %s: %w", n.ID, err)
 	}
 	c := f.conn
 	ud := f.tag(netTag(n.ID))
@@ -322,12 +324,13 @@ func (f *Firewall) RemovePorts(containerID string) error {
 }
 
 // Cleanup deletes berth's table when no network or published port is left
-// in it, and reports whether it did.
+// in it, and reports whether it did; ip_forward then gets its value from
+// before berth back (see forward.go).
 func (f *Firewall) Cleanup() (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, err := f.conn.ListTableOfFamily(f.table.Name, f.table.Family); err != nil {
-		return true, nil
+		return true, f.restoreForwarding()
 	}
 	for _, ch := range []string{chainForward, chainPostrouting, chainPublish} {
 		rules, err := f.conn.GetRules(f.table, f.chain(ch))
@@ -343,6 +346,9 @@ func (f *Firewall) Cleanup() (bool, error) {
 	f.conn.DelTable(f.table)
 	if err := f.conn.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
 		return false, fmt.Errorf("delete nftables table ip %s: %w", f.table.Name, err)
+	}
+	if err := f.restoreForwarding(); err != nil {
+		return true, err
 	}
 	return true, nil
 }
