@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -353,6 +352,3 @@ func (e *Engine) teardownNetwork(ctx context.Context, rec *state.Container) {
 	}
 	e.releaseNetwork(ctx, rec.ID, ns)
 }
-
-// errPortTaken is wrapped by port conflicts found before creating anything.
-var errPortTaken = errors.New("port already allocated")
