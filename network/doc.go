@@ -4,7 +4,10 @@
 // them and keeps the Compose-level records (`<project>_<name>`, labels).
 //
 //   - network: EnsureBridge/DeleteBridge (`br-<12 hex>` from BridgeName,
-//     gateway address, up, route_localnet=1); CreateNetns/DeleteNetns (a
+//     gateway address, up, route_localnet=1 — made safe by nft's loopback
+//     guard; each bridge berth creates carries the alias `berth:<network
+//     ID>`, and an interface without that mark is never adopted, changed
+//     or deleted: ErrForeignLink); CreateNetns/DeleteNetns (a
 //     netns bind-mounted on a file under the run dir, loopback up, made on
 //     a locked thread that is switched back or discarded — the file is what
 //     runc gets as linux.namespaces[net].path); Attach/Detach (a veth whose
