@@ -44,6 +44,22 @@ func TestSupervisorKilled(t *testing.T) {
 		}
 		return nil
 	})
+	// The OOM killer spares the supervisor and its keeper, not containers.
+	keeper := procPpid(sup)
+	if !strings.Contains(procCmdline(keeper), "__supervise") {
+		t.Fatalf("the supervisor's parent %d (%q) is not its keeper", keeper, procCmdline(keeper))
+	}
+	// Lowering a score needs CAP_SYS_RESOURCE, which some sandboxes drop.
+	canLower := capEff(t, procFile(os.Getpid(), "status"))&(1<<capSysResource) != 0
+	for _, pid := range append([]int{sup, keeper}, containerInits(e)...) {
+		want := "0"
+		if (pid == sup || pid == keeper) && canLower {
+			want = "-999"
+		}
+		if got := procFile(pid, "oom_score_adj"); got != want {
+			t.Errorf("pid %d (%s): oom_score_adj %q, want %s", pid, procCmdline(pid), got, want)
+		}
+	}
 	if err := syscall.Kill(sup, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 supervisor %d: %v", sup, err)
 	}
@@ -61,6 +77,7 @@ func TestSupervisorKilled(t *testing.T) {
 	if sup2 == sup || !procAlive(sup2) {
 		t.Fatalf("after the kill, supervisor pid %d (was %d), alive %v; want a new live one", sup2, sup, procAlive(sup2))
 	}
+	t.Logf("resident now: keeper %d KiB, supervisor %d KiB", procRSSKiB(keeper), procRSSKiB(sup2))
 	// The restart policy holds: always's process dies and comes back.
 	var victim int
 	for _, pid := range containerInits(e) {
@@ -100,6 +117,34 @@ func TestSupervisorKilled(t *testing.T) {
 	}
 	e.MustBerth(t, "down")
 	assertNothingLeft(t, e)
+}
+
+const capSysResource = 24
+
+func procFile(pid int, name string) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
+	return strings.TrimSpace(string(b))
+}
+
+// procPpid is pid's parent, from /proc/PID/status.
+func procPpid(pid int) int {
+	for _, l := range strings.Split(procFile(pid, "status"), "\n") {
+		if v, ok := strings.CutPrefix(l, "PPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+func procRSSKiB(pid int) int {
+	for _, l := range strings.Split(procFile(pid, "status"), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	return 0
 }
 
 // containerLog returns the json-file log of the test's container whose log

@@ -70,7 +70,8 @@ func Keep(ctx context.Context, cfg KeepConfig) error {
 	}
 	starts = append(starts, time.Now())
 	// What starting touched of the binary is not needed again.
-	time.AfterFunc(2*time.Second, trimResident)
+	time.AfterFunc(time.Second, trimResident)
+	time.AfterFunc(4*time.Second, trimResident)
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, 0, nil)
@@ -173,6 +174,6 @@ func waitAlive(ctx context.Context, c *Client) error {
 // do not inherit it: their spec sets oomScoreAdj (0 by default).
 func protectFromOOM(logf func(string, ...any)) {
 	if err := os.WriteFile("/proc/self/oom_score_adj", []byte("-999"), 0); err != nil {
-		logf("oom_score_adj: %v", err)
+		logf("oom_score_adj -999 (needs CAP_SYS_RESOURCE): %v", err)
 	}
 }

@@ -39,8 +39,22 @@ func trimResident() {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		madvisePageout(uintptr(start), uintptr(end-start))
+		if strings.Contains(fields[1], "w") {
+			madvisePageout(uintptr(start), uintptr(end-start))
+		} else {
+			dropMapping(uintptr(start), uintptr(end-start))
+		}
 	}
+}
+
+// dropMapping unmaps the pages of a read-only file mapping from this
+// process (MADV_DONTNEED); they stay in the page cache and fault back in
+// from it when touched. MADV_PAGEOUT leaves pages alone that another
+// process maps too, and the keeper maps the same binary: this works
+// whether or not it does. Never for a writable mapping, whose private
+// pages would be lost.
+func dropMapping(addr, length uintptr) {
+	unix.Syscall(unix.SYS_MADVISE, addr, length, unix.MADV_DONTNEED)
 }
 
 func madvisePageout(addr, length uintptr) {
