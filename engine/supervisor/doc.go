@@ -7,6 +7,12 @@
 // applies restart policies, and answers the CLI over a unix socket under
 // the run dir. It exits once none of the project's containers runs.
 //
+// The supervisor runs under a keeper (keeper.go), its parent, which
+// restarts it when it is killed and reaps the containers meanwhile; the new
+// supervisor adopts the running containers (adopt.go), whose stdout and
+// stderr are FIFOs that outlive it (fifo.go). See "Surviving the
+// supervisor" in docs/design.md.
+//
 // The CLI side is Client: Ensure starts the supervisor when none answers
 // (under a spawn lock, so two commands never start two), then each call is
 // one JSON request and one JSON response on a fresh connection.
