@@ -86,9 +86,12 @@ func Keep(ctx context.Context, cfg KeepConfig) error {
 			continue
 		}
 		sup = 0
-		if ws.Exited() && ws.ExitStatus() == 0 {
-			continue // idle exit: reap what is left, then go
+		if ws.Exited() && ws.ExitStatus() != 2 {
+			// 0: idle exit; 1: an error it reported (the CLI shows it).
+			// Reap what is left, then go.
+			continue
 		}
+		// Killed (SIGKILL, the OOM killer) or a Go panic (exit code 2).
 		cfg.Logf("keeper: supervisor %d died (%s)", pid, describe(ws))
 		starts = recent(starts, time.Now().Add(-keeperWindow))
 		if len(starts) >= keeperRestarts {
