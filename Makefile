@@ -7,7 +7,7 @@ BIN     := bin/berth
 PKGS     = $(shell $(GO) list ./... | grep -v /e2e)
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: all build deps vet fmt-check test test-unit test-e2e bench demo clean
+.PHONY: all build deps vet fmt-check test test-unit test-fuzz test-e2e fuzz bench demo clean
 
 all: build
 
@@ -36,11 +36,20 @@ fmt-check:
 test-unit:
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
+# Fuzz targets of every parser of untrusted input (layer tar entries, cp
+# paths, port specs, names, env files): a short bounded run of each in
+# `make test`, a longer one in `make fuzz` (FUZZTIME=10m make fuzz).
+test-fuzz:
+	FUZZTIME=8s GO=$(GO) bash scripts/fuzz.sh
+
+fuzz:
+	FUZZTIME=$${FUZZTIME:-2m} GO=$(GO) bash scripts/fuzz.sh
+
 # End-to-end tests of the built binary (root only; they say so when skipped).
 test-e2e:
 	$(GO) test -count=1 -timeout 40m ./e2e/...
 
-test: deps vet fmt-check test-unit test-e2e
+test: deps vet fmt-check test-unit test-fuzz test-e2e
 
 # Benchmarks: package benchmarks (runtime baseline, pull+unpack, DNS,
 # attach, DNAT throughput, graph) then whole-command ones of the built

@@ -17,6 +17,7 @@ import (
 var suite struct {
 	berth    string                 // the berth binary built for this run
 	tmp      string                 // the suite's own temp dir
+	canary   string                 // the host canary tree (canary_test.go)
 	registry *testregistry.Registry // serves the standard test images
 
 	mu    sync.Mutex
@@ -53,6 +54,14 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: leak check snapshot: %v\n", err)
 		return 1
 	}
+	sysctls := snapshotSysctls()
+	canary, canaryPrint, err := makeCanary()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: host canary: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(canary)
+	suite.canary = canary
 
 	reg, err := testregistry.Start(ctx)
 	if err != nil {
@@ -76,6 +85,8 @@ func runSuite(m *testing.M) int {
 	leaks := append([]string(nil), suite.leaks...)
 	suite.mu.Unlock()
 	leaks = append(leaks, checkSuite(roots, before)...)
+	leaks = append(leaks, checkCanary(canary, canaryPrint)...)
+	leaks = append(leaks, checkSysctls(sysctls)...)
 	if len(leaks) > 0 {
 		fmt.Fprint(os.Stderr, formatLeaks(leaks))
 		if code == 0 {
