@@ -249,6 +249,9 @@ func portMappings(svc types.ServiceConfig) ([]nft.PortMapping, error) {
 		if proto != "tcp" && proto != "udp" {
 			return nil, fmt.Errorf("service %q: port %d/%s: only tcp and udp can be published", svc.Name, p.Target, proto)
 		}
+		if p.Target == 0 || p.Target > 65535 {
+			return nil, fmt.Errorf("service %q: container port %d is not a port number (1-65535)", svc.Name, p.Target)
+		}
 		m := nft.PortMapping{ContainerPort: uint16(p.Target), Proto: proto}
 		if p.HostIP != "" {
 			if m.HostIP = net.ParseIP(p.HostIP); m.HostIP == nil {
