@@ -7,7 +7,7 @@ BIN     := bin/berth
 PKGS     = $(shell $(GO) list ./... | grep -v /e2e)
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: all build deps vet fmt-check test test-unit test-fuzz test-e2e fuzz bench demo clean
+.PHONY: all build deps vet lint fmt-check test test-unit test-fuzz test-e2e fuzz bench demo clean
 
 all: build
 
@@ -26,6 +26,19 @@ endif
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck, pinned, built once into .cache (ignored by git); and go.mod
+# must be tidy.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := .cache/bin/staticcheck-$(STATICCHECK_VERSION)
+$(STATICCHECK):
+	mkdir -p .cache/bin
+	GOBIN=$(CURDIR)/.cache/bin/tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv .cache/bin/tmp/staticcheck $@ && rmdir .cache/bin/tmp
+
+lint: $(STATICCHECK)
+	$(STATICCHECK) ./...
+	$(GO) mod tidy -diff
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -49,7 +62,7 @@ fuzz:
 test-e2e:
 	$(GO) test -count=1 -timeout 40m ./e2e/...
 
-test: deps vet fmt-check test-unit test-fuzz test-e2e
+test: deps vet lint fmt-check test-unit test-fuzz test-e2e
 
 # Benchmarks: package benchmarks (runtime baseline, pull+unpack, DNS,
 # attach, DNAT throughput, graph) then whole-command ones of the built

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/state"
 )
 
 func newLogsCmd(g *globalOptions) *cobra.Command {
@@ -42,11 +41,7 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var cs []*state.Container
-			for _, r := range recs {
-				cs = append(cs, r)
-			}
-			pr := newLogPrinter(g, cs, timestamps, noPrefix)
+			pr := newLogPrinter(g, recs, timestamps, noPrefix)
 			err = eng.Logs(ctx, sel, o, pr.line)
 			if ctx.Err() != nil {
 				return nil // Ctrl-C ends -f

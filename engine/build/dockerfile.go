@@ -27,7 +27,7 @@ var (
 	ErrUnsupported   = errors.New("not supported")
 	ErrStageCycle    = errors.New("build stages depend on each other in a cycle")
 	ErrPlatform      = errors.New("unsupported platform")
-	ErrNoDockerfile  = errors.New("Dockerfile not found")
+	ErrNoDockerfile  = errors.New("no Dockerfile found")
 	ErrContextAccess = errors.New("build context unreadable")
 )
 

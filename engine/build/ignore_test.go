@@ -24,7 +24,7 @@ func TestDockerignoreSecretNeverInALayer(t *testing.T) {
 		"root.key":              secretText,
 	})
 	df := "FROM busybox\nCOPY . /ctx/\nCOPY app /app/\nCOPY app/* /glob/\n"
-	img, rec := e.mustBuild(t, dir, df, Options{})
+	img, _ := e.mustBuild(t, dir, df, Options{})
 	fs := flat(t, img)
 	fileOf(t, fs, "/ctx/app/main.txt")
 	fileOf(t, fs, "/app/main.txt")
@@ -63,7 +63,7 @@ func TestDockerignoreSecretNeverInALayer(t *testing.T) {
 	}
 	// changing an ignored file does not miss the cache
 	writeFiles(t, dir, map[string]string{"secrets/token": "rotated", "app/private.key": "rotated"})
-	_, rec = e.mustBuild(t, dir, df, Options{})
+	_, rec := e.mustBuild(t, dir, df, Options{})
 	for title, st := range fsStatuses(rec) {
 		if st != StatusCached {
 			t.Errorf("%s: %s after an ignored file changed, want cached", title, st)

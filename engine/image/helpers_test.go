@@ -3,7 +3,6 @@ package image
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"io"
 	"io/fs"
 	"log"
@@ -217,11 +216,4 @@ func readFile(t testing.TB, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func ctxT(t testing.TB) context.Context {
-	if tt, ok := t.(*testing.T); ok {
-		return tt.Context()
-	}
-	return context.Background()
 }

@@ -126,7 +126,7 @@ func indexTar(sr *io.SectionReader) (*tarIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load: %w: %v", ErrBadArchive, err)
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if hdr.Typeflag != tar.TypeReg { // the reader turns the old TypeRegA into TypeReg
 			continue
 		}
 		off, err := sr.Seek(0, io.SeekCurrent)

@@ -155,7 +155,7 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		u.dirs = append(u.dirs, dirTimes{name, accessTime(hdr), hdr.ModTime})
 		return nil
 
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // the reader turns the old TypeRegA into TypeReg
 		if err := u.removeExisting(name, false); err != nil {
 			return err
 		}
@@ -337,12 +337,6 @@ func xattrsOf(hdr *tar.Header) map[string]string {
 			}
 			out[key] = v
 		}
-	}
-	for k, v := range hdr.Xattrs { //nolint:staticcheck // old archives
-		if out == nil {
-			out = map[string]string{}
-		}
-		out[k] = v
 	}
 	return out
 }

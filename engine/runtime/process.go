@@ -31,7 +31,7 @@ func Command(imgEntrypoint, imgCmd []string, entrypoint, command types.ShellComm
 	ep := imgEntrypoint
 	cmd := imgCmd
 	switch {
-	case entrypoint != nil && len(entrypoint) > 0:
+	case len(entrypoint) > 0:
 		ep = entrypoint
 		cmd = nil
 	case entrypoint != nil:

@@ -11,14 +11,6 @@ import (
 	"github.com/miekg/dns"
 )
 
-func ips(ss ...string) []net.IP {
-	out := make([]net.IP, len(ss))
-	for i, s := range ss {
-		out[i] = net.ParseIP(s).To4()
-	}
-	return out
-}
-
 func projectTable() *Table {
 	t := NewTable()
 	t.Add(Record{Network: "front", IP: net.ParseIP("10.1.0.2"), Names: []string{"web", "web-1", "www"}, Container: "web-1"})
