@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -23,7 +21,6 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/safepath"
-	"github.com/berth-dev/berth/project"
 )
 
 // newID returns a container ID: 64 hex characters, as Docker's.
@@ -46,6 +43,11 @@ type containerSpec struct {
 	// keepAnon are the anonymous volumes of the container this one
 	// replaces (target → volume).
 	keepAnon map[string]string
+	// slug is a one-off's random part (com.docker.compose.slug).
+	slug string
+	// replaces is the ID of the container this one replaces
+	// (com.docker.compose.replace).
+	replaces string
 }
 
 // create makes a container: its rootfs, mounts, network namespace,
@@ -72,9 +74,10 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 
 	// The first record, before anything exists: if this command is killed
 	// from here on, `down` finds the container and removes what was made.
+	labels := containerLabels(cs) // labels.go
 	early := &state.Container{
 		ID: id, Name: cs.name, Project: p.Name, Service: svc.Name, Number: cs.number, Oneoff: cs.oneoff,
-		Labels: map[string]string{project.LabelProject: p.Name, project.LabelService: svc.Name},
+		Labels: labels,
 		Image:  imageRef(p, svc), Created: time.Now().UTC(), Bundle: dir, Rootfs: layout.Merged, Creating: true,
 	}
 	if len(serviceNetworks(svc)) > 0 {
@@ -144,19 +147,6 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		return nil, err
 	}
 
-	labels := map[string]string{
-		project.LabelProject:         p.Name,
-		project.LabelService:         svc.Name,
-		project.LabelContainerNumber: strconv.Itoa(cs.number),
-		project.LabelOneoff:          boolLabel(cs.oneoff),
-		project.LabelConfigHash:      cs.hash,
-		project.LabelWorkingDir:      p.WorkingDir,
-		project.LabelConfigFiles:     strings.Join(p.ComposeFiles, ","),
-		project.LabelImage:           cs.image.ID(),
-	}
-	for k, v := range svc.Labels {
-		labels[k] = v
-	}
 	rec = &state.Container{
 		ID:               id,
 		Name:             cs.name,
@@ -198,13 +188,6 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	}
 	e.record(events.ActionCreate, rec)
 	return rec, nil
-}
-
-func boolLabel(b bool) string {
-	if b {
-		return "True"
-	}
-	return "False"
 }
 
 // restartPolicy is the service's restart:, or deploy.restart_policy as

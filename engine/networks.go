@@ -120,6 +120,7 @@ func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string
 	spec := NetworkSpec{Name: name, Project: p.Name, Key: key, Labels: map[string]string{
 		project.LabelProject: p.Name,
 		project.LabelNetwork: key,
+		project.LabelVersion: project.ComposeVersion,
 	}}
 	if declared {
 		spec.Internal = cfg.Internal

@@ -2,13 +2,12 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/format"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -141,17 +140,17 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 	svc.ContainerName = ""
 	svc.Tty = o.Tty
 	svc.StdinOpen = o.Interactive
+	// Compose's slug: 64 random hex digits, the first 12 in the name.
+	slug := newID()
 	name := o.Name
 	if name == "" {
-		var b [6]byte
-		rand.Read(b[:])
-		name = fmt.Sprintf("%s-%s-run-%s", p.Name, o.Service, hex.EncodeToString(b[:]))
+		name = fmt.Sprintf("%s-%s-run-%s", p.Name, o.Service, slug[:12])
 	}
 	hash, cfg, err := serviceHash(p, svc)
 	if err != nil {
 		return -1, err
 	}
-	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: 1, name: name, oneoff: true, image: images[o.Service], hash: hash, config: cfg})
+	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: 1, name: name, oneoff: true, slug: slug, image: images[o.Service], hash: hash, config: cfg})
 	if err != nil {
 		return -1, err
 	}
@@ -176,8 +175,9 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 	}
 	code, runErr := e.runForeground(ctx, rec, *o)
 	if len(rec.Networks) > 0 {
-		// stop serving its names; the record itself stays unless --rm
-		e.supervisor(p.Name).Call(context.WithoutCancel(ctx), supervisorRemove(rec.ID))
+		// stop serving its names; the record itself stays unless --rm,
+		// with the exit runForeground wrote (Compose: "exited")
+		e.supervisor(p.Name).Call(context.WithoutCancel(ctx), supervisor.Request{Op: supervisor.OpUnserveDNS, ID: rec.ID})
 	}
 	if o.Remove {
 		if err := e.remove(context.WithoutCancel(ctx), rec, true); err != nil && runErr == nil {
@@ -203,10 +203,10 @@ func (e *Engine) runForeground(ctx context.Context, rec *state.Container, o RunO
 		return -1, err
 	}
 	defer unstage()
-	st := &state.RuntimeState{Status: state.StatusRunning}
+	st := &state.RuntimeState{Status: state.StatusRunning, StartedAt: time.Now().UTC()}
 	e.store.PutState(rec.ID, st)
 	code, err := rt.Run(ctx, rec.ID, rec.Bundle, runtime.Stdio{Stdin: stdin, Stdout: o.Stdout, Stderr: o.Stderr})
-	st.Status, st.ExitCode = state.StatusExited, code
+	st.Status, st.ExitCode, st.FinishedAt = state.StatusExited, code, time.Now().UTC()
 	e.store.PutState(rec.ID, st)
 	if err != nil && ctx.Err() == nil {
 		return code, fmt.Errorf("service %q: %w", rec.Service, err)

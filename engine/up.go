@@ -265,6 +265,7 @@ func (e *Engine) repairSupervisor(ctx context.Context, projectName string) error
 func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ensureSup func() error) error {
 	noStart := o.NoStart
 	var keepAnon map[string]string
+	var replaces string
 	switch s.Action {
 	case ActionKeep:
 		e.emit("Container", s.Name, "Running")
@@ -279,6 +280,7 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		if !o.RenewAnonVolumes {
 			keepAnon = old.AnonymousVolumes
 		}
+		replaces = old.ID
 		e.emit("Container", s.Name, "Recreate")
 		if err := e.stopContainer(ctx, old, -1); err != nil {
 			return err
@@ -297,7 +299,7 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 	}
 	// create (or the second half of recreate)
 	e.emit("Container", s.Name, "Creating")
-	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg, keepAnon: keepAnon})
+	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg, keepAnon: keepAnon, replaces: replaces})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,7 +42,16 @@ func (e *Engine) waitDependencies(ctx context.Context, p *types.Project, service
 		if d.Condition == types.ServiceConditionStarted || d.Condition == "" {
 			continue
 		}
-		if err := e.waitCondition(ctx, p.Name, d); err != nil {
+		err := e.waitCondition(ctx, p.Name, d)
+		var de *DependencyError
+		if errors.As(err, &de) && !d.Required {
+			// Compose: an optional dependency that cannot meet its
+			// condition is skipped with a warning.
+			e.progress(Event{Kind: "Service", Name: service, Status: "Warning",
+				Text: fmt.Sprintf("optional dependency %q failed to start: %s %s; starting without it (required: false)", d.On, d.On, de.Reason)})
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -73,7 +83,9 @@ func (e *Engine) waitCondition(ctx context.Context, projectName string, d projec
 				if st.Status == state.StatusExited {
 					de.Logs = e.logTail(c, 10)
 				}
-				e.progress(Event{Kind: "Container", Name: c.Name, Status: "Error", Text: fail})
+				if d.Required {
+					e.progress(Event{Kind: "Container", Name: c.Name, Status: "Error", Text: fail})
+				}
 				return de
 			}
 			if !ok {

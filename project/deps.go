@@ -19,6 +19,9 @@ type Dependency struct {
 	Condition string
 	// Restart is depends_on's restart: true.
 	Restart bool
+	// Required is false only for depends_on with required: false: a
+	// condition it cannot meet is a warning, not an error (Compose).
+	Required bool
 }
 
 // Dependencies returns, for each enabled service, the services it needs
@@ -42,6 +45,7 @@ func Dependencies(p *types.Project) (map[string][]Dependency, error) {
 			if _, dup := seen[d.On]; dup {
 				return nil
 			}
+			d.Required = required
 			seen[d.On] = len(out[name])
 			out[name] = append(out[name], d)
 			return nil
@@ -78,8 +82,10 @@ func Dependencies(p *types.Project) (map[string][]Dependency, error) {
 			}
 			d := Dependency{Service: name, On: on, Kind: "depends_on", Condition: cond, Restart: dc.Restart}
 			if i, dup := seen[on]; dup {
-				// keep the specific kind, take depends_on's condition
+				// keep the specific kind (which is required), take
+				// depends_on's condition
 				d.Kind = out[name][i].Kind
+				d.Required = true
 				out[name][i] = d
 				continue
 			}

@@ -17,4 +17,10 @@ const (
 	LabelImage           = "com.docker.compose.image"
 	LabelVersion         = "com.docker.compose.version"
 	LabelReplace         = "com.docker.compose.replace"
+	LabelSlug            = "com.docker.compose.slug"
 )
+
+// ComposeVersion is com.docker.compose.version on what berth creates: the
+// Compose release whose behaviour (labels, config hash, naming) berth
+// follows. Tools compare it as a version, so it is one.
+const ComposeVersion = "5.0.0"

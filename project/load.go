@@ -30,6 +30,11 @@ type Options struct {
 	EnvFiles []string
 	// Profiles are the --profile arguments; empty means COMPOSE_PROFILES.
 	Profiles []string
+	// Services are the services the command names (`up web`, `run
+	// job`). As in Compose, naming a service whose profile is not active
+	// activates that profile, so the service is loaded like any other
+	// (its env_file read, its dependencies checked).
+	Services []string
 	// WorkingDir is where discovery starts; empty means the process's
 	// working directory.
 	WorkingDir string
@@ -61,12 +66,45 @@ func Load(ctx context.Context, o Options) (*types.Project, error) {
 	if err != nil {
 		return nil, betterConsistencyError(ctx, o, err, po.ConfigPaths)
 	}
+	if more := namedProfiles(p, o.Services); len(more) > 0 {
+		// Load again with those profiles on: enabling the services
+		// afterwards would skip the loader's work on them (env_file).
+		o.Profiles = append(append([]string{}, p.Profiles...), more...)
+		o.Services = nil
+		return Load(ctx, o)
+	}
 	if !o.NoConsistency {
 		if err := Validate(p); err != nil {
 			return nil, err
 		}
 	}
+	if len(o.EnvFiles) > 0 {
+		// Compose records --env-file on each container, so tools can
+		// load the project again as it was.
+		files := make([]string, len(o.EnvFiles))
+		for i, f := range o.EnvFiles {
+			if files[i] = o.abs(f); !filepath.IsAbs(files[i]) {
+				files[i], _ = filepath.Abs(files[i])
+			}
+		}
+		for name, s := range p.Services {
+			s.CustomLabels = s.CustomLabels.Add(LabelEnvironmentFile, strings.Join(files, ","))
+			p.Services[name] = s
+		}
+	}
 	return p, nil
+}
+
+// namedProfiles are the profiles of the named services that the loaded
+// project left disabled.
+func namedProfiles(p *types.Project, services []string) []string {
+	var out []string
+	for _, name := range services {
+		if s, ok := p.DisabledServices[name]; ok {
+			out = append(out, s.Profiles...)
+		}
+	}
+	return out
 }
 
 // betterConsistencyError replaces compose-go's consistency errors with

@@ -215,23 +215,51 @@ func TestProfiles(t *testing.T) {
 	cases := []struct {
 		profiles []string
 		environ  []string
+		services []string // named on the command line
 		want     string
 	}{
-		{nil, nil, "always"},
-		{[]string{"tools"}, nil, "always,tools"},
-		{[]string{"debug"}, nil, "always,debug,tools"},
-		{[]string{"*"}, nil, "always,debug,tools"},
-		{nil, []string{"COMPOSE_PROFILES=tools"}, "always,tools"},
+		{nil, nil, nil, "always"},
+		{[]string{"tools"}, nil, nil, "always,tools"},
+		{[]string{"debug"}, nil, nil, "always,debug,tools"},
+		{[]string{"*"}, nil, nil, "always,debug,tools"},
+		{nil, []string{"COMPOSE_PROFILES=tools"}, nil, "always,tools"},
+		// naming a disabled service activates all its profiles, as
+		// Compose's WithServicesEnabled (tools has tools and debug)
+		{nil, nil, []string{"tools"}, "always,debug,tools"},
+		{nil, nil, []string{"debug"}, "always,debug,tools"},
+		{nil, []string{"COMPOSE_PROFILES=tools"}, []string{"debug"}, "always,debug,tools"},
+		{nil, nil, []string{"always", "nosuch"}, "always"},
 	}
 	for _, c := range cases {
 		env := c.environ
 		if env == nil {
 			env = []string{}
 		}
-		p := load(t, Options{WorkingDir: dir, Profiles: c.profiles, Environ: env})
+		p := load(t, Options{WorkingDir: dir, Profiles: c.profiles, Environ: env, Services: c.services})
 		if got := strings.Join(ServiceNames(p), ","); got != c.want {
-			t.Errorf("profiles %v env %v: services %s, want %s", c.profiles, c.environ, got, c.want)
+			t.Errorf("profiles %v env %v services %v: services %s, want %s", c.profiles, c.environ, c.services, got, c.want)
 		}
+	}
+}
+
+// TestNamedProfiledServiceEnvFile: a service enabled by being named is
+// loaded like any other, its env_file read.
+func TestNamedProfiledServiceEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("compose.yaml", "services:\n  job:\n    image: busybox\n    profiles: [jobs]\n    env_file: job.env\n")
+	write("job.env", "FROM_FILE=yes\n")
+	p := load(t, Options{WorkingDir: dir, Services: []string{"job"}})
+	s, ok := p.Services["job"]
+	if !ok {
+		t.Fatalf("job not enabled by being named: %v", ServiceNames(p))
+	}
+	if env(t, s, "FROM_FILE") != "yes" {
+		t.Errorf("env_file of a named profiled service not applied: %v", s.Environment)
 	}
 }
 

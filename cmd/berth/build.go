@@ -74,7 +74,7 @@ func parseBuildArgs(list []string, lookup func(string) (string, bool)) (map[stri
 }
 
 func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services []string) error {
-	p, err := g.loadProject(ctx)
+	p, err := g.loadProject(ctx, naming(services...))
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 // falls back to the -p name alone, for commands that act on existing
 // containers.
 func (g *globalOptions) projectSelection(ctx context.Context, services []string) (engine.Selection, error) {
-	p, err := g.loadProject(ctx)
+	p, err := g.loadProject(ctx, naming(services...))
 	if err != nil {
 		if g.projectName != "" && isNoFile(err) {
 			return engine.Selection{Project: g.projectName, Services: services}, nil

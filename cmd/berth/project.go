@@ -28,6 +28,12 @@ func (g *globalOptions) loadProject(ctx context.Context, edit ...func(*project.O
 	return p, nil
 }
 
+// naming is the load edit of a command that names services: a named
+// service whose profile is not active activates it (Compose).
+func naming(services ...string) func(*project.Options) {
+	return func(o *project.Options) { o.Services = services }
+}
+
 // serviceGraph is the project's dependency graph.
 func serviceGraph(p *types.Project) (*graph.Graph, error) {
 	deps, err := project.Dependencies(p)

@@ -56,7 +56,7 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 	default:
 		return fmt.Errorf("--policy %q: want missing or always", o.policy)
 	}
-	p, err := g.loadProject(ctx)
+	p, err := g.loadProject(ctx, naming(services...))
 	if err != nil {
 		return err
 	}

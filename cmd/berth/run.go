@@ -24,7 +24,7 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			p, err := g.loadProject(ctx)
+			p, err := g.loadProject(ctx, naming(args[0]))
 			if err != nil {
 				return err
 			}

@@ -98,7 +98,7 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	if o.pull != "" && o.pull != "always" && o.pull != "missing" && o.pull != "never" {
 		return fmt.Errorf("--pull %q: want always, missing or never", o.pull)
 	}
-	p, err := g.loadProject(ctx)
+	p, err := g.loadProject(ctx, naming(services...))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"net"
 
 	"github.com/berth-dev/berth/network/dns"
@@ -40,6 +41,26 @@ func (s *Server) serveDNS(m *managed) {
 	s.mu.Lock()
 	m.dns = ln
 	s.mu.Unlock()
+}
+
+// unserveDNS drops a container served by serveDNS alone (one the CLI ran
+// in the foreground): its names and resolver go, and it is forgotten
+// without a state write, as its runner has recorded its exit.
+func (s *Server) unserveDNS(id string) error {
+	s.mu.Lock()
+	m, ok := s.containers[id]
+	if ok && m.pid != 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("container %s is run by the supervisor, not served alone", m.rec.Name)
+	}
+	delete(s.containers, id)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	s.unpublishDNS(m)
+	s.closeDNS(m)
+	return nil
 }
 
 // unpublishDNS removes an exited container's names.

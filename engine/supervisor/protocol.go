@@ -22,6 +22,10 @@ const (
 	// (a foreground one-off) and serves DNS in its namespace until it is
 	// removed.
 	OpServeDNS = "serve-dns"
+	// OpUnserveDNS ends OpServeDNS when the foreground one-off has
+	// exited: its names go, and the supervisor forgets it without
+	// touching its state, which the CLI that ran it has written.
+	OpUnserveDNS = "unserve-dns"
 )
 
 // Request is one call from the CLI.

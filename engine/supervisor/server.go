@@ -223,6 +223,8 @@ func (s *Server) handle(ctx context.Context, req Request) *Response {
 		if m, err = s.get(req.ID); err == nil {
 			s.serveDNS(m)
 		}
+	case OpUnserveDNS:
+		err = s.unserveDNS(req.ID)
 	case OpList:
 		resp.States = s.list()
 	default:

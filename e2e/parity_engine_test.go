@@ -1,0 +1,352 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Scenarios of Docker Compose's own e2e suite (docker/compose pkg/e2e)
+// for the engine's departures from Compose listed in issue 12, ported to
+// berth: each test names the Compose test it comes from. The checks are
+// what a user sees (`ps --format json`, `inspect`, outputs, exit codes).
+
+// psLabeled is one object of `ps --format json` with its labels.
+type psLabeled struct {
+	ID, Name, Service, State string
+	ExitCode                 int
+	Labels                   map[string]string
+}
+
+func psWithLabels(t *testing.T, e *Env, args ...string) []psLabeled {
+	t.Helper()
+	r := e.MustBerth(t, append([]string{"ps", "--format", "json"}, args...)...)
+	var out []psLabeled
+	for _, l := range nonEmptyLines(r.Stdout) {
+		var p psLabeled
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatalf("ps --format json line %q: %v", l, err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func lastLine(s string) string {
+	lines := nonEmptyLines(s)
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// TestParityEngineRunExited ports TestLocalComposeRun (compose_run_test.go:
+// "compose run", "check run container exited", "compose run --rm"): a
+// one-off left by `run` without --rm reads exited, with the one-off labels
+// and the slug its name is made of.
+func TestParityEngineRunExited(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  back:
+    image: busybox
+    command: ["echo", "Hello there!!"]
+    depends_on: [db]
+  db:
+    image: busybox
+    command: `+longRunning()+`
+`)
+	r := e.MustBerth(t, "run", "-T", "back")
+	if got := lastLine(r.Stdout); got != "Hello there!!" {
+		t.Errorf("run back: last line %q, want Hello there!!\n%s", got, r)
+	}
+	r = e.MustBerth(t, "run", "-T", "back", "echo", "Hello one more time")
+	if got := lastLine(r.Stdout); got != "Hello one more time" {
+		t.Errorf("run back echo: last line %q\n%s", got, r)
+	}
+	if strings.Contains(r.Stdout+r.Stderr, "orphan") {
+		t.Errorf("run speaks of orphans:\n%s", r)
+	}
+
+	oneoffs := func() []psLabeled {
+		var out []psLabeled
+		for _, p := range psWithLabels(t, e, "-a") {
+			if p.Service == "back" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	runs := oneoffs()
+	if len(runs) != 2 {
+		t.Fatalf("ps -a: %d containers of back, want the 2 one-offs: %+v", len(runs), runs)
+	}
+	for _, p := range runs {
+		if p.State != "exited" || p.ExitCode != 0 {
+			t.Errorf("one-off %s: state %q exit %d, want exited 0", p.Name, p.State, p.ExitCode)
+		}
+		prefix := e.Project + "-back-run-"
+		if !strings.HasPrefix(p.Name, prefix) {
+			t.Errorf("one-off name %q, want %s<slug>", p.Name, prefix)
+		}
+		slug := p.Labels["com.docker.compose.slug"]
+		if len(slug) != 64 || !strings.HasPrefix(slug, strings.TrimPrefix(p.Name, prefix)) {
+			t.Errorf("one-off %s: slug label %q, want 64 hex digits starting with the name's", p.Name, slug)
+		}
+		for k, want := range map[string]string{
+			"com.docker.compose.oneoff":           "True",
+			"com.docker.compose.container-number": "1",
+			"com.docker.compose.project":          e.Project,
+			"com.docker.compose.service":          "back",
+		} {
+			if p.Labels[k] != want {
+				t.Errorf("one-off %s: label %s = %q, want %q", p.Name, k, p.Labels[k], want)
+			}
+		}
+	}
+	if st := states(mustPs(t, e))["db"]; st != "running" {
+		t.Errorf("db is %q, want running", st)
+	}
+
+	r = e.MustBerth(t, "run", "-T", "--rm", "back", "echo", "Hello again")
+	if got := lastLine(r.Stdout); got != "Hello again" {
+		t.Errorf("run --rm: last line %q\n%s", got, r)
+	}
+	if n := len(oneoffs()); n != 2 {
+		t.Errorf("after run --rm: %d one-offs of back, want the 2 kept ones", n)
+	}
+
+	e.MustBerth(t, "down")
+	if ps := mustPs(t, e, "-a"); len(ps) != 0 {
+		t.Errorf("after down: %+v", ps)
+	}
+}
+
+const parityProfiles = `services:
+  regular-service:
+    image: busybox
+    command: %[1]s
+  profiled-service:
+    image: busybox
+    command: %[1]s
+    profiles: [test-profile]
+`
+
+// TestParityEngineProfileViaTargetedService ports
+// TestActiveProfileViaTargetedService (profiles_test.go): naming a service
+// whose profile is not active activates it, for up, stop, start.
+func TestParityEngineProfileViaTargetedService(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, fmt.Sprintf(parityProfiles, longRunning()))
+
+	e.MustBerth(t, "up", "-d", "profiled-service")
+	for _, args := range [][]string{{"ps"}, {"--profile", "test-profile", "ps"}} {
+		got := states(mustPsArgs(t, e, args...))
+		if got["profiled-service"] != "running" || got["regular-service"] != "" {
+			t.Errorf("berth %s after up profiled-service: %v, want profiled-service running alone", strings.Join(args, " "), got)
+		}
+	}
+
+	e.MustBerth(t, "stop", "profiled-service")
+	if got := states(mustPs(t, e)); len(got) != 0 {
+		t.Errorf("running after stop profiled-service: %v", got)
+	}
+	e.MustBerth(t, "start", "profiled-service")
+	if got := states(mustPs(t, e)); got["profiled-service"] != "running" || got["regular-service"] != "" {
+		t.Errorf("after start profiled-service: %v", got)
+	}
+	e.MustBerth(t, "restart")
+	if got := states(mustPs(t, e)); got["profiled-service"] != "running" || got["regular-service"] != "" {
+		t.Errorf("after restart: %v", got)
+	}
+	e.MustBerth(t, "down")
+	if ps := mustPs(t, e, "-a"); len(ps) != 0 {
+		t.Errorf("after down: %+v", ps)
+	}
+}
+
+// mustPsArgs is mustPs with global flags before `ps`.
+func mustPsArgs(t *testing.T, e *Env, args ...string) []psEntry {
+	t.Helper()
+	if len(args) == 1 && args[0] == "ps" {
+		return mustPs(t, e)
+	}
+	r := e.MustBerth(t, append(args, "--format", "json")...)
+	var out []psEntry
+	for _, l := range nonEmptyLines(r.Stdout) {
+		var p psEntry
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatalf("ps line %q: %v", l, err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// TestParityEngineUpProfile ports TestUpProfile (up_test.go): `up` of a
+// profiled service starts it and its dependency, not its profile sibling;
+// and `run` of a profiled service applies its env_file.
+func TestParityEngineUpProfile(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  foo:
+    profiles: [test]
+    image: busybox
+    command: ["true"]
+    depends_on: [db]
+    env_file: foo.env
+  bar:
+    profiles: [test]
+    image: busybox
+    command: ["true"]
+  db:
+    image: busybox
+    command: ["true"]
+`)
+	e.WriteFile(t, "foo.env", "FROM_ENV_FILE=read\n")
+	e.MustBerth(t, "up", "foo")
+	got := states(mustPs(t, e, "-a"))
+	if got["foo"] != "exited" || got["db"] != "exited" || got["bar"] != "" {
+		t.Errorf("after up foo: %v, want foo and db exited, bar not created", got)
+	}
+
+	r := e.MustBerth(t, "run", "--rm", "--no-deps", "-T", "foo", "sh", "-c", "echo value=$FROM_ENV_FILE")
+	if got := lastLine(r.Stdout); got != "value=read" {
+		t.Errorf("run of a profiled service: %q, want its env_file applied (value=read)\n%s", got, r)
+	}
+}
+
+// TestParityEngineOptionalDependency ports TestUpWithDependencyNotRequired
+// (up_test.go): a required: false dependency that cannot meet
+// service_healthy (it has no healthcheck) is a warning, and the service
+// starts anyway.
+func TestParityEngineOptionalDependency(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  foo:
+    image: busybox
+    command: ["echo", "foo"]
+    depends_on:
+      bar:
+        required: false
+        condition: service_healthy
+  bar:
+    image: busybox
+    command: `+longRunning()+`
+    profiles: [not-required]
+`)
+	r := e.Berth(t, "--profile", "not-required", "up", "-d")
+	if r.Code != 0 {
+		t.Fatalf("up with an optional dependency that has no healthcheck: want success\n%s", r)
+	}
+	if !strings.Contains(r.Stdout+r.Stderr, `optional dependency "bar" failed to start`) {
+		t.Errorf("up does not warn about the optional dependency:\n%s", r)
+	}
+	p := waitExited(t, e, "foo", 30*time.Second)
+	if p.ExitCode != 0 {
+		t.Errorf("foo exited %d", p.ExitCode)
+	}
+	if lines := serviceLines(t, e, "foo"); count(lines, "foo") != 1 {
+		t.Errorf("foo's output %q, want foo", lines)
+	}
+
+	// a required one still fails
+	optional := mustRead(t, filepath.Join(e.Dir, "compose.yaml"))
+	e.MustBerth(t, "down", "-t", "0")
+	e.Compose(t, strings.Replace(optional, "required: false", "required: true", 1))
+	r = e.Berth(t, "--profile", "not-required", "up", "-d")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "healthcheck") {
+		t.Errorf("a required dependency without healthcheck: want a failure naming the missing healthcheck\n%s", r)
+	}
+	e.MustBerth(t, "--profile", "not-required", "down", "-t", "0")
+	e.Compose(t, optional)
+}
+
+// TestParityEngineLabels ports the "check compose labels" and "check user
+// labels" steps of TestLocalComposeUp (compose_test.go) and the label
+// checks of TestLocalComposeRun: every label Compose writes, with
+// Compose's values.
+func TestParityEngineLabels(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  web:
+    image: busybox
+    command: `+longRunning()+`
+    labels:
+      my-label: test
+    depends_on:
+      db:
+        condition: service_started
+        restart: true
+  db:
+    image: busybox
+    command: `+longRunning()+`
+`)
+	envFile := e.WriteFile(t, "alt.env", "UNUSED=1\n")
+	e.MustBerth(t, "--env-file", "alt.env", "up", "-d")
+	var web psLabeled
+	for _, p := range psWithLabels(t, e) {
+		if p.Service == "web" {
+			web = p
+		}
+	}
+	if web.ID == "" {
+		t.Fatal("no web container in ps")
+	}
+	want := map[string]string{
+		"my-label":                                    "test",
+		"com.docker.compose.project":                  e.Project,
+		"com.docker.compose.service":                  "web",
+		"com.docker.compose.oneoff":                   "False",
+		"com.docker.compose.container-number":         "1",
+		"com.docker.compose.project.working_dir":      e.Dir,
+		"com.docker.compose.project.config_files":     filepath.Join(e.Dir, "compose.yaml"),
+		"com.docker.compose.project.environment_file": envFile,
+		"com.docker.compose.depends_on":               "db:service_started:true",
+	}
+	for k, v := range want {
+		if web.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, web.Labels[k], v)
+		}
+	}
+	patterns := map[string]string{
+		"com.docker.compose.version":     `^\d+\.\d+\.\d+$`,
+		"com.docker.compose.config-hash": `^[0-9a-f]{64}$`,
+		"com.docker.compose.image":       `^sha256:[0-9a-f]{64}$`,
+	}
+	for k, re := range patterns {
+		if !regexp.MustCompile(re).MatchString(web.Labels[k]) {
+			t.Errorf("label %s = %q, want %s", k, web.Labels[k], re)
+		}
+	}
+
+	// the same on `inspect`, the way tools read them
+	r := e.MustBerth(t, "inspect", web.Name)
+	for _, s := range []string{`"com.docker.compose.version": "`, `"com.docker.compose.depends_on": "db:service_started:true"`, `"my-label": "test"`} {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("inspect %s lacks %s", web.Name, s)
+		}
+	}
+
+	// a recreated container names the one it replaced
+	e.Compose(t, strings.Replace(mustRead(t, filepath.Join(e.Dir, "compose.yaml")), "my-label: test", "my-label: changed", 1))
+	e.MustBerth(t, "--env-file", "alt.env", "up", "-d")
+	for _, p := range psWithLabels(t, e) {
+		if p.Service == "web" && p.Labels["com.docker.compose.replace"] != web.ID {
+			t.Errorf("recreated web: replace label %q, want the old ID %s", p.Labels["com.docker.compose.replace"], web.ID)
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
