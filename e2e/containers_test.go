@@ -281,13 +281,12 @@ func TestProjectLifecycle(t *testing.T) {
 	if d := time.Since(start); d > 8*time.Second {
 		t.Errorf("down took %s: the services stop on SIGTERM", d)
 	}
+	// down returns when nothing of the project is left, supervisor
+	// included (issue 12)
+	if procAlive(sup) {
+		t.Errorf("supervisor pid %d still alive when down returned", sup)
+	}
 	assertNothingLeft(t, e)
-	Eventually(t, 5*time.Second, func() error {
-		if procAlive(sup) {
-			return fmt.Errorf("supervisor pid %d still alive after down", sup)
-		}
-		return nil
-	})
 }
 
 func sortedFields(s string) []string {

@@ -350,3 +350,38 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestParityEngineDownLeavesNothing: `down` returns when nothing of the
+// project exists, its supervisor and keeper included. Compose's down
+// returns once the daemon has removed the containers; berth's equivalent
+// of the daemon is the project's own supervisor, so it must be gone too.
+// From TestLocalComposeUp's "down" and "check containers after down"
+// steps (compose_test.go) and TestDown (compose_down_test.go, down of a
+// project with nothing to remove succeeds).
+func TestParityEngineDownLeavesNothing(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  web:
+    image: busybox
+    command: `+longRunning()+`
+  job:
+    image: busybox
+    command: ["true"]
+`)
+	for round := 1; round <= 2; round++ {
+		e.MustBerth(t, "up", "-d")
+		e.MustBerth(t, "run", "-d", "job", "sleep", "1000")
+		if supervisorPid(e, e.Project) == 0 {
+			t.Fatalf("round %d: no supervisor after up -d", round)
+		}
+		e.MustBerth(t, "down", "-t", "0")
+		// no grace: the moment down returns
+		if procs := procsUnder([]string{e.Root, e.Run}); len(procs) != 0 {
+			t.Errorf("round %d: processes of the project right after down returned: %v", round, procs)
+		}
+		if ps := mustPs(t, e, "-a"); len(ps) != 0 {
+			t.Errorf("round %d: containers after down: %+v", round, ps)
+		}
+	}
+	e.MustBerth(t, "-p", e.Project+"-none", "down")
+}

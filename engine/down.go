@@ -71,7 +71,29 @@ func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project,
 			return err
 		}
 	}
-	return e.removeProjectNetworks(ctx, projectName, p)
+	if err := e.removeProjectNetworks(ctx, projectName, p); err != nil {
+		return err
+	}
+	return e.endSupervisor(ctx, projectName)
+}
+
+// endSupervisor makes `down` return only when nothing of the project is
+// left, its supervisor and keeper included: with no container record
+// left, they are told to exit now (not after their idle delay) and waited
+// for. A supervisor that still serves something (a one-off another
+// command runs in the foreground) refuses, and stays.
+func (e *Engine) endSupervisor(ctx context.Context, projectName string) error {
+	recs, err := e.store.List(projectName)
+	if err != nil || len(recs) > 0 {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = e.supervisor(projectName).Exit(ctx)
+	if err != nil && ctx.Err() != nil {
+		return err
+	}
+	return nil
 }
 
 // walkContainers applies fn to containers grouped by service, services in

@@ -123,6 +123,26 @@ func (c *Client) Ensure(ctx context.Context) error {
 	}
 }
 
+// Exit makes the project's supervisor and its keeper exit now, when no
+// container is left to watch, and returns once both are gone (their
+// locks free), or ctx is done. No supervisor is not an error.
+func (c *Client) Exit(ctx context.Context) error {
+	if _, err := c.Call(ctx, Request{Op: OpExit}); err != nil && !errors.Is(err, ErrNotRunning) {
+		return err
+	}
+	for _, path := range []string{c.paths.Lock, c.paths.Keeper} {
+		if _, err := os.Stat(path); err != nil {
+			continue // never made: no such process ever ran
+		}
+		l, err := state.AcquireFile(ctx, path, true)
+		if err != nil {
+			return fmt.Errorf("project %s: waiting for the supervisor to exit: %w", c.Project, err)
+		}
+		l.Release()
+	}
+	return nil
+}
+
 func (c *Client) command() *exec.Cmd {
 	if c.Command != nil {
 		return c.Command(c.Project)

@@ -26,6 +26,10 @@ const (
 	// exited: its names go, and the supervisor forgets it without
 	// touching its state, which the CLI that ran it has written.
 	OpUnserveDNS = "unserve-dns"
+	// OpExit asks a supervisor with nothing left to watch to exit now,
+	// not after its idle delay (`down` returns when nothing of the
+	// project is left). It refuses while a container runs.
+	OpExit = "exit"
 )
 
 // Request is one call from the CLI.

@@ -196,6 +196,25 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 	}
 	resp := s.handle(ctx, req)
 	json.NewEncoder(conn).Encode(resp)
+	if req.Op == OpExit && resp.Error == "" {
+		s.mu.Lock()
+		// not while another request is served: the idle timer will do
+		if s.inflight == 1 && s.runningLocked() == 0 {
+			s.closeLocked()
+		}
+		s.mu.Unlock()
+	}
+}
+
+// closeLocked stops serving, so Run returns and the process exits. The
+// socket goes first so a new client starts a fresh supervisor instead of
+// reaching this one.
+func (s *Server) closeLocked() {
+	if s.ln == nil {
+		return
+	}
+	os.Remove(s.paths.Socket)
+	s.ln.Close()
 }
 
 func (s *Server) handle(ctx context.Context, req Request) *Response {
@@ -225,6 +244,12 @@ func (s *Server) handle(ctx context.Context, req Request) *Response {
 		}
 	case OpUnserveDNS:
 		err = s.unserveDNS(req.ID)
+	case OpExit:
+		s.mu.Lock()
+		if n := s.runningLocked(); n > 0 {
+			err = fmt.Errorf("%d containers of project %s still run or are served", n, s.cfg.Project)
+		}
+		s.mu.Unlock()
 	case OpList:
 		resp.States = s.list()
 	default:
@@ -267,10 +292,7 @@ func (s *Server) armIdleLocked() {
 		defer s.mu.Unlock()
 		if s.inflight == 0 && s.runningLocked() == 0 && s.ln != nil {
 			s.cfg.Logf("no container running: exiting")
-			// Remove the socket before closing so a new client starts a
-			// fresh supervisor instead of reaching this one.
-			os.Remove(s.paths.Socket)
-			s.ln.Close()
+			s.closeLocked()
 		}
 	})
 }
