@@ -21,6 +21,10 @@ type DownOptions struct {
 	RemoveOrphans bool
 	Volumes       bool           // also the project's named and anonymous volumes
 	Timeout       *time.Duration // nil: each container's stop_grace_period
+	// Services, when set, limits down to their containers and those of the
+	// services that depend on them; networks and volumes then go only
+	// when no container of the project is left.
+	Services []string
 }
 
 // Down stops and removes the project's containers in reverse dependency
@@ -52,6 +56,11 @@ func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project,
 	for _, name := range orphans {
 		e.progress(Event{Kind: "Container", Name: name, Status: "Orphan", Text: "found orphan container for a service not in the project; remove it with --remove-orphans"})
 	}
+	if len(o.Services) > 0 {
+		if byService, err = downSelection(p, byService, o); err != nil {
+			return err
+		}
+	}
 	timeout := time.Duration(-1)
 	if o.Timeout != nil {
 		timeout = *o.Timeout
@@ -65,6 +74,11 @@ func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project,
 	})
 	if err != nil {
 		return err
+	}
+	if len(o.Services) > 0 {
+		if left, err := e.store.List(projectName); err != nil || len(left) > 0 {
+			return err // the rest of the project still uses them
+		}
 	}
 	if o.Volumes && p != nil {
 		if err := e.removeProjectVolumes(ctx, p); err != nil {
@@ -94,6 +108,44 @@ func (e *Engine) endSupervisor(ctx context.Context, projectName string) error {
 		return err
 	}
 	return nil
+}
+
+// downSelection keeps, of byService, the services `down SERVICE...` names,
+// the services that depend on them and (with RemoveOrphans) the orphans.
+func downSelection(p *types.Project, byService map[string][]*state.Container, o DownOptions) (map[string][]*state.Container, error) {
+	keep := map[string]bool{}
+	for _, s := range o.Services {
+		keep[s] = true
+	}
+	if p != nil {
+		for _, s := range o.Services {
+			_, enabled := p.Services[s]
+			_, disabled := p.DisabledServices[s]
+			if !enabled && !disabled {
+				return nil, fmt.Errorf("no such service: %s", s)
+			}
+		}
+		g, err := projectGraph(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range g.Subgraph(o.Services, graph.Reverse).Nodes() {
+			keep[s] = true
+		}
+	}
+	out := map[string][]*state.Container{}
+	for svc, cs := range byService {
+		orphan := false
+		if p != nil {
+			_, enabled := p.Services[svc]
+			_, disabled := p.DisabledServices[svc]
+			orphan = !enabled && !disabled
+		}
+		if keep[svc] || (orphan && o.RemoveOrphans) {
+			out[svc] = cs
+		}
+	}
+	return out, nil
 }
 
 // walkContainers applies fn to containers grouped by service, services in

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"sort"
 	"sync"
@@ -16,6 +18,7 @@ type LogsOptions struct {
 	Follow       bool
 	Tail         int // < 0: all
 	Since, Until time.Time
+	Index        int // > 0: only this replica of the one selected service
 }
 
 // LogLine is one line of a container's output.
@@ -27,16 +30,28 @@ type LogLine struct {
 }
 
 // Logs sends the selected containers' log lines, merged by time, to fn;
-// with Follow it goes on with new lines until ctx is done or no selected
-// container runs any more.
+// with Follow it goes on with new lines, also of containers of the
+// selection that start later (scaled up, created by another command), until
+// ctx is done or no selected container runs any more.
 func (e *Engine) Logs(ctx context.Context, sel Selection, o LogsOptions, fn func(LogLine)) error {
+	if o.Index > 0 && len(sel.Services) != 1 {
+		return errors.New("--index requires one service to be selected")
+	}
 	byService, err := e.selected(sel)
 	if err != nil {
 		return err
 	}
 	var cs []*state.Container
 	for _, list := range byService {
-		cs = append(cs, list...)
+		for _, c := range list {
+			if o.Index > 0 && (c.Oneoff || c.Number != o.Index) {
+				continue
+			}
+			cs = append(cs, c)
+		}
+	}
+	if o.Index > 0 && len(cs) == 0 {
+		return fmt.Errorf("service %q has no container number %d", sel.Services[0], o.Index)
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
 	srcs := make([]logs.Source, len(cs))
@@ -61,13 +76,41 @@ func (e *Engine) Logs(ctx context.Context, sel Selection, o LogsOptions, fn func
 	if !o.Follow {
 		return nil
 	}
-	return e.Attach(ctx, cs, offsets, o.Until, fn, nil)
+	ao := AttachOptions{Offsets: offsets, Until: o.Until, Project: sel.Project}
+	if o.Index == 0 {
+		// containers that appear later join, as with docker compose logs -f
+		want := map[string]bool{}
+		for _, s := range sel.Services {
+			want[s] = true
+		}
+		ao.Join = func(c *state.Container) bool {
+			return (sel.All || !c.Oneoff) && (len(want) == 0 || want[c.Service])
+		}
+	}
+	return e.Attach(ctx, cs, ao, fn)
 }
 
-// Attach follows the logs of containers from the given offsets (0 when
-// absent) and sends new lines to fn, until ctx is done or none of the
-// containers runs any more. exited, when set, is told of each exit.
-func (e *Engine) Attach(ctx context.Context, cs []*state.Container, offsets map[string]int64, until time.Time, fn func(LogLine), exited func(c *state.Container, st *state.RuntimeState)) error {
+// AttachOptions say what Attach follows and when it ends.
+type AttachOptions struct {
+	// Offsets is where each container's log is read from (0 when absent).
+	Offsets map[string]int64
+	// Until drops lines at or after it (zero: none).
+	Until time.Time
+	// Project and Join, when Join is set, make Attach follow the project's
+	// containers that appear later and Join accepts, from the start of
+	// their logs (replicas scaled up, containers another command creates).
+	Project string
+	Join    func(*state.Container) bool
+	// Watched tells which containers' exits end the attach when none of
+	// them runs any more; nil: all the followed ones.
+	Watched func(*state.Container) bool
+	// Exited, when set, is told of each exit of a watched container.
+	Exited func(c *state.Container, st *state.RuntimeState)
+}
+
+// Attach follows the logs of containers and sends new lines to fn, until
+// ctx is done or none of the watched containers runs any more.
+func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOptions, fn func(LogLine)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type entry struct {
@@ -78,13 +121,17 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, offsets map[
 	var wg sync.WaitGroup
 	followCtx, stopFollow := context.WithCancel(context.Background())
 	defer stopFollow()
-	for _, c := range cs {
+	following := map[string]bool{}
+	var followed []*state.Container
+	follow := func(c *state.Container, offset int64) {
+		following[c.ID] = true
+		followed = append(followed, c)
 		ch := make(chan logs.Entry, 64)
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			defer close(ch)
-			logs.Follow(followCtx, e.store.LogPath(c.ID), offsets[c.ID], ch)
+			logs.Follow(followCtx, e.store.LogPath(c.ID), offset, ch)
 		}()
 		go func() {
 			defer wg.Done()
@@ -93,8 +140,31 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, offsets map[
 			}
 		}()
 	}
+	for _, c := range cs {
+		follow(c, o.Offsets[c.ID])
+	}
+	// out closes once every follower is done; the hold keeps it open
+	// while containers may still join.
+	wg.Add(1)
+	hold := sync.OnceFunc(wg.Done)
+	defer hold()
 	go func() { wg.Wait(); close(out) }()
 
+	join := func() {
+		if o.Join == nil {
+			return
+		}
+		recs, err := e.store.List(o.Project)
+		if err != nil {
+			return
+		}
+		for _, r := range recs {
+			if !following[r.ID] && o.Join(r) {
+				follow(r, 0)
+			}
+		}
+	}
+	watched := func(c *state.Container) bool { return o.Watched == nil || o.Watched(c) }
 	seenExit := map[string]bool{}
 	ticker := time.NewTicker(100 * time.Millisecond)
 	defer ticker.Stop()
@@ -105,7 +175,7 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, offsets map[
 			if !ok {
 				return nil
 			}
-			if !until.IsZero() && !x.e.Time.Before(until) {
+			if !o.Until.IsZero() && !x.e.Time.Before(o.Until) {
 				continue
 			}
 			fn(LogLine{Container: x.c.Name, Service: x.c.Service, Number: x.c.Number, Entry: x.e})
@@ -113,8 +183,12 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, offsets map[
 			if finishing != nil {
 				continue
 			}
+			join()
 			active := 0
-			for _, c := range cs {
+			for _, c := range followed {
+				if !watched(c) {
+					continue
+				}
 				st, err := e.store.GetState(c.ID)
 				if err != nil {
 					continue // removed
@@ -126,8 +200,8 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, offsets map[
 				case state.StatusExited, state.StatusDead:
 					if !seenExit[c.ID] {
 						seenExit[c.ID] = true
-						if exited != nil {
-							exited(c, st)
+						if o.Exited != nil {
+							o.Exited(c, st)
 						}
 					}
 				case state.StatusCreated:
@@ -140,12 +214,14 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, offsets map[
 			}
 		case <-finishing:
 			stopFollow()
+			hold()
 			for x := range out {
 				fn(LogLine{Container: x.c.Name, Service: x.c.Service, Number: x.c.Number, Entry: x.e})
 			}
 			return nil
 		case <-ctx.Done():
 			stopFollow()
+			hold()
 			for range out {
 			}
 			return ctx.Err()

@@ -30,6 +30,8 @@ type UpOptions struct {
 	ForceRecreate bool
 	NoRecreate    bool
 	RemoveOrphans bool
+	// IgnoreOrphans keeps quiet about orphans (COMPOSE_IGNORE_ORPHANS).
+	IgnoreOrphans bool
 	// AlwaysRecreateDeps recreates the dependencies of the named services.
 	AlwaysRecreateDeps bool
 	// RenewAnonVolumes gives recreated containers new anonymous volumes
@@ -171,6 +173,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 		}
 	}
 	for _, orphan := range plan.Orphans {
+		if o.IgnoreOrphans {
+			break
+		}
 		e.progress(Event{Kind: "Container", Name: orphan, Status: "Orphan", Text: "found orphan container for a service not in the project; remove it with --remove-orphans"})
 	}
 	steps := map[string][]Step{}

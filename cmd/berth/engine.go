@@ -13,7 +13,8 @@ import (
 // newEngine opens the engine on berth's state root and run dir, with
 // progress lines on stderr like docker compose's plain progress.
 func (g *globalOptions) newEngine(extra ...engine.Opt) (*engine.Engine, error) {
-	p := &progressPrinter{w: g.stderr, color: g.colorEnabledOn(g.stderr)}
+	out := g.statusOut()
+	p := &progressPrinter{w: out, color: g.colorEnabledOn(out)}
 	opts := []engine.Opt{
 		engine.WithRuntime(os.Getenv("BERTH_RUNTIME")),
 		engine.WithProgress(p.event),
@@ -23,10 +24,18 @@ func (g *globalOptions) newEngine(extra ...engine.Opt) (*engine.Engine, error) {
 	return engine.New(state.Root(), state.RunDir(), append(opts, extra...)...)
 }
 
-// colorEnabledOn is colorEnabled for another stream.
+// colorEnabledOn reports whether output to w may use colours: never with
+// --no-color, NO_COLOR or COMPOSE_ANSI=never, always with
+// COMPOSE_ANSI=always, else when w is a terminal.
 func (g *globalOptions) colorEnabledOn(w io.Writer) bool {
 	if g.noColor || os.Getenv("NO_COLOR") != "" {
 		return false
+	}
+	switch os.Getenv(envANSI) {
+	case "never":
+		return false
+	case "always":
+		return true
 	}
 	f, ok := w.(*os.File)
 	return ok && isTerminal(f)

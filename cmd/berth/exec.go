@@ -21,6 +21,7 @@ func newExecCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			o.Service, o.Command = args[0], args[1:]
+			o.Env = resolveEnvFlags(o.Env, projectLookup(sel.P))
 			in, out, errw := stdFiles(g)
 			o.Stdin, o.Stdout, o.Stderr = in, out, errw
 			o.Interactive = interactive
@@ -38,7 +39,7 @@ func newExecCmd(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.SetInterspersed(false)
 	f.BoolVarP(&o.Detach, "detach", "d", false, "Run the command in the background")
-	f.StringArrayVarP(&o.Env, "env", "e", nil, "Set environment variables")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "Set an environment variable (KEY=VALUE, or KEY to take the caller's; left out when unset)")
 	f.StringVarP(&o.Workdir, "workdir", "w", "", "Working directory for the command")
 	f.StringVarP(&o.User, "user", "u", "", "Run the command as this user")
 	f.IntVar(&o.Index, "index", 1, "Index of the container if the service has several replicas")

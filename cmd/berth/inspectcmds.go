@@ -22,6 +22,7 @@ func newCreateCmd(g *globalOptions) *cobra.Command {
 		Long:  "Create the project's containers without starting them (up --no-start).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.detach, o.noStart = true, true
+			o.removeOrphansSet = cmd.Flags().Changed("remove-orphans")
 			return runUp(cmd.Context(), g, o, args)
 		},
 	}

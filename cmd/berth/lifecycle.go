@@ -42,17 +42,22 @@ func newDownCmd(g *globalOptions) *cobra.Command {
 	var o engine.DownOptions
 	var timeout int
 	cmd := &cobra.Command{
-		Use:   "down [OPTIONS]",
+		Use:   "down [OPTIONS] [SERVICE...]",
 		Short: "Stop and remove containers, networks",
 		Long: `Stop and remove the project's containers (in reverse dependency order) and
-networks. Named volumes stay unless -v is given.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+networks. Named volumes stay unless -v is given. With SERVICE..., only
+those services' containers and their dependents' go; networks and volumes
+go once nothing of the project is left.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			o.Timeout = timeoutFlag(cmd, timeout)
+			o.Services = args
 			sel, err := g.projectSelection(ctx, nil)
 			if err != nil {
 				return err
+			}
+			if !cmd.Flags().Changed("remove-orphans") {
+				o.RemoveOrphans = composeEnvOf(sel.P).removeOrphans
 			}
 			eng, err := g.newEngine()
 			if err != nil {
@@ -63,7 +68,7 @@ networks. Named volumes stay unless -v is given.`,
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&o.Volumes, "volumes", "v", false, "Remove named volumes declared in the volumes section and anonymous volumes")
-	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "Remove containers of services not defined in the compose file")
+	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "Remove containers of services not defined in the compose file (default: COMPOSE_REMOVE_ORPHANS)")
 	f.IntVarP(&timeout, "timeout", "t", 0, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period, else 10)")
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 type logPrinter struct {
 	mu         sync.Mutex
 	w          io.Writer
+	errw       io.Writer // containers' stderr lines; nil: w
 	color      bool
 	timestamps bool
 	noPrefix   bool
@@ -75,6 +76,10 @@ func (p *logPrinter) prefix(service string, number int) string {
 	return pre
 }
 
+// splitStreams makes the printer write containers' stderr lines to
+// stderr, as an attached docker compose up does (logs merges them).
+func (p *logPrinter) splitStreams(stderr io.Writer) { p.errw = stderr }
+
 func (p *logPrinter) line(l engine.LogLine) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -83,7 +88,11 @@ func (p *logPrinter) line(l engine.LogLine) {
 	if p.timestamps {
 		ts = l.Time.Local().Format(time.RFC3339Nano) + " "
 	}
-	fmt.Fprintf(p.w, "%s%s%s\n", p.prefix(l.Service, l.Number), ts, text)
+	w := p.w
+	if p.errw != nil && l.Stream == "stderr" {
+		w = p.errw
+	}
+	fmt.Fprintf(w, "%s%s%s\n", p.prefix(l.Service, l.Number), ts, text)
 }
 
 func (p *logPrinter) status(c *state.Container, msg string) {

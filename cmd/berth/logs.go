@@ -13,6 +13,7 @@ import (
 func newLogsCmd(g *globalOptions) *cobra.Command {
 	var follow, timestamps, noPrefix bool
 	var tail, since, until string
+	var index int
 	cmd := &cobra.Command{
 		Use:   "logs [OPTIONS] [SERVICE...]",
 		Short: "View output from containers",
@@ -23,7 +24,7 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			sel.All = true
-			o := engine.LogsOptions{Follow: follow, Tail: -1}
+			o := engine.LogsOptions{Follow: follow, Tail: -1, Index: index}
 			if tail != "" && tail != "all" {
 				n, err := strconv.Atoi(tail)
 				if err != nil || n < 0 {
@@ -56,6 +57,7 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 	f.StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs for each container")
 	f.StringVar(&since, "since", "", "Show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m)")
 	f.StringVar(&until, "until", "", "Show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m)")
+	f.IntVar(&index, "index", 0, "Index of the container if the service has several replicas (one SERVICE only)")
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -13,16 +14,28 @@ import (
 
 func newPsCmd(g *globalOptions) *cobra.Command {
 	var all, quiet, services bool
-	var format string
+	var format, filter string
 	var status []string
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS] [SERVICE...]",
 		Short: "List containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			more, err := psStatusFilter(filter)
+			if err != nil {
+				return err
+			}
+			status = append(status, more...)
 			sel, eng, err := g.selectionAndEngine(ctx, args)
 			if err != nil {
 				return err
+			}
+			if sel.P != nil {
+				for _, s := range args {
+					if _, ok := sel.P.Services[s]; !ok {
+						return fmt.Errorf("no such service: %s", s)
+					}
+				}
 			}
 			list, err := eng.Ps(ctx, sel.Project, engine.PsOptions{Services: args, All: all || len(status) > 0})
 			if err != nil {
@@ -80,7 +93,24 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&services, "services", false, "Display services")
 	f.StringVar(&format, "format", "table", "Format the output: table or json")
 	f.StringArrayVar(&status, "status", nil, "Filter services by status: created, restarting, running, paused, exited, dead")
+	f.StringVar(&filter, "filter", "", "Filter services by a property: status=STATUS")
 	return cmd
+}
+
+// psStatusFilter reads ps --filter KEY=VAL, where docker compose knows
+// only the status key.
+func psStatusFilter(filter string) ([]string, error) {
+	if filter == "" {
+		return nil, nil
+	}
+	key, val, ok := strings.Cut(filter, "=")
+	if !ok {
+		return nil, errors.New("arguments to --filter should be in form KEY=VAL")
+	}
+	if key != "status" {
+		return nil, fmt.Errorf("unknown filter %s", key)
+	}
+	return []string{val}, nil
 }
 
 func truncate(s string, n int) string {

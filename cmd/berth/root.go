@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -25,11 +27,15 @@ type globalOptions struct {
 
 // projectOptions turns the global flags into project.Options.
 func (g *globalOptions) projectOptions() project.Options {
+	envFiles := g.envFiles
+	if len(envFiles) == 0 {
+		envFiles = envList(envEnvFiles)
+	}
 	return project.Options{
 		Files:       g.files,
 		ProjectName: g.projectName,
 		ProjectDir:  g.projectDir,
-		EnvFiles:    g.envFiles,
+		EnvFiles:    envFiles,
 		Profiles:    g.profiles,
 	}
 }
@@ -37,11 +43,16 @@ func (g *globalOptions) projectOptions() project.Options {
 // colorEnabled reports whether output may use colours: not with
 // --no-color, NO_COLOR, or when stdout is not a terminal.
 func (g *globalOptions) colorEnabled() bool {
-	if g.noColor || os.Getenv("NO_COLOR") != "" {
-		return false
+	return g.colorEnabledOn(g.stdout)
+}
+
+// statusOut is where progress lines go: stderr, or stdout with
+// COMPOSE_STATUS_STDOUT set (as docker compose).
+func (g *globalOptions) statusOut() io.Writer {
+	if envBool(os.Getenv(envStatusStdout)) {
+		return g.stdout
 	}
-	f, ok := g.stdout.(*os.File)
-	return ok && isTerminal(f)
+	return g.stderr
 }
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -111,7 +122,39 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newSuperviseCmd(g),
 		newInitCmd(),
 	)
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes berth and each command group (volume,
+// network, image, …) print its help when called alone and fail on a word
+// that is none of its subcommands, with cobra's suggestions (left alone,
+// cobra prints the help and exits 0 when commands are traversed).
+func refuseUnknownSubcommands(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	// A group takes no arguments of its own: any word is a mistyped
+	// subcommand.
+	c.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2
+		}
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return errors.New(msg)
+	}
+	if !c.Runnable() {
+		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
 }
 
 // usageError makes a flag or argument error say which command to ask for help.

@@ -14,7 +14,7 @@ import (
 func newRunCmd(g *globalOptions) *cobra.Command {
 	var o engine.RunOptions
 	var entrypoint string
-	var labels []string
+	var labels, envFiles []string
 	var noTTY, interactive, tty, build bool
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
@@ -29,6 +29,10 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 				return err
 			}
 			o.Service = args[0]
+			o.Env = resolveEnvFlags(o.Env, projectLookup(p))
+			if o.Env, err = envFromFiles(o.Env, envFiles); err != nil {
+				return err
+			}
 			o.Build = buildMode(build, false)
 			if len(args) > 1 {
 				o.Command = args[1:]
@@ -75,7 +79,8 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 	f.SetInterspersed(false)
 	f.BoolVar(&o.Remove, "rm", false, "Automatically remove the container when it exits")
 	f.BoolVarP(&o.Detach, "detach", "d", false, "Run the container in the background and print its name")
-	f.StringArrayVarP(&o.Env, "env", "e", nil, "Set an environment variable (KEY=VALUE, or KEY to take the host's)")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "Set an environment variable (KEY=VALUE, or KEY to take the caller's or the env files'; left out when unset)")
+	f.StringArrayVar(&envFiles, "env-from-file", nil, "Set environment variables from a file (repeatable; -e wins)")
 	f.StringVarP(&o.Workdir, "workdir", "w", "", "Working directory inside the container")
 	f.StringVarP(&o.User, "user", "u", "", "Run as this user (name or uid[:gid])")
 	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "Bind mount a volume")

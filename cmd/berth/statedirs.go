@@ -22,8 +22,8 @@ var stateFree = map[string]bool{
 // own corner of the state first (volume create, network create, pull,
 // events). A tightened dir is said once, on stderr.
 func (g *globalOptions) ensureState(c *cobra.Command) error {
-	if stateFree[c.CommandPath()] {
-		return nil
+	if stateFree[c.CommandPath()] || c.HasSubCommands() {
+		return nil // groups only print their help
 	}
 	notices, err := state.EnsureRoot(state.Root())
 	if err != nil {

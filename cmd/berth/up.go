@@ -13,31 +13,38 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/project"
 )
 
 type upOptions struct {
-	detach        bool
-	noStart       bool
-	pull          string
-	quietPull     bool
-	abortOnExit   bool
-	exitCodeFrom  string
-	timestamps    bool
-	noLogPrefix   bool
-	forceRecreate bool
-	noRecreate    bool
-	noDeps        bool
-	removeOrphans bool
-	scale         []string
-	timeout       int
-	timeoutSet    bool
-	dryRun        bool
-	wait          bool
-	waitTimeout   int
-	recreateDeps  bool
-	renewAnon     bool
-	build         bool
-	noBuild       bool
+	detach           bool
+	noStart          bool
+	pull             string
+	quietPull        bool
+	abortOnExit      bool
+	abortOnFail      bool
+	exitCodeFrom     string
+	attach           []string
+	noAttach         []string
+	attachDeps       bool
+	menu             bool
+	removeOrphansSet bool
+	timestamps       bool
+	noLogPrefix      bool
+	forceRecreate    bool
+	noRecreate       bool
+	noDeps           bool
+	removeOrphans    bool
+	scale            []string
+	timeout          int
+	timeoutSet       bool
+	dryRun           bool
+	wait             bool
+	waitTimeout      int
+	recreateDeps     bool
+	renewAnon        bool
+	build            bool
+	noBuild          bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -51,6 +58,7 @@ changed ones recreated. Attached (the default), it prints every container's
 output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.timeoutSet = cmd.Flags().Changed("timeout")
+			o.removeOrphansSet = cmd.Flags().Changed("remove-orphans")
 			return runUp(cmd.Context(), g, o, args)
 		},
 	}
@@ -62,13 +70,18 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 	f.BoolVar(&o.build, "build", false, "Build images before starting containers")
 	f.BoolVar(&o.noBuild, "no-build", false, "Don't build an image, even if it's missing")
 	f.BoolVar(&o.abortOnExit, "abort-on-container-exit", false, "Stop all containers if any container stops (not with -d)")
+	f.BoolVar(&o.abortOnFail, "abort-on-container-failure", false, "Stop all containers if any container exits with a failure (not with -d)")
 	f.StringVar(&o.exitCodeFrom, "exit-code-from", "", "Return the exit code of this service's container (implies --abort-on-container-exit)")
+	f.StringArrayVar(&o.attach, "attach", nil, "Print the output of these services only (repeatable)")
+	f.StringArrayVar(&o.noAttach, "no-attach", nil, "Don't print the output of these services (repeatable)")
+	f.BoolVar(&o.attachDeps, "attach-dependencies", false, "Print the output of the named services' dependencies too")
+	f.BoolVar(&o.menu, "menu", false, "Accepted for compatibility: berth has no interactive menu (also COMPOSE_MENU)")
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
 	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print a prefix in logs")
 	f.BoolVar(&o.forceRecreate, "force-recreate", false, "Recreate containers even if nothing changed")
 	f.BoolVar(&o.noRecreate, "no-recreate", false, "Don't recreate containers that exist")
 	f.BoolVar(&o.noDeps, "no-deps", false, "Don't start linked services")
-	f.BoolVar(&o.removeOrphans, "remove-orphans", false, "Remove containers of services not in the compose file")
+	f.BoolVar(&o.removeOrphans, "remove-orphans", false, "Remove containers of services not in the compose file (default: COMPOSE_REMOVE_ORPHANS)")
 	f.StringArrayVar(&o.scale, "scale", nil, "Scale SERVICE to NUM instances (overrides scale in the compose file)")
 	f.IntVarP(&o.timeout, "timeout", "t", 0, "Seconds to wait for a container to stop when stopping (default: its stop_grace_period, else 10)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "Print what up would do, with the fields whose change causes it, and do nothing")
@@ -80,23 +93,8 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 }
 
 func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string) error {
-	if o.exitCodeFrom != "" {
-		o.abortOnExit = true
-	}
-	if o.wait {
-		o.detach = true
-	}
-	if o.detach && o.abortOnExit {
-		return errors.New("--abort-on-container-exit and --exit-code-from cannot be used with --detach")
-	}
-	if o.forceRecreate && o.noRecreate {
-		return errors.New("--force-recreate and --no-recreate cannot be used together")
-	}
-	if o.build && o.noBuild {
-		return errors.New("--build and --no-build cannot be used together")
-	}
-	if o.pull != "" && o.pull != "always" && o.pull != "missing" && o.pull != "never" {
-		return fmt.Errorf("--pull %q: want always, missing or never", o.pull)
+	if err := o.validate(); err != nil {
+		return err
 	}
 	p, err := g.loadProject(ctx, naming(services...))
 	if err != nil {
@@ -108,6 +106,20 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		}
 	}
 	scale, err := parseScale(o.scale)
+	if err != nil {
+		return err
+	}
+	cenv := composeEnvOf(p)
+	if cenv.err != nil {
+		return cenv.err
+	}
+	if !o.removeOrphansSet {
+		o.removeOrphans = cenv.removeOrphans
+	}
+	if cenv.ignoreOrphans && o.removeOrphans {
+		return errors.New("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans")
+	}
+	attached, watched, err := upAttachSets(p, services, o)
 	if err != nil {
 		return err
 	}
@@ -125,12 +137,11 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		ForceRecreate: o.forceRecreate,
 		NoRecreate:    o.noRecreate,
 		RemoveOrphans: o.removeOrphans,
+		IgnoreOrphans: cenv.ignoreOrphans,
+		Parallel:      cenv.parallel,
 
 		AlwaysRecreateDeps: o.recreateDeps,
 		RenewAnonVolumes:   o.renewAnon,
-	}
-	if o.recreateDeps && o.noRecreate {
-		return errors.New("--always-recreate-deps and --no-recreate cannot be used together")
 	}
 	if o.dryRun {
 		plan, _, _, err := eng.Plan(ctx, p, uo)
@@ -183,19 +194,23 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		return nil
 	}
 
-	// Attached: follow the logs of the project's (selected) containers.
+	// Attached: follow the logs of the attached services' containers and
+	// watch the exits of the watched ones (those named, else the attached).
 	recs, err := eng.Store().List(p.Name)
 	if err != nil {
 		return err
 	}
+	follows := func(c *state.Container) bool {
+		return !c.Oneoff && (attached[c.Service] || watched[c.Service])
+	}
 	var cs []*state.Container
 	for _, r := range recs {
-		if r.Oneoff || (len(services) > 0 && !contains(attachServices(p, services, o.noDeps), r.Service)) {
-			continue
+		if follows(r) {
+			cs = append(cs, r)
 		}
-		cs = append(cs, r)
 	}
 	pr := newLogPrinter(g, cs, o.timestamps, o.noLogPrefix)
+	pr.splitStreams(g.stderr)
 	attachCtx, stopAttach := context.WithCancel(ctx)
 	defer stopAttach()
 	exitCode := 0
@@ -205,7 +220,8 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		if o.exitCodeFrom != "" && c.Service == o.exitCodeFrom {
 			exitCode = st.ExitCode
 		}
-		if o.abortOnExit && abortedBy == "" && st.Status == state.StatusExited {
+		abort := o.abortOnExit || (o.abortOnFail && st.ExitCode != 0)
+		if abort && abortedBy == "" && st.Status == state.StatusExited {
 			abortedBy = c.Name
 			if o.exitCodeFrom == "" {
 				exitCode = st.ExitCode
@@ -213,7 +229,18 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 			stopAttach()
 		}
 	}
-	aerr := eng.Attach(attachCtx, cs, offsets, time.Time{}, pr.line, onExit)
+	line := func(l engine.LogLine) {
+		if attached[l.Service] {
+			pr.line(l)
+		}
+	}
+	aerr := eng.Attach(attachCtx, cs, engine.AttachOptions{
+		Offsets: offsets,
+		Project: p.Name,
+		Join:    follows,
+		Watched: func(c *state.Container) bool { return watched[c.Service] },
+		Exited:  onExit,
+	}, line)
 	if aerr != nil && ctx.Err() != nil {
 		fmt.Fprintln(g.stderr, "Gracefully stopping... (press Ctrl+C again to force)")
 		stopProject(g, eng, p, services, o, forceContext(ctx))
@@ -275,9 +302,8 @@ func exitCodeOf(eng *engine.Engine, projectName, service string) int {
 	return -1
 }
 
-// attachServices are the services `up SERVICE...` shows: the named ones,
-// and their dependencies too unless --no-deps (as Compose attaches to the
-// dependencies it starts).
+// attachServices are the named services and, unless noDeps, their
+// dependencies.
 func attachServices(p *types.Project, services []string, noDeps bool) []string {
 	if noDeps {
 		return services
@@ -287,6 +313,93 @@ func attachServices(p *types.Project, services []string, noDeps bool) []string {
 		return services
 	}
 	return g.Subgraph(services, 0).Nodes()
+}
+
+// validate checks the flag combinations docker compose refuses.
+func (o *upOptions) validate() error {
+	if o.exitCodeFrom != "" && !o.abortOnFail {
+		o.abortOnExit = true
+	}
+	if o.abortOnExit && o.abortOnFail {
+		return errors.New("--abort-on-container-failure cannot be combined with --abort-on-container-exit")
+	}
+	if o.wait {
+		if o.attachDeps || o.abortOnExit || len(o.attach) > 0 {
+			return errors.New("--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies")
+		}
+		o.detach = true
+	}
+	if o.detach && (o.abortOnExit || o.abortOnFail || o.attachDeps || len(o.attach) > 0) {
+		return errors.New("--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --exit-code-from, --attach or --attach-dependencies")
+	}
+	if len(o.attach) > 0 && o.attachDeps {
+		return errors.New("cannot combine --attach and --attach-dependencies")
+	}
+	if o.forceRecreate && o.noRecreate {
+		return errors.New("--force-recreate and --no-recreate cannot be used together")
+	}
+	if o.build && o.noBuild {
+		return errors.New("--build and --no-build cannot be used together")
+	}
+	if o.recreateDeps && o.noRecreate {
+		return errors.New("--always-recreate-deps and --no-recreate cannot be used together")
+	}
+	if o.pull != "" && o.pull != "always" && o.pull != "missing" && o.pull != "never" {
+		return fmt.Errorf("--pull %q: want always, missing or never", o.pull)
+	}
+	return nil
+}
+
+// upAttachSets are, as docker compose has them, the services whose output
+// an attached up prints (--attach, else the named services, with their
+// dependencies under --attach-dependencies, else all; less attach: false
+// and --no-attach) and those whose exits it watches: the named services,
+// else the attached ones. Up returns when no watched container runs.
+func upAttachSets(p *types.Project, services []string, o upOptions) (attached, watched map[string]bool, err error) {
+	attached = map[string]bool{}
+	if len(o.attach) > 0 {
+		var unknown []string
+		for _, s := range o.attach {
+			if _, ok := p.Services[s]; !ok {
+				unknown = append(unknown, s)
+			}
+			attached[s] = true
+		}
+		if len(unknown) > 0 {
+			return nil, nil, fmt.Errorf("cannot attach to services not included in up: %s", strings.Join(unknown, ", "))
+		}
+	} else {
+		names := services
+		switch {
+		case len(services) == 0:
+			names = project.ServiceNames(p)
+		case o.attachDeps:
+			names = attachServices(p, services, false)
+		}
+		for _, s := range names {
+			if svc, ok := p.Services[s]; ok && (svc.Attach == nil || *svc.Attach) {
+				attached[s] = true
+			}
+		}
+	}
+	for _, s := range o.noAttach {
+		delete(attached, s)
+	}
+	watched = map[string]bool{}
+	for _, s := range services {
+		watched[s] = true
+	}
+	if len(services) == 0 {
+		for s := range attached {
+			watched[s] = true
+		}
+		if len(watched) == 0 {
+			for s := range p.Services {
+				watched[s] = true
+			}
+		}
+	}
+	return attached, watched, nil
 }
 
 func parseScale(specs []string) (map[string]int, error) {

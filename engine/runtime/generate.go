@@ -21,7 +21,8 @@ type Container struct {
 	// NetNS is the network namespace file to join (made by the caller);
 	// "" gives a new, empty netns. Ignored for network_mode: host.
 	NetNS string
-	// LookupEnv gives the host's value of a bare `KEY` in environment; nil drops them.
+	// LookupEnv gives the value of a bare `KEY` in environment; a KEY it
+	// lacks (or all, when nil) is removed, the image's too.
 	LookupEnv EnvLookup
 	// Mounts are the service's volumes, secrets and configs, already turned
 	// into runtime mounts by the caller.

@@ -65,8 +65,9 @@ type EnvLookup func(key string) (string, bool)
 // MergeEnv merges a list of KEY=VALUE (the image's ENV) with the service's
 // environment, the service winning. compose-go has already merged env_file
 // into environment; a nil value is a bare `KEY`, which takes its value from
-// lookup or, when the host does not have it, is dropped (as Docker). Image
-// order is kept; new keys follow, sorted.
+// lookup or, when lookup does not have it, removes KEY, the image's too
+// (as Docker does with a KEY without '='). Image order is kept; new keys
+// follow, sorted.
 func MergeEnv(base []string, env types.MappingWithEquals, lookup EnvLookup) []string {
 	out := make([]string, 0, len(base)+len(env))
 	index := map[string]int{}
@@ -77,6 +78,19 @@ func MergeEnv(base []string, env types.MappingWithEquals, lookup EnvLookup) []st
 		}
 		index[k] = len(out)
 		out = append(out, k+"="+v)
+	}
+	unset := func(k string) {
+		i, ok := index[k]
+		if !ok {
+			return
+		}
+		out = append(out[:i], out[i+1:]...)
+		delete(index, k)
+		for key, j := range index {
+			if j > i {
+				index[key] = j - 1
+			}
+		}
 	}
 	for _, kv := range base {
 		k, v, _ := strings.Cut(kv, "=")
@@ -93,11 +107,13 @@ func MergeEnv(base []string, env types.MappingWithEquals, lookup EnvLookup) []st
 	for _, k := range keys {
 		v := env[k]
 		if v == nil {
-			if lookup == nil {
-				continue
+			var hv string
+			ok := false
+			if lookup != nil {
+				hv, ok = lookup(k)
 			}
-			hv, ok := lookup(k)
 			if !ok {
+				unset(k)
 				continue
 			}
 			v = &hv

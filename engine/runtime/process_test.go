@@ -103,6 +103,14 @@ func TestMergeEnv(t *testing.T) {
 	if got := runtime.MergeEnv(nil, types.MappingWithEquals{"X": nil}, nil); len(got) != 0 {
 		t.Errorf("bare KEY without host lookup: got %q, want dropped", got)
 	}
+	// An unresolved bare KEY removes the image's KEY, as Docker does.
+	got = runtime.MergeEnv(
+		[]string{"A=image", "GONE=image", "B=image"},
+		types.MappingWithEquals{"GONE": nil, "B": v("service"), "NEW": v("n")},
+		lookup)
+	if want := []string{"A=image", "B=service", "NEW=n"}; !slices.Equal(got, want) {
+		t.Errorf("unset bare KEY over the image's: got %q, want %q", got, want)
+	}
 }
 
 func TestWithEnvDefaultsPathAndHostname(t *testing.T) {
