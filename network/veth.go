@@ -125,6 +125,11 @@ func Attach(ctx context.Context, a Attachment) (err error) {
 			return fmt.Errorf("attach %s: default route via %s: %w", a.NetnsPath, a.Gateway, err)
 		}
 	}
+	if a.Address != nil {
+		if err := announce(nh, a.NetnsPath, a.IfName, host, a.Address.IP); err != nil {
+			return fmt.Errorf("attach %s: %w", a.NetnsPath, err)
+		}
+	}
 	return nil
 }
 
