@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,43 +46,17 @@ func announce(nh *netlink.Handle, nsPath, ifName, hostIf string, ip net.IP) erro
 		time.Sleep(2 * time.Millisecond)
 	}
 	frame := garpFrame(link.Attrs().HardwareAddr, ip4)
-	errc := make(chan error, 1)
-	go func() {
-		// The thread goes back to its namespace (or, if it cannot, dies
-		// with this goroutine rather than serve others from the wrong one).
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.GetFromPath(nsPath)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		defer func() {
-			if netns.Set(orig) == nil {
-				runtime.UnlockOSThread()
-			}
-		}()
+	err := InNetns(nsPath, func() error {
 		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ARP)))
 		if err != nil {
-			errc <- err
-			return
+			return err
 		}
 		defer unix.Close(fd)
 		to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: link.Attrs().Index, Halen: 6}
 		copy(to.Addr[:], broadcastMAC)
-		errc <- unix.Sendto(fd, frame, 0, to)
-	}()
-	if err := <-errc; err != nil {
+		return unix.Sendto(fd, frame, 0, to)
+	})
+	if err != nil {
 		return fmt.Errorf("announce %s on %s: %w", ip4, ifName, err)
 	}
 	return nil

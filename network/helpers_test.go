@@ -7,13 +7,11 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/network/nft"
@@ -87,26 +85,8 @@ func mkContainer(t testing.TB, run string, n testNet, host byte, defaultRoute bo
 	return path, a
 }
 
-// inNetns runs fn on a thread inside the netns; the thread is discarded
-// afterwards. Sockets fn creates stay in that netns.
-func inNetns(path string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		ns, err := netns.GetFromPath(path)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer ns.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// inNetns runs fn on a thread inside the netns.
+func inNetns(path string, fn func() error) error { return InNetns(path, fn) }
 
 // ping succeeds when ip answers from inside the netns at path. A fresh
 // veth can drop the very first packets while its carrier comes up, so a

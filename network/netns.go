@@ -80,6 +80,40 @@ func CreateNetns(path string) error {
 }
 
 // loopbackUp sets lo up in the calling thread's network namespace.
+// InNetns runs fn on a thread inside the network namespace at path, then
+// moves the thread back (a thread that cannot go back dies with its
+// goroutine rather than serve others from the wrong namespace). Sockets
+// fn creates stay in that namespace.
+func InNetns(path string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		ns, err := netns.GetFromPath(path)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer ns.Close()
+		if err := netns.Set(ns); err != nil {
+			errc <- err
+			return
+		}
+		defer func() {
+			if netns.Set(orig) == nil {
+				runtime.UnlockOSThread()
+			}
+		}()
+		errc <- fn()
+	}()
+	return <-errc
+}
+
 func loopbackUp() error {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {

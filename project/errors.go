@@ -126,7 +126,11 @@ func yamlError(err error, files []string) error {
 
 // locate returns the line of the key at path in a YAML file, or of the
 // deepest ancestor found; 0 when the file cannot be read.
-func locate(file string, path []string) int {
+func locate(file string, path []string) int { return locateKey(file, path, false) }
+
+// locateKey is the line of the key at path in a YAML file; where the file
+// lacks it, 0 when exact, else the line of the deepest ancestor found.
+func locateKey(file string, path []string, exact bool) int {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return 0
@@ -140,6 +144,9 @@ func locate(file string, path []string) int {
 	for _, key := range path {
 		k, v := child(n, key)
 		if v == nil {
+			if exact {
+				return 0
+			}
 			break
 		}
 		n, line = v, k.Line

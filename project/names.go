@@ -3,12 +3,10 @@ package project
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	"gopkg.in/yaml.v3"
 
 	"github.com/berth-dev/berth/internal/names"
 )
@@ -67,25 +65,7 @@ func nameError(files, path []string, err error) error {
 
 // locateExact is the line of the key at path in a YAML file, or 0 when the
 // file does not have that key.
-func locateExact(file string, path []string) int {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return 0
-	}
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
-		return 0
-	}
-	n, line := doc.Content[0], 0
-	for _, key := range path {
-		k, v := child(n, key)
-		if v == nil {
-			return 0
-		}
-		n, line = v, k.Line
-	}
-	return line
-}
+func locateExact(file string, path []string) int { return locateKey(file, path, true) }
 
 // keyPath names a key as field does, quoting a component that holds a dot
 // (a config named ".." reads `configs.".."`).
