@@ -385,3 +385,44 @@ func TestParityEngineDownLeavesNothing(t *testing.T) {
 	}
 	e.MustBerth(t, "-p", e.Project+"-none", "down")
 }
+
+// TestParityEngineUpDryRunChangesNothing: `up --dry-run` pulls and builds
+// nothing; it says what it would pull and build, then what it would do
+// with containers. Compose's dry run (docs: "--dry-run: Execute command in
+// dry run mode", which prints each step it would take, the pulls and
+// builds included, with no effect) — Compose has no e2e test for up's
+// dry run to port; this is the documented behaviour.
+func TestParityEngineUpDryRunChangesNothing(t *testing.T) {
+	e := NewEnv(t)
+	e.WriteFile(t, "app/Dockerfile", "FROM busybox\nRUN echo built > /built\n")
+	e.Compose(t, `services:
+  web:
+    image: busybox
+    command: `+longRunning()+`
+  app:
+    build: ./app
+    command: ["cat", "/built"]
+`)
+	r := e.MustBerth(t, "up", "--dry-run")
+	for _, want := range []string{"pull     busybox (web: missing)", "build    " + e.Project + "-app (app: not built yet)", "create   " + e.Project + "-web-1", "create   " + e.Project + "-app-1"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("up --dry-run lacks %q:\n%s", want, r)
+		}
+	}
+	if r := e.MustBerth(t, "image", "ls", "-q"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("up --dry-run pulled or built images:\n%s", r.Stdout)
+	}
+	if ps := mustPs(t, e, "-a"); len(ps) != 0 {
+		t.Errorf("up --dry-run created containers: %+v", ps)
+	}
+	if r := e.MustBerth(t, "network", "ls", "-q"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("up --dry-run created networks:\n%s", r.Stdout)
+	}
+
+	// once the images are here, the dry run has nothing to fetch
+	e.MustBerth(t, "up", "-d")
+	r = e.MustBerth(t, "up", "--dry-run")
+	if strings.Contains(r.Stdout, "pull ") || strings.Contains(r.Stdout, "build ") {
+		t.Errorf("up --dry-run after up wants to fetch images again:\n%s", r)
+	}
+}

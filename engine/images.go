@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,26 +24,35 @@ type imagePolicy struct {
 	opts  BuildOptions
 }
 
-// ensureImages makes every named service's image present: services with
-// `build:` are built (per ip.build and pull_policy: build), the others
-// pulled per their pull_policy (or the override), each distinct image once
-// and all of them in parallel.
-func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []string, ip imagePolicy) (map[string]*image.Image, error) {
-	type want struct {
-		ref, platform string
-		pull          bool
-		services      []string
-	}
-	wants := map[string]*want{}
-	out := map[string]*image.Image{}
-	var toBuild []string
+// ImageStep is what getting one image takes: a pull of a reference (for
+// every service that runs it) or the build of one service's image. It is
+// plain data: `up --dry-run` prints it, fetchImages executes it.
+type ImageStep struct {
+	Action   string // "pull" or "build"
+	Ref      string
+	Services []string
+	Reason   string // why, for people
+	platform string
+}
+
+func (s ImageStep) String() string {
+	return fmt.Sprintf("%-8s %s (%s: %s)", s.Action, s.Ref, strings.Join(s.Services, ", "), s.Reason)
+}
+
+// resolveImages says, for each named service, which image it runs when
+// that image is here already (local) and what must be pulled or built
+// for the others (steps: each distinct reference once). It reads the
+// local image store only: it pulls and builds nothing.
+func (e *Engine) resolveImages(p *types.Project, services []string, ip imagePolicy) (local map[string]*image.Image, steps []ImageStep, err error) {
+	local = map[string]*image.Image{}
+	pulls := map[string]int{} // ref → index in steps
 	now := time.Now()
 	for _, name := range services {
 		svc := p.Services[name]
 		ref := imageRef(p, svc)
-		local, err := e.images.Get(ref)
+		img, err := e.images.Get(ref)
 		if err != nil && !errors.Is(err, image.ErrNotFound) {
-			return nil, err
+			return nil, nil, err
 		}
 		policy := svc.PullPolicy
 		if ip.pull != "" {
@@ -50,29 +60,72 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []
 		}
 		if svc.Build != nil && (svc.Image == "" || policy != image.PolicyAlways) {
 			switch {
-			case ip.build == BuildNever && local == nil:
-				return nil, fmt.Errorf("service %q: image %s is not built (--no-build): run `berth build %s` first", name, ref, name)
-			case ip.build == BuildNever, local != nil && ip.build != BuildAlways && svc.PullPolicy != image.PolicyBuild:
-				out[name] = local
+			case ip.build == BuildNever && img == nil:
+				return nil, nil, fmt.Errorf("service %q: image %s is not built (--no-build): run `berth build %s` first", name, ref, name)
+			case ip.build == BuildNever, img != nil && ip.build != BuildAlways && svc.PullPolicy != image.PolicyBuild:
+				local[name] = img
 			default:
-				toBuild = append(toBuild, name)
+				reason := "not built yet"
+				switch {
+				case ip.build == BuildAlways:
+					reason = "--build"
+				case img != nil:
+					reason = "pull_policy: build"
+				}
+				steps = append(steps, ImageStep{Action: "build", Ref: ref, Services: []string{name}, Reason: reason})
 			}
 			continue
 		}
-		pull, err := image.ServiceShouldPull(name, ref, policy, local, now)
+		pull, err := image.ServiceShouldPull(name, ref, policy, img, now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !pull {
-			out[name] = local
+			local[name] = img
 			continue
 		}
-		w := wants[ref]
-		if w == nil {
-			w = &want{ref: ref, platform: svc.Platform, pull: true}
-			wants[ref] = w
+		if i, ok := pulls[ref]; ok {
+			steps[i].Services = append(steps[i].Services, name)
+			continue
 		}
-		w.services = append(w.services, name)
+		reason := "missing"
+		if img != nil {
+			reason = "pull_policy: " + policy
+			if ip.pull != "" {
+				reason = "--pull " + ip.pull
+			}
+		}
+		pulls[ref] = len(steps)
+		steps = append(steps, ImageStep{Action: "pull", Ref: ref, Services: []string{name}, Reason: reason, platform: svc.Platform})
+	}
+	return local, steps, nil
+}
+
+// ensureImages makes every named service's image present: services with
+// `build:` are built (per ip.build and pull_policy: build), the others
+// pulled per their pull_policy (or the override), each distinct image once
+// and all of them in parallel.
+func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []string, ip imagePolicy) (map[string]*image.Image, error) {
+	local, steps, err := e.resolveImages(p, services, ip)
+	if err != nil {
+		return nil, err
+	}
+	return e.fetchImages(ctx, p, local, steps, ip)
+}
+
+// fetchImages executes resolveImages' steps (builds, then pulls in
+// parallel) and returns the image of every service: local's and the
+// fetched ones.
+func (e *Engine) fetchImages(ctx context.Context, p *types.Project, local map[string]*image.Image, steps []ImageStep, ip imagePolicy) (map[string]*image.Image, error) {
+	out := maps.Clone(local)
+	var toBuild []string
+	var pulls []ImageStep
+	for _, s := range steps {
+		if s.Action == "build" {
+			toBuild = append(toBuild, s.Services...)
+		} else {
+			pulls = append(pulls, s)
+		}
 	}
 	if len(toBuild) > 0 {
 		built, err := e.Build(ctx, p, toBuild, ip.opts)
@@ -81,7 +134,7 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []
 		}
 		maps.Copy(out, built)
 	}
-	if len(wants) == 0 {
+	if len(pulls) == 0 {
 		return out, nil
 	}
 	cfg, err := image.LoadConfig()
@@ -92,12 +145,12 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
-	for _, w := range wants {
+	for _, w := range pulls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.emit("Image", w.ref, "Pulling")
-			img, err := puller.Pull(ctx, w.ref, image.PullOptions{Platform: w.platform})
+			e.emit("Image", w.Ref, "Pulling")
+			img, err := puller.Pull(ctx, w.Ref, image.PullOptions{Platform: w.platform})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -105,12 +158,12 @@ func (e *Engine) ensureImages(ctx context.Context, p *types.Project, services []
 				if errors.As(err, &netErr) {
 					err = fmt.Errorf("%w (registry unreachable: load the image with `berth image load -i FILE`, or set a mirror with BERTH_REGISTRY_MIRRORS)", err)
 				}
-				errs = append(errs, fmt.Errorf("service %q: %w", w.services[0], err))
-				e.progress(Event{Kind: "Image", Name: w.ref, Status: "Error", Err: err})
+				errs = append(errs, fmt.Errorf("service %q: %w", w.Services[0], err))
+				e.progress(Event{Kind: "Image", Name: w.Ref, Status: "Error", Err: err})
 				return
 			}
-			e.emit("Image", w.ref, "Pulled")
-			for _, s := range w.services {
+			e.emit("Image", w.Ref, "Pulled")
+			for _, s := range w.Services {
 				out[s] = img
 			}
 		}()

@@ -63,6 +63,8 @@ type Step struct {
 // Plan is the ordered list of steps that turns the observed state into the
 // desired one, plus the orphans left alone.
 type Plan struct {
+	// Images are the pulls and builds that come first (resolveImages).
+	Images  []ImageStep
 	Steps   []Step
 	Orphans []string // containers of services no longer in the project, kept
 }
@@ -206,6 +208,9 @@ func ContainerName(project, service string, n int, containerName string) string 
 // String renders the plan one step a line, for tests and `up --dry-run`.
 func (p Plan) String() string {
 	var b strings.Builder
+	for _, s := range p.Images {
+		b.WriteString(s.String() + "\n")
+	}
 	for _, s := range p.Steps {
 		fmt.Fprintf(&b, "%-8s %s", s.Action, s.Name)
 		if s.Reason != "" {
@@ -225,6 +230,9 @@ func (p Plan) String() string {
 
 // Empty reports whether the plan changes nothing.
 func (p Plan) Empty() bool {
+	if len(p.Images) > 0 {
+		return false
+	}
 	for _, s := range p.Steps {
 		if s.Action != ActionKeep {
 			return false

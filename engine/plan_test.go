@@ -149,3 +149,23 @@ func TestServiceConfigHash(t *testing.T) {
 		t.Errorf("changed fields %q", f)
 	}
 }
+
+// TestPlanStringImages: the pulls and builds come first, one a line.
+func TestPlanStringImages(t *testing.T) {
+	p := Plan{
+		Images: []ImageStep{
+			{Action: "pull", Ref: "busybox", Services: []string{"web", "worker"}, Reason: "missing"},
+			{Action: "build", Ref: "shop-app", Services: []string{"app"}, Reason: "--build"},
+		},
+		Steps: []Step{{Service: "web", Number: 1, Name: "shop-web-1", Action: ActionCreate, Reason: "not created yet"}},
+	}
+	want := "pull     busybox (web, worker: missing)\n" +
+		"build    shop-app (app: --build)\n" +
+		"create   shop-web-1 (not created yet)\n"
+	if got := p.String(); got != want {
+		t.Errorf("Plan.String:\n%s\nwant:\n%s", got, want)
+	}
+	if p.Empty() || (Plan{Images: p.Images}).Empty() {
+		t.Error("a plan with images to fetch is not empty")
+	}
+}

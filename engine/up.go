@@ -41,21 +41,45 @@ type UpOptions struct {
 	Parallel int
 }
 
-// Plan observes the project's containers and returns what `up` would do.
-func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan, *graph.Graph, map[string]*image.Image, error) {
+// Plan says what `up` would do, and does none of it: the images it
+// would pull or build (Plan.Images) and the steps on containers. It reads
+// the project's records and the local image store only (up --dry-run).
+// A service whose image is still to be fetched is planned with the image
+// unknown, so only a configuration change recreates it.
+func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan, error) {
+	g, err := upGraph(p, o)
+	if err != nil {
+		return Plan{}, err
+	}
+	local, isteps, err := e.resolveImages(p, g.Nodes(), o.imagePolicy())
+	if err != nil {
+		return Plan{}, err
+	}
+	plan, err := e.plan(p, g, o, local)
+	plan.Images = isteps
+	return plan, err
+}
+
+func (o UpOptions) imagePolicy() imagePolicy {
+	return imagePolicy{pull: o.Pull, build: o.Build, opts: o.BuildOptions}
+}
+
+// upGraph is the graph of the services up works on: the named ones and,
+// unless NoDeps, what they need; all of them when none is named.
+func upGraph(p *types.Project, o UpOptions) (*graph.Graph, error) {
 	g, err := projectGraph(p)
 	if err != nil {
-		return Plan{}, nil, nil, err
+		return nil, err
 	}
 	if len(o.Services) > 0 {
 		for _, s := range o.Services {
 			if !g.Has(s) {
-				return Plan{}, nil, nil, fmt.Errorf("no such service: %s", s)
+				return nil, fmt.Errorf("no such service: %s", s)
 			}
 		}
 		if o.NoDeps {
 			if g, err = graph.New(o.Services, nil); err != nil {
-				return Plan{}, nil, nil, err
+				return nil, err
 			}
 		} else {
 			g = g.Subgraph(o.Services, graph.Forward)
@@ -63,40 +87,47 @@ func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan,
 	}
 	for name, n := range o.Scale {
 		if _, ok := p.Services[name]; !ok {
-			return Plan{}, nil, nil, fmt.Errorf("--scale %s=%d: no such service: %s", name, n, name)
+			return nil, fmt.Errorf("--scale %s=%d: no such service: %s", name, n, name)
 		}
 	}
-	images, err := e.ensureImages(ctx, p, g.Nodes(), imagePolicy{pull: o.Pull, build: o.Build, opts: o.BuildOptions})
-	if err != nil {
-		return Plan{}, nil, nil, err
-	}
+	return g, nil
+}
+
+// plan compares the project (with the images resolved so far: a service
+// missing from images has its image unknown) with the observed
+// containers. It does no I/O beyond reading the project's records.
+func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[string]*image.Image) (Plan, error) {
 	var desired []Desired
 	for _, name := range g.Nodes() {
 		svc := p.Services[name]
 		hash, cfg, err := serviceHash(p, svc)
 		if err != nil {
-			return Plan{}, nil, nil, err
+			return Plan{}, err
 		}
 		n := project.Replicas(svc)
 		if v, ok := o.Scale[name]; ok {
 			n = v
 		}
 		if svc.ContainerName != "" && n > 1 {
-			return Plan{}, nil, nil, fmt.Errorf("service %q: container_name %q cannot be used with %d replicas", name, svc.ContainerName, n)
+			return Plan{}, fmt.Errorf("service %q: container_name %q cannot be used with %d replicas", name, svc.ContainerName, n)
+		}
+		imageID := ""
+		if img := images[name]; img != nil {
+			imageID = img.ID()
 		}
 		desired = append(desired, Desired{
 			Service:       name,
 			Replicas:      n,
 			Hash:          hash,
 			Config:        cfg,
-			ImageID:       images[name].ID(),
+			ImageID:       imageID,
 			ContainerName: svc.ContainerName,
 			SharesWith:    sharesWith(svc),
 		})
 	}
 	observed, err := e.observe(p.Name)
 	if err != nil {
-		return Plan{}, nil, nil, err
+		return Plan{}, err
 	}
 	if len(o.Services) > 0 {
 		// leave other services' containers alone, and never call them orphans
@@ -135,8 +166,7 @@ func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan,
 			}
 		}
 	}
-	plan := NewPlan(p.Name, desired, observed, po)
-	return plan, g, images, nil
+	return NewPlan(p.Name, desired, observed, po), nil
 }
 
 // Up creates and starts the project's containers, converging what runs to
@@ -152,7 +182,21 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if err := e.repairSupervisor(ctx, p.Name); err != nil {
 		return Plan{}, err
 	}
-	plan, g, images, err := e.Plan(ctx, p, o)
+	g, err := upGraph(p, o)
+	if err != nil {
+		return Plan{}, err
+	}
+	ip := o.imagePolicy()
+	local, isteps, err := e.resolveImages(p, g.Nodes(), ip)
+	if err != nil {
+		return Plan{}, err
+	}
+	images, err := e.fetchImages(ctx, p, local, isteps, ip)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan, err := e.plan(p, g, o, images)
+	plan.Images = isteps
 	if err != nil {
 		return plan, err
 	}

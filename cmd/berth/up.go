@@ -144,7 +144,7 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		RenewAnonVolumes:   o.renewAnon,
 	}
 	if o.dryRun {
-		plan, _, _, err := eng.Plan(ctx, p, uo)
+		plan, err := eng.Plan(ctx, p, uo)
 		if err != nil {
 			return err
 		}
