@@ -27,13 +27,15 @@ func TestUnknownCommands(t *testing.T) {
 		{[]string{"volume", "lss"}, `unknown command "lss" for "berth volume"` + "\n\nDid you mean this?\n\tls"},
 		{[]string{"network", "frob"}, `unknown command "frob" for "berth network"`},
 		{[]string{"up", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"help", "foo"}, `unknown command "foo" for "berth"`},
+		{[]string{"help", "volume", "lss"}, `unknown command "lss" for "berth volume"`},
 	} {
 		out, errs, code := berth(t, dir, c.args...)
 		if code != 1 || !strings.Contains(errs, c.want) || out != "" {
 			t.Errorf("berth %s: code %d stdout %q stderr %q; want 1 and %q", strings.Join(c.args, " "), code, out, errs, c.want)
 		}
 	}
-	for _, args := range [][]string{nil, {"volume"}, {"image"}} {
+	for _, args := range [][]string{nil, {"volume"}, {"image"}, {"help"}, {"help", "volume", "ls"}} {
 		out, errs, code := berth(t, dir, args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("berth %v: code %d stdout %q stderr %q; want the help", args, code, out, errs)
@@ -163,5 +165,34 @@ func TestUpValidate(t *testing.T) {
 	o := upOptions{exitCodeFrom: "a"}
 	if o.validate(); !o.abortOnExit {
 		t.Error("--exit-code-from implies --abort-on-container-exit")
+	}
+}
+
+// TestComposeFileVariables: the COMPOSE_* variables compose-go reads work
+// through berth (COMPOSE_FILE with COMPOSE_PATH_SEPARATOR,
+// COMPOSE_DISABLE_ENV_FILE, COMPOSE_ENV_FILES).
+func TestComposeFileVariables(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("services:\n  a: {image: \"busybox:${X:-none}\"}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("services:\n  b: {image: busybox}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("X=dotenv\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "alt.env"), []byte("X=alt\n"), 0o644)
+	t.Setenv("COMPOSE_FILE", "a.yaml;b.yaml")
+	t.Setenv("COMPOSE_PATH_SEPARATOR", ";")
+	if out, errs, code := berth(t, dir, "config", "--services"); code != 0 || out != "a\nb\n" {
+		t.Errorf("COMPOSE_PATH_SEPARATOR: code %d out %q err %q", code, out, errs)
+	}
+	t.Setenv("COMPOSE_FILE", "a.yaml")
+	if out, _, _ := berth(t, dir, "config", "--images"); out != "busybox:dotenv\n" {
+		t.Errorf(".env: %q", out)
+	}
+	t.Setenv("COMPOSE_ENV_FILES", "alt.env")
+	if out, _, _ := berth(t, dir, "config", "--images"); out != "busybox:alt\n" {
+		t.Errorf("COMPOSE_ENV_FILES=alt.env: %q", out)
+	}
+	os.Unsetenv("COMPOSE_ENV_FILES")
+	t.Setenv("COMPOSE_DISABLE_ENV_FILE", "1")
+	if out, _, _ := berth(t, dir, "config", "--images"); out != "busybox:none\n" {
+		t.Errorf("COMPOSE_DISABLE_ENV_FILE=1: %q", out)
 	}
 }

@@ -123,7 +123,27 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newInitCmd(),
 	)
 	refuseUnknownSubcommands(root)
+	root.SetHelpCommand(newHelpCmd())
 	return root
+}
+
+// newHelpCmd is cobra's help command, except that a topic that is no
+// command is an error instead of the root's help and exit 0.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err == nil && len(rest) > 0 && cmd.HasSubCommands() {
+				err = cmd.Args(cmd, rest)
+			}
+			if err != nil {
+				return err
+			}
+			return cmd.Help()
+		},
+	}
 }
 
 // refuseUnknownSubcommands makes berth and each command group (volume,

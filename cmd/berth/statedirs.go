@@ -14,6 +14,7 @@ var stateFree = map[string]bool{
 	"berth version": true,
 	"berth config":  true,
 	"berth __init":  true,
+	"berth help":    true,
 }
 
 // ensureState runs before every command: it makes the state root and run
