@@ -426,3 +426,65 @@ func TestParityEngineUpDryRunChangesNothing(t *testing.T) {
 		t.Errorf("up --dry-run after up wants to fetch images again:\n%s", r)
 	}
 }
+
+// TestParityEngineCopyReplicas ports TestCopy (cp_test.go): cp into a
+// service copies into every replica by default, --index into one; cp out
+// of a service copies from the first replica by default, --index from one;
+// folders both ways. (Compose scales to 5; 3 replicas show the same.)
+func TestParityEngineCopyReplicas(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  web:
+    image: busybox
+    network_mode: none
+    command: `+longRunning()+`
+`)
+	e.WriteFile(t, "cp-me.txt", "hello world")
+	e.WriteFile(t, "cp-folder/cp-me.txt", "hello world from folder")
+	e.MustBerth(t, "up", "--scale", "web=3", "-d")
+	if got := len(mustPs(t, e)); got != 3 {
+		t.Fatalf("%d containers running, want 3", got)
+	}
+	cat := func(index int, path string) Result {
+		return e.Berth(t, "exec", "--index", fmt.Sprint(index), "web", "cat", path)
+	}
+
+	e.MustBerth(t, "cp", "./cp-me.txt", "web:/tmp/default.txt")
+	for i := 1; i <= 3; i++ {
+		if r := cat(i, "/tmp/default.txt"); r.Code != 0 || !strings.Contains(r.Stdout, "hello world") {
+			t.Errorf("cp to web (no --index): replica %d lacks the file:\n%s", i, r)
+		}
+	}
+
+	e.MustBerth(t, "cp", "--index=3", "./cp-me.txt", "web:/tmp/indexed.txt")
+	if r := cat(3, "/tmp/indexed.txt"); r.Code != 0 || !strings.Contains(r.Stdout, "hello world") {
+		t.Errorf("cp --index=3: replica 3 lacks the file:\n%s", r)
+	}
+	if r := cat(2, "/tmp/indexed.txt"); r.Code != 1 {
+		t.Errorf("cp --index=3: replica 2 has the file too (cat exit %d, want 1)", r.Code)
+	}
+
+	e.MustBerth(t, "cp", "web:/tmp/default.txt", "./from-default.txt")
+	if got := mustRead(t, filepath.Join(e.Dir, "from-default.txt")); got != "hello world" {
+		t.Errorf("cp from web: %q", got)
+	}
+	e.MustBerth(t, "cp", "--index=3", "web:/tmp/indexed.txt", "./from-indexed.txt")
+	if got := mustRead(t, filepath.Join(e.Dir, "from-indexed.txt")); got != "hello world" {
+		t.Errorf("cp --index=3 from web: %q", got)
+	}
+	// out of the first replica: only replica 3 has indexed.txt
+	if r := e.Berth(t, "cp", "web:/tmp/indexed.txt", "./nope.txt"); r.Code == 0 {
+		t.Errorf("cp from web without --index read replica 3's file; want the first replica's (which lacks it)")
+	}
+
+	e.MustBerth(t, "cp", "./cp-folder", "web:/tmp")
+	for i := 1; i <= 3; i++ {
+		if r := cat(i, "/tmp/cp-folder/cp-me.txt"); !strings.Contains(r.Stdout, "hello world from folder") {
+			t.Errorf("cp of a folder: replica %d lacks it:\n%s", i, r)
+		}
+	}
+	e.MustBerth(t, "cp", "web:/tmp/cp-folder", "./cp-folder2")
+	if got := mustRead(t, filepath.Join(e.Dir, "cp-folder2", "cp-me.txt")); got != "hello world from folder" {
+		t.Errorf("cp of a folder out of web: %q", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 
 	"golang.org/x/sys/unix"
 
@@ -12,17 +13,25 @@ import (
 	"github.com/berth-dev/berth/engine/state"
 )
 
-// CopyOptions pick the container of a `cp` and carry its flags.
+// CopyOptions pick the container(s) of a `cp` and carry its flags.
 type CopyOptions struct {
 	Service string
-	Index   int // the replica, 1 when zero
+	// Index is the replica; 0 (Compose's default) copies into every
+	// replica of the service, and out of the first one.
+	Index int
 	archive.Options
 }
 
-// CopyFromContainer copies src, a path in the service's container, to the
-// host path dst (see package archive for the rules).
+// CopyFromContainer copies src, a path in the service's container (the
+// replica Index, else the first), to the host path dst (see package
+// archive for the rules).
 func (e *Engine) CopyFromContainer(ctx context.Context, project string, o CopyOptions, src, dst string) error {
-	rec, root, err := e.copyRoot(project, o)
+	recs, err := e.copyTargets(project, o)
+	if err != nil {
+		return err
+	}
+	rec := recs[0]
+	root, err := e.copyRoot(rec)
 	if err != nil {
 		return err
 	}
@@ -34,57 +43,73 @@ func (e *Engine) CopyFromContainer(ctx context.Context, project string, o CopyOp
 }
 
 // CopyToContainer copies the host path src to dst in the service's
-// container.
+// containers: every replica, as Compose does, or the replica Index. It
+// stops at the first replica it cannot copy into, naming it.
 func (e *Engine) CopyToContainer(ctx context.Context, project string, o CopyOptions, src, dst string) error {
-	rec, root, err := e.copyRoot(project, o)
+	recs, err := e.copyTargets(project, o)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	if err := archive.CopyIn(ctx, root, src, dst, o.Options); err != nil {
-		return fmt.Errorf("cp to %s: %w", rec.Name, err)
+	for _, rec := range recs {
+		root, err := e.copyRoot(rec)
+		if err != nil {
+			return err
+		}
+		err = archive.CopyIn(ctx, root, src, dst, o.Options)
+		root.Close()
+		if err != nil {
+			return fmt.Errorf("cp to %s: %w", rec.Name, err)
+		}
 	}
 	return nil
 }
 
-// copyRoot finds the service's container and opens its root: through its
-// running process (/proc/PID/root, which shows its volumes), or its
-// rootfs mount when it does not run.
-func (e *Engine) copyRoot(project string, o CopyOptions) (*state.Container, *os.File, error) {
-	if o.Index <= 0 {
-		o.Index = 1
-	}
+// copyTargets are the containers a cp works on, by replica number: the
+// replica Index alone, or (Index 0) all the service's replicas. One-off
+// containers are never targets.
+func (e *Engine) copyTargets(project string, o CopyOptions) ([]*state.Container, error) {
 	recs, err := e.store.List(project)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var rec *state.Container
+	var out []*state.Container
 	for _, r := range recs {
-		if r.Service == o.Service && r.Number == o.Index && !r.Oneoff {
-			rec = r
+		if r.Service == o.Service && !r.Oneoff && (o.Index <= 0 || r.Number == o.Index) {
+			out = append(out, r)
 		}
 	}
-	if rec == nil {
-		return nil, nil, fmt.Errorf("service %q has no container number %d (is the project up?)", o.Service, o.Index)
+	if len(out) == 0 {
+		if o.Index > 0 {
+			return nil, fmt.Errorf("service %q has no container number %d (is the project up?)", o.Service, o.Index)
+		}
+		return nil, fmt.Errorf("no container found for service %q (is the project up?)", o.Service)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
+}
+
+// copyRoot opens a container's root: through its running process
+// (/proc/PID/root, which shows its volumes), or its rootfs mount when it
+// does not run.
+func (e *Engine) copyRoot(rec *state.Container) (*os.File, error) {
 	st, err := e.store.GetState(rec.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if st.Pid > 0 && (st.Status == state.StatusRunning || st.Status == state.StatusPaused || st.Status == state.StatusRestarting) {
 		root, err := openProcessRoot(st.Pid, rec.Rootfs)
 		if err == nil {
-			return rec, root, nil
+			return root, nil
 		}
 		if !errors.Is(err, errProcessGone) {
-			return nil, nil, fmt.Errorf("cp: container %s: %w", rec.Name, err)
+			return nil, fmt.Errorf("cp: container %s: %w", rec.Name, err)
 		}
 	}
 	root, err := os.OpenFile(rec.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cp: container %s: %w", rec.Name, err)
+		return nil, fmt.Errorf("cp: container %s: %w", rec.Name, err)
 	}
-	return rec, root, nil
+	return root, nil
 }
 
 // errProcessGone: the recorded PID has exited; the container is copied

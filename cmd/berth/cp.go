@@ -40,7 +40,7 @@ func newCpCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.Index, "index", 1, "Index of the container if the service has several replicas")
+	f.IntVar(&o.Index, "index", 0, "Index of the container if the service has several replicas (default: into every replica, out of the first)")
 	f.BoolVarP(&o.KeepOwner, "archive", "a", false, "Archive mode (copy all uid/gid information)")
 	f.BoolVarP(&o.FollowLink, "follow-link", "L", false, "Always follow symbol link in SRC_PATH")
 	return cmd
