@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/safepath"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // newID returns a container ID: 64 hex characters, as Docker's.
@@ -48,6 +49,10 @@ type containerSpec struct {
 	// replaces is the ID of the container this one replaces
 	// (com.docker.compose.replace).
 	replaces string
+	// portSpecs and ports are its published ports, as asked and as the
+	// plan assigned them.
+	portSpecs []portmap.Spec
+	ports     []portmap.Binding
 }
 
 // create makes a container: its rootfs, mounts, network namespace,
@@ -123,7 +128,11 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 			return v, ok
 		},
 	}
-	ns, err := e.prepareNetwork(ctx, p, svc, id, cs.name, dir, &c)
+	exposed, err := exposedPorts(p, svc, cs.image.Config().Config.ExposedPorts)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := e.prepareNetwork(ctx, p, svc, id, cs.name, dir, cs.ports, &c)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +174,9 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		Rootfs:           layout.Merged,
 		Netns:            ns.netns,
 		Networks:         ns.attached,
+		PortSpecs:        cs.portSpecs,
 		Ports:            ns.ports,
+		Exposed:          exposed,
 		Hostname:         ns.hostname,
 		DNS:              ns.dns,
 		Runtime:          rt.Name(),

@@ -241,7 +241,10 @@ func (e *Engine) Stop(ctx context.Context, sel Selection, timeout *time.Duration
 		t = *timeout
 	}
 	return e.walkContainers(ctx, sel.P, cs, graph.Reverse, func(ctx context.Context, c *state.Container) error {
-		return e.stopContainer(ctx, c, t)
+		if err := e.stopContainer(ctx, c, t); err != nil {
+			return err
+		}
+		return e.unpublish(c)
 	})
 }
 
@@ -254,6 +257,20 @@ func (e *Engine) Start(ctx context.Context, sel Selection) error {
 	if len(cs) == 0 {
 		return fmt.Errorf("project %s: no containers to start (run `berth up`)", sel.Project)
 	}
+	// Host ports are taken again (stop freed them) for every container
+	// that will start, before any starts.
+	var stopped []*state.Container
+	for _, list := range cs {
+		for _, c := range list {
+			if st, err := e.store.GetState(c.ID); err == nil && st.Status != state.StatusRunning {
+				stopped = append(stopped, c)
+			}
+		}
+	}
+	ports, err := e.startPorts(stopped)
+	if err != nil {
+		return err
+	}
 	if err := e.supervisor(sel.Project).Ensure(ctx); err != nil {
 		return err
 	}
@@ -264,6 +281,9 @@ func (e *Engine) Start(ctx context.Context, sel Selection) error {
 		}
 		if st.Status == state.StatusRunning {
 			return nil
+		}
+		if err := e.publishRecord(c.ID, ports[c.ID]); err != nil {
+			return err
 		}
 		return e.startContainer(ctx, c.ID, c.Name)
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // Engine is what the CLI calls. It holds no process-wide state beyond
@@ -37,6 +38,11 @@ type Engine struct {
 	builderOnce   sync.Once
 	builder       *build.Builder
 	builderErr    error
+
+	// portHost and portOpts are the host side of port allocation (nil:
+	// network.HostProbe and the host's ephemeral range); see WithPortHost.
+	portHost portmap.Probe
+	portOpts []portmap.Opt
 }
 
 // Opt configures an Engine.

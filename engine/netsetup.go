@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/dns"
 	"github.com/berth-dev/berth/network/nft"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // netSetup is what prepareNetwork made for a container.
@@ -33,7 +34,7 @@ type netSetup struct {
 // own with a veth on each of its networks and its published ports. It
 // writes /etc/hosts, /etc/resolv.conf and /etc/hostname into the
 // container's directory and points c at them.
-func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, c *runtime.Container) (_ *netSetup, err error) {
+func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, ports []portmap.Binding, c *runtime.Container) (_ *netSetup, err error) {
 	mode := svc.NetworkMode
 	ns := &netSetup{hostname: svc.Hostname, dns: svc.DNS}
 	if ns.hostname == "" {
@@ -181,7 +182,7 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 		ns.attached = append(ns.attached, a)
 		hostEntries = append(hostEntries, dns.HostEntry{IP: ip.String(), Names: []string{ns.hostname}})
 	}
-	if err := e.publishPorts(ctx, svc, id, ns); err != nil {
+	if err := e.publishPorts(svc, id, ports, ns); err != nil {
 		return nil, err
 	}
 	hosts := dns.HostsFile(hostEntries[:1], hostEntriesOf(svc.ExtraHosts), firstGateway)
@@ -199,79 +200,31 @@ func hostEntriesOf(h types.HostsList) []dns.HostEntry {
 	return out
 }
 
-// publishPorts adds the DNAT rules of a container's published ports; a
-// random host port is chosen for ports published without one.
-func (e *Engine) publishPorts(ctx context.Context, svc types.ServiceConfig, id string, ns *netSetup) error {
-	if len(svc.Ports) == 0 || len(ns.attached) == 0 {
+// publishPorts installs the DNAT rules of a container's ports, whose
+// host ports the plan assigned.
+func (e *Engine) publishPorts(svc types.ServiceConfig, id string, ports []portmap.Binding, ns *netSetup) error {
+	if len(ports) == 0 || len(ns.attached) == 0 {
 		return nil
 	}
-	mappings, err := portMappings(svc)
-	if err != nil {
-		return err
+	if err := installPorts(id, ns.attached[0], ports); err != nil {
+		return fmt.Errorf("service %q: %w", svc.Name, err)
 	}
-	first := ns.attached[0]
-	var pms []nft.PortMapping
-	for _, m := range mappings {
-		if m.HostPort == 0 {
-			port, err := network.RandomPort(m.HostIP, m.Proto)
-			if err != nil {
-				return fmt.Errorf("service %q: port %d/%s: no free host port: %w", svc.Name, m.ContainerPort, m.Proto, err)
-			}
-			m.HostPort = port
-		}
-		pms = append(pms, m)
-		hostIP := ""
-		if m.HostIP != nil && !m.HostIP.IsUnspecified() {
-			hostIP = m.HostIP.String()
-		}
-		ns.ports = append(ns.ports, state.Port{HostIP: hostIP, HostPort: m.HostPort, ContainerPort: m.ContainerPort, Protocol: m.Proto})
-	}
-	fw, err := nft.New()
-	if err != nil {
-		return fmt.Errorf("service %q: nftables: %w", svc.Name, err)
-	}
-	defer fw.Close()
-	if err := fw.AddPorts(nft.ContainerPorts{ContainerID: id, Bridge: first.Bridge, ContainerIP: net.ParseIP(first.IP), Ports: pms}); err != nil {
-		return fmt.Errorf("service %q: publish ports: %w", svc.Name, err)
-	}
+	ns.ports = ports
 	return nil
 }
 
-// portMappings reads a service's ports. A host port range ("8000-8010:80")
-// takes the first port of the range.
-func portMappings(svc types.ServiceConfig) ([]nft.PortMapping, error) {
-	var out []nft.PortMapping
-	for _, p := range svc.Ports {
-		proto := p.Protocol
-		if proto == "" {
-			proto = "tcp"
-		}
-		if proto != "tcp" && proto != "udp" {
-			return nil, fmt.Errorf("service %q: port %d/%s: only tcp and udp can be published", svc.Name, p.Target, proto)
-		}
-		if p.Target == 0 || p.Target > 65535 {
-			return nil, fmt.Errorf("service %q: container port %d is not a port number (1-65535)", svc.Name, p.Target)
-		}
-		m := nft.PortMapping{ContainerPort: uint16(p.Target), Proto: proto}
-		if p.HostIP != "" {
-			if m.HostIP = net.ParseIP(p.HostIP); m.HostIP == nil {
-				return nil, fmt.Errorf("service %q: port %d: host_ip %q is not an IP address", svc.Name, p.Target, p.HostIP)
-			}
-			if m.HostIP.To4() == nil {
-				continue // IPv6 publishing is not supported yet; Docker skips it without IPv6 too
-			}
-		}
-		if p.Published != "" {
-			first, _, _ := strings.Cut(p.Published, "-")
-			n, err := strconv.ParseUint(first, 10, 16)
-			if err != nil {
-				return nil, fmt.Errorf("service %q: published port %q is not a port number", svc.Name, p.Published)
-			}
-			m.HostPort = uint16(n)
-		}
-		out = append(out, m)
+// installPorts DNATs ports to the container's address on its first
+// network, replacing any rules it had: the one place rules are added.
+func installPorts(id string, first state.Attachment, ports []portmap.Binding) error {
+	fw, err := nft.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
 	}
-	return out, nil
+	defer fw.Close()
+	if err := fw.AddPorts(nft.ContainerPorts{ContainerID: id, Bridge: first.Bridge, ContainerIP: net.ParseIP(first.IP), Ports: ports}); err != nil {
+		return fmt.Errorf("publish ports: %w", err)
+	}
+	return nil
 }
 
 // sharedNetnsOwner finds the container whose namespace a

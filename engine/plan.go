@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // Action is what a plan does with one container.
@@ -58,6 +59,11 @@ type Step struct {
 	Action  Action
 	Reason  string   // why, for people
 	Fields  []string // changed config fields, for recreate
+	// PortSpecs and Ports are the container's published ports, as asked
+	// and as assigned (concrete host ports) for create, recreate and
+	// start steps; set by the engine's port allocation, not by NewPlan.
+	PortSpecs []portmap.Spec
+	Ports     []portmap.Binding
 }
 
 // Plan is the ordered list of steps that turns the observed state into the

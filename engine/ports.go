@@ -1,94 +1,237 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/nft"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
-// PortConflictError is a published port that is already taken.
-type PortConflictError struct {
-	Service string
-	Port    nft.PortMapping
-	By      string // container that publishes it, or "" for a host process
-	Err     error
+// Published ports, the engine's part (see network/portmap for the model):
+// a service's ports are normalized once (servicePortSpecs); the plan
+// assigns each container that will run its concrete host ports against a
+// claim table built from every record of the state root plus a host probe
+// (assignPorts); the executor installs the DNAT rules (publishPorts at
+// create, startPorts at start) and stop removes them (unpublish).
+
+// composeFiles names the project's files for error messages.
+func composeFiles(p *types.Project) string {
+	if p == nil || len(p.ComposeFiles) == 0 {
+		return ""
+	}
+	return strings.Join(p.ComposeFiles, ", ") + ": "
 }
 
-func (e *PortConflictError) Error() string {
-	if e.By != "" {
-		return fmt.Sprintf("service %q: cannot publish %s: it is already published by container %s", e.Service, e.Port, e.By)
-	}
-	return fmt.Sprintf("service %q: cannot publish %s: %v", e.Service, e.Port, e.Err)
+// publishes reports whether a service's containers get a network
+// namespace of their own on at least one network: the only ones whose
+// ports are published (host and none ignore ports, as Docker does).
+func publishes(svc types.ServiceConfig) bool {
+	return (svc.NetworkMode == "" || svc.NetworkMode == "bridge") && len(serviceNetworks(svc)) > 0
 }
 
-func (e *PortConflictError) Unwrap() error { return e.Err }
+// servicePortSpecs normalizes a service's ports; errors name the file,
+// the service and the port.
+func servicePortSpecs(p *types.Project, svc types.ServiceConfig) ([]portmap.Spec, error) {
+	if !publishes(svc) {
+		return nil, nil
+	}
+	specs, err := portmap.NormalizeService(svc.Ports)
+	if err != nil {
+		return nil, fmt.Errorf("%sservice %q: %w", composeFiles(p), svc.Name, err)
+	}
+	return specs, nil
+}
 
-// checkPorts fails, before anything is created, when a container the plan
-// creates would publish a host port that a host process holds or another
-// container publishes.
-func (e *Engine) checkPorts(p *types.Project, plan Plan) error {
-	leaving := map[string]bool{}
-	creating := map[string]int{}
-	for _, s := range plan.Steps {
-		switch s.Action {
-		case ActionRecreate, ActionRemove:
-			leaving[s.ID] = true
-		}
-		if s.Action == ActionRecreate || s.Action == ActionCreate {
-			creating[s.Service]++
+// exposedPorts are a container's exposed-only ports: the service's
+// `expose:` and its image's EXPOSE.
+func exposedPorts(p *types.Project, svc types.ServiceConfig, imageExposed map[string]struct{}) ([]portmap.Binding, error) {
+	out, err := portmap.NormalizeExpose(svc.Expose)
+	if err != nil {
+		return nil, fmt.Errorf("%sservice %q: %w", composeFiles(p), svc.Name, err)
+	}
+	for _, k := range sortedKeys(imageExposed) {
+		if bs, err := portmap.NormalizeExpose([]string{k}); err == nil {
+			out = append(out, bs...)
 		}
 	}
+	return out, nil
+}
+
+// portAllocator builds the claim table from every container record of
+// the state root (less those in leaving: containers the plan removes or
+// restarts) and returns an allocator over it and the host.
+func (e *Engine) portAllocator(leaving map[string]bool) (*portmap.Allocator, error) {
 	recs, err := e.store.List("")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type key struct {
-		port  uint16
-		proto string
-	}
-	claimed := map[key]string{}
+	claims := portmap.NewClaims()
 	for _, r := range recs {
 		if leaving[r.ID] {
 			continue
 		}
-		for _, pt := range r.Ports {
-			claimed[key{pt.HostPort, pt.Protocol}] = r.Name
+		for _, b := range r.Ports {
+			claims.Add(b, r.Name)
 		}
 	}
-	for _, name := range sortedKeys(creating) {
-		svc := p.Services[name]
-		ms, err := portMappings(svc)
-		if err != nil {
-			return err
+	if e.portHost != nil {
+		return portmap.NewAllocator(claims, e.portHost, e.portOpts...), nil
+	}
+	lo, hi := network.EphemeralRange()
+	return portmap.NewAllocator(claims, network.HostProbe{}, append([]portmap.Opt{portmap.WithRandomRange(lo, hi)}, e.portOpts...)...), nil
+}
+
+// WithPortHost replaces the host side of port allocation: tests allocate
+// against a fake host, with a predictable random range.
+func WithPortHost(probe portmap.Probe, opts ...portmap.Opt) Opt {
+	return func(e *Engine) { e.portHost, e.portOpts = probe, opts }
+}
+
+// recordPortSpecs are the specs of an existing container: its own, or for
+// a record written before berth kept them, its bindings as fixed ports.
+func recordPortSpecs(r *state.Container) []portmap.Spec {
+	if r.PortSpecs != nil || len(r.Ports) == 0 {
+		return r.PortSpecs
+	}
+	var out []portmap.Spec
+	for _, b := range r.Ports {
+		out = append(out, portmap.Spec{HostIP: b.HostIP, HostFrom: b.HostPort, HostTo: b.HostPort, ContainerPort: b.ContainerPort, Protocol: b.Protocol})
+	}
+	return out
+}
+
+// assignPorts gives every container the plan creates or starts its
+// concrete host ports (Step.Ports), before anything is created: explicit
+// ports must be free, a range gives each replica its next free port, a
+// random port is one nothing claims. Kept containers keep theirs.
+func (e *Engine) assignPorts(p *types.Project, plan *Plan) error {
+	leaving := map[string]bool{}
+	for _, s := range plan.Steps {
+		switch s.Action {
+		case ActionRecreate, ActionRemove, ActionStart:
+			leaving[s.ID] = true
 		}
-		var fixed []nft.PortMapping
-		for _, m := range ms {
-			if m.HostPort == 0 {
+	}
+	alloc, err := e.portAllocator(leaving)
+	if err != nil {
+		return err
+	}
+	replicas := map[string]int{}
+	for _, s := range plan.Steps {
+		if s.Action == ActionCreate || s.Action == ActionRecreate {
+			replicas[s.Service]++
+		}
+	}
+	for i := range plan.Steps {
+		s := &plan.Steps[i]
+		var prefer []portmap.Binding
+		switch s.Action {
+		case ActionCreate, ActionRecreate:
+			svc, ok := p.Services[s.Service]
+			if !ok {
 				continue
 			}
-			k := key{m.HostPort, m.Proto}
-			if by, ok := claimed[k]; ok {
-				return &PortConflictError{Service: name, Port: m, By: by}
+			if s.PortSpecs, err = servicePortSpecs(p, svc); err != nil {
+				return err
 			}
-			if creating[name] > 1 {
-				return &PortConflictError{Service: name, Port: m, Err: fmt.Errorf("%d replicas cannot all publish the same host port; publish a range or no host port", creating[name])}
+		case ActionStart:
+			rec, err := e.store.Get(s.ID)
+			if err != nil {
+				return err
 			}
-			claimed[k] = name
-			fixed = append(fixed, m)
+			s.PortSpecs, prefer = recordPortSpecs(rec), rec.Ports
+		default:
+			continue
 		}
-		if err := network.CheckPortsFree(fixed); err != nil {
-			return &PortConflictError{Service: name, Port: firstPort(fixed), Err: err}
+		if s.Action == ActionRecreate {
+			if old, err := e.store.Get(s.ID); err == nil {
+				prefer = old.Ports
+			}
+		}
+		if s.Ports, err = alloc.Assign(s.Name, s.PortSpecs, prefer); err != nil {
+			return portError(p, s.Service, replicas[s.Service], err)
 		}
 	}
 	return nil
 }
 
-func firstPort(ms []nft.PortMapping) nft.PortMapping {
-	if len(ms) > 0 {
-		return ms[0]
+// portError names the file and service of an allocation error, with a
+// hint when replicas of one service ask for one fixed host port.
+func portError(p *types.Project, service string, replicas int, err error) error {
+	var ce *portmap.ConflictError
+	if errors.As(err, &ce) && ce.By != "" && replicas > 1 && ce.Spec.Fixed() && p != nil && strings.HasPrefix(ce.By, p.Name+"-"+service+"-") {
+		return fmt.Errorf("%sservice %q: %w: %d replicas cannot all publish host port %d; publish a range (\"%d-%d:%d\") or no host port",
+			composeFiles(p), service, err, replicas, ce.Port, ce.Port, int(ce.Port)+replicas-1, ce.Spec.ContainerPort)
 	}
-	return nft.PortMapping{}
+	return fmt.Errorf("%sservice %q: %w", composeFiles(p), service, err)
+}
+
+// startPorts assigns the ports of stopped containers about to be started
+// outside a plan (`start`, `restart`), all before any starts.
+func (e *Engine) startPorts(recs []*state.Container) (map[string][]portmap.Binding, error) {
+	leaving := map[string]bool{}
+	for _, r := range recs {
+		leaving[r.ID] = true
+	}
+	alloc, err := e.portAllocator(leaving)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]portmap.Binding{}
+	for _, r := range recs {
+		bs, err := alloc.Assign(r.Name, recordPortSpecs(r), r.Ports)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: container %s: %w", r.Service, r.Name, err)
+		}
+		out[r.ID] = bs
+	}
+	return out, nil
+}
+
+// publishRecord installs a stopped container's newly assigned ports and
+// records them, before it starts.
+func (e *Engine) publishRecord(id string, ports []portmap.Binding) error {
+	rec, err := e.store.Get(id)
+	if err != nil {
+		return err
+	}
+	if len(ports) > 0 && len(rec.Networks) > 0 {
+		if err := installPorts(rec.ID, rec.Networks[0], ports); err != nil {
+			return fmt.Errorf("service %q: container %s: %w", rec.Service, rec.Name, err)
+		}
+	}
+	if len(ports) == 0 && len(rec.Ports) == 0 {
+		return nil
+	}
+	rec.Ports = ports
+	return e.store.Put(rec)
+}
+
+// unpublish frees a stopped container's host ports, as Docker does on
+// stop: its rules go and its record holds no port until it starts again.
+func (e *Engine) unpublish(rec *state.Container) error {
+	if len(rec.Ports) == 0 {
+		return nil
+	}
+	fw, err := nft.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	defer fw.Close()
+	if err := fw.RemovePorts(rec.ID); err != nil {
+		return fmt.Errorf("container %s: unpublish ports: %w", rec.Name, err)
+	}
+	cur, err := e.store.Get(rec.ID)
+	if err != nil {
+		return err
+	}
+	cur.Ports = nil
+	rec.Ports = nil
+	return e.store.Put(cur)
 }

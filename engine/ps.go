@@ -3,10 +3,12 @@ package engine
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // Publisher is a published port, as `docker compose ps --format json`.
@@ -123,14 +125,40 @@ func summarize(c *state.Container, st *state.RuntimeState, now time.Time) Contai
 	default:
 		s.Status = strings.ToUpper(string(st.Status[:1])) + string(st.Status[1:])
 	}
-	for _, p := range c.Ports {
-		ip := p.HostIP
-		if ip == "" {
-			ip = "0.0.0.0"
-		}
-		s.Publishers = append(s.Publishers, Publisher{URL: ip, TargetPort: int(p.ContainerPort), PublishedPort: int(p.HostPort), Protocol: p.Protocol})
+	if running := st.Status == state.StatusRunning || st.Status == state.StatusPaused || st.Status == state.StatusRestarting; running {
+		// as docker: a stopped container shows no ports
+		s.Publishers = Publishers(c)
 	}
 	return s
+}
+
+// Publishers are a container's published and exposed-only ports in
+// docker compose's shape (URL "" for an exposed-only port), in Docker's
+// order.
+func Publishers(c *state.Container) []Publisher {
+	var out []Publisher
+	for _, b := range portmap.Merge(c.Ports, c.Exposed) {
+		p := Publisher{TargetPort: int(b.ContainerPort), PublishedPort: int(b.HostPort), Protocol: string(b.Protocol)}
+		if b.Published() {
+			p.URL = b.HostAddr()
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Bindings turns Publishers back into the port model, for the formatter
+// (portmap.Display).
+func Bindings(ps []Publisher) []portmap.Binding {
+	var out []portmap.Binding
+	for _, p := range ps {
+		b := portmap.Binding{ContainerPort: uint16(p.TargetPort), HostPort: uint16(p.PublishedPort), Protocol: portmap.Proto(p.Protocol)}
+		if ip, err := netip.ParseAddr(p.URL); err == nil && !ip.IsUnspecified() {
+			b.HostIP = ip
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 func quoteCommand(args []string) string {

@@ -41,6 +41,10 @@ type RunOptions struct {
 	Stderr      *os.File
 	Pull        string
 	Build       string // BuildMissing, BuildAlways (--build) or BuildNever
+	// ServicePorts publishes the service's ports (--service-ports); a
+	// one-off publishes none otherwise, only Publish (-p, short syntax).
+	ServicePorts bool
+	Publish      []string
 
 	// ContainerName is set by Run to the one-off's name.
 	ContainerName string
@@ -51,6 +55,17 @@ type RunOptions struct {
 // foreground (the CLI is its parent and gets its exit code) or detached
 // under the supervisor. It returns the command's exit code.
 func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int, error) {
+	if o.ServicePorts && len(o.Publish) > 0 {
+		return -1, fmt.Errorf("--service-ports and --publish are incompatible")
+	}
+	var publish []types.ServicePortConfig
+	for _, spec := range o.Publish {
+		pcs, err := types.ParsePortConfig(spec)
+		if err != nil {
+			return -1, fmt.Errorf("--publish %q: %w", spec, err)
+		}
+		publish = append(publish, pcs...)
+	}
 	svc, ok := p.Services[o.Service]
 	if !ok {
 		if ds, disabled := p.DisabledServices[o.Service]; disabled {
@@ -136,7 +151,9 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 	}
 	svc.Restart = "no"
 	svc.Deploy = nil
-	svc.Ports = nil
+	if !o.ServicePorts {
+		svc.Ports = publish
+	}
 	svc.ContainerName = ""
 	svc.Tty = o.Tty
 	svc.StdinOpen = o.Interactive
@@ -150,7 +167,19 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 	if err != nil {
 		return -1, err
 	}
-	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: 1, name: name, oneoff: true, slug: slug, image: images[o.Service], hash: hash, config: cfg})
+	specs, err := servicePortSpecs(p, svc)
+	if err != nil {
+		return -1, err
+	}
+	alloc, err := e.portAllocator(nil)
+	if err != nil {
+		return -1, err
+	}
+	ports, err := alloc.Assign(name, specs, nil)
+	if err != nil {
+		return -1, portError(p, o.Service, 1, err)
+	}
+	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: 1, name: name, oneoff: true, slug: slug, image: images[o.Service], hash: hash, config: cfg, portSpecs: specs, ports: ports})
 	if err != nil {
 		return -1, err
 	}

@@ -200,9 +200,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if err != nil {
 		return plan, err
 	}
-	// Before anything is created: published ports must be free, and the
-	// networks exist before containers join them in parallel.
-	if err := e.checkPorts(p, plan); err != nil {
+	// Before anything is created: every container that will run gets its
+	// host ports (free ones), and the networks exist before containers
+	// join them in parallel.
+	if err := e.assignPorts(p, &plan); err != nil {
 		return plan, err
 	}
 	if err := e.ensureNetworks(ctx, p, g.Nodes()); err != nil {
@@ -344,11 +345,14 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		if err := ensureSup(); err != nil {
 			return err
 		}
+		if err := e.publishRecord(s.ID, s.Ports); err != nil {
+			return err
+		}
 		return e.startContainer(ctx, s.ID, s.Name)
 	}
 	// create (or the second half of recreate)
 	e.emit("Container", s.Name, "Creating")
-	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg, keepAnon: keepAnon, replaces: replaces})
+	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg, keepAnon: keepAnon, replaces: replaces, portSpecs: s.PortSpecs, ports: s.Ports})
 	if err != nil {
 		return err
 	}

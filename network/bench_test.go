@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/network/nft"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // BenchmarkAttach measures what one container costs: its netns (lo up)
@@ -74,7 +75,7 @@ func BenchmarkTCPThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	cp := nft.ContainerPorts{ContainerID: "btbench", Bridge: n.bridge, ContainerIP: n.ip(2),
-		Ports: []PortMapping{{HostPort: port, ContainerPort: 9000}}}
+		Ports: []portmap.Binding{{HostPort: port, ContainerPort: 9000, Protocol: portmap.TCP}}}
 	if err := fw.AddPorts(cp); err != nil {
 		b.Fatal(err)
 	}

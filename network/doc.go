@@ -13,8 +13,11 @@
 //     runc gets as linux.namespaces[net].path); Attach/Detach (a veth whose
 //     container end is created directly inside the netns under its final
 //     name, configured through a netlink handle bound to the netns, so no
-//     goroutine changes namespace); CheckPortsFree and RandomPort for
-//     published ports, naming the process holding a port from /proc.
+//     goroutine changes namespace); HostProbe, the host side of port
+//     allocation (binds a port briefly, names the process holding it from
+//     /proc), and EphemeralRange.
+//   - network/portmap: the one model of published ports (value types,
+//     normalizer, claim table, allocation, formatter); no I/O.
 //   - network/ipam: subnets and addresses, persisted under a flock.
 //   - network/nft: berth's nftables table (masquerade, DNAT, isolation).
 //   - network/dns: the embedded resolver, resolv.conf and hosts files.

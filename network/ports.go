@@ -5,17 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/berth-dev/berth/network/nft"
 	"golang.org/x/sys/unix"
-)
 
-// PortMapping is one published port (see nft.PortMapping).
-type PortMapping = nft.PortMapping
+	"github.com/berth-dev/berth/network/portmap"
+)
 
 // ErrPortInUse is returned (wrapped in a *PortInUseError) for a host port
 // something already holds.
@@ -23,16 +22,16 @@ var ErrPortInUse = errors.New("port is already in use")
 
 // PortInUseError names the port and, where /proc tells, the holder.
 type PortInUseError struct {
-	HostIP  net.IP
+	HostIP  netip.Addr
 	Port    uint16
-	Proto   string
+	Proto   portmap.Proto
 	Pid     int    // 0: unknown
 	Process string // the holder's command name, "" when unknown
 }
 
 func (e *PortInUseError) Error() string {
 	where := fmt.Sprintf("port %d/%s", e.Port, e.Proto)
-	if e.HostIP != nil && !e.HostIP.IsUnspecified() {
+	if e.HostIP.IsValid() && !e.HostIP.IsUnspecified() {
 		where = fmt.Sprintf("port %s:%d/%s", e.HostIP, e.Port, e.Proto)
 	}
 	if e.Pid > 0 {
@@ -44,41 +43,24 @@ func (e *PortInUseError) Error() string {
 // Is makes errors.Is(err, ErrPortInUse) true.
 func (e *PortInUseError) Is(target error) bool { return target == ErrPortInUse }
 
-// CheckPortsFree fails when any host port of ps is bound on the host (or
-// listed twice), naming the port and the process holding it. Call it
-// before creating anything for a project.
-func CheckPortsFree(ps []PortMapping) error {
-	seen := map[string]bool{}
-	for _, p := range ps {
-		proto := strings.ToLower(p.Proto)
-		if proto == "" {
-			proto = "tcp"
-		}
-		if _, err := nft.ProtoNumber(proto); err != nil {
-			return err
-		}
-		key := fmt.Sprintf("%d/%s", p.HostPort, proto)
-		if seen[key] {
-			return &PortInUseError{HostIP: p.HostIP, Port: p.HostPort, Proto: proto}
-		}
-		seen[key] = true
-		if err := probe(p.HostIP, p.HostPort, proto); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// HostProbe is the host side of port allocation (a portmap.Probe): it
+// binds the port briefly. Go's listeners set SO_REUSEADDR, so a port in
+// TIME_WAIT counts as free while a listener or bound socket does not.
+// Ports berth publishes hold no socket (DNAT): the claim table knows them.
+type HostProbe struct{}
 
-// probe binds the port briefly. Go's listeners set SO_REUSEADDR, so a port
-// in TIME_WAIT counts as free while a listener or bound socket does not.
-func probe(ip net.IP, port uint16, proto string) error {
+var _ portmap.Probe = HostProbe{}
+
+// Check returns nil when ip:port/proto can be bound, else a
+// *PortInUseError naming the process holding it.
+func (HostProbe) Check(ip netip.Addr, port uint16, proto portmap.Proto) error {
 	host := "0.0.0.0"
-	if ip != nil && !ip.IsUnspecified() {
+	if ip.IsValid() && !ip.IsUnspecified() {
 		host = ip.String()
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
 	var err error
-	if proto == "udp" {
+	if proto == portmap.UDP {
 		var c net.PacketConn
 		if c, err = net.ListenPacket("udp4", addr); err == nil {
 			c.Close()
@@ -96,13 +78,31 @@ func probe(ip net.IP, port uint16, proto string) error {
 		return fmt.Errorf("check port %s/%s: %w", addr, proto, err)
 	}
 	e := &PortInUseError{HostIP: ip, Port: port, Proto: proto}
-	e.Pid, e.Process = PortOwner(port, proto)
+	e.Pid, e.Process = PortOwner(port, string(proto))
 	return e
 }
 
-// RandomPort picks a free host port for proto ("tcp"/"udp") on hostIP (nil:
-// every address) by binding port 0 and closing: the answer for "80" and
-// "0:80" in a compose file.
+// EphemeralRange is the host's net.ipv4.ip_local_port_range, where random
+// host ports come from (as Docker's); Linux's default when unreadable.
+func EphemeralRange() (lo, hi uint16) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 {
+			l, err1 := strconv.ParseUint(f[0], 10, 16)
+			h, err2 := strconv.ParseUint(f[1], 10, 16)
+			if err1 == nil && err2 == nil && l > 0 && l <= h {
+				return uint16(l), uint16(h)
+			}
+		}
+	}
+	return 32768, 60999
+}
+
+// RandomPort picks a port that is free on the host right now for proto
+// ("tcp"/"udp") on hostIP (nil: every address) by binding port 0 and
+// closing. Tests and benchmarks use it; the engine allocates with
+// portmap.Allocator, which also knows the ports berth publishes.
 func RandomPort(hostIP net.IP, proto string) (uint16, error) {
 	host := "0.0.0.0"
 	if hostIP != nil && !hostIP.IsUnspecified() {

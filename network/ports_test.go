@@ -4,25 +4,29 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/network/portmap"
 )
 
-func TestCheckPortsFree(t *testing.T) {
+func TestHostProbe(t *testing.T) {
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	held := uint16(l.Addr().(*net.TCPAddr).Port)
+	lo := netip.MustParseAddr("127.0.0.1")
 
-	err = CheckPortsFree([]PortMapping{{HostIP: net.ParseIP("127.0.0.1"), HostPort: held, ContainerPort: 80}})
+	err = HostProbe{}.Check(lo, held, portmap.TCP)
 	if !errors.Is(err, ErrPortInUse) {
 		t.Fatalf("held port: err = %v, want ErrPortInUse", err)
 	}
 	var pe *PortInUseError
-	if !errors.As(err, &pe) || pe.Port != held || pe.Proto != "tcp" {
+	if !errors.As(err, &pe) || pe.Port != held || pe.Proto != portmap.TCP {
 		t.Fatalf("error = %#v", err)
 	}
 	if !strings.Contains(err.Error(), fmt.Sprintf("%d/tcp", held)) {
@@ -33,36 +37,31 @@ func TestCheckPortsFree(t *testing.T) {
 		t.Errorf("pid = %d (%s), want %d; message %q", pe.Pid, pe.Process, os.Getpid(), err)
 	}
 	// Without host_ip: 0.0.0.0 conflicts with 127.0.0.1:port too.
-	if err := CheckPortsFree([]PortMapping{{HostPort: held, ContainerPort: 80}}); !errors.Is(err, ErrPortInUse) {
+	if err := (HostProbe{}).Check(netip.Addr{}, held, portmap.TCP); !errors.Is(err, ErrPortInUse) {
 		t.Fatalf("any address: %v", err)
 	}
-	// The same number over udp is free.
-	if err := CheckPortsFree([]PortMapping{{HostIP: net.ParseIP("127.0.0.1"), HostPort: held, ContainerPort: 80, Proto: "udp"}}); err != nil {
+	// Another loopback address is free, and so is the same number over udp.
+	if err := (HostProbe{}).Check(netip.MustParseAddr("127.0.0.2"), held, portmap.TCP); err != nil {
+		t.Fatalf("127.0.0.2: %v", err)
+	}
+	if err := (HostProbe{}).Check(lo, held, portmap.UDP); err != nil {
 		t.Fatalf("udp: %v", err)
 	}
 }
 
-func TestCheckPortsFreeUDPAndDuplicates(t *testing.T) {
+func TestHostProbeUDP(t *testing.T) {
 	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	held := uint16(c.LocalAddr().(*net.UDPAddr).Port)
-	err = CheckPortsFree([]PortMapping{{HostIP: net.ParseIP("127.0.0.1"), HostPort: held, ContainerPort: 53, Proto: "udp"}})
+	err = HostProbe{}.Check(netip.MustParseAddr("127.0.0.1"), held, portmap.UDP)
 	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), "/udp") {
 		t.Fatalf("udp held: %v", err)
 	}
-	free, err := RandomPort(nil, "tcp")
-	if err != nil || free == 0 {
-		t.Fatal(free, err)
-	}
-	err = CheckPortsFree([]PortMapping{{HostPort: free, ContainerPort: 1}, {HostPort: free, ContainerPort: 2}})
-	if !errors.Is(err, ErrPortInUse) {
-		t.Fatalf("duplicate: %v", err)
-	}
-	if err := CheckPortsFree([]PortMapping{{HostPort: free, ContainerPort: 1, Proto: "sctp"}}); err == nil {
-		t.Fatal("sctp accepted")
+	if lo, hi := EphemeralRange(); lo == 0 || hi < lo {
+		t.Errorf("EphemeralRange = %d-%d", lo, hi)
 	}
 }
 

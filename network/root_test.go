@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/network/dns"
 	"github.com/berth-dev/berth/network/nft"
+	"github.com/berth-dev/berth/network/portmap"
 	mdns "github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -175,11 +177,11 @@ func TestPublishedPortDNATAndHairpin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckPortsFree([]PortMapping{{HostPort: port, ContainerPort: 8080}}); err != nil {
+	if err := (HostProbe{}).Check(netip.Addr{}, port, portmap.TCP); err != nil {
 		t.Fatal(err)
 	}
 	cp := nft.ContainerPorts{ContainerID: "btctr" + rnd(), Bridge: n.bridge, ContainerIP: n.ip(2),
-		Ports: []PortMapping{{HostPort: port, ContainerPort: 8080}}}
+		Ports: []portmap.Binding{{HostPort: port, ContainerPort: 8080, Protocol: portmap.TCP}}}
 	if err := fw.AddPorts(cp); err != nil {
 		t.Fatal(err)
 	}

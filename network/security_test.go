@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/berth-dev/berth/network/nft"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // Attacks on the host's loopback through berth's bridges (issue 11, items
@@ -109,7 +111,7 @@ func TestLoopbackPublishNotReachableFromNeighbour(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp := nft.ContainerPorts{ContainerID: "btctr" + rnd(), Bridge: n.bridge, ContainerIP: n.ip(2),
-		Ports: []PortMapping{{HostIP: net.IPv4(127, 0, 0, 1), HostPort: port, ContainerPort: 8080}}}
+		Ports: []portmap.Binding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: port, ContainerPort: 8080, Protocol: portmap.TCP}}}
 	if err := fw.AddPorts(cp); err != nil {
 		t.Fatal(err)
 	}

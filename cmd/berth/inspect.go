@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 func newInspectCmd(g *globalOptions) *cobra.Command {
@@ -346,19 +347,7 @@ func inspectContainer(store *state.Store, root string, r *state.Container) (cont
 	if c.Config.Cmd == nil && len(args) > len(c.Config.Entrypoint) {
 		c.Config.Cmd = args[len(c.Config.Entrypoint):]
 	}
-	for _, p := range r.Ports {
-		key := fmt.Sprintf("%d/%s", p.ContainerPort, protoOr(p.Protocol))
-		b := portBinding{HostIP: p.HostIP, HostPort: strconv.Itoa(int(p.HostPort))}
-		c.HostConfig.PortBindings[key] = append(c.HostConfig.PortBindings[key], b)
-		if b.HostIP == "" {
-			b.HostIP = "0.0.0.0"
-		}
-		c.NetworkSettings.Ports[key] = append(c.NetworkSettings.Ports[key], b)
-		if c.Config.ExposedPorts == nil {
-			c.Config.ExposedPorts = map[string]struct{}{}
-		}
-		c.Config.ExposedPorts[key] = struct{}{}
-	}
+	inspectPorts(&c, r, st.Status == state.StatusRunning || st.Status == state.StatusPaused || st.Status == state.StatusRestarting)
 	for _, n := range r.Networks {
 		aliases := n.Aliases
 		if aliases == nil {
@@ -381,11 +370,50 @@ func inspectContainer(store *state.Store, root string, r *state.Container) (cont
 	return c, nil
 }
 
-func protoOr(p string) string {
-	if p == "" {
-		return "tcp"
+// inspectPorts fills the port fields as Docker does: HostConfig.PortBindings
+// as asked (HostPort "" for a random port, "A-B" for a range),
+// NetworkSettings.Ports as bound while the container runs (exposed-only
+// ports map to null), Config.ExposedPorts every container port.
+func inspectPorts(c *containerJSON, r *state.Container, running bool) {
+	expose := func(key string) {
+		if c.Config.ExposedPorts == nil {
+			c.Config.ExposedPorts = map[string]struct{}{}
+		}
+		c.Config.ExposedPorts[key] = struct{}{}
 	}
-	return p
+	for _, s := range r.PortSpecs {
+		key := portmap.Binding{ContainerPort: s.ContainerPort, Protocol: s.Protocol}.Key()
+		b := portBinding{}
+		if s.HostIP.IsValid() {
+			b.HostIP = s.HostIP.String()
+		}
+		switch {
+		case s.Fixed():
+			b.HostPort = strconv.Itoa(int(s.HostFrom))
+		case !s.Random():
+			b.HostPort = fmt.Sprintf("%d-%d", s.HostFrom, s.HostTo)
+		}
+		c.HostConfig.PortBindings[key] = append(c.HostConfig.PortBindings[key], b)
+		expose(key)
+	}
+	for _, b := range r.Exposed {
+		expose(b.Key())
+	}
+	if !running {
+		return
+	}
+	for _, b := range portmap.Merge(r.Ports, r.Exposed) {
+		key := b.Key()
+		if !b.Published() {
+			c.NetworkSettings.Ports[key] = nil
+			continue
+		}
+		c.NetworkSettings.Ports[key] = append(c.NetworkSettings.Ports[key], portBinding{HostIP: b.HostAddr(), HostPort: strconv.Itoa(int(b.HostPort))})
+		if r.PortSpecs == nil { // a record from before PortSpecs
+			c.HostConfig.PortBindings[key] = append(c.HostConfig.PortBindings[key], portBinding{HostPort: strconv.Itoa(int(b.HostPort))})
+			expose(key)
+		}
+	}
 }
 
 // stripInit drops berth's own init (`berth __init --`) from a process's

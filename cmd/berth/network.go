@@ -263,12 +263,8 @@ func newPortCmd(g *globalOptions) *cobra.Command {
 					continue
 				}
 				for _, p := range r.Ports {
-					if fmt.Sprint(p.ContainerPort) == args[1] && p.Protocol == proto {
-						ip := p.HostIP
-						if ip == "" {
-							ip = "0.0.0.0"
-						}
-						fmt.Fprintf(g.stdout, "%s:%d\n", ip, p.HostPort)
+					if fmt.Sprint(p.ContainerPort) == args[1] && string(p.Protocol) == proto {
+						fmt.Fprintln(g.stdout, p.HostPortString())
 						return nil
 					}
 				}

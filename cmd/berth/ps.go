@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 func newPsCmd(g *globalOptions) *cobra.Command {
@@ -120,10 +121,5 @@ func truncate(s string, n int) string {
 	return s[:n-1] + "…\""
 }
 
-func ports(ps []engine.Publisher) string {
-	var out []string
-	for _, p := range ps {
-		out = append(out, fmt.Sprintf("%s:%d->%d/%s", p.URL, p.PublishedPort, p.TargetPort, p.Protocol))
-	}
-	return strings.Join(out, ", ")
-}
+// ports is the PORTS column, with portmap's one formatter.
+func ports(ps []engine.Publisher) string { return portmap.Display(engine.Bindings(ps)) }

@@ -93,6 +93,8 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 	f.BoolVarP(&interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
 	f.StringVar(&o.Pull, "pull", "", "Pull image before running: always, missing, never")
 	f.BoolVar(&build, "build", false, "Build the image before starting the container")
+	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	f.BoolVarP(&o.ServicePorts, "service-ports", "P", false, "Run command with all service's ports enabled and mapped to the host")
 	return cmd
 }
 

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // Status is a container's lifecycle state, with Docker's names.
@@ -52,10 +54,17 @@ type Container struct {
 	Netns   string `json:"netns,omitempty"`   // bind-mounted netns path
 	Runtime string `json:"runtime,omitempty"` // OCI runtime binary name
 
-	Ports    []Port       `json:"ports,omitempty"`
-	Networks []Attachment `json:"networks,omitempty"` // in interface order
-	Mounts   []string     `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove
-	Volumes  []string     `json:"volumes,omitempty"`  // names of the volumes it uses
+	// PortSpecs are the ports the container asks to publish (normalized
+	// once, at create); Ports are the host ports it holds now: assigned
+	// by the plan and DNATed while the container runs, cleared (rules
+	// removed) by stop, assigned again by start. Exposed are its
+	// exposed-only ports (`expose:` and the image's EXPOSE).
+	PortSpecs []portmap.Spec `json:"port_specs,omitempty"`
+	Ports     []Port         `json:"ports,omitempty"`
+	Exposed   []Port         `json:"exposed,omitempty"`
+	Networks  []Attachment   `json:"networks,omitempty"` // in interface order
+	Mounts    []string       `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove
+	Volumes   []string       `json:"volumes,omitempty"`  // names of the volumes it uses
 	// AnonymousVolumes maps a mount target to the anonymous volume there,
 	// kept for the next container of the service when this one is recreated.
 	AnonymousVolumes map[string]string `json:"anonymous_volumes,omitempty"`
@@ -105,13 +114,9 @@ type HealthResult struct {
 	Output   string    `json:"output"`
 }
 
-// Port is a published port.
-type Port struct {
-	HostIP        string `json:"host_ip,omitempty"`
-	HostPort      uint16 `json:"host_port"`
-	ContainerPort uint16 `json:"container_port"`
-	Protocol      string `json:"protocol"`
-}
+// Port is a published port (portmap's one value type; the JSON of
+// records written before it is the same).
+type Port = portmap.Binding
 
 // RuntimeState is the part of a container's record the supervisor owns.
 type RuntimeState struct {

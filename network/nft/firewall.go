@@ -11,6 +11,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 // DefaultTable is the name of berth's own nftables table (family ip).
@@ -29,25 +31,6 @@ type NetworkRules struct {
 	Internal bool       // no traffic in or out of the bridge
 }
 
-// PortMapping is one published port.
-type PortMapping struct {
-	HostIP        net.IP // nil or unspecified: every local address
-	HostPort      uint16
-	ContainerPort uint16
-	Proto         string // "tcp" (default) or "udp"
-}
-
-func (p PortMapping) String() string {
-	proto := p.Proto
-	if proto == "" {
-		proto = "tcp"
-	}
-	if p.HostIP != nil && !p.HostIP.IsUnspecified() {
-		return fmt.Sprintf("%s:%d->%d/%s", p.HostIP, p.HostPort, p.ContainerPort, proto)
-	}
-	return fmt.Sprintf("%d->%d/%s", p.HostPort, p.ContainerPort, proto)
-}
-
 // ProtoNumber returns the IP protocol number of a "tcp"/"udp" name.
 func ProtoNumber(proto string) (byte, error) {
 	switch strings.ToLower(proto) {
@@ -64,7 +47,7 @@ type ContainerPorts struct {
 	ContainerID string
 	Bridge      string // the bridge ContainerIP is on
 	ContainerIP net.IP
-	Ports       []PortMapping
+	Ports       []portmap.Binding // concrete: the engine's allocation assigned them
 }
 
 // Firewall manages berth's table. All rules live in it, except one accept
@@ -273,18 +256,18 @@ func (f *Firewall) AddPorts(cp ContainerPorts) error {
 	}
 	type planned struct {
 		proto byte
-		p     PortMapping
+		p     portmap.Binding
 	}
 	var plan []planned
 	for _, p := range cp.Ports {
-		proto, err := ProtoNumber(p.Proto)
+		proto, err := ProtoNumber(string(p.Protocol))
 		if err != nil {
 			return fmt.Errorf("container %s: port %s: %w", cp.ContainerID, p, err)
 		}
 		if p.HostPort == 0 || p.ContainerPort == 0 {
 			return fmt.Errorf("container %s: port %s: %w: ports must be 1-65535", cp.ContainerID, p, ErrBadPort)
 		}
-		if p.HostIP != nil && !p.HostIP.IsUnspecified() && p.HostIP.To4() == nil {
+		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() && !p.HostIP.Unmap().Is4() {
 			return fmt.Errorf("container %s: port %s: %w: IPv6 host addresses are not supported", cp.ContainerID, p, ErrBadPort)
 		}
 		plan = append(plan, planned{proto, p})
@@ -300,8 +283,8 @@ func (f *Firewall) AddPorts(cp ContainerPorts) error {
 	ud := f.tag(ctrTag(cp.ContainerID))
 	for _, pl := range plan {
 		var exprs []expr.Any
-		if pl.p.HostIP != nil && !pl.p.HostIP.IsUnspecified() {
-			exprs = append(exprs, matchDaddr(host(pl.p.HostIP))...)
+		if pl.p.HostIP.IsValid() && !pl.p.HostIP.IsUnspecified() {
+			exprs = append(exprs, matchDaddr(host(net.IP(pl.p.HostIP.Unmap().AsSlice())))...)
 		}
 		exprs = append(exprs, matchProtoPort(pl.proto, pl.p.HostPort)...)
 		exprs = append(exprs, dnatTo(cp.ContainerIP, pl.p.ContainerPort)...)

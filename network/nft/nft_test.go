@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/nftables"
 
 	"github.com/berth-dev/berth/internal/testutil"
+	"github.com/berth-dev/berth/network/portmap"
 )
 
 func randSuffix() string { return fmt.Sprintf("%06x", rand.Uint32()&0xffffff) }
@@ -56,9 +58,9 @@ func TestFirewallRulesAddRemove(t *testing.T) {
 	if err := f.AddNetwork(in); err != nil {
 		t.Fatal(err)
 	}
-	cp := ContainerPorts{ContainerID: "btctr", Bridge: n.Bridge, ContainerIP: net.ParseIP("10.231.7.2"), Ports: []PortMapping{
-		{HostPort: 18080, ContainerPort: 80},
-		{HostIP: net.ParseIP("127.0.0.1"), HostPort: 18053, ContainerPort: 53, Proto: "udp"},
+	cp := ContainerPorts{ContainerID: "btctr", Bridge: n.Bridge, ContainerIP: net.ParseIP("10.231.7.2"), Ports: []portmap.Binding{
+		{HostPort: 18080, ContainerPort: 80, Protocol: portmap.TCP},
+		{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 18053, ContainerPort: 53, Protocol: portmap.UDP},
 	}}
 	if err := f.AddPorts(cp); err != nil {
 		t.Fatal(err)
