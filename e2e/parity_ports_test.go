@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Published ports, scenarios ported from Docker Compose's pkg/e2e (each
@@ -299,7 +300,7 @@ func TestParityPortsStopStart(t *testing.T) {
 	if c := portsPs(t, e, "-a")[e.Project+"-web-1"]; c.State == "running" {
 		t.Errorf("web is running after the failed start")
 	}
-	e.MustBerth(t, "-p", second, "down", "-t", "0")
+	e.MustBerth(t, "-p", second, "-f", "second.yaml", "down", "-t", "0")
 
 	e.MustBerth(t, "start")
 	if h := portsHostname(t, url); h != "first-web" {
@@ -373,7 +374,15 @@ func TestParityPortsPs(t *testing.T) {
 	if got, want := fmt.Sprint(ps[ng].Publishers), "[{ 80 0 tcp} { 443 0 tcp} { 8080 0 tcp}]"; got != want {
 		t.Errorf("nginx Publishers = %s, want %s", got, want)
 	}
-	netHostGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port), "")
+	// busybox httpd answers (404: it has no index page) through the port
+	Eventually(t, 20*time.Second, func() error {
+		resp, err := netHTTP.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
 
 	// inspect: bound ports while running, exposed ones null.
 	var ins []struct {

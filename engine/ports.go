@@ -72,7 +72,9 @@ func (e *Engine) portAllocator(leaving map[string]bool) (*portmap.Allocator, err
 		return nil, err
 	}
 	claims := portmap.NewClaims()
+	mine := map[string]bool{}
 	for _, r := range recs {
+		mine[r.ID] = true
 		if leaving[r.ID] {
 			continue
 		}
@@ -82,6 +84,17 @@ func (e *Engine) portAllocator(leaving map[string]bool) (*portmap.Allocator, err
 	}
 	if e.portHost != nil {
 		return portmap.NewAllocator(claims, e.portHost, e.portOpts...), nil
+	}
+	// Ports published by containers of other state roots on this host:
+	// their records are not ours, but their rules are in the one table.
+	if fw, err := nft.New(); err == nil {
+		pub, _ := fw.Published()
+		fw.Close()
+		for _, p := range pub {
+			if !mine[p.ContainerID] {
+				claims.Add(p.Port, fmt.Sprintf("%.12s (of another berth state root)", p.ContainerID))
+			}
+		}
 	}
 	lo, hi := network.EphemeralRange()
 	return portmap.NewAllocator(claims, network.HostProbe{}, append([]portmap.Opt{portmap.WithRandomRange(lo, hi)}, e.portOpts...)...), nil
@@ -145,7 +158,7 @@ func (e *Engine) assignPorts(p *types.Project, plan *Plan) error {
 			if err != nil {
 				return err
 			}
-			s.PortSpecs, prefer = recordPortSpecs(rec), rec.Ports
+			s.PortSpecs, prefer = recordPortSpecs(rec), append(rec.Ports, rec.Released...)
 		default:
 			continue
 		}
@@ -185,7 +198,7 @@ func (e *Engine) startPorts(recs []*state.Container) (map[string][]portmap.Bindi
 	}
 	out := map[string][]portmap.Binding{}
 	for _, r := range recs {
-		bs, err := alloc.Assign(r.Name, recordPortSpecs(r), r.Ports)
+		bs, err := alloc.Assign(r.Name, recordPortSpecs(r), append(r.Ports, r.Released...))
 		if err != nil {
 			return nil, fmt.Errorf("service %q: container %s: %w", r.Service, r.Name, err)
 		}
@@ -206,10 +219,10 @@ func (e *Engine) publishRecord(id string, ports []portmap.Binding) error {
 			return fmt.Errorf("service %q: container %s: %w", rec.Service, rec.Name, err)
 		}
 	}
-	if len(ports) == 0 && len(rec.Ports) == 0 {
+	if len(ports) == 0 && len(rec.Ports) == 0 && len(rec.Released) == 0 {
 		return nil
 	}
-	rec.Ports = ports
+	rec.Ports, rec.Released = ports, nil
 	return e.store.Put(rec)
 }
 
@@ -231,7 +244,7 @@ func (e *Engine) unpublish(rec *state.Container) error {
 	if err != nil {
 		return err
 	}
-	cur.Ports = nil
-	rec.Ports = nil
+	cur.Released, cur.Ports = cur.Ports, nil
+	rec.Released, rec.Ports = cur.Released, nil
 	return e.store.Put(cur)
 }

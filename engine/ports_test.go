@@ -88,8 +88,9 @@ func TestAssignPorts(t *testing.T) {
 		PortSpecs: []portmap.Spec{{ContainerPort: 80, Protocol: portmap.TCP}},
 		Ports:     []state.Port{{HostPort: 41000, ContainerPort: 80, Protocol: portmap.TCP}}})
 	putRecord(t, e, &state.Container{ID: "old1", Name: "p-old-1", Project: "p", Service: "old",
-		PortSpecs: []portmap.Spec{{HostFrom: 41005, HostTo: 41009, ContainerPort: 80, Protocol: portmap.TCP}},
-		Ports:     []state.Port{{HostPort: 41008, ContainerPort: 80, Protocol: portmap.TCP}}})
+		PortSpecs: []portmap.Spec{{HostFrom: 41005, HostTo: 41009, ContainerPort: 80, Protocol: portmap.TCP}, {ContainerPort: 81, Protocol: portmap.TCP}},
+		Ports:     []state.Port{{HostPort: 41008, ContainerPort: 80, Protocol: portmap.TCP}},
+		Released:  []state.Port{{HostPort: 41006, ContainerPort: 81, Protocol: portmap.TCP}}})
 	p := portsProject(t, map[string][]string{
 		"a": {"6005-6009:80"},
 		"b": {"80", "53/udp"},
@@ -116,7 +117,7 @@ create p-b-1: 0.0.0.0:41001->80/tcp 0.0.0.0:41000->53/udp
 create p-c-1: 127.0.0.1:7000->80/tcp
 create p-d-1: 127.0.0.2:7000->80/tcp
 keep p-keep-1:
-start p-old-1: 0.0.0.0:41008->80/tcp
+start p-old-1: 0.0.0.0:41008->80/tcp 0.0.0.0:41006->81/tcp
 `
 	if got := assigned(plan); got != want {
 		t.Errorf("assigned ports:\n%s\nwant:\n%s", got, want)

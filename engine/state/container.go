@@ -59,8 +59,11 @@ type Container struct {
 	// by the plan and DNATed while the container runs, cleared (rules
 	// removed) by stop, assigned again by start. Exposed are its
 	// exposed-only ports (`expose:` and the image's EXPOSE).
+	// Released are the ports stop freed: not claims, only what start
+	// prefers to take again.
 	PortSpecs []portmap.Spec `json:"port_specs,omitempty"`
 	Ports     []Port         `json:"ports,omitempty"`
+	Released  []Port         `json:"released_ports,omitempty"`
 	Exposed   []Port         `json:"exposed,omitempty"`
 	Networks  []Attachment   `json:"networks,omitempty"` // in interface order
 	Mounts    []string       `json:"mounts,omitempty"`   // host paths berth mounted for it, unmounted at remove

@@ -1,9 +1,11 @@
 package nft
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -367,4 +369,77 @@ func (f *Firewall) removeTagged(what string) error {
 		return fmt.Errorf("delete rules %q: %w", what, err)
 	}
 	return nil
+}
+
+// PublishedPort is a DNAT rule berth's table holds: the container it is
+// tagged with and the port it publishes.
+type PublishedPort struct {
+	ContainerID string
+	Port        portmap.Binding
+}
+
+// Published lists the ports berth's table publishes, for every state root
+// on the host: the allocation of one root treats those of others as
+// claimed (a DNAT rule holds no socket, so no probe of the host sees it).
+func (f *Firewall) Published() ([]PublishedPort, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.conn.ListTableOfFamily(f.table.Name, f.table.Family); err != nil {
+		return nil, nil
+	}
+	rules, err := f.conn.GetRules(f.table, f.chain(chainPublish))
+	if err != nil {
+		return nil, fmt.Errorf("list rules of %s: %w", chainPublish, err)
+	}
+	prefix := f.table.Name + " " + ctrTag("")
+	var out []PublishedPort
+	for _, r := range rules {
+		c, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+		id, ok := strings.CutPrefix(c, prefix)
+		if !ok {
+			continue
+		}
+		if b, ok := parsePublish(r.Exprs); ok {
+			out = append(out, PublishedPort{ContainerID: id, Port: b})
+		}
+	}
+	return out, nil
+}
+
+// parsePublish reads back a rule AddPorts wrote: [daddr match] l4proto,
+// dport, dnat to address:port.
+func parsePublish(exprs []expr.Any) (portmap.Binding, bool) {
+	var b portmap.Binding
+	var load any // what the last load put in register 1
+	for _, e := range exprs {
+		switch x := e.(type) {
+		case *expr.Payload:
+			load = *x
+		case *expr.Meta:
+			load = x.Key
+		case *expr.Cmp:
+			switch l := load.(type) {
+			case expr.Payload:
+				if l.Base == expr.PayloadBaseNetworkHeader && l.Offset == 16 && len(x.Data) == 4 {
+					b.HostIP = netip.AddrFrom4([4]byte(x.Data))
+				} else if l.Base == expr.PayloadBaseTransportHeader && l.Offset == 2 && len(x.Data) == 2 {
+					b.HostPort = binary.BigEndian.Uint16(x.Data)
+				}
+			case expr.MetaKey:
+				if l == expr.MetaKeyL4PROTO && len(x.Data) == 1 {
+					switch x.Data[0] {
+					case unix.IPPROTO_TCP:
+						b.Protocol = portmap.TCP
+					case unix.IPPROTO_UDP:
+						b.Protocol = portmap.UDP
+					}
+				}
+			}
+		case *expr.Immediate:
+			if x.Register == 2 && len(x.Data) == 2 {
+				b.ContainerPort = binary.BigEndian.Uint16(x.Data)
+			}
+		}
+	}
+	return b, b.HostPort != 0 && b.Protocol != ""
 }

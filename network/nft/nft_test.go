@@ -65,6 +65,10 @@ func TestFirewallRulesAddRemove(t *testing.T) {
 	if err := f.AddPorts(cp); err != nil {
 		t.Fatal(err)
 	}
+	pub, err := f.Published()
+	if err != nil || fmt.Sprint(pub) != "[{btctr 0.0.0.0:18080->80/tcp} {btctr 127.0.0.1:18053->53/udp}]" {
+		t.Errorf("Published() = %v, %v; want the two ports read back", pub, err)
+	}
 	out, _ := nftList(t, f.Table())
 	t.Log(out)
 	for _, want := range []string{
