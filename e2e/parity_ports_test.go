@@ -386,9 +386,13 @@ func TestParityPortsPs(t *testing.T) {
 
 	// inspect: bound ports while running, exposed ones null.
 	var ins []struct {
-		Config          struct{ ExposedPorts map[string]struct{} }
-		HostConfig      struct{ PortBindings map[string][]struct{ HostIp, HostPort string } }
-		NetworkSettings struct{ Ports map[string][]struct{ HostIp, HostPort string } }
+		Config     struct{ ExposedPorts map[string]struct{} }
+		HostConfig struct {
+			PortBindings map[string][]struct{ HostIp, HostPort string }
+		}
+		NetworkSettings struct {
+			Ports map[string][]struct{ HostIp, HostPort string }
+		}
 	}
 	if err := json.Unmarshal([]byte(e.MustBerth(t, "inspect", "busybox", "nginx").Stdout), &ins); err != nil || len(ins) != 2 {
 		t.Fatalf("inspect busybox nginx: %v (%d)", err, len(ins))
