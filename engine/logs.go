@@ -150,16 +150,28 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOpti
 	defer hold()
 	go func() { wg.Wait(); close(out) }()
 
+	known := map[string]bool{} // records read once: followed or refused
+	for _, c := range cs {
+		known[c.ID] = true
+	}
 	join := func() {
 		if o.Join == nil {
 			return
 		}
-		recs, err := e.store.List(o.Project)
+		ids, err := e.store.IDs()
 		if err != nil {
 			return
 		}
-		for _, r := range recs {
-			if !following[r.ID] && o.Join(r) {
+		for _, id := range ids {
+			if known[id] {
+				continue
+			}
+			r, err := e.store.Get(id)
+			if err != nil {
+				continue // being created or removed: look again
+			}
+			known[id] = true
+			if r.Project == o.Project && !following[id] && o.Join(r) {
 				follow(r, 0)
 			}
 		}

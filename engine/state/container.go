@@ -199,6 +199,25 @@ func (s *Store) Delete(id string) error {
 	return os.RemoveAll(s.Dir(id))
 }
 
+// IDs returns the IDs of every container record, in no order: a cheap
+// look for new containers (List reads every record).
+func (s *Store) IDs() ([]string, error) {
+	entries, err := os.ReadDir(s.root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
 // List returns the records of a project's containers ("" for all),
 // ordered by service then number.
 func (s *Store) List(project string) ([]*Container, error) {
