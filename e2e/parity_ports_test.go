@@ -464,3 +464,37 @@ func TestParityPortsRunPublish(t *testing.T) {
 		t.Errorf("run --service-ports -p: want an error, got %s", r)
 	}
 }
+
+// TestParityPortsRangeSkipsPublished: a port another berth state root
+// already DNATs holds no socket, so no bind test sees it; a range must
+// still skip it (the allocation reads the host's berth table) rather than
+// install a second rule for the same port. (berth's own scenario.)
+func TestParityPortsRangeSkipsPublished(t *testing.T) {
+	first := portsEnv(t)
+	port := portsFreeRange(t, 2)
+	first.Compose(t, fmt.Sprintf("services:\n  web:\n    image: httpecho\n    hostname: first-root\n    ports: [\"%d:8080\"]\n", port))
+	first.MustBerth(t, "up", "-d")
+	if h := portsHostname(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); h != "first-root" {
+		t.Fatalf("port %d answered by %q", port, h)
+	}
+
+	second := portsEnv(t) // another state root: its records know nothing of the first
+	second.Compose(t, fmt.Sprintf("services:\n  web:\n    image: httpecho\n    hostname: second-root\n    ports: [\"%d-%d:8080\"]\n", port, port+1))
+	second.MustBerth(t, "up", "-d")
+	got := strings.TrimSpace(second.MustBerth(t, "port", "web", "8080").Stdout)
+	if want := fmt.Sprintf("0.0.0.0:%d", port+1); got != want {
+		t.Errorf("the second root's range took %s, want %s (%d is the first root's)", got, want, port)
+	}
+	if h := portsHostname(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); h != "first-root" {
+		t.Errorf("port %d answered by %q, want first-root still", port, h)
+	}
+	if h := portsHostname(t, fmt.Sprintf("http://127.0.0.1:%d/", port+1)); h != "second-root" {
+		t.Errorf("port %d answered by %q, want second-root", port+1, h)
+	}
+	// An explicit port another root publishes is refused, naming it.
+	second.WriteFile(t, "fixed.yaml", fmt.Sprintf("services:\n  fixed:\n    image: httpecho\n    ports: [\"%d:8080\"]\n", port))
+	r := second.Berth(t, "-p", second.Project+"-fixed", "-f", "fixed.yaml", "up", "-d")
+	if r.Code == 0 || !strings.Contains(r.Stderr, strconv.Itoa(port)) || !strings.Contains(r.Stderr, "another berth state root") {
+		t.Errorf("publishing %d, which another state root publishes: want an error naming it, got %s", port, r)
+	}
+}
