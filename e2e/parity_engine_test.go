@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"context"
+	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -486,5 +489,70 @@ func TestParityEngineCopyReplicas(t *testing.T) {
 	e.MustBerth(t, "cp", "web:/tmp/cp-folder", "./cp-folder2")
 	if got := mustRead(t, filepath.Join(e.Dir, "cp-folder2", "cp-me.txt")); got != "hello world from folder" {
 		t.Errorf("cp of a folder out of web: %q", got)
+	}
+}
+
+// TestParityEngineInitDynamicBerth: `init: true` works with berth built the
+// ordinary Go way (cgo on: a dynamically linked binary), not only with the
+// static build the Makefile makes. Compose relies on Docker's own
+// docker-init and has no e2e test of it to port; the scenario is berth's:
+// the init runs (it is PID 1, the command its child) and forwards the stop
+// signal, so `sleep` as the command stops at once.
+func TestParityEngineInitDynamicBerth(t *testing.T) {
+	dyn := filepath.Join(t.TempDir(), "berth-dynamic")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", dyn, "./cmd/berth")
+	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build (cgo on): %v\n%s", err, out)
+	}
+	if f, err := elf.Open(dyn); err == nil {
+		dynamic := false
+		for _, p := range f.Progs {
+			dynamic = dynamic || p.Type == elf.PT_INTERP
+		}
+		f.Close()
+		if !dynamic {
+			t.Skip("go build links statically on this host (no cgo toolchain): nothing to check")
+		}
+	}
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  web:
+    image: busybox
+    init: true
+    command: ["sleep", "1000"]
+`)
+	berth := func(args ...string) Result {
+		ctx, cancel := context.WithTimeout(t.Context(), DefaultTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, dyn, args...)
+		cmd.Dir, cmd.Env = e.Dir, e.Environ()
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		r := Result{Stdout: stdout.String(), Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}
+		if err != nil && cmd.ProcessState == nil {
+			r.Code = -1
+		}
+		return r
+	}
+	r := berth("run", "--rm", "-T", "web", "sh", "-c", "echo ran; tr '\\000' ' ' < /proc/1/cmdline")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "ran") || !strings.Contains(r.Stdout, "__init") {
+		t.Fatalf("run of an init: true service with a dynamically linked berth: want the command run under berth's init\n%s", r)
+	}
+	if r = berth("up", "-d"); r.Code != 0 {
+		t.Fatalf("up -d with a dynamically linked berth:\n%s", r)
+	}
+	waitStates(t, e, 20*time.Second, map[string]string{"web": "running"})
+	start := time.Now()
+	if r = berth("stop", "-t", "10"); r.Code != 0 {
+		t.Fatalf("stop:\n%s", r)
+	}
+	if d := time.Since(start); d > 7*time.Second {
+		t.Errorf("stop took %s: the init did not pass SIGTERM to sleep (it waited for the grace period)", d)
+	}
+	if r = berth("down"); r.Code != 0 {
+		t.Errorf("down:\n%s", r)
 	}
 }

@@ -143,6 +143,11 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 			return nil, fmt.Errorf("service %q: init: %w", svc.Name, err)
 		}
 		c.InitBinary, c.InitArgs = self, []string{"__init", "--"}
+		// berth built the ordinary Go way (cgo on) is dynamically linked:
+		// it then runs as the init through the host's own loader.
+		if c.InitInterp, c.InitLibs, err = runtime.InitDeps(self); err != nil {
+			return nil, fmt.Errorf("service %q: init: true: %w", svc.Name, err)
+		}
 	}
 
 	spec, warnings, err := runtime.Generate(cs.image.Config(), &svc, c)

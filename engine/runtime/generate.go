@@ -31,6 +31,11 @@ type Container struct {
 	// InitArgs go between it and the command (see WithInit).
 	InitBinary string
 	InitArgs   []string
+	// InitInterp and InitLibs are, for a dynamically linked init, the
+	// host's ELF interpreter and libraries it runs with (InitDeps,
+	// WithInitInterpreter); InitInterp is "" for a static one.
+	InitInterp string
+	InitLibs   map[string]string
 	// HostsFile, ResolvConf and HostnameFile are host files bind-mounted at
 	// /etc/hosts, /etc/resolv.conf and /etc/hostname when set.
 	HostsFile, ResolvConf, HostnameFile string
@@ -152,6 +157,9 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 			return fail(fmt.Errorf("init: true, but no init binary was given"))
 		}
 		opts = append(opts, WithInit(c.InitBinary, c.InitArgs...))
+		if c.InitInterp != "" {
+			opts = append(opts, WithInitInterpreter(c.InitInterp, c.InitLibs))
+		}
 	}
 	s, err := NewSpec(opts...)
 	if err != nil {
