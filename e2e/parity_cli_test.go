@@ -380,9 +380,10 @@ func TestParityCLIExecEnv(t *testing.T) {
 		t.Errorf("exec -e FOO with FOO=BAR in the caller:\n%s", r)
 	}
 	e.ExtraEnv = e.ExtraEnv[:len(e.ExtraEnv)-1]
-	if r := e.MustBerth(t, "exec", "-T", "-e", "FOO", "simple", "env"); strings.Contains(r.Stdout, "FOO=") {
+	if r := e.MustBerth(t, "exec", "--no-tty", "-e", "FOO", "simple", "env"); strings.Contains(r.Stdout, "FOO=") {
 		t.Errorf("exec -e FOO with FOO unset passed it:\n%s", r)
 	}
+	e.MustBerth(t, "exec", "--no-TTY", "simple", "true") // the old spelling
 }
 
 // TestParityCLIEnvUnsetRemovesImageVar: a bare `environment: [FOO]` that
@@ -469,6 +470,12 @@ func TestParityCLIOrphansEnv(t *testing.T) {
 	const warning = "found orphan container"
 	if r := e.MustBerth(t, "up", "-d"); !strings.Contains(r.Stderr, warning) {
 		t.Errorf("up with an orphan: want a warning, got %s", r)
+	}
+	if r := e.MustBerth(t, "ps", "--services"); !strings.Contains(r.Stdout, "gone") {
+		t.Errorf("ps: want the orphan listed (Compose's --orphans defaults to true), got %s", r)
+	}
+	if r := e.MustBerth(t, "ps", "--orphans=false", "--services"); strings.Contains(r.Stdout, "gone") {
+		t.Errorf("ps --orphans=false: want the orphan left out, got %s", r)
 	}
 	e.WriteFile(t, ".env", "COMPOSE_IGNORE_ORPHANS=true\n")
 	if r := e.MustBerth(t, "up", "-d"); strings.Contains(r.Stderr, warning) {
@@ -567,5 +574,31 @@ func TestParityCLIStatusStdout(t *testing.T) {
 	r := e.MustBerth(t, "up", "-d")
 	if !strings.Contains(r.Stdout, "Started") || strings.Contains(r.Stderr, "Started") {
 		t.Errorf("COMPOSE_STATUS_STDOUT=1: want progress on stdout:\n%s", r)
+	}
+}
+
+// TestParityCLIComposeFlags: flags docker compose has that change nothing
+// a test can see here are accepted, not refused as unknown: the global
+// --ansi and --parallel, up's --no-color, --quiet-build, --yes, create's
+// --quiet-pull, logs' --no-color (Compose's cmd/compose/*.go).
+func TestParityCLIComposeFlags(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  app:
+    image: busybox
+    network_mode: none
+    command: `+longRunning("app-up")+`
+`)
+	e.MustBerth(t, "create", "--quiet-pull", "-y")
+	e.MustBerth(t, "--ansi", "never", "--parallel", "1", "up", "-d", "--no-color", "--quiet-build", "--yes")
+	waitState(t, e, "app", "running", 30*time.Second)
+	Eventually(t, 30*time.Second, func() error {
+		if r := e.MustBerth(t, "logs", "--no-color"); !strings.Contains(r.Stdout, "app-up") {
+			return fmt.Errorf("logs: %s", r)
+		}
+		return nil
+	})
+	if r := e.Berth(t, "--parallel", "x", "ps"); r.Code == 0 {
+		t.Errorf("--parallel x: want an error, got %s", r)
 	}
 }

@@ -60,6 +60,18 @@ func composeEnvOf(p *types.Project) composeEnv {
 	return c
 }
 
+// parallelLimit is --parallel, else COMPOSE_PARALLEL_LIMIT (in cenv); -1
+// means no limit: as many as there are services.
+func (g *globalOptions) parallelLimit(cenv composeEnv, services int) (int, error) {
+	switch {
+	case g.parallel < 0:
+		return max(services, 1), nil
+	case g.parallel > 0:
+		return g.parallel, nil
+	}
+	return cenv.parallel, nil
+}
+
 // envBool reads a boolean as docker compose does: true, 1, yes… anything
 // else is false.
 func envBool(v string) bool {

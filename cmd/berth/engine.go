@@ -31,7 +31,11 @@ func (g *globalOptions) colorEnabledOn(w io.Writer) bool {
 	if g.noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
-	switch os.Getenv(envANSI) {
+	ansi := g.ansi
+	if ansi == "" {
+		ansi = os.Getenv(envANSI)
+	}
+	switch ansi {
 	case "never":
 		return false
 	case "always":

@@ -44,7 +44,9 @@ func newExecCmd(g *globalOptions) *cobra.Command {
 	f.StringVarP(&o.User, "user", "u", "", "Run the command as this user")
 	f.IntVar(&o.Index, "index", 1, "Index of the container if the service has several replicas")
 	f.BoolVar(&o.Privileged, "privileged", false, "Give extended privileges to the process")
-	f.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation (default: auto-detected)")
+	f.BoolVarP(&noTTY, "no-tty", "T", false, "Disable pseudo-TTY allocation (default: auto-detected)")
+	f.BoolVar(&noTTY, "no-TTY", false, "The old spelling of --no-tty")
+	f.MarkHidden("no-TTY")
 	f.BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	f.BoolVarP(&interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
 	return cmd

@@ -32,8 +32,10 @@ func newCreateCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.noBuild, "no-build", false, "Don't build an image, even if it's missing")
 	f.BoolVar(&o.forceRecreate, "force-recreate", false, "Recreate containers even if nothing changed")
 	f.BoolVar(&o.noRecreate, "no-recreate", false, "Don't recreate containers that exist")
-	f.BoolVar(&o.removeOrphans, "remove-orphans", false, "Remove containers of services not in the compose file")
+	f.BoolVar(&o.removeOrphans, "remove-orphans", false, "Remove containers of services not in the compose file (default: COMPOSE_REMOVE_ORPHANS)")
 	f.StringArrayVar(&o.scale, "scale", nil, "Scale SERVICE to NUM instances")
+	f.BoolVar(&o.quietPull, "quiet-pull", false, "Pull without printing progress")
+	f.BoolVarP(&o.yes, "yes", "y", false, "Accepted for compatibility: berth never prompts")
 	return cmd
 }
 

@@ -54,6 +54,7 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&follow, "follow", "f", false, "Follow log output")
 	f.BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
 	f.BoolVar(&noPrefix, "no-log-prefix", false, "Don't print a prefix in logs")
+	f.BoolVar(&g.noColor, "no-color", false, "Produce monochrome output")
 	f.StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs for each container")
 	f.StringVar(&since, "since", "", "Show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m)")
 	f.StringVar(&until, "until", "", "Show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m)")

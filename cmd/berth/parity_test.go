@@ -28,6 +28,7 @@ func TestUnknownCommands(t *testing.T) {
 		{[]string{"network", "frob"}, `unknown command "frob" for "berth network"`},
 		{[]string{"up", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"help", "foo"}, `unknown command "foo" for "berth"`},
+		{[]string{"--ansi", "sometimes", "version"}, `--ansi "sometimes"`},
 		{[]string{"help", "volume", "lss"}, `unknown command "lss" for "berth volume"`},
 	} {
 		out, errs, code := berth(t, dir, c.args...)
@@ -100,6 +101,30 @@ func TestComposeEnv(t *testing.T) {
 	g.envFiles = []string{"c.env"}
 	if got := g.projectOptions().EnvFiles; !slices.Equal(got, []string{"c.env"}) {
 		t.Errorf("--env-file beats COMPOSE_ENV_FILES: %q", got)
+	}
+}
+
+func TestParallelAndANSI(t *testing.T) {
+	g := &globalOptions{}
+	if n, _ := g.parallelLimit(composeEnv{parallel: 3}, 5); n != 3 {
+		t.Errorf("COMPOSE_PARALLEL_LIMIT=3: %d", n)
+	}
+	g.parallel = 2
+	if n, _ := g.parallelLimit(composeEnv{parallel: 3}, 5); n != 2 {
+		t.Errorf("--parallel 2 beats the variable: %d", n)
+	}
+	g.parallel = -1
+	if n, _ := g.parallelLimit(composeEnv{}, 5); n != 5 {
+		t.Errorf("--parallel -1: %d, want one per service", n)
+	}
+	t.Setenv("NO_COLOR", "")
+	t.Setenv(envANSI, "always")
+	if !g.colorEnabledOn(&strings.Builder{}) {
+		t.Error("COMPOSE_ANSI=always: no colour")
+	}
+	g.ansi = "never"
+	if g.colorEnabledOn(&strings.Builder{}) {
+		t.Error("--ansi never beats COMPOSE_ANSI=always")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 func newPsCmd(g *globalOptions) *cobra.Command {
 	var all, quiet, services bool
+	orphans := true
 	var format, filter string
 	var status []string
 	cmd := &cobra.Command{
@@ -41,6 +42,15 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 			list, err := eng.Ps(ctx, sel.Project, engine.PsOptions{Services: args, All: all || len(status) > 0})
 			if err != nil {
 				return err
+			}
+			if !orphans && sel.P != nil {
+				keep := list[:0]
+				for _, c := range list {
+					if _, ok := sel.P.Services[c.Service]; ok {
+						keep = append(keep, c)
+					}
+				}
+				list = keep
 			}
 			if len(status) > 0 {
 				keep := list[:0]
@@ -95,6 +105,7 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&format, "format", "table", "Format the output: table or json")
 	f.StringArrayVar(&status, "status", nil, "Filter services by status: created, restarting, running, paused, exited, dead")
 	f.StringVar(&filter, "filter", "", "Filter services by a property: status=STATUS")
+	f.BoolVar(&orphans, "orphans", true, "Include containers of services not in the compose file")
 	return cmd
 }
 

@@ -20,6 +20,8 @@ type globalOptions struct {
 	envFiles    []string
 	profiles    []string
 	noColor     bool
+	ansi        string // --ansi: never, always, auto ("": COMPOSE_ANSI)
+	parallel    int    // --parallel: 0 unset (COMPOSE_PARALLEL_LIMIT), < 0 unlimited
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -69,7 +71,14 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		// (`berth -f a.yaml up`); this frees -f for `logs -f`.
 		TraverseChildren: true,
 		// State dirs are private before any command can make them.
-		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return g.ensureState(c) },
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			switch g.ansi {
+			case "", "never", "always", "auto":
+			default:
+				return fmt.Errorf("--ansi %q: want never, always or auto", g.ansi)
+			}
+			return g.ensureState(c)
+		},
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -85,6 +94,8 @@ Type 'berth up' where you would type 'docker compose up'.`,
 	f.StringArrayVar(&g.envFiles, "env-file", nil, "Alternate environment files (repeatable; default: .env in the project directory)")
 	f.StringArrayVar(&g.profiles, "profile", nil, "Profiles to enable (repeatable; '*' enables all; default: COMPOSE_PROFILES)")
 	f.BoolVar(&g.noColor, "no-color", false, "Produce monochrome output (also NO_COLOR)")
+	f.StringVar(&g.ansi, "ansi", "", `When to print colours: "never", "always" or "auto" (default: COMPOSE_ANSI, else auto)`)
+	f.IntVar(&g.parallel, "parallel", 0, "How many services up works on at once, -1 for no limit (default: COMPOSE_PARALLEL_LIMIT, else 8)")
 
 	root.AddCommand(
 		newConfigCmd(g),

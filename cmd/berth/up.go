@@ -28,6 +28,8 @@ type upOptions struct {
 	noAttach         []string
 	attachDeps       bool
 	menu             bool
+	quietBuild       bool
+	yes              bool
 	removeOrphansSet bool
 	timestamps       bool
 	noLogPrefix      bool
@@ -76,6 +78,9 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 	f.StringArrayVar(&o.noAttach, "no-attach", nil, "Don't print the output of these services (repeatable)")
 	f.BoolVar(&o.attachDeps, "attach-dependencies", false, "Print the output of the named services' dependencies too")
 	f.BoolVar(&o.menu, "menu", false, "Accepted for compatibility: berth has no interactive menu (also COMPOSE_MENU)")
+	f.BoolVar(&g.noColor, "no-color", false, "Produce monochrome output")
+	f.BoolVar(&o.quietBuild, "quiet-build", false, "Don't print the build's output")
+	f.BoolVarP(&o.yes, "yes", "y", false, "Accepted for compatibility: berth never prompts")
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
 	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print a prefix in logs")
 	f.BoolVar(&o.forceRecreate, "force-recreate", false, "Recreate containers even if nothing changed")
@@ -116,6 +121,11 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	if !o.removeOrphansSet {
 		o.removeOrphans = cenv.removeOrphans
 	}
+	if n, err := g.parallelLimit(cenv, len(p.Services)); err != nil {
+		return err
+	} else if n > 0 {
+		cenv.parallel = n
+	}
 	if cenv.ignoreOrphans && o.removeOrphans {
 		return errors.New("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans")
 	}
@@ -123,7 +133,11 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	if err != nil {
 		return err
 	}
-	eng, err := g.newEngine()
+	var extra []engine.Opt
+	if o.quietBuild {
+		extra = append(extra, engine.WithBuildProgress(newBuildPrinter(g.stderr, true, "quiet").serviceStep))
+	}
+	eng, err := g.newEngine(extra...)
 	if err != nil {
 		return err
 	}
