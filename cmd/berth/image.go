@@ -24,7 +24,7 @@ import (
 func newImageCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
-		Short: "Manage images (ls, inspect, rm, prune, load, save, tag)",
+		Short: "Manage images (ls, inspect, rm, prune, load, save, tag, pull, push, build)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
@@ -39,6 +39,7 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 		newImageSaveCmd(g),
 		newImageTagCmd(g),
 		newImagePullCmd(g),
+		newImagePushCmd(g),
 		newImageBuildCmd(g),
 	)
 	return cmd

@@ -15,6 +15,8 @@ var stateFree = map[string]bool{
 	"berth config":  true,
 	"berth __init":  true,
 	"berth help":    true,
+	"berth login":   true,
+	"berth logout":  true,
 }
 
 // ensureState runs before every command: it makes the state root and run

@@ -27,8 +27,9 @@ type Event struct {
 	Image   string // the reference as given
 	Layer   string // short layer digest (12 hex), empty for image events
 	Status  Status
-	Current int64 // bytes done
-	Total   int64 // bytes expected, 0 when unknown
+	Current int64  // bytes done
+	Total   int64  // bytes expected, 0 when unknown
+	From    string // StatusMounted: the repository the layer was mounted from
 }
 
 // ProgressFunc receives events; it is called from several goroutines at

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -26,12 +27,18 @@ type Registry struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan error
+	obs  *observer
+	auth authn.Authenticator // what Push uses (anonymous without auth)
 }
 
 type options struct {
 	addr       string
 	log        io.Writer
 	middleware func(http.Handler) http.Handler
+
+	auth           int
+	user, password string
+	scoped         bool
 }
 
 // Opt configures Start.
@@ -64,10 +71,19 @@ func Start(ctx context.Context, opts ...Opt) (*Registry, error) {
 	if o.middleware != nil {
 		h = o.middleware(h)
 	}
+	obs := &observer{scoped: o.scoped}
+	h = obs.wrap(h)
+	var auth authn.Authenticator = authn.Anonymous
+	if o.auth != authNone {
+		h = &authHandler{mode: o.auth, user: o.user, password: o.password, next: h, obs: obs, tokens: map[string]bool{}}
+		auth = &authn.Basic{Username: o.user, Password: o.password}
+	}
 	r := &Registry{
 		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second},
 		ln:   ln,
 		done: make(chan error, 1),
+		obs:  obs,
+		auth: auth,
 	}
 	go func() { r.done <- r.srv.Serve(ln) }()
 	return r, nil
@@ -103,19 +119,19 @@ func (r *Registry) Push(ctx context.Context, name string, img v1.Image) (string,
 		refs = append(refs, r.Addr()+"/library/"+name)
 	}
 	for _, s := range refs {
-		if err := push(ctx, s, img); err != nil {
+		if err := push(ctx, s, img, r.auth); err != nil {
 			return "", err
 		}
 	}
 	return refs[0], nil
 }
 
-func push(ctx context.Context, ref string, img v1.Image) error {
+func push(ctx context.Context, ref string, img v1.Image, auth authn.Authenticator) error {
 	tag, err := name.NewTag(ref)
 	if err != nil {
 		return fmt.Errorf("push %s: %w", ref, err)
 	}
-	if err := remote.Write(tag, img, remote.WithContext(ctx)); err != nil {
+	if err := remote.Write(tag, img, remote.WithContext(ctx), remote.WithAuth(auth)); err != nil {
 		return fmt.Errorf("push %s: %w", ref, err)
 	}
 	return nil

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berth-dev/berth/engine/image"
+)
+
+type pushCmdOptions struct {
+	quiet          bool
+	ignoreFailures bool
+	includeDeps    bool
+}
+
+// newPushCmd is Compose's `push [SERVICE...]`: the images of services that
+// have both build: and image: (and build.tags), as Compose pushes them.
+func newPushCmd(g *globalOptions) *cobra.Command {
+	var o pushCmdOptions
+	cmd := &cobra.Command{
+		Use:   "push [OPTIONS] [SERVICE...]",
+		Short: "Push service images",
+		Long: `Push the images of the project's services that are built (build: with an
+image: naming where they go, plus build.tags) to their registries, all at
+once. Services without build: or image: are skipped, as Compose does.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPush(cmd.Context(), g, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "Push without printing progress information")
+	f.BoolVar(&o.ignoreFailures, "ignore-push-failures", false, "Push what it can and ignores images with push failures")
+	f.BoolVar(&o.includeDeps, "include-deps", false, "Also push images of services declared as dependencies")
+	return cmd
+}
+
+func runPush(ctx context.Context, g *globalOptions, o pushCmdOptions, services []string) error {
+	p, err := g.loadProject(ctx, naming(services...))
+	if err != nil {
+		return err
+	}
+	if _, err := pullServiceNames(p, services); err != nil {
+		return err
+	}
+	if len(services) > 0 {
+		dep := types.IgnoreDependencies
+		if o.includeDeps {
+			dep = types.IncludeDependencies
+		}
+		if p, err = p.WithSelectedServices(services, dep); err != nil {
+			return err
+		}
+	}
+	store, err := openImageStore()
+	if err != nil {
+		return err
+	}
+	cfg, err := image.LoadConfig()
+	if err != nil {
+		return err
+	}
+	out := io.Discard
+	if !o.quiet {
+		out = g.statusOut()
+	}
+	prog := newPushProgress(out, !o.quiet && isTerminalWriter(out), g.colorEnabledOn(out), true)
+	names := make([]string, 0, len(p.Services))
+	for n := range p.Services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	type job struct{ service, ref string }
+	var jobs []job
+	seen := map[string]bool{}
+	for _, n := range names {
+		svc := p.Services[n]
+		if svc.Build == nil || svc.Image == "" {
+			prog.line(n, "Skipped")
+			continue
+		}
+		for _, ref := range append([]string{svc.Image}, svc.Build.Tags...) {
+			if !seen[ref] {
+				seen[ref] = true
+				jobs = append(jobs, job{n, ref})
+				prog.add(ref)
+			}
+		}
+	}
+	prog.run()
+	pusher := image.NewPusher(store, cfg)
+	var mu sync.Mutex
+	var failed []error
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(4)
+	for _, j := range jobs {
+		eg.Go(func() error {
+			_, err := pusher.Push(ectx, j.ref, image.PushOptions{Progress: prog.event})
+			if err == nil {
+				return nil
+			}
+			err = fmt.Errorf("service %s: %w", j.service, err)
+			prog.fail(j.ref, err)
+			if !o.ignoreFailures {
+				return err
+			}
+			mu.Lock()
+			failed = append(failed, err)
+			mu.Unlock()
+			return nil
+		})
+	}
+	err = eg.Wait()
+	prog.finish()
+	for _, e := range failed {
+		fmt.Fprintf(g.stderr, "WARNING: Pushing %v\n", e)
+	}
+	return err
+}
+
+// newImagePushCmd is `berth image push NAME[:TAG]` (docker push).
+func newImagePushCmd(g *globalOptions) *cobra.Command {
+	var all, quiet bool
+	cmd := &cobra.Command{
+		Use:   "push [OPTIONS] NAME[:TAG]",
+		Short: "Upload an image to a registry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := openImageStore()
+			if err != nil {
+				return err
+			}
+			cfg, err := image.LoadConfig()
+			if err != nil {
+				return err
+			}
+			ref, err := image.ParseReference(args[0])
+			if err != nil {
+				return err
+			}
+			refs := []string{args[0]}
+			if all {
+				if refs, err = store.TagsOf(args[0]); err != nil {
+					return err
+				}
+			}
+			if !quiet {
+				fmt.Fprintf(g.stdout, "The push refers to repository [%s]\n", ref.Name())
+			}
+			pusher := image.NewPusher(store, cfg)
+			for _, r := range refs {
+				out := g.stdout
+				if quiet {
+					out = io.Discard
+				}
+				prog := newPushProgress(out, !quiet && isTerminalWriter(g.stdout), g.colorEnabledOn(g.stdout), false)
+				prog.add(r)
+				prog.run()
+				res, err := pusher.Push(cmd.Context(), r, image.PushOptions{Progress: prog.event})
+				if err != nil {
+					prog.fail(r, err)
+				}
+				prog.finish()
+				if err != nil {
+					return err
+				}
+				pr, _ := image.ParseReference(r)
+				if quiet {
+					fmt.Fprintln(g.stdout, pr.Familiar())
+				} else {
+					fmt.Fprintf(g.stdout, "%s: digest: %s size: %d\n", pr.Tag, res.Digest, res.Size)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all-tags", "a", false, "Push all tags of an image to the repository")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress verbose output")
+	return cmd
+}
+
+// pushProgress shows push events: plain lines (`LAYER: Pushed`, as docker
+// push prints them) off a terminal, a live block with bars on one.
+type pushProgress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	color   bool
+	compose bool // lines prefixed "Pushing REF:" as Compose's
+	start   time.Time
+	order   []string
+	items   map[string]*pushItem
+	last    map[string]image.Status
+	drawn   int
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+type pushItem struct {
+	status string
+	err    bool
+	layers []string
+	layer  map[string]image.Event
+}
+
+func newPushProgress(w io.Writer, tty, color, compose bool) *pushProgress {
+	return &pushProgress{w: w, tty: tty, color: color, compose: compose, start: time.Now(),
+		items: map[string]*pushItem{}, last: map[string]image.Status{}}
+}
+
+func (p *pushProgress) add(ref string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	label := familiarRef(ref)
+	p.order = append(p.order, label)
+	p.items[label] = &pushItem{status: "Waiting", layer: map[string]image.Event{}}
+}
+
+func familiarRef(ref string) string {
+	if r, err := image.ParseReference(ref); err == nil {
+		return r.Familiar()
+	}
+	return ref
+}
+
+// line prints a line about a service that is not pushed.
+func (p *pushProgress) line(service, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		p.order = append(p.order, service)
+		p.items[service] = &pushItem{status: text, layer: map[string]image.Event{}}
+		return
+	}
+	fmt.Fprintf(p.w, " %s %s\n", service, text)
+}
+
+func (p *pushProgress) event(e image.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	it := p.items[e.Image]
+	if it == nil {
+		return
+	}
+	if e.Layer == "" {
+		it.status = string(e.Status)
+		if e.Status == image.StatusPushDone {
+			it.status = "Pushed"
+		}
+		if p.compose && !p.tty {
+			fmt.Fprintf(p.w, " Pushing %s: %s\n", e.Image, it.status)
+		}
+		return
+	}
+	if _, ok := it.layer[e.Layer]; !ok {
+		it.layers = append(it.layers, e.Layer)
+	}
+	it.layer[e.Layer] = e
+	it.status = "Pushing"
+	if p.tty || p.last[e.Image+e.Layer] == e.Status {
+		return
+	}
+	p.last[e.Image+e.Layer] = e.Status
+	text := string(e.Status)
+	if e.Status == image.StatusMounted {
+		text = "Mounted from " + e.From
+	}
+	if p.compose {
+		fmt.Fprintf(p.w, " Pushing %s: %s %s\n", e.Image, e.Layer, text)
+	} else {
+		fmt.Fprintf(p.w, "%s: %s\n", e.Layer, text)
+	}
+}
+
+func (p *pushProgress) fail(ref string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if it := p.items[familiarRef(ref)]; it != nil {
+		it.status, it.err = "Error", true
+	}
+	if p.compose && !p.tty {
+		fmt.Fprintf(p.w, " Pushing %s: Error: %v\n", familiarRef(ref), err)
+	}
+}
+
+func (p *pushProgress) run() {
+	if !p.tty {
+		return
+	}
+	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				p.redraw()
+				return
+			case <-t.C:
+				p.redraw()
+			}
+		}
+	}()
+}
+
+func (p *pushProgress) finish() {
+	if p.stop != nil {
+		close(p.stop)
+		<-p.done
+		p.stop = nil
+	}
+}
+
+func (p *pushProgress) redraw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b strings.Builder
+	if p.drawn > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
+	}
+	var lines []string
+	if p.compose {
+		done := 0
+		for _, l := range p.order {
+			if s := p.items[l].status; s == "Pushed" || s == "Skipped" {
+				done++
+			}
+		}
+		lines = append(lines, fmt.Sprintf("[+] Pushing %d/%d", done, len(p.order)))
+	}
+	for _, label := range p.order {
+		it := p.items[label]
+		mark := spinner(time.Since(p.start))
+		switch {
+		case it.err:
+			mark = p.paint("31", "✘")
+		case it.status == "Pushed" || it.status == "Skipped":
+			mark = p.paint("32", "✔")
+		}
+		lines = append(lines, fmt.Sprintf(" %s %s %s", mark, label, it.status))
+		for _, id := range it.layers {
+			e := it.layer[id]
+			l := fmt.Sprintf("   %s: %s", id, e.Status)
+			if e.Status == image.StatusMounted {
+				l = fmt.Sprintf("   %s: Mounted from %s", id, e.From)
+			}
+			if e.Status == image.StatusPushing && e.Total > 0 {
+				l += " " + bar(e.Current, e.Total, 20) + " " + units.HumanSize(float64(e.Current)) + "/" + units.HumanSize(float64(e.Total))
+			}
+			lines = append(lines, l)
+		}
+	}
+	for _, l := range lines {
+		b.WriteString("\x1b[2K")
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	p.drawn = len(lines)
+	io.WriteString(p.w, b.String())
+}
+
+func (p *pushProgress) paint(code, s string) string {
+	if !p.color {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
