@@ -314,6 +314,15 @@ func TestParityPortsStopStart(t *testing.T) {
 	if h := portsHostname(t, url); h != "first-web" {
 		t.Errorf("after restart, %s answered by %q", url, h)
 	}
+	// up starts stopped containers through its plan: the same again
+	e.MustBerth(t, "stop", "-t", "1")
+	e.MustBerth(t, "up", "-d")
+	if h := portsHostname(t, url); h != "first-web" {
+		t.Errorf("after stop and up, %s answered by %q", url, h)
+	}
+	if got := strings.TrimSpace(e.MustBerth(t, "port", "rnd", "8080").Stdout); got != rndBefore {
+		t.Errorf("rnd's random port went from %s to %s across stop and up", rndBefore, got)
+	}
 }
 
 // TestParityPortsPs ports Compose's TestPs (pkg/e2e/ps_test.go, its
