@@ -221,6 +221,21 @@ func installPorts(id string, first state.Attachment, ports []portmap.Binding) er
 		return fmt.Errorf("nftables: %w", err)
 	}
 	defer fw.Close()
+	// Last check: another berth process may have published one of these
+	// since the plan assigned it (the claim table is read once, before).
+	if pub, err := fw.Published(); err == nil {
+		claims := portmap.NewClaims()
+		for _, p := range pub {
+			if p.ContainerID != id {
+				claims.Add(p.Port, p.ContainerID)
+			}
+		}
+		for _, b := range ports {
+			if by, taken := claims.Holder(b.HostIP, b.HostPort, b.Protocol); taken {
+				return fmt.Errorf("publish %s: %w: host port %d/%s was published meanwhile by container %.12s", b, portmap.ErrPortTaken, b.HostPort, b.Protocol, by)
+			}
+		}
+	}
 	if err := fw.AddPorts(nft.ContainerPorts{ContainerID: id, Bridge: first.Bridge, ContainerIP: net.ParseIP(first.IP), Ports: ports}); err != nil {
 		return fmt.Errorf("publish ports: %w", err)
 	}

@@ -67,9 +67,15 @@ func exposedPorts(p *types.Project, svc types.ServiceConfig, imageExposed map[st
 // the state root (less those in leaving: containers the plan removes or
 // restarts) and returns an allocator over it and the host.
 func (e *Engine) portAllocator(leaving map[string]bool) (*portmap.Allocator, error) {
+	a, _, err := e.portClaims(leaving)
+	return a, err
+}
+
+// portClaims is portAllocator that also returns its claim table.
+func (e *Engine) portClaims(leaving map[string]bool) (*portmap.Allocator, *portmap.Claims, error) {
 	recs, err := e.store.List("")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	claims := portmap.NewClaims()
 	mine := map[string]bool{}
@@ -83,7 +89,7 @@ func (e *Engine) portAllocator(leaving map[string]bool) (*portmap.Allocator, err
 		}
 	}
 	if e.portHost != nil {
-		return portmap.NewAllocator(claims, e.portHost, e.portOpts...), nil
+		return portmap.NewAllocator(claims, e.portHost, e.portOpts...), claims, nil
 	}
 	// Ports published by containers of other state roots on this host:
 	// their records are not ours, but their rules are in the one table.
@@ -97,7 +103,7 @@ func (e *Engine) portAllocator(leaving map[string]bool) (*portmap.Allocator, err
 		}
 	}
 	lo, hi := network.EphemeralRange()
-	return portmap.NewAllocator(claims, network.HostProbe{}, append([]portmap.Opt{portmap.WithRandomRange(lo, hi)}, e.portOpts...)...), nil
+	return portmap.NewAllocator(claims, network.HostProbe{}, append([]portmap.Opt{portmap.WithRandomRange(lo, hi)}, e.portOpts...)...), claims, nil
 }
 
 // WithPortHost replaces the host side of port allocation: tests allocate
@@ -124,14 +130,28 @@ func recordPortSpecs(r *state.Container) []portmap.Spec {
 // ports must be free, a range gives each replica its next free port, a
 // random port is one nothing claims. Kept containers keep theirs.
 func (e *Engine) assignPorts(p *types.Project, plan *Plan) error {
+	// Orphans are removed before anything else runs: their ports are free
+	// for all. A container the plan removes (scale down), recreates or
+	// restarts holds its rules until its own service's turn in the walk,
+	// so its ports are free only for its own service (which runs its
+	// removals first).
 	leaving := map[string]bool{}
+	byService := map[string][]*state.Container{}
 	for _, s := range plan.Steps {
 		switch s.Action {
 		case ActionRecreate, ActionRemove, ActionStart:
-			leaving[s.ID] = true
+			if _, inProject := p.Services[s.Service]; !inProject {
+				leaving[s.ID] = true
+				continue
+			}
+			rec, err := e.store.Get(s.ID)
+			if err != nil {
+				return err
+			}
+			byService[s.Service] = append(byService[s.Service], rec)
 		}
 	}
-	alloc, err := e.portAllocator(leaving)
+	alloc, claims, err := e.portClaims(leaving)
 	if err != nil {
 		return err
 	}
@@ -141,8 +161,27 @@ func (e *Engine) assignPorts(p *types.Project, plan *Plan) error {
 			replicas[s.Service]++
 		}
 	}
+	current := ""
+	release := func(service string) {
+		// the previous service's turn is over: what it did not take is
+		// claimed again by its old holders
+		for _, r := range byService[current] {
+			for _, b := range r.Ports {
+				if _, taken := claims.Holder(b.HostIP, b.HostPort, b.Protocol); !taken {
+					claims.Add(b, r.Name)
+				}
+			}
+		}
+		current = service
+		for _, r := range byService[service] {
+			claims.Release(r.Name)
+		}
+	}
 	for i := range plan.Steps {
 		s := &plan.Steps[i]
+		if s.Service != current {
+			release(s.Service)
+		}
 		var prefer []portmap.Binding
 		switch s.Action {
 		case ActionCreate, ActionRecreate:

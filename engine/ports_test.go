@@ -184,3 +184,27 @@ func TestPublishers(t *testing.T) {
 		t.Errorf("a stopped container shows ports: %v", ps)
 	}
 }
+
+// TestAssignPortsScaleDown: the ports of a replica removed by a scale
+// down are free for its own service (whose removals run first) but not
+// for another service, which may be created before the removal is done.
+func TestAssignPortsScaleDown(t *testing.T) {
+	e := testPortEngine(t, fakePortHost{}, 43000, 43009)
+	putRecord(t, e, &state.Container{ID: "a1", Name: "p-a-1", Project: "p", Service: "a",
+		Ports: []state.Port{{HostPort: 6005, ContainerPort: 80, Protocol: portmap.TCP}}})
+	putRecord(t, e, &state.Container{ID: "a2", Name: "p-a-2", Project: "p", Service: "a",
+		Ports: []state.Port{{HostPort: 6006, ContainerPort: 80, Protocol: portmap.TCP}}})
+	p := portsProject(t, map[string][]string{"a": {"6006-6007:81"}, "b": {"6006-6007:80"}})
+	plan := Plan{Steps: []Step{
+		{Service: "a", Number: 1, Name: "p-a-1", ID: "a1", Action: ActionRecreate},
+		{Service: "a", Number: 2, Name: "p-a-2", ID: "a2", Action: ActionRemove},
+		{Service: "b", Number: 1, Name: "p-b-1", Action: ActionCreate},
+	}}
+	if err := e.assignPorts(p, &plan); err != nil {
+		t.Fatal(err)
+	}
+	want := "recreate p-a-1: 0.0.0.0:6006->81/tcp\nremove p-a-2:\ncreate p-b-1: 0.0.0.0:6007->80/tcp\n"
+	if got := assigned(plan); got != want {
+		t.Errorf("assigned ports:\n%s\nwant:\n%s", got, want)
+	}
+}

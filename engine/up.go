@@ -261,15 +261,22 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 		}
 		ss := steps[name]
 		errs := make([]error, len(ss))
-		var wg sync.WaitGroup
-		for i, s := range ss {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ensureSup)
-			}()
+		// Scale-down removals first: the plan may have given their host
+		// ports to the service's new containers.
+		for _, removes := range []bool{true, false} {
+			var wg sync.WaitGroup
+			for i, s := range ss {
+				if (s.Action == ActionRemove) != removes {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ensureSup)
+				}()
+			}
+			wg.Wait()
 		}
-		wg.Wait()
 		return errors.Join(errs...)
 	})
 	var de *DependencyError
