@@ -602,3 +602,42 @@ func TestParityCLIComposeFlags(t *testing.T) {
 		t.Errorf("--parallel x: want an error, got %s", r)
 	}
 }
+
+// TestParityCLIMoreFlags: Compose flags of run, start and pull that berth
+// lacked: run --cap-add/--cap-drop, start --wait, pull --include-deps
+// (Compose's cmd/compose/run.go, start.go, pull.go).
+func TestParityCLIMoreFlags(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  web:
+    image: busybox
+    network_mode: none
+    command: `+longRunning("web-up")+`
+    depends_on: [db]
+  db:
+    image: `+e.Image("logger")+`
+    network_mode: none
+    entrypoint: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+`)
+	r := e.MustBerth(t, "pull", "--include-deps", "web")
+	if !strings.Contains(r.Stderr, " db Pulling") {
+		t.Errorf("pull --include-deps web: want db's image pulled too:\n%s", r)
+	}
+	r = e.MustBerth(t, "run", "--rm", "--no-deps", "--cap-drop", "ALL", "web", "grep", "CapEff", "/proc/self/status")
+	if !strings.Contains(r.Stdout, "0000000000000000") {
+		t.Errorf("run --cap-drop ALL: want no effective capabilities:\n%s", r)
+	}
+	r = e.MustBerth(t, "run", "--rm", "--no-deps", "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", "web", "grep", "CapEff", "/proc/self/status")
+	if !strings.Contains(r.Stdout, "0000000000001000") {
+		t.Errorf("run --cap-drop ALL --cap-add NET_ADMIN: want only NET_ADMIN (bit 12):\n%s", r)
+	}
+	e.MustBerth(t, "up", "-d")
+	e.MustBerth(t, "stop", "-t", "1")
+	e.MustBerth(t, "start", "--wait", "--wait-timeout", "60")
+	if st := states(mustPs(t, e)); st["web"] != "running" || st["db"] != "running" {
+		t.Errorf("after start --wait: %v", st)
+	}
+}

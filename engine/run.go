@@ -31,6 +31,8 @@ type RunOptions struct {
 	Volumes     []string // short syntax
 	Name        string
 	Labels      map[string]string
+	CapAdd      []string // added to the service's cap_add
+	CapDrop     []string // added to the service's cap_drop
 	NoDeps      bool
 	Remove      bool
 	Detach      bool
@@ -143,6 +145,8 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 		}
 		svc.Volumes = append(svc.Volumes, vc)
 	}
+	svc.CapAdd = append(svc.CapAdd, o.CapAdd...)
+	svc.CapDrop = append(svc.CapDrop, o.CapDrop...)
 	for k, v := range o.Labels {
 		if svc.Labels == nil {
 			svc.Labels = types.Labels{}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -94,7 +95,9 @@ func newStopCmd(g *globalOptions) *cobra.Command {
 }
 
 func newStartCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var wait bool
+	var waitTimeout int
+	cmd := &cobra.Command{
 		Use:   "start [SERVICE...]",
 		Short: "Start services",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -103,9 +106,22 @@ func newStartCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return eng.Start(ctx, sel)
+			if err := eng.Start(ctx, sel); err != nil || !wait {
+				return err
+			}
+			if sel.P == nil {
+				return errors.New("--wait needs the compose file (its healthchecks and dependencies)")
+			}
+			wo := engine.WaitOptions{Services: args}
+			if waitTimeout > 0 {
+				wo.Timeout = time.Duration(waitTimeout) * time.Second
+			}
+			return eng.Wait(ctx, sel.P, wo)
 		},
 	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "Wait for services to be running and healthy")
+	cmd.Flags().IntVar(&waitTimeout, "wait-timeout", 0, "Maximum seconds to wait with --wait (default: no limit)")
+	return cmd
 }
 
 func newRestartCmd(g *globalOptions) *cobra.Command {

@@ -22,6 +22,7 @@ type pullCmdOptions struct {
 	ignoreFailures  bool
 	ignoreBuildable bool
 	policy          string
+	includeDeps     bool
 }
 
 func newPullCmd(g *globalOptions) *cobra.Command {
@@ -41,6 +42,7 @@ and services with pull_policy: never are skipped.`,
 	f.BoolVar(&o.ignoreFailures, "ignore-pull-failures", false, "Pull what it can and ignore images with pull failures")
 	f.BoolVar(&o.ignoreBuildable, "ignore-buildable", false, "Ignore images that can be built")
 	f.StringVar(&o.policy, "policy", "", `Apply pull policy ("missing"|"always")`)
+	f.BoolVar(&o.includeDeps, "include-deps", false, "Also pull the images of the named services' dependencies")
 	return cmd
 }
 
@@ -59,6 +61,9 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 	p, err := g.loadProject(ctx, naming(services...))
 	if err != nil {
 		return err
+	}
+	if o.includeDeps && len(services) > 0 {
+		services = attachServices(p, services, false)
 	}
 	names, err := pullServiceNames(p, services)
 	if err != nil {

@@ -15,7 +15,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	var o engine.RunOptions
 	var entrypoint string
 	var labels, envFiles []string
-	var noTTY, interactive, tty, build bool
+	var noTTY, interactive, tty, build, quietPull bool
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
 		Short: "Run a one-off command on a service",
@@ -88,6 +88,9 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 	f.StringVar(&o.Name, "name", "", "Assign a name to the container")
 	f.StringArrayVarP(&labels, "label", "l", nil, "Add or override a label")
 	f.BoolVar(&o.NoDeps, "no-deps", false, "Don't start linked services")
+	f.StringArrayVar(&o.CapAdd, "cap-add", nil, "Add Linux capabilities")
+	f.StringArrayVar(&o.CapDrop, "cap-drop", nil, "Drop Linux capabilities")
+	f.BoolVar(&quietPull, "quiet-pull", false, "Pull without printing progress")
 	f.BoolVarP(&noTTY, "no-tty", "T", false, "Disable pseudo-TTY allocation (default: auto-detected)")
 	f.BoolVar(&noTTY, "no-TTY", false, "The old spelling of --no-tty")
 	f.MarkHidden("no-TTY")
