@@ -60,6 +60,10 @@ type containerSpec struct {
 func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Container, err error) {
 	svc := cs.service
 	p := cs.project
+	cdiNames, cdi, err := e.serviceDevices(&svc) // before anything is made: devices.go
+	if err != nil {
+		return nil, err
+	}
 	id := newID()
 	dir := e.store.Dir(id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -127,6 +131,8 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 			v, ok := p.Environment[k]
 			return v, ok
 		},
+		CDIDevices: cdiNames,
+		CDI:        cdi,
 	}
 	exposed, err := exposedPorts(p, svc, cs.image.Config().Config.ExposedPorts)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine/devices"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -43,6 +44,9 @@ type Engine struct {
 	// network.HostProbe and the host's ephemeral range); see WithPortHost.
 	portHost portmap.Probe
 	portOpts []portmap.Opt
+
+	devMu  sync.Mutex
+	devReg *devices.Registry // engine/devices.go
 }
 
 // Opt configures an Engine.

@@ -97,6 +97,10 @@ func upGraph(p *types.Project, o UpOptions) (*graph.Graph, error) {
 // missing from images has its image unknown) with the observed
 // containers. It does no I/O beyond reading the project's records.
 func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[string]*image.Image) (Plan, error) {
+	// devices (GPUs, CDI names, nodes) must be on this host: engine/devices.go
+	if err := e.checkDevices(p, g.Nodes()); err != nil {
+		return Plan{}, err
+	}
 	var desired []Desired
 	for _, name := range g.Nodes() {
 		svc := p.Services[name]

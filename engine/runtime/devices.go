@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+	"tags.cncf.io/container-device-interface/pkg/parser"
 )
 
 func i64(v int64) *int64 { return &v }
@@ -38,11 +40,12 @@ func defaultDeviceRules() []specs.LinuxDeviceCgroup {
 	}
 }
 
-// deviceAt stats the host node at p.
+// deviceAt lstats the host node at p: a symlink is not a node (callers
+// that follow one say so).
 func deviceAt(p string) (specs.LinuxDevice, error) {
 	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
-		return specs.LinuxDevice{}, &os.PathError{Op: "stat", Path: p, Err: err}
+	if err := unix.Lstat(p, &st); err != nil {
+		return specs.LinuxDevice{}, &os.PathError{Op: "lstat", Path: p, Err: err}
 	}
 	var typ string
 	switch st.Mode & unix.S_IFMT {
@@ -111,45 +114,24 @@ func appendDevices(list []specs.LinuxDevice, devs ...specs.LinuxDevice) []specs.
 
 // WithDevices adds the service's `devices:` (host node, container path,
 // permissions rwm) to linux.devices and to the device cgroup allow list.
-// A host directory adds every device below it.
-func WithDevices(devs []types.DeviceMapping) SpecOpt {
+// A host directory adds every device below it (symlinks inside it are
+// skipped). A host path that is a symlink is followed to the node it names
+// and warn is told so; the container's node is made from that node's
+// type and major:minor, never a bind of the host path. Entries that are CDI
+// names (vendor.com/class=name) are left to the CDI injection.
+func WithDevices(devs []types.DeviceMapping, warn func(string)) SpecOpt {
 	return func(s *specs.Spec) error {
 		for _, dm := range devs {
-			perms := dm.Permissions
-			if perms == "" {
-				perms = "rwm"
+			if parser.IsQualifiedName(dm.Source) {
+				continue
 			}
-			if strings.Trim(perms, "rwm") != "" {
-				return fmt.Errorf("devices: %s: invalid permissions %q (want a combination of r, w, m)", dm.Source, perms)
-			}
-			target := dm.Target
-			if target == "" {
-				target = dm.Source
-			}
-			var nodes []specs.LinuxDevice
-			fi, err := os.Stat(dm.Source)
+			nodes, err := deviceMapping(dm, warn)
 			if err != nil {
 				return fmt.Errorf("devices: %w", err)
 			}
-			if fi.IsDir() {
-				found, err := hostDevices(dm.Source)
-				if err != nil {
-					return fmt.Errorf("devices: %w", err)
-				}
-				for _, d := range found {
-					d.Path = filepath.Join(target, strings.TrimPrefix(d.Path, dm.Source))
-					nodes = append(nodes, d)
-				}
-			} else {
-				d, err := deviceAt(dm.Source)
-				if err != nil {
-					return fmt.Errorf("devices: %w", err)
-				}
-				d.Path = target
-				nodes = append(nodes, d)
-			}
-			if len(nodes) == 0 {
-				return fmt.Errorf("devices: %s: %w", dm.Source, errors.New("no device nodes found"))
+			perms := dm.Permissions
+			if perms == "" {
+				perms = "rwm"
 			}
 			if s.Linux == nil {
 				s.Linux = &specs.Linux{}
@@ -164,4 +146,99 @@ func WithDevices(devs []types.DeviceMapping) SpecOpt {
 		}
 		return nil
 	}
+}
+
+// CheckDevices checks the service's `devices:` and `device_cgroup_rules`
+// as WithDevices and WithDeviceCgroupRules will use them (host nodes exist,
+// paths and permissions are valid), for up to refuse before it creates
+// anything.
+func CheckDevices(svc *types.ServiceConfig) error {
+	for _, dm := range svc.Devices {
+		if parser.IsQualifiedName(dm.Source) {
+			continue
+		}
+		if _, err := deviceMapping(dm, nil); err != nil {
+			return fmt.Errorf("service %q: devices: %w", svc.Name, err)
+		}
+	}
+	for _, r := range svc.DeviceCgroupRules {
+		if _, err := ParseDeviceCgroupRule(r); err != nil {
+			return fmt.Errorf("service %q: device_cgroup_rules: %w", svc.Name, err)
+		}
+	}
+	return nil
+}
+
+// deviceMapping returns the nodes one `devices:` entry gives the container.
+func deviceMapping(dm types.DeviceMapping, warn func(string)) ([]specs.LinuxDevice, error) {
+	if err := checkPermissions(dm.Permissions); err != nil {
+		return nil, fmt.Errorf("%s: %w", dm.Source, err)
+	}
+	target := dm.Target
+	if target == "" {
+		target = dm.Source
+	}
+	if !filepath.IsAbs(dm.Source) {
+		return nil, fmt.Errorf("%s: the host path must be absolute (or a CDI name vendor.com/class=name)", dm.Source)
+	}
+	if !filepath.IsAbs(target) || slices.Contains(strings.Split(target, "/"), "..") {
+		return nil, fmt.Errorf("%s: container path %q must be absolute, without \"..\"", dm.Source, target)
+	}
+	target = filepath.Clean(target)
+	src := filepath.Clean(dm.Source)
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		resolved, err := filepath.EvalSymlinks(src)
+		if err != nil {
+			return nil, err
+		}
+		if warn != nil {
+			warn(fmt.Sprintf("devices: %s is a symlink to %s: the container gets %s's node at %s", src, resolved, resolved, target))
+		}
+		src = resolved
+		if fi, err = os.Lstat(src); err != nil {
+			return nil, err
+		}
+	}
+	var nodes []specs.LinuxDevice
+	if fi.IsDir() {
+		found, err := hostDevices(src)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range found {
+			d.Path = filepath.Join(target, strings.TrimPrefix(d.Path, src))
+			nodes = append(nodes, d)
+		}
+	} else {
+		d, err := deviceAt(src)
+		if err != nil {
+			return nil, err
+		}
+		d.Path = target
+		nodes = append(nodes, d)
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("%s: %w", dm.Source, errors.New("no device nodes found"))
+	}
+	return nodes, nil
+}
+
+// checkPermissions accepts a non-empty combination of r, w and m, each at
+// most once ("" is rwm).
+func checkPermissions(p string) error {
+	if p == "" {
+		return nil
+	}
+	seen := map[rune]bool{}
+	for _, c := range p {
+		if !strings.ContainsRune("rwm", c) || seen[c] {
+			return fmt.Errorf("invalid permissions %q (want a combination of r, w, m, each once)", p)
+		}
+		seen[c] = true
+	}
+	return nil
 }

@@ -45,6 +45,11 @@ type Container struct {
 	Rlimit RlimitFunc
 	// Host is the host's sysfs and AppArmor loader (nil: HostSystem()).
 	Host *Host
+	// CDIDevices are the qualified CDI device names the service asked for
+	// (devices:, gpus:, deploy reservations), resolved by the caller;
+	// CDI injects their edits last, over the complete spec.
+	CDIDevices []string
+	CDI        DeviceInjector
 }
 
 // Generate builds the complete spec of one container of svc from its image
@@ -119,7 +124,8 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 		WithTmpfs(svc.Tmpfs),
 		WithUlimits(svc.Ulimits, c.Rlimit, warn),
 		WithSysctls(svc.Sysctls),
-		WithDevices(svc.Devices),
+		WithDeviceCgroupRules(svc.DeviceCgroupRules),
+		WithDevices(svc.Devices, warn),
 		WithResources(ServiceResources(svc)),
 	}
 	if svc.StdinOpen {
@@ -160,6 +166,9 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 		if c.InitInterp != "" {
 			opts = append(opts, WithInitInterpreter(c.InitInterp, c.InitLibs))
 		}
+	}
+	if len(c.CDIDevices) > 0 {
+		opts = append(opts, WithCDIDevices(c.CDI, c.CDIDevices...))
 	}
 	s, err := NewSpec(opts...)
 	if err != nil {

@@ -183,7 +183,7 @@ func TestNamespaces(t *testing.T) {
 }
 
 func TestDevices(t *testing.T) {
-	s, err := runtime.NewSpec(runtime.WithDevices([]types.DeviceMapping{{Source: "/dev/null", Target: "/dev/mynull", Permissions: "rw"}}))
+	s, err := runtime.NewSpec(runtime.WithDevices([]types.DeviceMapping{{Source: "/dev/null", Target: "/dev/mynull", Permissions: "rw"}}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestDevices(t *testing.T) {
 		t.Errorf("cgroup rule %+v", last)
 	}
 	for _, bad := range []types.DeviceMapping{{Source: "/nonexistent"}, {Source: "/etc/hostname"}, {Source: "/dev/null", Permissions: "x"}} {
-		if _, err := runtime.NewSpec(runtime.WithDevices([]types.DeviceMapping{bad})); err == nil {
+		if _, err := runtime.NewSpec(runtime.WithDevices([]types.DeviceMapping{bad}, nil)); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
