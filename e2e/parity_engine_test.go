@@ -556,3 +556,52 @@ func TestParityEngineInitDynamicBerth(t *testing.T) {
 		t.Errorf("down:\n%s", r)
 	}
 }
+
+// TestParityEngineNetworkConfigChanged ports TestNetworkConfigChanged
+// (networks_test.go, Compose ≥ 2.24): when a network's ipam subnet
+// changes, `up` recreates the network and its containers, which come back
+// with addresses in the new subnet.
+func TestParityEngineNetworkConfigChanged(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  test:
+    image: busybox
+    command: `+longRunning()+`
+networks:
+  default:
+    ipam:
+      config:
+        - subnet: ${SUBNET:-10.215.31.0/24}
+`)
+	address := func() string {
+		r := e.MustBerth(t, "exec", "-T", "test", "hostname", "-i")
+		return strings.TrimSpace(r.Stdout)
+	}
+	e.MustBerth(t, "up", "-d")
+	if ip := address(); !strings.HasPrefix(ip, "10.215.31.") {
+		t.Fatalf("address %q, want one in 10.215.31.0/24", ip)
+	}
+	before := psWithLabels(t, e)
+
+	e.ExtraEnv = []string{"SUBNET=10.215.32.0/24"}
+	r := e.MustBerth(t, "up", "--dry-run")
+	if want := `network "default" changed: ipam subnet 10.215.31.0/24 → 10.215.32.0/24`; !strings.Contains(r.Stdout, want) {
+		t.Errorf("up --dry-run does not plan the recreate (want %q):\n%s", want, r)
+	}
+	e.MustBerth(t, "up", "-d")
+	if ip := address(); !strings.HasPrefix(ip, "10.215.32.") {
+		t.Errorf("after the subnet changed: address %q, want one in 10.215.32.0/24", ip)
+	}
+	after := psWithLabels(t, e)
+	if len(after) != 1 || len(before) != 1 || after[0].ID == before[0].ID {
+		t.Errorf("the container was not recreated: before %+v, after %+v", before, after)
+	}
+	r = e.MustBerth(t, "network", "inspect", e.Project+"_default")
+	if !strings.Contains(r.Stdout, "10.215.32.0/24") || strings.Contains(r.Stdout, "10.215.31.0/24") {
+		t.Errorf("network inspect after the change:\n%s", r.Stdout)
+	}
+	// unchanged now: nothing to do
+	if r := e.MustBerth(t, "up", "--dry-run"); !strings.Contains(r.Stdout, "nothing to do") {
+		t.Errorf("up --dry-run after converging:\n%s", r)
+	}
+}

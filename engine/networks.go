@@ -117,7 +117,19 @@ func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string
 	if declared && cfg.Driver != "" && cfg.Driver != "bridge" {
 		return nil, fmt.Errorf("network %q: driver %q is not supported (only bridge)", key, cfg.Driver)
 	}
-	spec := NetworkSpec{Name: name, Project: p.Name, Key: key, Labels: map[string]string{
+	spec := networkSpec(p, key)
+	rec, err := e.CreateNetwork(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	e.emit("Network", name, "Created")
+	return rec, nil
+}
+
+// networkSpec is what the project asks of one of its networks.
+func networkSpec(p *types.Project, key string) NetworkSpec {
+	cfg, declared := p.Networks[key]
+	spec := NetworkSpec{Name: networkName(p, key), Project: p.Name, Key: key, Labels: map[string]string{
 		project.LabelProject: p.Name,
 		project.LabelNetwork: key,
 		project.LabelVersion: project.ComposeVersion,
@@ -128,19 +140,12 @@ func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string
 			spec.Labels[k] = v
 		}
 		spec.DriverOpts = cfg.DriverOpts
-		if cfg.Ipam.Config != nil {
-			for _, pool := range cfg.Ipam.Config {
-				spec.Subnet, spec.Gateway, spec.IPRange = pool.Subnet, pool.Gateway, pool.IPRange
-				break
-			}
+		for _, pool := range cfg.Ipam.Config {
+			spec.Subnet, spec.Gateway, spec.IPRange = pool.Subnet, pool.Gateway, pool.IPRange
+			break
 		}
 	}
-	rec, err := e.CreateNetwork(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	e.emit("Network", name, "Created")
-	return rec, nil
+	return spec
 }
 
 // NetworkSpec describes a network to create (`network create` or a

@@ -48,6 +48,9 @@ type PlanOptions struct {
 	// ForceServices are recreated even when unchanged
 	// (--always-recreate-deps: the dependencies of the named services).
 	ForceServices map[string]bool
+	// NetworkChanged are the services on a network whose configuration
+	// changed, with the reason: their containers are recreated with it.
+	NetworkChanged map[string]string
 }
 
 // Step is one action on one container.
@@ -127,6 +130,9 @@ func NewPlan(project string, desired []Desired, observed []Observed, o PlanOptio
 				s.Action, s.Reason = ActionRecreate, "--force-recreate"
 			case o.ForceServices[d.Service]:
 				s.Action, s.Reason = ActionRecreate, "--always-recreate-deps"
+			case o.NetworkChanged[d.Service] != "":
+				s.Action, s.Reason = ActionRecreate, o.NetworkChanged[d.Service]
+				s.Fields = []string{"networks"}
 			case c.Hash != d.Hash:
 				s.Action, s.Reason = ActionRecreate, "configuration changed"
 				s.Fields = ChangedFields(c.Config, d.Config)

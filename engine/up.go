@@ -55,7 +55,11 @@ func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan,
 	if err != nil {
 		return Plan{}, err
 	}
-	plan, err := e.plan(p, g, o, local)
+	diverged, err := e.divergedNetworks(p, g.Nodes())
+	if err != nil {
+		return Plan{}, err
+	}
+	plan, err := e.plan(p, g, o, local, diverged)
 	plan.Images = isteps
 	return plan, err
 }
@@ -96,7 +100,7 @@ func upGraph(p *types.Project, o UpOptions) (*graph.Graph, error) {
 // plan compares the project (with the images resolved so far: a service
 // missing from images has its image unknown) with the observed
 // containers. It does no I/O beyond reading the project's records.
-func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[string]*image.Image) (Plan, error) {
+func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[string]*image.Image, diverged map[string]string) (Plan, error) {
 	// devices (GPUs, CDI names, nodes) must be on this host: engine/devices.go
 	if err := e.checkDevices(p, g.Nodes()); err != nil {
 		return Plan{}, err
@@ -152,9 +156,10 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 		}
 	}
 	po := PlanOptions{
-		ForceRecreate: o.ForceRecreate,
-		NoRecreate:    o.NoRecreate,
-		RemoveOrphans: o.RemoveOrphans,
+		ForceRecreate:  o.ForceRecreate,
+		NoRecreate:     o.NoRecreate,
+		RemoveOrphans:  o.RemoveOrphans,
+		NetworkChanged: networkReasons(p, g.Nodes(), diverged),
 	}
 	if o.AlwaysRecreateDeps {
 		po.ForceServices = map[string]bool{}
@@ -199,7 +204,11 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if err != nil {
 		return Plan{}, err
 	}
-	plan, err := e.plan(p, g, o, images)
+	diverged, err := e.divergedNetworks(p, g.Nodes())
+	if err != nil {
+		return Plan{}, err
+	}
+	plan, err := e.plan(p, g, o, images, diverged)
 	plan.Images = isteps
 	if err != nil {
 		return plan, err
@@ -208,6 +217,12 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	// host ports (free ones), and the networks exist before containers
 	// join them in parallel.
 	if err := e.assignPorts(p, &plan); err != nil {
+		return plan, err
+	}
+	// A network whose configuration changed goes, with its containers
+	// (recreated below), before ensureNetworks makes it anew.
+	early, err := e.replaceNetworks(ctx, p, plan, diverged)
+	if err != nil {
 		return plan, err
 	}
 	if err := e.ensureNetworks(ctx, p, g.Nodes()); err != nil {
@@ -237,6 +252,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 			continue
 		}
 		for _, s := range ss {
+			if early[s.ID] != nil {
+				continue // removed with its network
+			}
 			if err := e.removeStep(ctx, s); err != nil {
 				return plan, err
 			}
@@ -276,7 +294,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ensureSup)
+					errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ensureSup, early[s.ID])
 				}()
 			}
 			wg.Wait()
@@ -323,7 +341,9 @@ func (e *Engine) repairSupervisor(ctx context.Context, projectName string) error
 	return nil
 }
 
-func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ensureSup func() error) error {
+// execStep does one step of the plan. removed is the step's container
+// when replaceNetworks removed it already.
+func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ensureSup func() error, removed *state.Container) error {
 	noStart := o.NoStart
 	var keepAnon map[string]string
 	var replaces string
@@ -332,22 +352,30 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		e.emit("Container", s.Name, "Running")
 		return nil
 	case ActionRemove:
+		if removed != nil {
+			return nil
+		}
 		return e.removeStep(ctx, s)
 	case ActionRecreate:
-		old, err := e.store.Get(s.ID)
-		if err != nil {
-			return err
+		old := removed
+		if old == nil {
+			var err error
+			if old, err = e.store.Get(s.ID); err != nil {
+				return err
+			}
 		}
 		if !o.RenewAnonVolumes {
 			keepAnon = old.AnonymousVolumes
 		}
 		replaces = old.ID
-		e.emit("Container", s.Name, "Recreate")
-		if err := e.stopContainer(ctx, old, -1); err != nil {
-			return err
-		}
-		if err := e.remove(ctx, old, false); err != nil {
-			return err
+		if removed == nil {
+			e.emit("Container", s.Name, "Recreate")
+			if err := e.stopContainer(ctx, old, -1); err != nil {
+				return err
+			}
+			if err := e.remove(ctx, old, false); err != nil {
+				return err
+			}
 		}
 	case ActionStart:
 		if noStart {
