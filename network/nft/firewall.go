@@ -22,7 +22,7 @@ const DefaultTable = "berth"
 
 // Errors callers can test with errors.Is.
 var (
-	ErrBadPort = errors.New("invalid port mapping")
+	ErrBadPort = portmap.ErrBadPort // a binding the engine did not normalize
 )
 
 // NetworkRules describes one berth network for the firewall.
@@ -33,12 +33,13 @@ type NetworkRules struct {
 	Internal bool       // no traffic in or out of the bridge
 }
 
-// ProtoNumber returns the IP protocol number of a "tcp"/"udp" name.
-func ProtoNumber(proto string) (byte, error) {
-	switch strings.ToLower(proto) {
-	case "", "tcp":
+// protoNumber is the IP protocol number of a normalized protocol; the
+// executor takes bindings as portmap made them and defaults nothing.
+func protoNumber(proto portmap.Proto) (byte, error) {
+	switch proto {
+	case portmap.TCP:
 		return unix.IPPROTO_TCP, nil
-	case "udp":
+	case portmap.UDP:
 		return unix.IPPROTO_UDP, nil
 	}
 	return 0, fmt.Errorf("protocol %q: %w: only tcp and udp", proto, ErrBadPort)
@@ -262,7 +263,7 @@ func (f *Firewall) AddPorts(cp ContainerPorts) error {
 	}
 	var plan []planned
 	for _, p := range cp.Ports {
-		proto, err := ProtoNumber(string(p.Protocol))
+		proto, err := protoNumber(p.Protocol)
 		if err != nil {
 			return fmt.Errorf("container %s: port %s: %w", cp.ContainerID, p, err)
 		}
