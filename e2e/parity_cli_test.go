@@ -148,6 +148,7 @@ func TestParityCLICascadeIgnoresOneOff(t *testing.T) {
     command: `+longRunning("running-up")+`
 `)
 	out, errb, cmd, stop := startBerth(t, e, "up", "--abort-on-container-exit", "--menu=false", "running")
+	waitOutput(t, out, "Attaching to running-1", time.Minute)
 	waitOutput(t, out, "| running-up", time.Minute)
 	e.MustBerth(t, "run", "--rm", "--no-deps", "running", "true")
 	time.Sleep(3 * time.Second)
@@ -326,6 +327,9 @@ func TestParityCLIUpAttach(t *testing.T) {
 	r := e.MustBerth(t, "up", "--no-attach", "b")
 	if !strings.Contains(r.Stdout, "from-a") || strings.Contains(r.Stdout, "from-b") {
 		t.Errorf("up --no-attach b: want a's output only:\n%s", r)
+	}
+	if !strings.Contains(r.Stdout, "Attaching to a-1\n") {
+		t.Errorf("up --no-attach b: want 'Attaching to a-1' (Compose's attach.go):\n%s", r)
 	}
 	r = e.MustBerth(t, "up", "--attach", "b")
 	if strings.Contains(r.Stdout, "from-a") || !strings.Contains(r.Stdout, "from-b") {
@@ -579,7 +583,7 @@ func TestParityCLIStatusStdout(t *testing.T) {
 
 // TestParityCLIComposeFlags: flags docker compose has that change nothing
 // a test can see here are accepted, not refused as unknown: the global
-// --ansi and --parallel, up's --no-color, --quiet-build, --yes, create's
+// --ansi, --parallel and --progress, up's --no-color, --quiet-build, --yes, create's
 // --quiet-pull, logs' --no-color (Compose's cmd/compose/*.go).
 func TestParityCLIComposeFlags(t *testing.T) {
 	e := NewEnv(t)
@@ -600,6 +604,21 @@ func TestParityCLIComposeFlags(t *testing.T) {
 	})
 	if r := e.Berth(t, "--parallel", "x", "ps"); r.Code == 0 {
 		t.Errorf("--parallel x: want an error, got %s", r)
+	}
+	// --progress quiet (and COMPOSE_PROGRESS=quiet) silences the progress
+	// lines, which up -d otherwise prints for each container.
+	if r := e.MustBerth(t, "up", "-d"); !strings.Contains(r.Stderr, "Container") {
+		t.Errorf("up -d: want progress lines:\n%s", r)
+	}
+	if r := e.MustBerth(t, "--progress", "quiet", "up", "-d"); strings.Contains(r.Stderr, "Container") {
+		t.Errorf("--progress quiet up -d: want no progress lines:\n%s", r)
+	}
+	e.ExtraEnv = append(e.ExtraEnv, "COMPOSE_PROGRESS=quiet")
+	if r := e.MustBerth(t, "up", "-d"); strings.Contains(r.Stderr, "Container") {
+		t.Errorf("COMPOSE_PROGRESS=quiet up -d: want no progress lines:\n%s", r)
+	}
+	if r := e.Berth(t, "--progress", "fancy", "ps"); r.Code == 0 {
+		t.Errorf("--progress fancy: want an error, got %s", r)
 	}
 }
 

@@ -21,6 +21,7 @@ const (
 	envEnvFiles      = "COMPOSE_ENV_FILES"
 	envStatusStdout  = "COMPOSE_STATUS_STDOUT"
 	envANSI          = "COMPOSE_ANSI"
+	envProgress      = "COMPOSE_PROGRESS"
 )
 
 // composeEnv is what a project's environment (the OS environment plus
@@ -70,6 +71,17 @@ func (g *globalOptions) parallelLimit(cenv composeEnv, services int) (int, error
 		return g.parallel, nil
 	}
 	return cenv.parallel, nil
+}
+
+// progressMode is --progress, else COMPOSE_PROGRESS, else auto.
+func (g *globalOptions) progressMode() string {
+	if g.progress != "" {
+		return g.progress
+	}
+	if v := os.Getenv(envProgress); v != "" {
+		return v
+	}
+	return "auto"
 }
 
 // envBool reads a boolean as docker compose does: true, 1, yes… anything

@@ -14,12 +14,19 @@ import (
 // progress lines on stderr like docker compose's plain progress.
 func (g *globalOptions) newEngine(extra ...engine.Opt) (*engine.Engine, error) {
 	out := g.statusOut()
+	mode := g.progressMode()
+	if mode == "quiet" {
+		out = io.Discard
+	}
 	p := &progressPrinter{w: out, color: g.colorEnabledOn(out)}
 	opts := []engine.Opt{
 		engine.WithRuntime(os.Getenv("BERTH_RUNTIME")),
 		engine.WithProgress(p.event),
 		engine.WithOutput(g.stdout, g.stderr),
-		engine.WithBuildProgress(newBuildPrinter(g.stderr, g.noColor, "auto").serviceStep),
+		engine.WithBuildProgress(newBuildPrinter(g.stderr, g.noColor, mode).serviceStep),
+	}
+	if mode == "quiet" {
+		opts = append(opts, engine.WithBuildProgress(nil))
 	}
 	return engine.New(state.Root(), state.RunDir(), append(opts, extra...)...)
 }

@@ -128,6 +128,22 @@ func TestParallelAndANSI(t *testing.T) {
 	}
 }
 
+func TestProgressMode(t *testing.T) {
+	g := &globalOptions{}
+	t.Setenv(envProgress, "")
+	if m := g.progressMode(); m != "auto" {
+		t.Errorf("default: %q", m)
+	}
+	t.Setenv(envProgress, "quiet")
+	if m := g.progressMode(); m != "quiet" {
+		t.Errorf("COMPOSE_PROGRESS=quiet: %q", m)
+	}
+	g.progress = "plain"
+	if m := g.progressMode(); m != "plain" {
+		t.Errorf("--progress plain beats COMPOSE_PROGRESS: %q", m)
+	}
+}
+
 func TestUpAttachSets(t *testing.T) {
 	no := false
 	web := types.ServiceConfig{Name: "web"}

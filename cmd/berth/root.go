@@ -22,6 +22,7 @@ type globalOptions struct {
 	noColor     bool
 	ansi        string // --ansi: never, always, auto ("": COMPOSE_ANSI)
 	parallel    int    // --parallel: 0 unset (COMPOSE_PARALLEL_LIMIT), < 0 unlimited
+	progress    string // --progress: auto, tty, plain, quiet ("": COMPOSE_PROGRESS)
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -77,6 +78,11 @@ Type 'berth up' where you would type 'docker compose up'.`,
 			default:
 				return fmt.Errorf("--ansi %q: want never, always or auto", g.ansi)
 			}
+			switch m := g.progressMode(); m {
+			case "auto", "tty", "plain", "quiet":
+			default:
+				return fmt.Errorf("progress %q (--progress or %s): want auto, tty, plain or quiet", m, envProgress)
+			}
 			return g.ensureState(c)
 		},
 	}
@@ -95,6 +101,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 	f.StringArrayVar(&g.profiles, "profile", nil, "Profiles to enable (repeatable; '*' enables all; default: COMPOSE_PROFILES)")
 	f.BoolVar(&g.noColor, "no-color", false, "Produce monochrome output (also NO_COLOR)")
 	f.StringVar(&g.ansi, "ansi", "", `When to print colours: "never", "always" or "auto" (default: COMPOSE_ANSI, else auto)`)
+	f.StringVar(&g.progress, "progress", "", "Progress output: auto, tty, plain or quiet (default: COMPOSE_PROGRESS, else auto)")
 	f.IntVar(&g.parallel, "parallel", 0, "How many services up works on at once, -1 for no limit (default: COMPOSE_PARALLEL_LIMIT, else 8)")
 
 	root.AddCommand(

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +136,7 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	}
 	var extra []engine.Opt
 	if o.quietBuild {
-		extra = append(extra, engine.WithBuildProgress(newBuildPrinter(g.stderr, true, "quiet").serviceStep))
+		extra = append(extra, engine.WithBuildProgress(nil))
 	}
 	eng, err := g.newEngine(extra...)
 	if err != nil {
@@ -222,6 +223,16 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		if follows(r) {
 			cs = append(cs, r)
 		}
+	}
+	var names []string
+	for _, c := range cs {
+		if attached[c.Service] {
+			names = append(names, strings.TrimPrefix(c.Name, p.Name+"-"))
+		}
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		fmt.Fprintf(g.stdout, "Attaching to %s\n", strings.Join(names, ", "))
 	}
 	pr := newLogPrinter(g, cs, o.timestamps, o.noLogPrefix)
 	pr.splitStreams(g.stderr)
