@@ -173,6 +173,77 @@ func TestDevicesGPUWithoutGPU(t *testing.T) {
 	assertNothingCreated(t, e)
 }
 
+// TestDevicesGPUFromHostSpec: with a CDI spec for nvidia.com/gpu on the
+// host (a fake one: its GPUs are /dev/null's and /dev/zero's nodes), each
+// compose GPU form gives the container the GPU nodes it asks for, and
+// the spec's env; berth generates nothing when the host has a spec.
+func TestDevicesGPUFromHostSpec(t *testing.T) {
+	e := NewEnv(t)
+	dir := filepath.Join(e.Dir, "cdi")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nvidia.yaml"), []byte(`cdiVersion: "0.6.0"
+kind: nvidia.com/gpu
+devices:
+  - name: "0"
+    containerEdits:
+      deviceNodes: [{path: /dev/nvidia0, hostPath: /dev/null}]
+  - name: "1"
+    containerEdits:
+      deviceNodes: [{path: /dev/nvidia1, hostPath: /dev/zero}]
+  - name: all
+    containerEdits:
+      deviceNodes: [{path: /dev/nvidia0, hostPath: /dev/null}, {path: /dev/nvidia1, hostPath: /dev/zero}]
+containerEdits:
+  env: [FAKE_NVIDIA=yes]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ExtraEnv = append(e.ExtraEnv, "BERTH_CDI_SPEC_DIRS="+dir)
+	cmd := `["sh", "-c", "echo $$FAKE_NVIDIA; ls /dev | grep nvidia"]`
+	e.Compose(t, `services:
+  deploy-all:
+    image: busybox
+    network_mode: none
+    command: `+cmd+`
+    deploy:
+      resources:
+        reservations:
+          devices:
+            - driver: nvidia
+              count: all
+              capabilities: [gpu]
+  gpus-one:
+    image: busybox
+    network_mode: none
+    command: `+cmd+`
+    gpus:
+      - count: 1
+  gpus-id:
+    image: busybox
+    network_mode: none
+    command: `+cmd+`
+    gpus:
+      - device_ids: ["1"]
+`)
+	want := map[string]string{"deploy-all": "yes nvidia0 nvidia1", "gpus-one": "yes nvidia0", "gpus-id": "yes nvidia1"}
+	for svc, w := range want {
+		code, out := oneShot(t, e, svc)
+		if got := strings.Join(strings.Fields(out), " "); code != 0 || got != w {
+			t.Errorf("%s: exit %d, output %q, want %q", svc, code, got, w)
+		}
+	}
+	// a one-off keeps the service's GPU reservation
+	r := e.Berth(t, "run", "--rm", "-T", "deploy-all")
+	if got := strings.Join(strings.Fields(r.Stdout), " "); r.Code != 0 || got != want["deploy-all"] {
+		t.Errorf("run --rm deploy-all: %q, want %q\n%s", got, want["deploy-all"], r)
+	}
+	if _, err := os.Stat(filepath.Join(e.Run, "cdi", "nvidia.com-gpu.json")); err == nil {
+		t.Error("berth generated a spec although the host has one")
+	}
+}
+
 // assertNothingCreated: no container record, and ps lists nothing.
 func assertNothingCreated(t *testing.T, e *Env) {
 	t.Helper()

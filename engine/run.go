@@ -154,7 +154,11 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 		svc.Labels[k] = v
 	}
 	svc.Restart = "no"
-	svc.Deploy = nil
+	if svc.Deploy != nil {
+		// a one-off keeps the service's resources, GPU reservations
+		// included (as Compose's run), not its replicas or restart policy
+		svc.Deploy = &types.DeployConfig{Resources: svc.Deploy.Resources}
+	}
 	if !o.ServicePorts {
 		svc.Ports = publish
 	}
