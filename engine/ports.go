@@ -49,8 +49,12 @@ func servicePortSpecs(p *types.Project, svc types.ServiceConfig) ([]portmap.Spec
 }
 
 // exposedPorts are a container's exposed-only ports: the service's
-// `expose:` and its image's EXPOSE.
+// `expose:` and its image's EXPOSE; none on the host's network or none
+// (Docker lists none there either).
 func exposedPorts(p *types.Project, svc types.ServiceConfig, imageExposed map[string]struct{}) ([]portmap.Binding, error) {
+	if !publishes(svc) {
+		return nil, nil
+	}
 	out, err := portmap.NormalizeExpose(svc.Expose)
 	if err != nil {
 		return nil, fmt.Errorf("%sservice %q: %w", composeFiles(p), svc.Name, err)
