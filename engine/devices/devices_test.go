@@ -11,6 +11,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"tags.cncf.io/container-device-interface/pkg/cdi"
 
 	"github.com/berth-dev/berth/project"
 )
@@ -320,17 +321,21 @@ func TestRegistryRefusesWritableSpec(t *testing.T) {
 }
 
 // gpuRegistry is a registry over a fake host with two GPUs and no spec:
-// the NVIDIA spec is generated.
+// the NVIDIA spec is generated, in memory (New writes nothing: a plan
+// changes nothing).
 func gpuRegistry(t *testing.T) (*Registry, *fakeHost) {
 	h := newFakeHost(t)
 	h.nvidia(2, true)
-	gen := t.TempDir()
+	gen := filepath.Join(t.TempDir(), "cdi")
 	r, err := New(Options{SpecDirs: []string{filepath.Join(t.TempDir(), "none")}, Root: h.root, GenDir: gen})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Generated() != filepath.Join(gen, "nvidia.com-gpu.json") {
-		t.Fatalf("generated = %q", r.Generated())
+	if !r.Generated() {
+		t.Fatal("no spec generated")
+	}
+	if _, err := os.Stat(gen); !errors.Is(err, os.ErrNotExist) || r.GeneratedPath() != "" {
+		t.Fatalf("New wrote %s (%v)", r.GeneratedPath(), err)
 	}
 	return r, h
 }
@@ -435,8 +440,8 @@ func TestGPUOnHostWithoutGPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Generated() != "" {
-		t.Errorf("generated %s on a host without a driver", r.Generated())
+	if r.Generated() {
+		t.Error("generated a spec on a host without a driver")
 	}
 	for field, y := range map[string]string{
 		"gpus": "gpus: all",
@@ -472,8 +477,8 @@ devices:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Generated() != "" {
-		t.Errorf("generated %s although %s has a spec", r.Generated(), dir)
+	if r.Generated() {
+		t.Errorf("generated a spec although %s has one", dir)
 	}
 	svc := loadService(t, "services:\n  app:\n    image: busybox\n    gpus: all\n")
 	s := baseSpec()
@@ -489,11 +494,20 @@ devices:
 	}
 }
 
-// The generated spec is valid CDI (it round-trips through the library's
-// parser and validation) and private to root.
+// The generated spec is written when first injected; it is valid CDI (the
+// library reads and validates it) and private to root.
 func TestGeneratedSpecFile(t *testing.T) {
 	r, _ := gpuRegistry(t)
-	b, err := os.ReadFile(r.Generated())
+	if _, err := r.InjectDevices(baseSpec(), "nvidia.com/gpu=0"); err != nil {
+		t.Fatal(err)
+	}
+	if r.GeneratedPath() == "" {
+		t.Fatal("not written on injection")
+	}
+	if _, err := cdi.ReadSpec(r.GeneratedPath(), 0); err != nil {
+		t.Errorf("the library refuses the generated spec: %v", err)
+	}
+	b, err := os.ReadFile(r.GeneratedPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +518,7 @@ func TestGeneratedSpecFile(t *testing.T) {
 	if raw["kind"] != NVIDIAKind || raw["cdiVersion"] == "" {
 		t.Errorf("spec = %v", raw)
 	}
-	fi, err := os.Stat(r.Generated())
+	fi, err := os.Stat(r.GeneratedPath())
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode = %v, %v", fi.Mode(), err)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/renameio/v2"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -42,19 +43,25 @@ type Options struct {
 	SpecDirs []string
 	// Root is the host root NVIDIA discovery looks under ("": "/").
 	Root string
-	// GenDir is where a generated NVIDIA spec is written (read at the
-	// lowest priority); "" generates none.
+	// GenDir is where a generated NVIDIA spec is written, for a look,
+	// when it is first injected; "" writes none.
 	GenDir string
 }
 
 // Registry is the host's CDI devices: the specs of the spec dirs, plus
 // an NVIDIA spec generated when none names nvidia.com/gpu and the host has
-// the driver.
+// the driver. Building one reads and writes nothing but the spec dirs and
+// the discovery's files, so a plan (up --dry-run) changes nothing.
 type Registry struct {
-	cache     *cdi.Cache
-	dirs      []string
-	generated string // path of the generated spec, "" when none
-	noNVIDIA  error  // why nothing provides nvidia.com/gpu
+	cache    *cdi.Cache
+	dirs     []string
+	gen      *cdispec.Spec // the generated NVIDIA spec (in memory), nil when none
+	genDir   string
+	noNVIDIA error // why nothing provides nvidia.com/gpu
+
+	writeOnce sync.Once
+	written   string // where gen was written, "" before the first injection
+	writeErr  error
 }
 
 // New reads the spec dirs. Spec files must be owned by root (or the
@@ -74,7 +81,7 @@ func New(o Options) (*Registry, error) {
 			return nil, err
 		}
 	}
-	r := &Registry{dirs: dirs}
+	r := &Registry{dirs: dirs, genDir: o.GenDir}
 	r.cache, _ = cdi.NewCache(cdi.WithSpecDirs(dirs...), cdi.WithAutoRefresh(false))
 	if r.hasKind(NVIDIAKind) {
 		return r, nil
@@ -84,21 +91,8 @@ func New(o Options) (*Registry, error) {
 		r.noNVIDIA = err
 		return r, nil
 	}
-	if o.GenDir == "" {
-		r.noNVIDIA = fmt.Errorf("%w: the driver was found but no spec can be generated here", ErrNoNVIDIADriver)
-		return r, nil
-	}
-	s, err := drv.spec()
-	if err != nil {
+	if r.gen, err = drv.spec(); err != nil {
 		return nil, fmt.Errorf("generating the NVIDIA CDI spec: %w", err)
-	}
-	p, err := writeSpec(o.GenDir, s)
-	if err != nil {
-		return nil, err
-	}
-	r.generated = p
-	if err := r.cache.Configure(cdi.WithSpecDirs(append([]string{o.GenDir}, dirs...)...)); err != nil {
-		return nil, err
 	}
 	return r, nil
 }
@@ -163,7 +157,7 @@ func minimumVersion(s *cdispec.Spec) (string, error) {
 
 // hasKind says whether any device of kind (vendor/class) is known.
 func (r *Registry) hasKind(kind string) bool {
-	for _, d := range r.cache.ListDevices() {
+	for _, d := range r.Devices() {
 		if strings.HasPrefix(d, kind+"=") {
 			return true
 		}
@@ -174,23 +168,52 @@ func (r *Registry) hasKind(kind string) bool {
 // Devices lists the qualified names of every known device, sorted.
 func (r *Registry) Devices() []string {
 	d := r.cache.ListDevices()
+	if r.gen != nil {
+		for _, dev := range r.gen.Devices {
+			d = append(d, r.gen.Kind+"="+dev.Name)
+		}
+	}
 	sort.Strings(d)
 	return d
 }
 
-// Generated is the path of the NVIDIA spec berth generated, or "".
-func (r *Registry) Generated() string { return r.generated }
+// Generated says whether berth generated the NVIDIA spec (the host has
+// the driver and no spec for nvidia.com/gpu).
+func (r *Registry) Generated() bool { return r.gen != nil }
+
+// GeneratedPath is where the generated spec was written when first
+// injected, or "".
+func (r *Registry) GeneratedPath() string { return r.written }
 
 // SpecDirs are the dirs read, in priority order (lowest first).
 func (r *Registry) SpecDirs() []string { return slices.Clone(r.dirs) }
 
 // Has says whether a qualified device name is known.
-func (r *Registry) Has(name string) bool { return r.cache.GetDevice(name) != nil }
+func (r *Registry) Has(name string) bool {
+	return r.cache.GetDevice(name) != nil || r.genDevice(name) != nil
+}
+
+// genDevice is the generated spec's device of a qualified name, or nil.
+func (r *Registry) genDevice(name string) *cdispec.Device {
+	if r.gen == nil {
+		return nil
+	}
+	n, ok := strings.CutPrefix(name, r.gen.Kind+"=")
+	if !ok {
+		return nil
+	}
+	for i := range r.gen.Devices {
+		if r.gen.Devices[i].Name == n {
+			return &r.gen.Devices[i]
+		}
+	}
+	return nil
+}
 
 // gpuIndices are the nvidia.com/gpu devices named by an index, in order.
 func (r *Registry) gpuIndices() []string {
 	var idx []string
-	for _, d := range r.cache.ListDevices() {
+	for _, d := range r.Devices() {
 		name, ok := strings.CutPrefix(d, NVIDIAKind+"=")
 		if ok && name != "" && strings.Trim(name, "0123456789") == "" {
 			idx = append(idx, name)
@@ -224,10 +247,26 @@ func (r *Registry) specErrors() string {
 }
 
 // InjectDevices applies the edits of the named devices (and of their
-// specs) to s, with the CNCF library. One deviation from a plain
-// injection: an LD_LIBRARY_PATH a spec sets is put in front of the one the
-// spec already had (the image's), not in its place.
+// specs) to s, with the CNCF library: those of the spec dirs through its
+// cache, those of the generated spec through its ContainerEdits (the first
+// such injection also writes the generated spec under GenDir). One
+// deviation from a plain injection: an LD_LIBRARY_PATH a spec sets is put
+// in front of the one the spec already had (the image's), not in its place.
 func (r *Registry) InjectDevices(s *specs.Spec, names ...string) ([]string, error) {
+	var fromCache, fromGen, unresolved []string
+	for _, n := range names {
+		switch {
+		case r.cache.GetDevice(n) != nil:
+			fromCache = append(fromCache, n)
+		case r.genDevice(n) != nil:
+			fromGen = append(fromGen, n)
+		default:
+			unresolved = append(unresolved, n)
+		}
+	}
+	if len(unresolved) > 0 {
+		return unresolved, fmt.Errorf("unresolvable CDI devices %s", strings.Join(unresolved, ", "))
+	}
 	var before string
 	if s.Process != nil {
 		for _, e := range s.Process.Env {
@@ -236,9 +275,23 @@ func (r *Registry) InjectDevices(s *specs.Spec, names ...string) ([]string, erro
 			}
 		}
 	}
-	unresolved, err := r.cache.InjectDevices(s, names...)
-	if err != nil {
-		return unresolved, err
+	if len(fromCache) > 0 {
+		if unresolved, err := r.cache.InjectDevices(s, fromCache...); err != nil {
+			return unresolved, err
+		}
+	}
+	if len(fromGen) > 0 {
+		edits := &cdi.ContainerEdits{ContainerEdits: &cdispec.ContainerEdits{}}
+		edits.Append(&cdi.ContainerEdits{ContainerEdits: &r.gen.ContainerEdits})
+		for _, n := range fromGen {
+			edits.Append(&cdi.ContainerEdits{ContainerEdits: &r.genDevice(n).ContainerEdits})
+		}
+		if err := edits.Apply(s); err != nil {
+			return nil, fmt.Errorf("failed to inject devices: %w", err)
+		}
+		if err := r.writeGenerated(); err != nil {
+			return nil, err
+		}
 	}
 	if before != "" && s.Process != nil {
 		for i, e := range s.Process.Env {
@@ -248,4 +301,14 @@ func (r *Registry) InjectDevices(s *specs.Spec, names ...string) ([]string, erro
 		}
 	}
 	return nil, nil
+}
+
+// writeGenerated writes the generated spec under GenDir once, for a look
+// at what containers were given.
+func (r *Registry) writeGenerated() error {
+	if r.genDir == "" {
+		return nil
+	}
+	r.writeOnce.Do(func() { r.written, r.writeErr = writeSpec(r.genDir, r.gen) })
+	return r.writeErr
 }
