@@ -8,9 +8,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -37,11 +37,12 @@ func (l *lockedBuffer) String() string {
 }
 
 // startBerth starts a long-running berth command (an attached up, logs
-// -f); the returned stop interrupts it and waits for it to end.
-func startBerth(t *testing.T, e *Env, args ...string) (out, errb *lockedBuffer, cmd *exec.Cmd, stop func()) {
+// -f); ended tells whether it has ended, stop interrupts it and waits for
+// it to end.
+func startBerth(t *testing.T, e *Env, args ...string) (out, errb *lockedBuffer, ended func() bool, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	cmd = e.Cmd(ctx, args...)
+	cmd := e.Cmd(ctx, args...)
 	out, errb = &lockedBuffer{}, &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, errb
 	if err := cmd.Start(); err != nil {
@@ -50,6 +51,14 @@ func startBerth(t *testing.T, e *Env, args ...string) (out, errb *lockedBuffer, 
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
+	ended = func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -64,7 +73,7 @@ func startBerth(t *testing.T, e *Env, args ...string) (out, errb *lockedBuffer, 
 		})
 	}
 	t.Cleanup(stop)
-	return out, errb, cmd, stop
+	return out, errb, ended, stop
 }
 
 func waitOutput(t *testing.T, b *lockedBuffer, want string, timeout time.Duration) {
@@ -148,12 +157,12 @@ func TestParityCLICascadeIgnoresOneOff(t *testing.T) {
     network_mode: none
     command: `+longRunning("running-up")+`
 `)
-	out, errb, cmd, stop := startBerth(t, e, "up", "--abort-on-container-exit", "--menu=false", "running")
+	out, errb, ended, stop := startBerth(t, e, "up", "--abort-on-container-exit", "--menu=false", "running")
 	waitOutput(t, out, "Attaching to running-1", time.Minute)
 	waitOutput(t, out, "| running-up", time.Minute)
 	e.MustBerth(t, "run", "--rm", "--no-deps", "running", "true")
 	time.Sleep(3 * time.Second)
-	if cmd.ProcessState != nil {
+	if ended() {
 		t.Fatalf("up ended after a one-off exited:\n%s\n%s", out.String(), errb.String())
 	}
 	if strings.Contains(out.String()+errb.String(), "Aborting") {
@@ -239,6 +248,42 @@ func TestParityCLILogsFollowNewContainers(t *testing.T) {
 	if strings.Contains(errb.String(), "panic") {
 		t.Errorf("logs -f stderr:\n%s", errb.String())
 	}
+}
+
+// TestParityCLILogsFollowRestarted: logs -f started while a container is
+// stopped waits for it and follows it when it starts again, then ends
+// once it stops (Compose's logs -f watches every container it found:
+// pkg/compose/monitor.go drops one only on its death).
+func TestParityCLILogsFollowRestarted(t *testing.T) {
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  job:
+    image: busybox
+    network_mode: none
+    command: ["sh", "-c", "echo job-ran; sleep 1"]
+`)
+	e.MustBerth(t, "up", "-d")
+	waitState(t, e, "job", "exited", time.Minute)
+	out, errb, ended, stop := startBerth(t, e, "logs", "-f")
+	waitOutput(t, out, "job-ran", 30*time.Second)
+	time.Sleep(3 * time.Second)
+	if ended() {
+		t.Fatalf("logs -f ended while its container was stopped:\n%s\n%s", out.String(), errb.String())
+	}
+	e.MustBerth(t, "start", "job")
+	Eventually(t, 30*time.Second, func() error {
+		if n := strings.Count(out.String(), "job-ran"); n < 2 {
+			return fmt.Errorf("logs -f shows %d runs, want 2:\n%s", n, out.String())
+		}
+		return nil
+	})
+	Eventually(t, 30*time.Second, func() error {
+		if !ended() {
+			return errors.New("logs -f still runs after its container stopped again")
+		}
+		return nil
+	})
+	stop()
 }
 
 // TestParityCLIPsUnknownService restates the "ps unknown" step of Compose's

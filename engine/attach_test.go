@@ -78,3 +78,35 @@ func TestAttachJoinsNewContainers(t *testing.T) {
 	default:
 	}
 }
+
+// TestAttachWaitsForStopped: with WaitForStopped, a container stopped
+// when Attach begins keeps it going until it has run again and stopped.
+func TestAttachWaitsForStopped(t *testing.T) {
+	dir := t.TempDir()
+	e, err := New(filepath.Join(dir, "root"), filepath.Join(dir, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fakeContainer(t, e, "jjjj", "job", 1, "first run")
+	first := time.Now().Add(-time.Minute)
+	e.store.PutState(c.ID, &state.RuntimeState{Status: state.StatusExited, StartedAt: first})
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Attach(t.Context(), []*state.Container{c}, AttachOptions{WaitForStopped: true}, func(LogLine) {})
+	}()
+	select {
+	case <-done:
+		t.Fatal("Attach ended though its only container had not run again")
+	case <-time.After(time.Second):
+	}
+	// it runs again and exits between two looks: a new start time tells
+	e.store.PutState(c.ID, &state.RuntimeState{Status: state.StatusExited, StartedAt: time.Now()})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Attach went on after the container ran again and stopped")
+	}
+}

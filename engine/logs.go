@@ -76,7 +76,7 @@ func (e *Engine) Logs(ctx context.Context, sel Selection, o LogsOptions, fn func
 	if !o.Follow {
 		return nil
 	}
-	ao := AttachOptions{Offsets: offsets, Until: o.Until, Project: sel.Project}
+	ao := AttachOptions{Offsets: offsets, Until: o.Until, Project: sel.Project, WaitForStopped: true}
 	if o.Index == 0 {
 		// containers that appear later join, as with docker compose logs -f
 		want := map[string]bool{}
@@ -106,6 +106,11 @@ type AttachOptions struct {
 	Watched func(*state.Container) bool
 	// Exited, when set, is told of each exit of a watched container.
 	Exited func(c *state.Container, st *state.RuntimeState)
+	// WaitForStopped makes containers that are stopped when Attach begins
+	// count as running until they run again (and stop) or are removed, so
+	// that a later start or restart is followed: docker compose logs -f
+	// waits for every container it found.
+	WaitForStopped bool
 }
 
 // Attach follows the logs of containers and sends new lines to fn, until
@@ -177,6 +182,16 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOpti
 		}
 	}
 	watched := func(c *state.Container) bool { return o.Watched == nil || o.Watched(c) }
+	stopped := map[string]bool{}        // stopped at the start, not run since
+	startedAt := map[string]time.Time{} // their last start then
+	if o.WaitForStopped {
+		for _, c := range cs {
+			if st, err := e.store.GetState(c.ID); err == nil && (st.Status == state.StatusExited || st.Status == state.StatusDead) {
+				stopped[c.ID] = true
+				startedAt[c.ID] = st.StartedAt
+			}
+		}
+	}
 	seenExit := map[string]bool{}
 	ticker := time.NewTicker(100 * time.Millisecond)
 	defer ticker.Stop()
@@ -209,7 +224,13 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOpti
 				case state.StatusRunning, state.StatusPaused, state.StatusRestarting:
 					active++
 					seenExit[c.ID] = false
+					delete(stopped, c.ID)
 				case state.StatusExited, state.StatusDead:
+					if stopped[c.ID] && st.StartedAt.Equal(startedAt[c.ID]) {
+						active++ // not started again yet
+						continue
+					}
+					delete(stopped, c.ID)
 					if !seenExit[c.ID] {
 						seenExit[c.ID] = true
 						if o.Exited != nil {
