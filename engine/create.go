@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine/devices"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/rootfs"
@@ -159,6 +160,9 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	spec, warnings, err := runtime.Generate(cs.image.Config(), &svc, c)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range devices.Warnings(&svc) {
+		warnings = append(warnings, fmt.Sprintf("service %q: %s", svc.Name, w))
 	}
 	for _, w := range warnings {
 		e.progress(Event{Kind: "Container", Name: cs.name, Status: "Warning", Text: w})

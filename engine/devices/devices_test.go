@@ -526,3 +526,14 @@ func TestGeneratedSpecFile(t *testing.T) {
 		t.Errorf("devices = %q", got)
 	}
 }
+
+func TestGPUOptionsWarned(t *testing.T) {
+	svc := loadService(t, "services:\n  app:\n    image: busybox\n    gpus:\n      - count: 1\n        options: {virtualization: \"false\"}\n")
+	w := Warnings(svc)
+	if len(w) != 1 || !strings.Contains(w[0], "gpus: options are not used") {
+		t.Errorf("warnings = %q", w)
+	}
+	if w := Warnings(loadService(t, "services:\n  app:\n    image: busybox\n    gpus: all\n")); len(w) != 0 {
+		t.Errorf("gpus: all warned %q", w)
+	}
+}

@@ -191,3 +191,20 @@ func (r *Registry) unknown(field, name string) error {
 	return fmt.Errorf("%s: %w %s: no CDI spec in %s provides it (known: %s)%s",
 		field, ErrUnknownDevice, name, strings.Join(r.dirs, ", "), list, r.specErrors())
 }
+
+// Warnings says what of the service's GPU requests berth accepts but does
+// not use: driver options (the NVIDIA spec mounts the whole driver, and
+// a CDI spec has no options).
+func Warnings(svc *types.ServiceConfig) []string {
+	rs, err := requests(svc)
+	if err != nil {
+		return nil
+	}
+	var w []string
+	for _, r := range rs {
+		if r.gpu != nil && len(r.gpu.Options) > 0 {
+			w = append(w, fmt.Sprintf("%s: options are not used (berth gives the container the whole NVIDIA driver through CDI)", r.field))
+		}
+	}
+	return w
+}
