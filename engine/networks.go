@@ -232,12 +232,15 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (rec *state.N
 	if n.IPRange != nil {
 		rec.IPRange = n.IPRange.String()
 	}
-	if err := e.applyNetwork(ctx, rec); err != nil {
-		e.deleteNetworkObjectsLocked(context.WithoutCancel(ctx), rec, true)
+	// The record first: a berth killed between the two leaves a record
+	// whose bridge `down` (or the next `up`) finds, never a bridge nothing
+	// points at.
+	if err := e.networks().Put(rec); err != nil {
 		return nil, err
 	}
-	if err := e.networks().Put(rec); err != nil {
+	if err := e.applyNetwork(ctx, rec); err != nil {
 		e.deleteNetworkObjectsLocked(context.WithoutCancel(ctx), rec, true)
+		_ = e.networks().Delete(rec.Name)
 		return nil, err
 	}
 	return rec, nil
