@@ -22,7 +22,7 @@ func TestUnknownCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"foo"}, `unknown command "foo" for "berth"`},
-		{[]string{"watch"}, `unknown command "watch" for "berth"`},
+		{[]string{"wacth"}, "\twatch\n"},
 		{[]string{"lgos"}, "Did you mean this?\n\tlogs"},
 		{[]string{"volume", "lss"}, `unknown command "lss" for "berth volume"` + "\n\nDid you mean this?\n\tls"},
 		{[]string{"network", "frob"}, `unknown command "frob" for "berth network"`},

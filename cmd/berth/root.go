@@ -140,6 +140,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newStatsCmd(g),
 		newLsCmd(g),
 		newInspectCmd(g),
+		newWatchCmd(g),
 		newSuperviseCmd(g),
 		newInitCmd(),
 	)

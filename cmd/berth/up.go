@@ -48,6 +48,7 @@ type upOptions struct {
 	renewAnon        bool
 	build            bool
 	noBuild          bool
+	watch            bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -95,6 +96,7 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 	f.BoolVarP(&o.renewAnon, "renew-anon-volumes", "V", false, "Recreate anonymous volumes instead of retrieving data from the previous containers")
 	f.BoolVar(&o.wait, "wait", false, "Wait for services to be running and healthy (implies --detach)")
 	f.IntVar(&o.waitTimeout, "wait-timeout", 0, "Maximum seconds to wait with --wait (default: no limit)")
+	f.BoolVarP(&o.watch, "watch", "w", false, "Watch source code and update the containers as files change (see `berth watch`)")
 	return cmd
 }
 
@@ -141,6 +143,11 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	eng, err := g.newEngine(extra...)
 	if err != nil {
 		return err
+	}
+	if o.watch {
+		if err := engine.CheckWatch(p, services); err != nil {
+			return err
+		}
 	}
 	uo := engine.UpOptions{
 		Services:      services,
@@ -238,6 +245,10 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	pr.splitStreams(g.stderr)
 	attachCtx, stopAttach := context.WithCancel(ctx)
 	defer stopAttach()
+	if o.watch {
+		stopWatch := startUpWatch(attachCtx, g, eng, p, services)
+		defer stopWatch()
+	}
 	exitCode := 0
 	var abortedBy string
 	onExit := func(c *state.Container, st *state.RuntimeState) {
@@ -353,6 +364,9 @@ func (o *upOptions) validate() error {
 			return errors.New("--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies")
 		}
 		o.detach = true
+	}
+	if o.watch && o.detach {
+		return errors.New("--watch cannot be combined with --detach or --wait")
 	}
 	if o.detach && (o.abortOnExit || o.abortOnFail || o.attachDeps || len(o.attach) > 0) {
 		return errors.New("--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --exit-code-from, --attach or --attach-dependencies")
