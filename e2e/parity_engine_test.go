@@ -288,6 +288,9 @@ func TestParityEngineLabels(t *testing.T) {
   db:
     image: busybox
     command: `+longRunning()+`
+    volumes: [data:/data]
+volumes:
+  data: {}
 `)
 	envFile := e.WriteFile(t, "alt.env", "UNUSED=1\n")
 	e.MustBerth(t, "--env-file", "alt.env", "up", "-d")
@@ -332,6 +335,20 @@ func TestParityEngineLabels(t *testing.T) {
 	for _, s := range []string{`"com.docker.compose.version": "`, `"com.docker.compose.depends_on": "db:service_started:true"`, `"my-label": "test"`} {
 		if !strings.Contains(r.Stdout, s) {
 			t.Errorf("inspect %s lacks %s", web.Name, s)
+		}
+	}
+
+	// networks and volumes carry Compose's labels too
+	r = e.MustBerth(t, "network", "inspect", e.Project+"_default")
+	for _, s := range []string{`"com.docker.compose.network": "default"`, `"com.docker.compose.project": "` + e.Project + `"`, `"com.docker.compose.version": "`} {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("network inspect lacks %s:\n%s", s, r.Stdout)
+		}
+	}
+	r = e.MustBerth(t, "volume", "inspect", e.Project+"_data")
+	for _, s := range []string{`"com.docker.compose.volume": "data"`, `"com.docker.compose.project": "` + e.Project + `"`, `"com.docker.compose.version": "`} {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("volume inspect lacks %s:\n%s", s, r.Stdout)
 		}
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/safepath"
+	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -37,6 +38,7 @@ func (e *Engine) serviceMounts(ctx context.Context, p *types.Project, svc types.
 		Container:      id,
 		Volumes:        svc.Volumes,
 		ProjectVolumes: p.Volumes,
+		Labels:         map[string]string{project.LabelVersion: project.ComposeVersion},
 		ImageVolumes:   imageVolumes,
 		Rootfs:         rootfsPath,
 		Anonymous:      keepAnon,
