@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/engine/devices"
 )
 
 // cdiSpecDir writes a CDI spec for a harmless test device into the test's
@@ -254,5 +258,74 @@ func assertNothingCreated(t *testing.T, e *Env) {
 	r := e.MustBerth(t, "ps", "-a", "-q")
 	if strings.TrimSpace(r.Stdout) != "" {
 		t.Errorf("ps -a lists %q", r.Stdout)
+	}
+}
+
+// TestDevicesGPUGenerated: with no CDI spec but an NVIDIA driver (a fake
+// one under BERTH_NVIDIA_DRIVER_ROOT: its nodes are /dev/null's numbers,
+// its nvidia-smi is busybox), `gpus: all` gets the spec berth generates:
+// the GPU and control nodes, the driver library at its soname, the
+// binary on PATH, LD_LIBRARY_PATH; the spec is written under the run dir.
+func TestDevicesGPUGenerated(t *testing.T) {
+	e := NewEnv(t)
+	root := filepath.Join(e.Dir, "driver")
+	mk := func(p string, major, minor uint32) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		if err := unix.Mknod(filepath.Join(root, p), unix.S_IFCHR|0o666, int(unix.Mkdev(major, minor))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(p string, b []byte, mode os.FileMode) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, p), b, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("/dev/nvidiactl", 1, 3)
+	mk("/dev/nvidia0", 1, 3)
+	mk("/dev/nvidia-uvm", 1, 5)
+	write("/proc/driver/nvidia/gpus/0000:10:00.0/information", []byte("GPU UUID: GPU-fake-0\nDevice Minor: 0\n"), 0o444)
+	lib := "/usr/local/nvidia/lib64"
+	write(lib+"/libnvidia-ml.so.550.54.15", []byte("fake-nvml\n"), 0o755)
+	if err := os.Symlink("libnvidia-ml.so.550.54.15", filepath.Join(root, lib, "libnvidia-ml.so.1")); err != nil {
+		t.Fatal(err)
+	}
+	write("/etc/ld.so.cache", devices.EncodeLinkerCache([][2]string{{"libnvidia-ml.so.1", lib + "/libnvidia-ml.so.1"}}, 0x0300), 0o644)
+	smi, err := os.ReadFile("/bin/busybox") // an ELF that says who it was called as
+	if err != nil {
+		t.Skip("no /bin/busybox to stand in for nvidia-smi")
+	}
+	write("/usr/local/nvidia/bin/nvidia-smi", smi, 0o755)
+	e.ExtraEnv = append(e.ExtraEnv, "BERTH_CDI_SPEC_DIRS="+filepath.Join(e.Dir, "no-cdi"), "BERTH_NVIDIA_DRIVER_ROOT="+root)
+	e.Compose(t, `services:
+  app:
+    image: busybox
+    network_mode: none
+    gpus: all
+    command:
+      - sh
+      - -c
+      - |
+        ls -l /dev/nvidia0 /dev/nvidiactl /dev/nvidia-uvm
+        echo x > /dev/nvidia0 && echo gpu-node-ok
+        cat /usr/local/nvidia/lib64/libnvidia-ml.so.1
+        echo "LD=$$LD_LIBRARY_PATH"
+        nvidia-smi 2>&1
+        echo smi=$$?
+`)
+	code, out := oneShot(t, e, "app")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, want := range []string{"/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm", "gpu-node-ok", "fake-nvml",
+		"LD=/usr/local/nvidia/lib64", "nvidia-smi: applet not found", "smi=127"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.Run, "cdi", "nvidia.com-gpu.json")); err != nil {
+		t.Errorf("generated spec not written: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -18,7 +19,10 @@ func (e *Engine) deviceRegistry() (*devices.Registry, error) {
 	e.devMu.Lock()
 	defer e.devMu.Unlock()
 	if e.devReg == nil {
-		r, err := devices.New(devices.Options{GenDir: filepath.Join(e.run, "cdi")})
+		r, err := devices.New(devices.Options{
+			GenDir: filepath.Join(e.run, "cdi"),
+			Root:   os.Getenv(devices.DriverRootEnv),
+		})
 		if err != nil {
 			return nil, err
 		}

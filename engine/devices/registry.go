@@ -21,6 +21,11 @@ import (
 // SpecDirsEnv overrides the CDI spec dirs (a colon-separated list).
 const SpecDirsEnv = "BERTH_CDI_SPEC_DIRS"
 
+// DriverRootEnv is the root the NVIDIA driver is found under, /dev and
+// /proc included (default "/"), like nvidia-ctk's --driver-root: for a
+// driver installed under another root, and for tests on a fake one.
+const DriverRootEnv = "BERTH_NVIDIA_DRIVER_ROOT"
+
 // DefaultSpecDirs are the CDI spec dirs of the CDI spec, lowest priority
 // first, or those of BERTH_CDI_SPEC_DIRS.
 func DefaultSpecDirs() []string {
