@@ -12,20 +12,31 @@ import (
 	"github.com/berth-dev/berth/network/ipam"
 )
 
-// networkPool reads the subnet pool from berth's config file
-// ($BERTH_ROOT/config.yaml, else /etc/berth/config.yaml):
+// networkPool is the IPAM option of the configured subnet pool (none:
+// the default pool).
+func (e *Engine) networkPool() ([]ipam.Opt, error) {
+	pool, size, err := e.poolConfig()
+	if err != nil || pool == nil {
+		return nil, err
+	}
+	return []ipam.Opt{ipam.WithPool(pool, size)}, nil
+}
+
+// poolConfig reads the subnet pool from berth's config file
+// ($BERTH_ROOT/config.yaml, else /etc/berth/config.yaml); nil when none
+// is configured:
 //
 //	network:
 //	  pool: 10.89.0.0/16   # where project subnets are cut from
 //	  size: 24             # their prefix length
-func (e *Engine) networkPool() ([]ipam.Opt, error) {
+func (e *Engine) poolConfig() (*net.IPNet, int, error) {
 	for _, path := range []string{filepath.Join(e.root, "config.yaml"), "/etc/berth/config.yaml"} {
 		data, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		var cfg struct {
 			Network struct {
@@ -34,14 +45,14 @@ func (e *Engine) networkPool() ([]ipam.Opt, error) {
 			} `yaml:"network"`
 		}
 		if err := yaml.Unmarshal(data, &cfg); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+			return nil, 0, fmt.Errorf("config %s: %w", path, err)
 		}
 		if cfg.Network.Pool == "" {
-			return nil, nil
+			return nil, 0, nil
 		}
 		_, pool, err := net.ParseCIDR(cfg.Network.Pool)
 		if err != nil || pool.IP.To4() == nil {
-			return nil, fmt.Errorf("config %s: network.pool %q: want an IPv4 CIDR like 10.89.0.0/16", path, cfg.Network.Pool)
+			return nil, 0, fmt.Errorf("config %s: network.pool %q: want an IPv4 CIDR like 10.89.0.0/16", path, cfg.Network.Pool)
 		}
 		ones, _ := pool.Mask.Size()
 		size := cfg.Network.Size
@@ -49,9 +60,9 @@ func (e *Engine) networkPool() ([]ipam.Opt, error) {
 			size = 24
 		}
 		if size < ones || size > 30 {
-			return nil, fmt.Errorf("config %s: network.size %d: want a prefix length between %d and 30", path, size, ones)
+			return nil, 0, fmt.Errorf("config %s: network.size %d: want a prefix length between %d and 30", path, size, ones)
 		}
-		return []ipam.Opt{ipam.WithPool(pool, size)}, nil
+		return pool, size, nil
 	}
-	return nil, nil
+	return nil, 0, nil
 }

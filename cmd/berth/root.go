@@ -128,6 +128,9 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newPushCmd(g),
 		newLoginCmd(g),
 		newLogoutCmd(g),
+		newInfoCmd(g),
+		newSystemCmd(g),
+		newCompletionCmd(g),
 		newImagesCmd(g),
 		newImageCmd(g),
 		newBuildCmd(g),
@@ -144,6 +147,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newSuperviseCmd(g),
 		newInitCmd(),
 	)
+	registerCompletions(root, g)
 	refuseUnknownSubcommands(root)
 	root.SetHelpCommand(newHelpCmd())
 	return root

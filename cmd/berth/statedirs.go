@@ -17,6 +17,10 @@ var stateFree = map[string]bool{
 	"berth help":    true,
 	"berth login":   true,
 	"berth logout":  true,
+	// completion reads the state, never makes it
+	"berth completion":       true,
+	"berth __complete":       true,
+	"berth __completeNoDesc": true,
 }
 
 // ensureState runs before every command: it makes the state root and run
