@@ -29,10 +29,10 @@ type Request struct {
 	Volumes        []types.ServiceVolumeConfig // the service's volumes:, long form
 	Tmpfs          []string                    // the service's tmpfs: entries
 	ProjectVolumes types.Volumes               // top-level volumes:, Name set
+	ImageVolumes   map[string]struct{}         // the image config's Volumes
 	// Labels go on the project's named volumes made here, besides the
 	// project and volume labels (Compose's com.docker.compose.version).
-	Labels       map[string]string
-	ImageVolumes map[string]struct{} // the image config's Volumes
+	Labels map[string]string
 
 	// Rootfs is the container's root filesystem; a new volume is filled
 	// from what the image has at the mount's target. "" copies nothing.
