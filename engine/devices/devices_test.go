@@ -252,6 +252,10 @@ containerEdits:
     - hostPath: /etc/hostname
       containerPath: /berth-test/hostname
       options: [ro, bind]
+  hooks:
+    - hookName: createContainer
+      path: /usr/bin/true
+      args: [true, berth-test]
 `
 
 func baseSpec() *specs.Spec {
@@ -294,6 +298,9 @@ func TestRegistryCDIName(t *testing.T) {
 	}
 	if len(s.Mounts) != 1 || s.Mounts[0].Destination != "/berth-test/hostname" || s.Mounts[0].Source != "/etc/hostname" {
 		t.Errorf("mounts = %+v", s.Mounts)
+	}
+	if s.Hooks == nil || len(s.Hooks.CreateContainer) != 1 || s.Hooks.CreateContainer[0].Path != "/usr/bin/true" {
+		t.Errorf("hooks = %+v, want the spec's createContainer hook", s.Hooks)
 	}
 
 	svc = loadService(t, "services:\n  app:\n    image: busybox\n    devices: [\"test.berth.dev/dev=zero\"]\n")
