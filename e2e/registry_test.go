@@ -247,6 +247,44 @@ func TestRegistryComposePush(t *testing.T) {
 		t.Errorf("push -q printed:\n%s", r)
 	}
 
+	// --include-deps: a named service's dependencies are pushed too.
+	e.Compose(t, fmt.Sprintf(`services:
+  app:
+    build: .
+    image: %[1]s/proj/app:1
+    depends_on: [lib]
+  lib:
+    build: .
+    image: %[1]s/proj/lib:1
+`, reg.Addr()))
+	e.MustBerth(t, "build")
+	reg.ResetStats()
+	r = e.MustBerth(t, "push", "app")
+	if strings.Contains(r.Stderr, "proj/lib") || reg.Stats().ManifestPuts != 1 {
+		t.Errorf("push app: pushed its dependency too (%+v):\n%s", reg.Stats(), r)
+	}
+	r = e.MustBerth(t, "push", "--include-deps", "app")
+	if !strings.Contains(r.Stderr, "Pushing "+reg.Addr()+"/proj/lib:1: Pushed") {
+		t.Errorf("push --include-deps app:\n%s", r)
+	}
+
+	// image push -a: every tag of the repository.
+	e.MustBerth(t, "image", "tag", reg.Addr()+"/proj/app:1", reg.Addr()+"/proj/app:2")
+	e.MustBerth(t, "image", "tag", reg.Addr()+"/proj/app:1", reg.Addr()+"/proj/app:3")
+	reg.ResetStats()
+	r = e.MustBerth(t, "image", "push", "-a", reg.Addr()+"/proj/app")
+	for _, tag := range []string{"1", "2", "3"} {
+		if !strings.Contains(r.Stdout, tag+": digest: sha256:") {
+			t.Errorf("image push -a: no line for tag %s:\n%s", tag, r)
+		}
+	}
+	if st := reg.Stats(); st.ManifestPuts != 2 || st.BlobUploads != 0 {
+		t.Errorf("image push -a: registry %+v, want the manifests of :2 and :3 (:1 is there) and no blob", st)
+	}
+	if r := e.Berth(t, "image", "push", "-a", reg.Addr()+"/proj/app:1"); r.Code == 0 {
+		t.Errorf("image push -a NAME:TAG: want an error:\n%s", r)
+	}
+
 	// A service whose registry refuses: the push fails, unless ignored.
 	e.Compose(t, fmt.Sprintf(`services:
   built:

@@ -185,3 +185,24 @@ func TestBound(t *testing.T) {
 		t.Errorf("Bound kept %d bytes", len(got))
 	}
 }
+
+// TestHelperNameIsAWord: a credsStore with a slash is refused, never run
+// as a path.
+func TestHelperNameIsAWord(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"credsStore":"../../tmp/evil"}`), 0o600)
+	f, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.helper = func(string) client.ProgramFunc {
+		t.Fatal("the helper was run")
+		return nil
+	}
+	if err := f.Store("reg:5000", "u", "p"); !errors.Is(err, ErrBadHelper) {
+		t.Errorf("Store: %v", err)
+	}
+	if _, _, err := f.Get("reg:5000"); !errors.Is(err, ErrBadHelper) {
+		t.Errorf("Get: %v", err)
+	}
+}

@@ -97,12 +97,30 @@ func (f *File) Helper(server string) string {
 	return f.cf.CredentialsStore
 }
 
+// ErrBadHelper is returned for a credential helper name that is not a
+// plain word: "docker-credential-" + name must be looked up on PATH, never
+// taken as a path (a name with a slash would run a file relative to the
+// working directory).
+var ErrBadHelper = errors.New("invalid credential helper name")
+
+// program is the helper's protocol client, for a name that is a plain word.
+func (f *File) program(name string) (client.ProgramFunc, error) {
+	if name == "" || strings.ContainsAny(name, "/\\ \t\n") || name == "." || name == ".." {
+		return nil, fmt.Errorf("%w %q in %s", ErrBadHelper, name, f.path)
+	}
+	return f.helper(name), nil
+}
+
 // Store keeps user and secret for server (a ServerAddress): in its
 // credential helper (the file then holds an empty entry, as Docker's),
 // else base64 in the file's `auths`. The file is saved.
 func (f *File) Store(server, user, secret string) error {
 	if h := f.Helper(server); h != "" {
-		err := client.Store(f.helper(h), &credentials.Credentials{ServerURL: server, Username: user, Secret: secret})
+		prog, err := f.program(h)
+		if err != nil {
+			return err
+		}
+		err = client.Store(prog, &credentials.Credentials{ServerURL: server, Username: user, Secret: secret})
 		if err != nil {
 			return fmt.Errorf("credential helper docker-credential-%s: store: %w", h, err)
 		}
@@ -116,7 +134,11 @@ func (f *File) Store(server, user, secret string) error {
 // Get returns the credentials kept for server ("" and "" when none).
 func (f *File) Get(server string) (user, secret string, err error) {
 	if h := f.Helper(server); h != "" {
-		c, err := client.Get(f.helper(h), server)
+		prog, err := f.program(h)
+		if err != nil {
+			return "", "", err
+		}
+		c, err := client.Get(prog, server)
 		if credentials.IsErrCredentialsNotFound(err) {
 			return "", "", nil
 		}
@@ -153,7 +175,11 @@ func (f *File) Erase(server string) error {
 		return fmt.Errorf("%s: %w", server, ErrNotLoggedIn)
 	}
 	if h != "" {
-		err := client.Erase(f.helper(h), server)
+		prog, err := f.program(h)
+		if err != nil {
+			return err
+		}
+		err = client.Erase(prog, server)
 		if err != nil && !credentials.IsErrCredentialsNotFound(err) {
 			return fmt.Errorf("credential helper docker-credential-%s: erase: %w", h, err)
 		}
