@@ -70,7 +70,7 @@ var completionKinds = map[string]int{
 	"berth create": argServices, "berth pull": argServices, "berth push": argServices, "berth build": argServices,
 	"berth wait": argServices, "berth events": argServices, "berth images": argServices, "berth stats": argServices,
 	"berth watch": argServices,
-	"berth run": argFirstService, "berth exec": argFirstService, "berth port": argFirstService,
+	"berth run":   argFirstService, "berth exec": argFirstService, "berth port": argFirstService,
 	"berth inspect":       argServicesOrContainers,
 	"berth image inspect": argImages, "berth image rm": argImages, "berth image save": argImages,
 	"berth image push": argFirstImage, "berth image tag": argFirstImage, "berth image ls": argFirstImage,
