@@ -706,3 +706,39 @@ func TestParityCLIMoreFlags(t *testing.T) {
 		t.Errorf("after start --wait: %v", st)
 	}
 }
+
+// TestParityCLIDownRmi restates the down --rmi steps of Compose's
+// TestBuildImageDependencies (pkg/e2e/build_test.go): down --rmi local
+// removes the images berth built under the project's name and keeps
+// pulled ones; down --rmi=all removes those too.
+func TestParityCLIDownRmi(t *testing.T) {
+	e := NewEnv(t)
+	e.WriteFile(t, "app/Dockerfile", "FROM busybox\nCMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 1000 & wait\"]\n")
+	e.Compose(t, `services:
+  app:
+    build: ./app
+    network_mode: none
+  pulled:
+    image: busybox
+    network_mode: none
+    command: `+longRunning("up")+`
+`)
+	built := e.Project + "-app"
+	has := func(ref string) bool { return e.Berth(t, "image", "inspect", ref).Code == 0 }
+	e.MustBerth(t, "up", "-d")
+	if !has(built) || !has("busybox") {
+		t.Fatalf("after up: want %s built and busybox pulled", built)
+	}
+	e.MustBerth(t, "down", "-t0", "--rmi", "local")
+	if has(built) || !has("busybox") {
+		t.Errorf("down --rmi local: want %s gone and busybox kept (%v, %v)", built, has(built), has("busybox"))
+	}
+	e.MustBerth(t, "up", "-d")
+	e.MustBerth(t, "down", "-t0", "--rmi=all", "--remove-orphans")
+	if has(built) || has("busybox") {
+		t.Errorf("down --rmi=all: want both images gone (%v, %v)", has(built), has("busybox"))
+	}
+	if r := e.Berth(t, "down", "--rmi", "some"); r.Code == 0 || !strings.Contains(r.Stderr, "--rmi") {
+		t.Errorf("down --rmi some: want an error, got %s", r)
+	}
+}

@@ -42,6 +42,7 @@ func timeoutFlag(cmd *cobra.Command, secs int) *time.Duration {
 func newDownCmd(g *globalOptions) *cobra.Command {
 	var o engine.DownOptions
 	var timeout int
+	var rmi string
 	cmd := &cobra.Command{
 		Use:   "down [OPTIONS] [SERVICE...]",
 		Short: "Stop and remove containers, networks",
@@ -53,9 +54,15 @@ go once nothing of the project is left.`,
 			ctx := cmd.Context()
 			o.Timeout = timeoutFlag(cmd, timeout)
 			o.Services = args
+			if rmi != "" && rmi != "local" && rmi != "all" {
+				return fmt.Errorf("invalid value for --rmi: %q (want local or all)", rmi)
+			}
 			sel, err := g.projectSelection(ctx, nil)
 			if err != nil {
 				return err
+			}
+			if rmi != "" && sel.P == nil {
+				return errors.New("--rmi needs the compose file: it names the images")
 			}
 			if !cmd.Flags().Changed("remove-orphans") {
 				o.RemoveOrphans = composeEnvOf(sel.P).removeOrphans
@@ -64,10 +71,14 @@ go once nothing of the project is left.`,
 			if err != nil {
 				return err
 			}
-			return eng.Down(ctx, sel.Project, sel.P, o)
+			if err := eng.Down(ctx, sel.Project, sel.P, o); err != nil || rmi == "" {
+				return err
+			}
+			return removeDownImages(ctx, g, sel.P, rmi, args)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&rmi, "rmi", "", `Remove images used by services: "local" those built without an image: name, "all" every service's`)
 	f.BoolVarP(&o.Volumes, "volumes", "v", false, "Remove named volumes declared in the volumes section and anonymous volumes")
 	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "Remove containers of services not defined in the compose file (default: COMPOSE_REMOVE_ORPHANS)")
 	f.IntVarP(&timeout, "timeout", "t", 0, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period, else 10)")

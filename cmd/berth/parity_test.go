@@ -237,3 +237,28 @@ func TestComposeFileVariables(t *testing.T) {
 		t.Errorf("COMPOSE_DISABLE_ENV_FILE=1: %q", out)
 	}
 }
+
+func TestDownImages(t *testing.T) {
+	svc := func(name, img string, built bool) types.ServiceConfig {
+		s := types.ServiceConfig{Name: name}
+		s.Image = img
+		if built {
+			s.Build = &types.BuildConfig{Context: "."}
+		}
+		return s
+	}
+	p := &types.Project{Name: "proj", Services: types.Services{
+		"built":  svc("built", "", true),
+		"named":  svc("named", "reg/named:1", true),
+		"pulled": svc("pulled", "busybox", false),
+	}}
+	if got := downImages(p, "local", nil); !slices.Equal(got, []string{"proj-built"}) {
+		t.Errorf("local: %q", got)
+	}
+	if got := downImages(p, "all", nil); !slices.Equal(got, []string{"busybox", "proj-built", "reg/named:1"}) {
+		t.Errorf("all: %q", got)
+	}
+	if got := downImages(p, "all", []string{"pulled"}); !slices.Equal(got, []string{"busybox"}) {
+		t.Errorf("all, pulled only: %q", got)
+	}
+}
