@@ -504,3 +504,31 @@ func TestWatchNoDevelop(t *testing.T) {
 		t.Errorf("up --watch without develop: %s", r)
 	}
 }
+
+// TestWatchExample: examples/watchstack as its README tells: an edit of
+// the page is served, a draft is not synced, a config change restarts
+// the service.
+func TestWatchExample(t *testing.T) {
+	e := NewEnv(t)
+	src := exampleDir(t, "watchstack")
+	if err := os.CopyFS(e.Dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	port := netFreePort(t, "tcp")
+	e.ExtraEnv = append(e.ExtraEnv, fmt.Sprintf("SITE_PORT=%d", port))
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	w := startWatch(t, e, "watch")
+	netHostGet(t, url, "Hello from berth watch")
+	e.WriteFile(t, "html/index.html", "<h1>edited</h1>\n")
+	netHostGet(t, url, "edited")
+	e.WriteFile(t, "html/notes.draft", "x\n")
+	e.WriteFile(t, "html/key.secret", "k\n")
+	e.WriteFile(t, "conf/httpd.conf", ".txt:text/plain\n.md:text/plain\n")
+	w.waitCount(t, "restarted", 1, time.Minute)
+	netHostGet(t, url, "edited")
+	for _, p := range []string{"/www/notes.draft", "/www/key.secret"} {
+		if r := ctrRead(t, e, "site", "stat", p); r.Code == 0 {
+			t.Errorf("%s was synced though it is ignored", p)
+		}
+	}
+}
