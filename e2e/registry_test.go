@@ -213,8 +213,10 @@ func TestRegistryCredentialHelper(t *testing.T) {
 	}
 }
 
-// TestRegistryComposePush ports the scenarios of Compose's push (its
-// pkg/compose/push.go and the push cases of pkg/e2e, offline): services
+// TestRegistryComposePush ports Compose's push as its code
+// (pkg/compose/push.go) and reference (docs/reference/compose_push.md:
+// `build: .` with `image: localhost:5000/…` goes to that registry) define
+// it, offline, against a registry on 127.0.0.1: services
 // without build: or image: are skipped; image: and build.tags are all
 // pushed; a failing push fails the command unless --ignore-push-failures;
 // -q prints nothing.

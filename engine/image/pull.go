@@ -225,14 +225,22 @@ func classify(err error) error {
 	if !errors.As(err, &te) {
 		return err
 	}
+	err = boundedError{err}
 	switch {
 	case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden || hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
-		return fmt.Errorf("%w (private image? check the name, or log in with `docker login`): %w", ErrUnauthorized, err)
+		return fmt.Errorf("%w (private image? check the name, or log in with `berth login`): %w", ErrUnauthorized, err)
 	case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
 		return fmt.Errorf("%w (no such image or tag): %w", ErrManifestUnknown, err)
 	}
 	return err
 }
+
+// boundedError shows at most boundMessage's length of a registry's error
+// (whose body may be a whole HTML page) and still unwraps to it.
+type boundedError struct{ err error }
+
+func (b boundedError) Error() string { return boundMessage(b.err.Error()) }
+func (b boundedError) Unwrap() error { return b.err }
 
 func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
 	for _, d := range te.Errors {

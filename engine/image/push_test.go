@@ -181,3 +181,26 @@ func fmtErr(err error) string {
 	}
 	return err.Error()
 }
+
+// TestPullErrorBounded: a registry that answers a pull with a huge error
+// page is quoted in at most a line's worth, and a refusal says to log in
+// with berth.
+func TestPullErrorBounded(t *testing.T) {
+	tr := newTestRegistry(t)
+	ref := tr.push(t, "big/err:1", appImage(t))
+	tr.wrap = func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte("<html>" + strings.Repeat("x", 100000) + "</html>"))
+	}
+	_, err := newTestPuller(newTestStore(t)).Pull(t.Context(), ref, PullOptions{})
+	if err == nil || len(err.Error()) > 2000 {
+		t.Errorf("pull against a huge error page: %d bytes", len(fmtErr(err)))
+	}
+	tr.wrap = func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}
+	_, err = newTestPuller(newTestStore(t)).Pull(t.Context(), ref, PullOptions{})
+	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "berth login") {
+		t.Errorf("401: %v", err)
+	}
+}
