@@ -2,7 +2,11 @@
 # gpu-check.sh — the prepared check of berth's GPU support, for a machine
 # with an NVIDIA GPU and driver (the project's device machine: cgroup v2
 # only, no runc, no apt, no network). Not run by `make test`; as of its
-# writing it has never run (no session had a GPU machine).
+# writing it has never run on a GPU (no session had a GPU machine). It was
+# rehearsed on a hybrid-cgroup machine without one, on a fake driver root
+# (BERTH_NVIDIA_DRIVER_ROOT=DIR with mknod'ed nodes, a linker cache, and a
+# static fake nvidia-smi): PASS — which proves the script and the generated
+# spec's plumbing, not the real driver's libraries under a glibc-less image.
 #
 # Prepare on the build machine, in the repository root:
 #

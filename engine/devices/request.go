@@ -11,7 +11,7 @@ import (
 )
 
 // ErrNoGPU says a service asks for a GPU the host does not have.
-var ErrNoGPU = errors.New("no GPU")
+var ErrNoGPU = errors.New("no NVIDIA GPU")
 
 // ErrUnknownDevice says a service asks for a CDI device no spec provides.
 var ErrUnknownDevice = errors.New("unknown CDI device")
@@ -164,7 +164,7 @@ func (r *Registry) gpuNames(rq request) ([]string, error) {
 	}
 	idx := r.gpuIndices()
 	if int(g.Count) > len(idx) {
-		return nil, fmt.Errorf("%s: %w: count %d, but this host has %d GPU(s) (%s)", rq.field, ErrNoGPU, g.Count, len(idx), strings.Join(idx, ", "))
+		return nil, fmt.Errorf("%s: count %d, but this host has %d GPU(s) (%s)", rq.field, g.Count, len(idx), strings.Join(idx, ", "))
 	}
 	var out []string
 	for _, i := range idx[:g.Count] {
@@ -178,7 +178,7 @@ func (r *Registry) noGPU(field string) error {
 	if r.noNVIDIA != nil {
 		why = strings.TrimPrefix(r.noNVIDIA.Error(), ErrNoNVIDIADriver.Error()+": ")
 	}
-	return fmt.Errorf("%s: %w: this host has no NVIDIA GPU: no CDI spec provides %s in %s, and no NVIDIA driver was found (%s)",
+	return fmt.Errorf("%s: %w on this host: no CDI spec provides %s in %s, and no NVIDIA driver was found (%s)",
 		field, ErrNoGPU, NVIDIAKind, strings.Join(r.dirs, ", "), why)
 }
 
