@@ -586,7 +586,7 @@ func TestParityCLIUnknownCommand(t *testing.T) {
 		want []string
 	}{
 		{[]string{"foo"}, []string{`unknown command "foo"`}},
-		{[]string{"watch"}, []string{`unknown command "watch"`}},
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
 		{[]string{"lgos"}, []string{`unknown command "lgos"`, "Did you mean this?", "logs"}},
 		{[]string{"volume", "lss"}, []string{`unknown command "lss"`, "ls"}},
 		{[]string{"network", "frob"}, []string{`unknown command "frob"`}},
