@@ -8,7 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/testregistry"
 )
@@ -97,6 +101,10 @@ func TestRegistryRoundTrip(t *testing.T) {
 			if got := auths[reg.Addr()]["auth"]; got != base64.StdEncoding.EncodeToString([]byte("alice:s3cret")) {
 				t.Errorf("config.json auths[%s].auth = %q:\n%s", reg.Addr(), got, raw)
 			}
+			// No credentials given: the stored ones are tried first, as Docker.
+			if r := e.Berth(t, "login", reg.Addr()); r.Code != 0 || !strings.Contains(r.Stdout, "Authenticating with existing credentials...") {
+				t.Errorf("login with stored credentials:\n%s", r)
+			}
 
 			reg.ResetStats()
 			r = e.MustBerth(t, "image", "push", ref)
@@ -149,6 +157,12 @@ func TestRegistryRoundTrip(t *testing.T) {
 			}
 			if r := e.Berth(t, "logout", reg.Addr()); r.Code != 0 || !strings.Contains(r.Stdout, "Not logged in to "+reg.Addr()) {
 				t.Errorf("second logout:\n%s", r)
+			}
+			if r := e.Berth(t, "logout"); r.Code != 0 || !strings.Contains(r.Stdout, "Not logged in to https://index.docker.io/v1/") {
+				t.Errorf("logout of Docker Hub:\n%s", r)
+			}
+			if r := e.Berth(t, "login", reg.Addr()); r.Code == 0 || !strings.Contains(r.Stderr, "non TTY") {
+				t.Errorf("login with nothing stored and no terminal: want an error:\n%s", r)
 			}
 		})
 	}
@@ -305,5 +319,81 @@ func TestRegistryComposePush(t *testing.T) {
 	r = e.Berth(t, "push", "--ignore-push-failures")
 	if r.Code != 0 || !strings.Contains(r.Stderr, "WARNING: Pushing service") {
 		t.Errorf("push --ignore-push-failures: want success with warnings:\n%s", r)
+	}
+}
+
+// TestRegistryLoginPrompt: on a terminal, login asks for the user name
+// and the password, and the password is not echoed.
+func TestRegistryLoginPrompt(t *testing.T) {
+	e, reg, dockerDir := registryEnv(t, testregistry.WithBasicAuth("alice", "s3cret"))
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+
+	var mu sync.Mutex
+	var seen strings.Builder
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			k, err := master.Read(buf)
+			mu.Lock()
+			seen.Write(buf[:k])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	waitFor := func(s string) {
+		t.Helper()
+		Eventually(t, 30*time.Second, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if !strings.Contains(seen.String(), s) {
+				return fmt.Errorf("no %q on the terminal yet: %q", s, seen.String())
+			}
+			return nil
+		})
+	}
+	cmd := e.Cmd(t.Context(), "login", reg.Addr())
+	cmd.Stdin, cmd.Stdout = slave, slave
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("Username (for " + reg.Addr() + "): ")
+	master.Write([]byte("alice\n"))
+	waitFor("Password: ")
+	mu.Lock()
+	before := seen.Len()
+	mu.Unlock()
+	master.Write([]byte("s3cret\n"))
+	waitFor("Login Succeeded")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, stderr.String())
+	}
+	mu.Lock()
+	after := seen.String()[before:]
+	mu.Unlock()
+	if strings.Contains(after, "s3cret") {
+		t.Errorf("the password was echoed: %q", after)
+	}
+	if auths, raw := dockerAuths(t, dockerDir); auths[reg.Addr()]["auth"] != base64.StdEncoding.EncodeToString([]byte("alice:s3cret")) {
+		t.Errorf("config.json:\n%s", raw)
 	}
 }
