@@ -2,6 +2,7 @@ package image
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berth-dev/berth/internal/testregistry"
@@ -172,7 +172,6 @@ func TestPushErrors(t *testing.T) {
 	if !errors.Is(err, ErrNoLocalTag) {
 		t.Errorf("missing tag: %v", err)
 	}
-	_ = name.Insecure
 }
 
 func fmtErr(err error) string {
@@ -202,5 +201,37 @@ func TestPullErrorBounded(t *testing.T) {
 	_, err = newTestPuller(newTestStore(t)).Pull(t.Context(), ref, PullOptions{})
 	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "berth login") {
 		t.Errorf("401: %v", err)
+	}
+}
+
+// TestPushErrorKinds: 403 and 404 from the registry name it and say what
+// to do.
+func TestPushErrorKinds(t *testing.T) {
+	var code atomic.Int32
+	reg, err := testregistry.Start(t.Context(), testregistry.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c := int(code.Load()); c != 0 && r.URL.Path != "/v2/" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(c)
+				errCode := map[int]string{403: "DENIED", 404: "NAME_UNKNOWN"}[c]
+				fmt.Fprintf(w, `{"errors":[{"code":%q,"message":"registry says %d"}]}`, errCode, c)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ref := reg.Addr() + "/team/app:1"
+	s := storedImage(t, ref)
+	ps := NewPusher(s, &Config{}, WithRemoteOptions(fastRetry))
+	for c, want := range map[int32]string{403: "may not push to team/app", 404: "repository team/app not found"} {
+		code.Store(c)
+		_, err := ps.Push(t.Context(), ref, PushOptions{})
+		if err == nil || !strings.Contains(err.Error(), "registry "+reg.Addr()) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), fmt.Sprintf("registry says %d", c)) {
+			t.Errorf("%d: %v", c, err)
+		}
 	}
 }
