@@ -434,15 +434,19 @@ func TestWatchRebuildGo(t *testing.T) {
     command: ["sleep", "3600"]
 `, port))
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	w := startWatch(t, e, "watch")
+	w := startWatch(t, e, "watch", "--prune")
 	netHostGet(t, url, "first from a berth-built binary")
 	otherID := psIDs(t, e)["other"]
+	firstImage := imageID(t, e, e.Project+"-web")
 
 	e.WriteFile(t, "message.go", "package main\n\nconst message = \"second\"\n")
 	w.waitCount(t, "successfully built", 1, 3*time.Minute)
 	netHostGet(t, url, "second from a berth-built binary")
 	if got := psIDs(t, e)["other"]; got != otherID {
 		t.Errorf("the other service was recreated by web's rebuild (%s → %s)", otherID, got)
+	}
+	if r := e.Berth(t, "image", "inspect", firstImage); r.Code == 0 {
+		t.Errorf("--prune kept the replaced image %s", firstImage)
 	}
 
 	e.WriteFile(t, "message.go", "package main\n\nconst message = \n")
@@ -530,5 +534,51 @@ func TestWatchExample(t *testing.T) {
 		if r := ctrRead(t, e, "site", "stat", p); r.Code == 0 {
 			t.Errorf("%s was synced though it is ignored", p)
 		}
+	}
+}
+
+// TestWatchRebuildExternalNetwork ports Compose's
+// TestRebuildOnDotEnvWithExternalNetwork: a rebuild triggered by a .env
+// change recreates the service on the external network it was on.
+func TestWatchRebuildExternalNetwork(t *testing.T) {
+	e := NewEnv(t)
+	netName := "ext-" + e.Project
+	e.MustBerth(t, "network", "create", "--subnet", "10.217.41.0/24", netName)
+	t.Cleanup(func() {
+		// t.Context is over by now: the network goes with a context of its own
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+		defer cancel()
+		e.run(ctx, nil, "down", "-t", "0")
+		if r := e.run(ctx, nil, "network", "rm", netName); r.Code != 0 {
+			t.Errorf("network rm %s: %s", netName, r)
+		}
+	})
+	e.WriteFile(t, ".env", "HELLO=WORLD\n")
+	e.WriteFile(t, "Dockerfile", "FROM busybox\nCOPY .env /env.txt\nCMD [\"sleep\", \"3600\"]\n")
+	e.Compose(t, fmt.Sprintf(`services:
+  ext-app:
+    build: .
+    init: true
+    networks: [ext]
+    develop:
+      watch:
+        - path: .env
+          action: rebuild
+networks:
+  ext:
+    external: true
+    name: %s
+`, netName))
+	w := startWatch(t, e, "watch", "ext-app")
+	waitCtrFile(t, e, "ext-app", "/env.txt", "HELLO=WORLD\n")
+	e.WriteFile(t, ".env", "HELLO=WORLD\nTEST=REBUILD\n")
+	w.waitCount(t, "successfully built", 1, 3*time.Minute)
+	waitCtrFile(t, e, "ext-app", "/env.txt", "HELLO=WORLD\nTEST=REBUILD\n")
+	r := e.MustBerth(t, "inspect", "-f", "{{json .NetworkSettings.Networks}}", "ext-app")
+	if !strings.Contains(r.Stdout, netName) {
+		t.Errorf("after the rebuild the container is not on %s: %s", netName, r.Stdout)
+	}
+	if strings.Contains(w.String(), "failed") {
+		t.Errorf("the rebuild reported a failure:\n%s", w.String())
 	}
 }
