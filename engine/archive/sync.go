@@ -58,15 +58,18 @@ func Sync(ctx context.Context, root *os.File, entries []SyncEntry, o SyncOptions
 			f.Close()
 		}
 	}()
+	// an entry that fails does not stop the others: each error is
+	// reported, the rest of the batch still lands
+	var errs []error
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return s.stats, err
 		}
 		if err := s.entry(e); err != nil {
-			return s.stats, fmt.Errorf("sync %s to %s: %w", e.Host, path.Join(e.Target, e.Rel), err)
+			errs = append(errs, fmt.Errorf("sync %s to %s: %w", e.Host, path.Join(e.Target, e.Rel), err))
 		}
 	}
-	return s.stats, nil
+	return s.stats, errors.Join(errs...)
 }
 
 type syncer struct {
