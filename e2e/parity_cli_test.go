@@ -527,6 +527,9 @@ func TestParityCLIOrphansEnv(t *testing.T) {
 	if r := e.MustBerth(t, "ps", "--orphans=false", "--services"); strings.Contains(r.Stdout, "gone") {
 		t.Errorf("ps --orphans=false: want the orphan left out, got %s", r)
 	}
+	if r := e.MustBerth(t, "ps", "--no-trunc"); !strings.Contains(r.Stdout, "sleep 1000 & wait") {
+		t.Errorf("ps --no-trunc: want the whole command, got %s", r)
+	}
 	e.WriteFile(t, ".env", "COMPOSE_IGNORE_ORPHANS=true\n")
 	if r := e.MustBerth(t, "up", "-d"); strings.Contains(r.Stderr, warning) {
 		t.Errorf("COMPOSE_IGNORE_ORPHANS=true: want no warning, got %s", r)

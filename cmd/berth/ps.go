@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -14,7 +15,7 @@ import (
 )
 
 func newPsCmd(g *globalOptions) *cobra.Command {
-	var all, quiet, services bool
+	var all, quiet, services, noTrunc bool
 	orphans := true
 	var format, filter string
 	var status []string
@@ -89,7 +90,7 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 				tw := tabwriter.NewWriter(g.stdout, 0, 0, 3, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS")
 				for _, c := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Image, truncate(c.Command, 22), c.Service, c.RunningFor, c.Status, ports(c.Publishers))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Image, truncate(c.Command, commandWidth(noTrunc)), c.Service, c.RunningFor, c.Status, ports(c.Publishers))
 				}
 				tw.Flush()
 			default:
@@ -106,6 +107,7 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&status, "status", nil, "Filter services by status: created, restarting, running, paused, exited, dead")
 	f.StringVar(&filter, "filter", "", "Filter services by a property: status=STATUS")
 	f.BoolVar(&orphans, "orphans", true, "Include containers of services not in the compose file")
+	f.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate the command")
 	return cmd
 }
 
@@ -123,6 +125,14 @@ func psStatusFilter(filter string) ([]string, error) {
 		return nil, fmt.Errorf("unknown filter %s", key)
 	}
 	return []string{val}, nil
+}
+
+// commandWidth is how much of a command the table shows.
+func commandWidth(noTrunc bool) int {
+	if noTrunc {
+		return math.MaxInt
+	}
+	return 22
 }
 
 func truncate(s string, n int) string {
