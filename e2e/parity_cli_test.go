@@ -530,6 +530,14 @@ func TestParityCLIOrphansEnv(t *testing.T) {
 	if r := e.MustBerth(t, "ps", "--no-trunc"); !strings.Contains(r.Stdout, "sleep 1000 & wait") {
 		t.Errorf("ps --no-trunc: want the whole command, got %s", r)
 	}
+	// kill leaves orphans alone unless --remove-orphans (Compose's kill.go)
+	e.MustBerth(t, "kill", "-s", "TERM")
+	waitState(t, e, "test", "exited", 30*time.Second)
+	if st := states(mustPs(t, e, "-a")); st["gone"] != "running" {
+		t.Errorf("kill: the orphan is %q, want running", st["gone"])
+	}
+	e.MustBerth(t, "kill", "-s", "TERM", "--remove-orphans")
+	waitState(t, e, "gone", "exited", 30*time.Second)
 	e.WriteFile(t, ".env", "COMPOSE_IGNORE_ORPHANS=true\n")
 	if r := e.MustBerth(t, "up", "-d"); strings.Contains(r.Stderr, warning) {
 		t.Errorf("COMPOSE_IGNORE_ORPHANS=true: want no warning, got %s", r)

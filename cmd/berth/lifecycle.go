@@ -165,11 +165,20 @@ func newKillCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("remove-orphans") {
+				removeOrphans = composeEnvOf(sel.P).removeOrphans
+			}
+			if len(args) == 0 && sel.P != nil && !removeOrphans {
+				// as docker compose: orphans only with --remove-orphans
+				if sel.Services = project.ServiceNames(sel.P); len(sel.Services) == 0 {
+					return nil
+				}
+			}
 			return eng.Kill(ctx, sel, signal)
 		},
 	}
 	cmd.Flags().StringVarP(&signal, "signal", "s", "SIGKILL", "Signal to send to the containers")
-	cmd.Flags().BoolVar(&removeOrphans, "remove-orphans", false, "Accepted for compatibility")
+	cmd.Flags().BoolVar(&removeOrphans, "remove-orphans", false, "Also kill containers of services not in the compose file (default: COMPOSE_REMOVE_ORPHANS)")
 	return cmd
 }
 
