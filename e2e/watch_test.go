@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -581,4 +582,62 @@ networks:
 	if strings.Contains(w.String(), "failed") {
 		t.Errorf("the rebuild reported a failure:\n%s", w.String())
 	}
+}
+
+// TestWatchInotifyLimit: a tree with more directories than the inotify
+// limit fails at once with the sysctl to raise and the value needed;
+// directories added while watching past the limit are reported the same
+// way. The limit is lowered in a user namespace of the test's own
+// (user.max_inotify_watches there), never on the host.
+func TestWatchInotifyLimit(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare (util-linux) not found")
+	}
+	e := NewEnv(t)
+	e.Compose(t, `services:
+  web:
+    image: busybox
+    develop:
+      watch:
+        - path: ./tree
+          target: /tree
+          action: sync
+`)
+	for i := range 200 {
+		if err := os.MkdirAll(filepath.Join(e.Dir, "tree", fmt.Sprintf("d%03d", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inNS := func(limit int) *exec.Cmd {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		t.Cleanup(cancel)
+		cmd := exec.CommandContext(ctx, unshare, "-U", "-r", "sh", "-c",
+			fmt.Sprintf(`echo %d > /proc/sys/user/max_inotify_watches && exec "$0" watch --no-up`, limit), suite.berth)
+		cmd.Dir, cmd.Env = e.Dir, e.Environ()
+		return cmd
+	}
+	out, err := inNS(50).CombinedOutput()
+	if err == nil {
+		t.Fatalf("watch of 201 directories with a limit of 50 succeeded:\n%s", out)
+	}
+	for _, want := range []string{"user.max_inotify_watches is 50", "needs 201 inotify watches", "sysctl -w user.max_inotify_watches="} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the error lacks %q:\n%s", want, out)
+		}
+	}
+
+	// within the limit at the start, past it as the tree grows
+	cmd := inNS(260)
+	w := &watchProc{}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGINT); cmd.Wait() })
+	w.waitCount(t, "Watch enabled", 1, time.Minute)
+	for i := range 100 {
+		os.MkdirAll(filepath.Join(e.Dir, "tree", fmt.Sprintf("new%03d", i)), 0o755)
+	}
+	w.waitCount(t, "user.max_inotify_watches is 260", 1, 30*time.Second)
 }

@@ -15,25 +15,34 @@ import (
 )
 
 // maxWatchesFile holds the per-user inotify watch limit (a variable for
-// tests).
-var maxWatchesFile = "/proc/sys/fs/inotify/max_user_watches"
+// tests); nsWatchesFile the limit of this user namespace, lower in a
+// container or a user namespace made for a test.
+var (
+	maxWatchesFile = "/proc/sys/fs/inotify/max_user_watches"
+	nsWatchesFile  = "/proc/sys/user/max_inotify_watches"
+)
 
 // ErrWatchLimit: the trees hold more directories than inotify may watch.
 var ErrWatchLimit = errors.New("inotify watch limit reached")
 
 // LimitError says how many watches the trees need and what to raise.
 type LimitError struct {
-	Dirs  int // directories to watch (one inotify watch each)
-	Limit int // fs.inotify.max_user_watches now
-	InUse int // watches this user's other processes hold, when known
+	Dirs  int    // directories to watch (one inotify watch each)
+	Limit int    // the limit now
+	Name  string // the sysctl that sets it: fs.inotify.max_user_watches, or this user namespace's user.max_inotify_watches
+	InUse int    // watches this user's other processes hold, when known
 }
 
 func (e *LimitError) Error() string {
 	need := e.Dirs + e.InUse
-	return fmt.Sprintf("%v: watching needs %d inotify watches (one per directory) and fs.inotify.max_user_watches is %d"+
-		" (%d in use by other processes): raise it to at least %d, e.g. `sysctl -w fs.inotify.max_user_watches=%d`,"+
+	name := e.Name
+	if name == "" {
+		name = "fs.inotify.max_user_watches"
+	}
+	return fmt.Sprintf("%v: watching needs %d inotify watches (one per directory) and %s is %d"+
+		" (%d in use by other processes): raise it to at least %d, e.g. `sysctl -w %s=%d`,"+
 		" or ignore large directories (develop.watch ignore, .dockerignore)",
-		ErrWatchLimit, e.Dirs, e.Limit, e.InUse, need, roundUp(need))
+		ErrWatchLimit, e.Dirs, name, e.Limit, e.InUse, need, name, roundUp(need))
 }
 
 func (e *LimitError) Unwrap() error { return ErrWatchLimit }
@@ -99,8 +108,8 @@ func Watch(roots []string, skip func(dir string) bool) (*Notifier, error) {
 		n.dirs += count
 		dirs = append(dirs, r)
 	}
-	if limit := readLimit(); limit > 0 && n.dirs > limit {
-		return nil, &LimitError{Dirs: n.dirs, Limit: limit, InUse: watchesInUse()}
+	if limit, name := readLimit(); limit > 0 && n.dirs > limit {
+		return nil, &LimitError{Dirs: n.dirs, Limit: limit, Name: name, InUse: watchesInUse()}
 	}
 	w, err := fsnotify.NewBufferedWatcher(4096)
 	if err != nil {
@@ -150,7 +159,8 @@ func (n *Notifier) addTree(dir string) error {
 	add := func(d string) error {
 		if err := n.w.Add(d); err != nil {
 			if errors.Is(err, unix.ENOSPC) {
-				return &LimitError{Dirs: n.dirs, Limit: readLimit(), InUse: watchesInUse()}
+				limit, name := readLimit()
+				return &LimitError{Dirs: n.countDirs(), Limit: limit, Name: name, InUse: watchesInUse()}
 			}
 			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 				return nil // gone since it was seen
@@ -163,6 +173,18 @@ func (n *Notifier) addTree(dir string) error {
 		return add(dir)
 	}
 	return walkDirs(dir, n.skip, add)
+}
+
+// countDirs counts the directories of the trees now (the tree may have
+// grown since the start).
+func (n *Notifier) countDirs() int {
+	count := 0
+	for _, r := range n.roots {
+		if fi, err := os.Stat(r); err == nil && fi.IsDir() {
+			walkDirs(r, n.skip, func(string) error { count++; return nil })
+		}
+	}
+	return count
 }
 
 // walkDirs calls fn for dir and each directory beneath it, symlinks not
@@ -233,14 +255,23 @@ func (n *Notifier) send(p string) {
 	}
 }
 
-// readLimit is fs.inotify.max_user_watches, 0 when unknown.
-func readLimit() int {
-	b, err := os.ReadFile(maxWatchesFile)
-	if err != nil {
-		return 0
+// readLimit is the inotify watch limit that binds (0 when unknown) and
+// the sysctl that sets it: fs.inotify.max_user_watches, or the user
+// namespace's own user.max_inotify_watches when that is lower.
+func readLimit() (int, string) {
+	read := func(p string) int {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return 0
+		}
+		v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return v
 	}
-	v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return v
+	limit, name := read(maxWatchesFile), "fs.inotify.max_user_watches"
+	if ns := read(nsWatchesFile); ns > 0 && (limit == 0 || ns < limit) {
+		limit, name = ns, "user.max_inotify_watches"
+	}
+	return limit, name
 }
 
 // watchesInUse counts the inotify watches the processes of this user

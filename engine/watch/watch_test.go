@@ -176,9 +176,9 @@ func TestWatchLimitError(t *testing.T) {
 	}
 	limit := filepath.Join(t.TempDir(), "max_user_watches")
 	write(t, limit, "10\n")
-	old := maxWatchesFile
-	maxWatchesFile = limit
-	defer func() { maxWatchesFile = old }()
+	old, oldNS := maxWatchesFile, nsWatchesFile
+	maxWatchesFile, nsWatchesFile = limit, filepath.Join(t.TempDir(), "none")
+	defer func() { maxWatchesFile, nsWatchesFile = old, oldNS }()
 	_, err := Watch([]string{dir}, nil)
 	var le *LimitError
 	if !errors.As(err, &le) || !errors.Is(err, ErrWatchLimit) || le.Dirs != 22 {
