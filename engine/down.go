@@ -230,17 +230,27 @@ func (e *Engine) selected(sel Selection) (map[string][]*state.Container, error) 
 	return out, nil
 }
 
-// Stop stops containers in reverse dependency order.
+// Stop stops containers in reverse dependency order. Without services
+// named, it stops those of the services the compose file declares (as
+// Compose: containers of services of another file are left alone).
 func (e *Engine) Stop(ctx context.Context, sel Selection, timeout *time.Duration) error {
 	cs, err := e.selected(sel)
 	if err != nil {
 		return err
 	}
+	cs = inModel(sel, cs)
 	t := time.Duration(-1)
 	if timeout != nil {
 		t = *timeout
 	}
 	return e.walkContainers(ctx, sel.P, cs, graph.Reverse, func(ctx context.Context, c *state.Container) error {
+		if st, err := e.store.GetState(c.ID); err == nil && st.Status != state.StatusRunning &&
+			st.Status != state.StatusPaused && st.Status != state.StatusRestarting {
+			// As Compose, a stop reports the container stopped even when
+			// it already was.
+			e.emit("Container", c.Name, "Stopped")
+			return e.unpublish(c)
+		}
 		if err := e.stopContainer(ctx, c, t); err != nil {
 			return err
 		}
@@ -248,12 +258,36 @@ func (e *Engine) Stop(ctx context.Context, sel Selection, timeout *time.Duration
 	})
 }
 
-// Start starts existing containers in dependency order.
+// inModel keeps, when no service is named and the compose file is loaded,
+// the containers of the services it declares.
+func inModel(sel Selection, cs map[string][]*state.Container) map[string][]*state.Container {
+	if sel.P == nil || len(sel.Services) > 0 {
+		return cs
+	}
+	out := map[string][]*state.Container{}
+	for svc, list := range cs {
+		if _, ok := sel.P.Services[svc]; ok {
+			out[svc] = list
+		}
+	}
+	return out
+}
+
+// Start starts existing containers in dependency order. The services
+// named are started with their dependencies, as Compose does.
 func (e *Engine) Start(ctx context.Context, sel Selection) error {
+	if sel.P != nil && len(sel.Services) > 0 {
+		with, err := withDependencies(sel.P, sel.Services)
+		if err != nil {
+			return err
+		}
+		sel.Services = with
+	}
 	cs, err := e.selected(sel)
 	if err != nil {
 		return err
 	}
+	cs = inModel(sel, cs)
 	if len(cs) == 0 {
 		return fmt.Errorf("project %s: no containers to start (run `berth up`)", sel.Project)
 	}
@@ -311,6 +345,30 @@ func (e *Engine) Restart(ctx context.Context, sel Selection, timeout *time.Durat
 		}
 	}
 	return nil
+}
+
+// withDependencies adds, transitively, the services that services depend
+// on.
+func withDependencies(p *types.Project, services []string) ([]string, error) {
+	deps, err := project.Dependencies(p)
+	if err != nil {
+		return nil, err
+	}
+	in := map[string]bool{}
+	var add func(string)
+	add = func(s string) {
+		if in[s] {
+			return
+		}
+		in[s] = true
+		for _, d := range deps[s] {
+			add(d.On)
+		}
+	}
+	for _, s := range services {
+		add(s)
+	}
+	return sortedKeys(in), nil
 }
 
 // withRestartDependents adds, transitively, the services that depend on
@@ -371,6 +429,18 @@ func (e *Engine) Pause(ctx context.Context, sel Selection, pause bool) error {
 		op, status = supervisor.OpPause, "Paused"
 	}
 	return e.walkContainers(ctx, sel.P, cs, graph.Forward, func(ctx context.Context, c *state.Container) error {
+		// Docker's words, which Compose passes on.
+		if st, err := e.store.GetState(c.ID); err == nil {
+			if st.Status != state.StatusRunning && st.Status != state.StatusPaused && st.Status != state.StatusRestarting {
+				return nil // as Compose: only running containers are (un)paused
+			}
+			if pause && st.Status == state.StatusPaused {
+				return fmt.Errorf("container %s is already paused", c.Name)
+			}
+			if !pause && st.Status != state.StatusPaused {
+				return fmt.Errorf("container %s is not paused", c.Name)
+			}
+		}
 		if _, err := e.supervisor(c.Project).Call(ctx, supervisor.Request{Op: op, ID: c.ID}); err != nil {
 			return fmt.Errorf("%s %s: %w", op, c.Name, err)
 		}

@@ -103,7 +103,19 @@ func NewPlan(project string, desired []Desired, observed []Observed, o PlanOptio
 	recreated := map[string]bool{}
 	for _, d := range orderShared(desired) {
 		cs := byService[d.Service]
-		sort.Slice(cs, func(i, j int) bool { return cs[i].Number < cs[j].Number })
+		// As Compose: a scale down keeps the up-to-date replicas and the
+		// lowest numbers, so obsolete ones go first.
+		obsolete := map[string]bool{}
+		for _, c := range cs {
+			obsolete[c.ID] = !o.NoRecreate && (o.ForceRecreate || o.ForceServices[d.Service] || c.Hash != d.Hash ||
+				(d.ImageID != "" && c.ImageID != "" && c.ImageID != d.ImageID))
+		}
+		sort.Slice(cs, func(i, j int) bool {
+			if oi, oj := obsolete[cs[i].ID], obsolete[cs[j].ID]; oi != oj {
+				return oj
+			}
+			return cs[i].Number < cs[j].Number
+		})
 		keep := cs
 		if len(cs) > d.Replicas {
 			keep = cs[:d.Replicas]

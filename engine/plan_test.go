@@ -91,6 +91,28 @@ remove   p-web-3 (scale down to 1)
 `,
 		},
 		{
+			// Compose: scale down removes obsolete replicas first, then the
+			// highest numbers (TestScaleDownNoRecreate).
+			name:    "scale down removes obsolete replicas first",
+			desired: []Desired{{Service: "web", Replicas: 2, Hash: "new"}},
+			observed: []Observed{obs("web", 1, "old", state.StatusRunning, ""), obs("web", 2, "old", state.StatusRunning, ""),
+				obs("web", 3, "new", state.StatusRunning, ""), obs("web", 4, "new", state.StatusRunning, "")},
+			want: `remove   p-web-1 (scale down to 2)
+remove   p-web-2 (scale down to 2)
+keep     p-web-3 (up to date)
+keep     p-web-4 (up to date)
+`,
+		},
+		{
+			name:    "scale down with no-recreate ignores obsolescence",
+			desired: []Desired{{Service: "web", Replicas: 1, Hash: "new"}},
+			observed: []Observed{obs("web", 1, "old", state.StatusRunning, ""), obs("web", 2, "new", state.StatusRunning, "")},
+			opts:    PlanOptions{NoRecreate: true},
+			want: `keep     p-web-1 (up to date)
+remove   p-web-2 (scale down to 1)
+`,
+		},
+		{
 			name:     "orphans kept without flag",
 			desired:  []Desired{web},
 			observed: []Observed{obs("web", 1, "h1", state.StatusRunning, ""), obs("old", 1, "x", state.StatusRunning, "")},
