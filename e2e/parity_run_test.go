@@ -479,4 +479,3 @@ func TestParityComposeUpStopWithLogsMixed(t *testing.T) {
 		}
 	}
 }
-

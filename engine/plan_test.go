@@ -104,10 +104,10 @@ keep     p-web-4 (up to date)
 `,
 		},
 		{
-			name:    "scale down with no-recreate ignores obsolescence",
-			desired: []Desired{{Service: "web", Replicas: 1, Hash: "new"}},
+			name:     "scale down with no-recreate ignores obsolescence",
+			desired:  []Desired{{Service: "web", Replicas: 1, Hash: "new"}},
 			observed: []Observed{obs("web", 1, "old", state.StatusRunning, ""), obs("web", 2, "new", state.StatusRunning, "")},
-			opts:    PlanOptions{NoRecreate: true},
+			opts:     PlanOptions{NoRecreate: true},
 			want: `keep     p-web-1 (up to date)
 remove   p-web-2 (scale down to 1)
 `,
