@@ -537,27 +537,7 @@ func TestParityComposeRestartWithDependencies(t *testing.T) {
 	}
 }
 
-// Compose: restart_test.go TestRestartWithProfiles.
-func TestParityComposeRestartWithProfiles(t *testing.T) {
-	e := parityEnv(t, `services:
-  restart:
-    image: alpine
-    init: true
-    command: ash -c "if [[ -f /tmp/restart.lock ]] ; then sleep infinity; else touch /tmp/restart.lock; fi"
-
-  test:
-    profiles:
-      - test
-    image: alpine
-    init: true
-    command: ash -c "if [[ -f /tmp/restart.lock ]] ; then sleep infinity; else touch /tmp/restart.lock; fi"
-`)
-	e.MustBerth(t, "--profile", "test", "up", "-d")
-	r := e.MustBerth(t, "restart", "test")
-	wantOut(t, r, "Container "+e.Project+"-test-1 Started")
-}
-
-const parityProfiles = `services:
+const parityComposeProfiles = `services:
   regular-service:
     image: alpine
     init: true
@@ -573,7 +553,7 @@ const parityProfiles = `services:
 
 // Compose: profiles_test.go TestExplicitProfileUsage.
 func TestParityComposeExplicitProfileUsage(t *testing.T) {
-	e := parityEnv(t, parityProfiles)
+	e := parityEnv(t, parityComposeProfiles)
 	p := []string{"--profile", "test-profile"}
 	e.MustBerth(t, append(p, "up", "-d")...)
 	before := expect(t, e, ServiceState("regular-service", "running"), ServiceState("profiled-service", "running"))
@@ -591,7 +571,7 @@ func TestParityComposeExplicitProfileUsage(t *testing.T) {
 
 // Compose: profiles_test.go TestNoProfileUsage.
 func TestParityComposeNoProfileUsage(t *testing.T) {
-	e := parityEnv(t, parityProfiles)
+	e := parityEnv(t, parityComposeProfiles)
 	e.MustBerth(t, "up", "-d")
 	before := expect(t, e, ServiceState("regular-service", "running"), ServiceNotCreated("profiled-service"))
 	e.MustBerth(t, "stop")
@@ -608,7 +588,7 @@ func TestParityComposeNoProfileUsage(t *testing.T) {
 
 // Compose: profiles_test.go TestDotEnvProfileUsage.
 func TestParityComposeDotEnvProfileUsage(t *testing.T) {
-	e := parityEnv(t, parityProfiles)
+	e := parityEnv(t, parityComposeProfiles)
 	e.WriteFile(t, ".env", "COMPOSE_PROFILES=test-profile\n")
 	e.MustBerth(t, "up", "-d")
 	expect(t, e, ServiceState("regular-service", "running"), ServiceState("profiled-service", "running"))

@@ -46,10 +46,33 @@ var parityImages = sync.OnceValue(func() error {
 	if err != nil {
 		return err
 	}
+	// What the stand-ins add to busybox for Compose's fixtures: alpine's
+	// /var/run -> /run and a printenv (busybox-static has none), and
+	// nginx's default page.
+	alpineLayer, err := testimages.Layer(
+		testimages.Dir("usr", 0o755), testimages.Dir("usr/bin", 0o755),
+		testimages.Reg("usr/bin/printenv", 0o755, parityPrintenv), testimages.Symlink("usr/bin/env", "/bin/env"),
+		testimages.Symlink("var/run", "/run"))
+	if err != nil {
+		return err
+	}
+	nginxLayer, err := testimages.Layer(
+		testimages.Dir("usr/share", 0o755), testimages.Dir("usr/share/nginx", 0o755),
+		testimages.Dir("usr/share/nginx/html", 0o755),
+		testimages.Reg("usr/share/nginx/html/index.html", 0o644, "<h1>Welcome to nginx!</h1>\n"))
+	if err != nil {
+		return err
+	}
+	if bb, err = mutate.AppendLayers(bb, alpineLayer); err != nil {
+		return err
+	}
+	if nginx, err = mutate.AppendLayers(nginx, alpineLayer, nginxLayer); err != nil {
+		return err
+	}
 	imgs := map[string]v1.Image{
 		"alpine:latest": bb, "alpine:3.13.12": bb, "alpine:3.14": bb, "alpine:3.15": bb,
 		"alpine:3.18": bb, "alpine:3.19": bb, "alpine:3.20": bb, "alpine:3.22": bb,
-		"nginx:alpine": nginx, "nginx:latest": nginx, "bash:latest": bb,
+		"nginx:alpine": nginx, "nginx:latest": nginx, "bash:latest": bb, "busybox:1.35.0": bb,
 	}
 	for name, img := range imgs {
 		if _, err := suite.registry.Push(context.Background(), name, img); err != nil {
@@ -58,6 +81,17 @@ var parityImages = sync.OnceValue(func() error {
 	}
 	return nil
 })
+
+// parityPrintenv is printenv for the stand-in images: the values of the
+// variables named (exit 1 if one is unset), or the whole environment.
+const parityPrintenv = `#!/bin/sh
+[ $# -eq 0 ] && exec env
+rc=0
+for v in "$@"; do
+	if eval "[ -n \"\${$v+x}\" ]"; then eval "printf '%s\\n' \"\$$v\""; else rc=1; fi
+done
+exit $rc
+`
 
 // parityEnv is a test's Env with Compose's fixture as its compose.yaml
 // and the stand-in images pushed.

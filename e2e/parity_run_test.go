@@ -149,38 +149,6 @@ func TestParityComposeCascadeStop(t *testing.T) {
 	expect(t, e, ServiceState("running", "exited"))
 }
 
-// Compose: cascade_test.go TestCascadeIgnoresOneOffContainer.
-func TestParityComposeCascadeIgnoresOneOffContainer(t *testing.T) {
-	e := parityEnv(t, parityCascade)
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	up := e.Cmd(ctx, "up", "--abort-on-container-exit", "running")
-	var out lcBuffer
-	up.Stdout, up.Stderr = &out, &out
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- up.Wait() }()
-	defer func() {
-		_ = up.Process.Signal(syscall.SIGINT)
-		<-done
-	}()
-	expect(t, e, ServiceState("running", "running"))
-	e.MustBerth(t, "run", "--rm", "--no-deps", "running", "/bin/true")
-	time.Sleep(3 * time.Second)
-	if strings.Contains(out.String(), "Aborting on container exit") {
-		t.Errorf("a one-off's exit aborted the attached up:\n%s", out.String())
-	}
-	select {
-	case err := <-done:
-		done <- err
-		t.Fatalf("the attached up ended on a one-off's exit (%v):\n%s", err, out.String())
-	default:
-	}
-	expect(t, e, ServiceState("running", "running"))
-}
-
 const parityExitCodeFrom = `services:
   safe:
     image: 'alpine'

@@ -323,28 +323,51 @@ func (e *Engine) Start(ctx context.Context, sel Selection) error {
 	})
 }
 
-// Restart stops then starts containers. Services that depend on a
-// restarted one with `restart: true` are restarted after it (stopped
-// before it, started after it), as Compose does.
+// Restart restarts containers in dependency order, as Compose does: each
+// service once the dependencies it waits on (depends_on conditions) are met
+// again, each container reported Restarting then Started. Services that
+// depend on a restarted one with `restart: true` are restarted after it.
 func (e *Engine) Restart(ctx context.Context, sel Selection, timeout *time.Duration) error {
 	if sel.P != nil && len(sel.Services) > 0 {
 		sel.Services = withRestartDependents(sel.P, sel.Services)
 	}
-	if err := e.Stop(ctx, sel, timeout); err != nil {
-		return err
-	}
-	if err := e.Start(ctx, sel); err != nil {
-		return err
-	}
 	cs, err := e.selected(sel)
-	if err == nil {
-		for _, list := range cs {
-			for _, c := range list {
-				e.record(events.ActionRestart, c)
+	if err != nil {
+		return err
+	}
+	cs = inModel(sel, cs)
+	if len(cs) == 0 {
+		return nil
+	}
+	if err := e.supervisor(sel.Project).Ensure(ctx); err != nil {
+		return err
+	}
+	t := time.Duration(-1)
+	if timeout != nil {
+		t = *timeout
+	}
+	waited := map[string]bool{}
+	var mu sync.Mutex
+	return e.walkContainers(ctx, sel.P, cs, graph.Forward, func(ctx context.Context, c *state.Container) error {
+		mu.Lock()
+		wait := sel.P != nil && !waited[c.Service]
+		waited[c.Service] = true
+		mu.Unlock()
+		if wait {
+			if err := e.waitDependencies(ctx, sel.P, c.Service); err != nil {
+				return err
 			}
 		}
-	}
-	return nil
+		e.emit("Container", c.Name, "Restarting")
+		if err := e.stopContainer(ctx, c, t); err != nil {
+			return err
+		}
+		if err := e.startContainer(ctx, c.ID, c.Name); err != nil {
+			return err
+		}
+		e.record(events.ActionRestart, c)
+		return nil
+	})
 }
 
 // withDependencies adds, transitively, the services that services depend

@@ -87,3 +87,10 @@ func serviceHash(p *types.Project, s types.ServiceConfig) (hash string, canonica
 	}
 	return hex.EncodeToString(h.Sum(nil)), canonical, nil
 }
+
+// ServiceHash is the hash berth records as a container's
+// com.docker.compose.config-hash label (`config --hash`).
+func ServiceHash(p *types.Project, s types.ServiceConfig) (string, error) {
+	h, _, err := serviceHash(p, s)
+	return h, err
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,9 +33,12 @@ func hooks(rec *state.Container, which string) []types.ServiceHook {
 }
 
 // runHooks runs a container's hooks of one kind in it, in order. A failing
-// post_start hook fails the start (as Compose); pre_stop failures are
-// reported and the stop goes on.
+// post_start hook fails the start, as Compose. A failing pre_stop hook fails
+// the stop too (Compose's exit code and words), but the other hooks still
+// run and the caller still stops the container: a down never leaves a
+// container running because its hook failed.
 func (e *Engine) runHooks(ctx context.Context, rec *state.Container, which string) error {
+	var errs []error
 	for i, h := range hooks(rec, which) {
 		var env []string
 		for k, v := range h.Environment {
@@ -47,16 +51,16 @@ func (e *Engine) runHooks(ctx context.Context, rec *state.Container, which strin
 			Command: h.Command, Env: env, Workdir: h.WorkingDir, User: h.User, Privileged: h.Privileged,
 		}, &out)
 		if err == nil && code != 0 {
-			err = fmt.Errorf("exit code %d: %s", code, strings.TrimSpace(out.String()))
+			err = fmt.Errorf("%s hook exited with status %d: %s", rec.Service, code, strings.TrimSpace(out.String()))
 		}
 		if err != nil {
 			err = fmt.Errorf("service %q: %s hook %d (%s): %w", rec.Service, which, i+1, strings.Join(h.Command, " "), err)
 			if which == "pre_stop" {
-				e.progress(Event{Kind: "Container", Name: rec.Name, Status: "Warning", Err: err})
+				errs = append(errs, err)
 				continue
 			}
 			return err
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -268,31 +268,46 @@ type ExecOptions struct {
 	Stderr      *os.File
 }
 
+// execTarget picks exec's container as Compose does: replica number index
+// when given (one-offs have none), else the running replica with the lowest
+// number, else a running one-off of the service.
+func (e *Engine) execTarget(projectName, service string, index int) (*state.Container, error) {
+	recs, err := e.store.List(projectName)
+	if err != nil {
+		return nil, err
+	}
+	var best *state.Container
+	for _, r := range recs {
+		if r.Service != service || (index > 0 && (r.Oneoff || r.Number != index)) {
+			continue
+		}
+		st, err := e.store.GetState(r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if st.Status != state.StatusRunning {
+			continue
+		}
+		if best == nil || (best.Oneoff && !r.Oneoff) || (best.Oneoff == r.Oneoff && r.Number < best.Number) {
+			best = r
+		}
+	}
+	switch {
+	case best != nil:
+		return best, nil
+	case index > 0:
+		return nil, fmt.Errorf("service %q is not running container #%d", service, index)
+	default:
+		return nil, fmt.Errorf("service %q is not running", service)
+	}
+}
+
 // Exec runs a command in a running container of a service and returns its
 // exit code.
 func (e *Engine) Exec(ctx context.Context, projectName string, o ExecOptions) (int, error) {
-	if o.Index <= 0 {
-		o.Index = 1
-	}
-	recs, err := e.store.List(projectName)
+	rec, err := e.execTarget(projectName, o.Service, o.Index)
 	if err != nil {
 		return -1, err
-	}
-	var rec *state.Container
-	for _, r := range recs {
-		if r.Service == o.Service && !r.Oneoff && r.Number == o.Index {
-			rec = r
-		}
-	}
-	if rec == nil {
-		return -1, fmt.Errorf("service %q has no container number %d (is the project up?)", o.Service, o.Index)
-	}
-	st, err := e.store.GetState(rec.ID)
-	if err != nil {
-		return -1, err
-	}
-	if st.Status != state.StatusRunning {
-		return -1, fmt.Errorf("container %s is not running (%s)", rec.Name, st.Status)
 	}
 	return e.execIn(ctx, rec, o, nil)
 }

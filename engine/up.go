@@ -89,6 +89,9 @@ func upGraph(p *types.Project, o UpOptions) (*graph.Graph, error) {
 			g = g.Subgraph(o.Services, graph.Forward)
 		}
 	}
+	if err := project.CheckContainerNames(p, g.Nodes()); err != nil {
+		return nil, err
+	}
 	for name, n := range o.Scale {
 		if _, ok := p.Services[name]; !ok {
 			return nil, fmt.Errorf("--scale %s=%d: no such service: %s", name, n, name)
@@ -135,6 +138,9 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 	}
 	observed, err := e.observe(p.Name)
 	if err != nil {
+		return Plan{}, err
+	}
+	if err := checkSharedMissing(p, g, observed); err != nil {
 		return Plan{}, err
 	}
 	if len(o.Services) > 0 {
@@ -260,6 +266,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 			}
 		}
 	}
+	if err := e.restartDependents(ctx, p, steps, o); err != nil {
+		return plan, err
+	}
 	var supOnce sync.Once
 	var supErr error
 	ensureSup := func() error {
@@ -276,10 +285,17 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 		if err != nil {
 			return err
 		}
-		if !o.NoStart {
-			if err := e.waitDependencies(ctx, p, name); err != nil {
-				return err
+		// As Compose, containers are created first and started once the
+		// dependencies meet their conditions: a dependency that fails
+		// leaves its dependents created.
+		var waitOnce sync.Once
+		var waitErr error
+		ready := func() error {
+			waitOnce.Do(func() { waitErr = e.waitDependencies(ctx, p, name) })
+			if waitErr != nil {
+				return waitErr
 			}
+			return ensureSup()
 		}
 		ss := steps[name]
 		errs := make([]error, len(ss))
@@ -294,7 +310,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ensureSup, early[s.ID])
+					errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ready, early[s.ID])
 				}()
 			}
 			wg.Wait()
@@ -341,9 +357,10 @@ func (e *Engine) repairSupervisor(ctx context.Context, projectName string) error
 	return nil
 }
 
-// execStep does one step of the plan. removed is the step's container
-// when replaceNetworks removed it already.
-func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ensureSup func() error, removed *state.Container) error {
+// execStep does one step of the plan. ready blocks until the service may
+// start (its dependencies meet their conditions, the supervisor runs);
+// removed is the step's container when replaceNetworks removed it already.
+func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ready func() error, removed *state.Container) error {
 	noStart := o.NoStart
 	var keepAnon map[string]string
 	var replaces string
@@ -381,7 +398,7 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		if noStart {
 			return nil
 		}
-		if err := ensureSup(); err != nil {
+		if err := ready(); err != nil {
 			return err
 		}
 		if err := e.publishRecord(s.ID, s.Ports); err != nil {
@@ -399,7 +416,7 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 	if noStart {
 		return nil
 	}
-	if err := ensureSup(); err != nil {
+	if err := ready(); err != nil {
 		return err
 	}
 	return e.startContainer(ctx, rec.ID, rec.Name)
@@ -443,8 +460,9 @@ func (e *Engine) stopContainer(ctx context.Context, rec *state.Container, timeou
 		return nil
 	}
 	e.emit("Container", rec.Name, "Stopping")
+	var hookErr error
 	if st.Status == state.StatusRunning {
-		e.runHooks(ctx, rec, "pre_stop")
+		hookErr = e.runHooks(ctx, rec, "pre_stop")
 	}
 	sup := e.supervisor(rec.Project)
 	if _, err := sup.Call(ctx, supervisor.Request{Op: supervisor.OpStop, ID: rec.ID, Timeout: timeout}); err != nil {
@@ -459,7 +477,7 @@ func (e *Engine) stopContainer(ctx context.Context, rec *state.Container, timeou
 		e.store.PutState(rec.ID, st)
 	}
 	e.emit("Container", rec.Name, "Stopped")
-	return nil
+	return hookErr
 }
 
 // observe lists a project's containers with their runtime state.

@@ -21,10 +21,16 @@ type DependencyError struct {
 	Condition  string
 	Reason     string // "exited with code 1", "is unhealthy", …
 	Logs       string // the tail of the dependency's output, when it exited
+	// Container and State say, in Compose's words, which container failed
+	// and how: "exited (1)", "is unhealthy".
+	Container, State string
 }
 
 func (e *DependencyError) Error() string {
 	msg := fmt.Sprintf("service %q depends on %q (%s), but %s %s", e.Service, e.Dependency, e.Condition, e.Dependency, e.Reason)
+	if e.Container != "" && e.State != "" {
+		msg = fmt.Sprintf("dependency failed to start: container %s %s: %s", e.Container, e.State, msg)
+	}
 	if e.Logs != "" {
 		msg += "\n" + e.Logs
 	}
@@ -79,9 +85,13 @@ func (e *Engine) waitCondition(ctx context.Context, projectName string, d projec
 			}
 			ok, fail := conditionMet(d.Condition, c, st)
 			if fail != "" {
-				de := &DependencyError{Service: d.Service, Dependency: d.On, Condition: d.Condition, Reason: fail}
-				if st.Status == state.StatusExited {
+				de := &DependencyError{Service: d.Service, Dependency: d.On, Condition: d.Condition, Reason: fail, Container: c.Name}
+				switch {
+				case st.Status == state.StatusExited:
 					de.Logs = e.logTail(c, 10)
+					de.State = fmt.Sprintf("exited (%d)", st.ExitCode)
+				case st.Health == "unhealthy":
+					de.State = "is unhealthy"
 				}
 				if d.Required {
 					e.progress(Event{Kind: "Container", Name: c.Name, Status: "Error", Text: fail})
@@ -121,6 +131,9 @@ func conditionMet(cond string, c *state.Container, st *state.RuntimeState) (ok b
 	switch cond {
 	case types.ServiceConditionHealthy:
 		if c.Health == nil {
+			if st.Status == state.StatusExited && !restarts(c, st) {
+				return false, fmt.Sprintf("exited with code %d", st.ExitCode)
+			}
 			return false, "has no healthcheck (add one, or use condition: service_started)"
 		}
 		switch {
@@ -231,7 +244,7 @@ func (e *Engine) Wait(ctx context.Context, p *types.Project, o WaitOptions) erro
 		select {
 		case <-ctx.Done():
 			if ctx.Err() == context.DeadlineExceeded {
-				return fmt.Errorf("--wait: timed out: %s", pending)
+				return fmt.Errorf("--wait: application not healthy after %s: %s", o.Timeout, pending)
 			}
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

@@ -11,7 +11,9 @@ import (
 // compose-go's loader leaves to the engine: names that would become paths
 // (checkNames), a fixed container_name on a service with more than one
 // replica, and dependencies that form a cycle or name a service that is not
-// there.
+// there. Two services claiming one container_name are refused when both
+// are to be created (CheckContainerNames, by up and create), as Compose
+// does: each still runs alone, and down works.
 func Validate(p *types.Project) error {
 	if err := checkNames(p); err != nil {
 		return err
@@ -22,9 +24,6 @@ func Validate(p *types.Project) error {
 			return fmt.Errorf("service %q: container_name %q cannot be used with %d replicas: container names must be unique; remove container_name or set the scale to 1",
 				name, s.ContainerName, Replicas(s))
 		}
-	}
-	if err := p.CheckContainerNameUnicity(); err != nil {
-		return err
 	}
 	_, err := Dependencies(p)
 	return err
@@ -49,4 +48,23 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// CheckContainerNames refuses two of the services given that claim the same
+// container_name.
+func CheckContainerNames(p *types.Project, services []string) error {
+	owner := map[string]string{}
+	sorted := append([]string(nil), services...)
+	sort.Strings(sorted)
+	for _, name := range sorted {
+		s, ok := p.Services[name]
+		if !ok || s.ContainerName == "" {
+			continue
+		}
+		if other, ok := owner[s.ContainerName]; ok {
+			return fmt.Errorf("services.%s: container name %q is already in use by service %s", name, s.ContainerName, other)
+		}
+		owner[s.ContainerName] = name
+	}
+	return nil
 }

@@ -9,11 +9,14 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/project"
 )
@@ -34,6 +37,9 @@ type configOptions struct {
 	noConsistency  bool
 	noResolveEnv   bool
 	resolveDigests bool
+	hash           string
+	models         bool
+	variables      bool
 }
 
 func newConfigCmd(g *globalOptions) *cobra.Command {
@@ -64,6 +70,9 @@ merged, variables interpolated, short syntax expanded, paths resolved.`,
 	f.BoolVar(&o.noConsistency, "no-consistency", false, "Don't check model consistency (may print an invalid model)")
 	f.BoolVar(&o.noResolveEnv, "no-env-resolution", false, "Don't resolve service env files")
 	f.BoolVar(&o.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests")
+	f.StringVar(&o.hash, "hash", "", `Print the config hash of the services ("*" for all, or a comma-separated list)`)
+	f.BoolVar(&o.models, "models", false, "Print the model names, one per line")
+	f.BoolVar(&o.variables, "variables", false, "Print the model's variables and their defaults")
 	return cmd
 }
 
@@ -87,7 +96,23 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services [
 		out = io.Discard
 	}
 
+	if o.variables {
+		if len(services) > 0 {
+			fmt.Fprintln(g.stderr, "service filtering is not applied when --variables is set")
+		}
+		m, err := project.Model(ctx, withEdit(g.projectOptions(), func(po *project.Options) {
+			edit(po)
+			po.NoInterpolate = true
+		}))
+		if err != nil {
+			return err
+		}
+		return printVariables(out, template.ExtractVariables(m, template.DefaultPattern), o.format)
+	}
 	if o.noInterpolate && !o.services {
+		if len(services) > 0 {
+			fmt.Fprintln(g.stderr, "service filtering is not applied when --no-interpolate is set")
+		}
 		m, err := project.Model(ctx, withEdit(g.projectOptions(), edit))
 		if err != nil {
 			return err
@@ -114,6 +139,18 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services [
 		}
 	}
 	switch {
+	case o.hash != "":
+		return printHashes(out, p, o.hash)
+	case o.models:
+		var models []string
+		for _, name := range sortedNames(p.Models) {
+			m := p.Models[name].Model
+			if m == "" {
+				m = name
+			}
+			models = append(models, m)
+		}
+		return printLines(out, models)
 	case o.services:
 		return printLines(out, project.ServiceNames(p))
 	case o.volumes:
@@ -249,4 +286,46 @@ func resolveImageDigests(ctx context.Context, p *types.Project) error {
 		p.Services[name] = svc
 	}
 	return nil
+}
+
+// printHashes prints "service hash" lines, as `docker compose config
+// --hash`: spec is "*" or a comma-separated list of services.
+func printHashes(w io.Writer, p *types.Project, spec string) error {
+	names := project.ServiceNames(p)
+	if spec != "*" {
+		names = nil
+		for _, n := range strings.Split(spec, ",") {
+			if _, ok := p.Services[n]; !ok {
+				return fmt.Errorf("no such service: %s", n)
+			}
+			names = append(names, n)
+		}
+	}
+	var lines []string
+	for _, n := range names {
+		h, err := engine.ServiceHash(p, p.Services[n])
+		if err != nil {
+			return fmt.Errorf("service %q: %w", n, err)
+		}
+		lines = append(lines, n+" "+h)
+	}
+	return printLines(w, lines)
+}
+
+// printVariables prints the model's variables as `docker compose config
+// --variables` does: JSON indented by four spaces, or YAML.
+func printVariables(w io.Writer, vars map[string]template.Variable, format string) error {
+	var b []byte
+	var err error
+	if format == "json" {
+		b, err = json.MarshalIndent(vars, "", "    ")
+		b = append(b, '\n')
+	} else {
+		b, err = yaml.Marshal(vars)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }

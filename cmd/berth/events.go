@@ -35,6 +35,13 @@ the stream at that time. With --json, one JSON object per line:
 			if err != nil {
 				return err
 			}
+			if sel.P != nil {
+				for _, svc := range args {
+					if _, ok := sel.P.Services[svc]; !ok {
+						return fmt.Errorf("no such service: %s", svc)
+					}
+				}
+			}
 			f := events.Filter{Project: sel.Project, Services: args}
 			now := time.Now()
 			if f.Since, err = events.ParseTime(o.since, now); err != nil {

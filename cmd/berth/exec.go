@@ -22,6 +22,9 @@ func newExecCmd(g *globalOptions) *cobra.Command {
 			}
 			o.Service, o.Command = args[0], args[1:]
 			o.Env = resolveEnvFlags(o.Env, projectLookup(sel.P))
+			if !cmd.Flags().Changed("index") {
+				o.Index = 0 // any running container, a one-off when it is the only one (as Compose)
+			}
 			in, out, errw := stdFiles(g)
 			o.Stdin, o.Stdout, o.Stderr = in, out, errw
 			o.Interactive = interactive

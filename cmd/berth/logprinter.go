@@ -95,8 +95,14 @@ func (p *logPrinter) line(l engine.LogLine) {
 	fmt.Fprintf(w, "%s%s%s\n", p.prefix(l.Service, l.Number), ts, text)
 }
 
+// status prints a line about a container itself, as Compose does:
+// "web-1 exited with code 0", without the log prefix's bar.
 func (p *logPrinter) status(c *state.Container, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "%s%s\n", p.prefix(c.Service, c.Number), msg)
+	line := c.Service + "-" + strconv.Itoa(c.Number) + " " + msg
+	if p.color {
+		line = "\x1b[" + p.colorOf(c.Service) + "m" + line + "\x1b[0m"
+	}
+	fmt.Fprintln(p.w, line)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -54,10 +55,17 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 			}
 			in, out, errw := stdFiles(g)
 			o.Stdin, o.Stdout, o.Stderr = in, out, errw
-			o.Interactive = interactive && !o.Detach
+			// Detached, stdin is kept open but not attached (`cat` waits),
+			// as with docker compose run -d.
+			o.Interactive = interactive
 			// A terminal is allocated when stdin is one, as docker compose
-			// does, unless -T; -t forces it.
-			o.Tty = tty || (!noTTY && !o.Detach && in != nil && isTerminal(in) && out != nil && isTerminal(out))
+			// does, unless -T; -t (or -T=false) forces it, which needs a
+			// terminal on stdin.
+			forceTTY := tty || (cmd.Flags().Changed("no-TTY") && !noTTY)
+			if forceTTY && !o.Detach && interactive && (in == nil || !isTerminal(in)) {
+				return errors.New("cannot attach stdin to a TTY-enabled container because stdin is not a terminal")
+			}
+			o.Tty = forceTTY || (!noTTY && !o.Detach && in != nil && isTerminal(in) && out != nil && isTerminal(out))
 			eng, err := g.newEngine()
 			if err != nil {
 				return err

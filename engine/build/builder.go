@@ -209,7 +209,7 @@ func (r *run) export(ctx context.Context, st *stageState, started time.Time) (*i
 	ev.Status, ev.Line = StatusOutput, "writing image "+out.ID()
 	r.emit(ev)
 	for _, t := range r.o.Tags {
-		ev.Line = "naming to " + t
+		ev.Line = "naming to " + t + " done" // BuildKit's words
 		r.emit(ev)
 	}
 	r.done(ev)

@@ -1,0 +1,215 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Docker Compose's pkg/e2e scenarios about builds, ported as Compose
+// states them (see parity_compose_test.go). berth has one builder
+// (BuildKit's Dockerfile parser, no buildx): the scenarios that need
+// buildx, bake or Docker's classic builder are in COMPOSE-PARITY.md.
+
+// builtOnce: the build of project-service was named exactly once in the
+// output (Compose's builtOnce, on BuildKit's "naming to … done" lines).
+func builtOnce(t *testing.T, r Result, project, service string) {
+	t.Helper()
+	re := regexp.MustCompile(`naming to .*` + regexp.QuoteMeta(project) + `-` + regexp.QuoteMeta(service) + `.* done`)
+	if n := len(re.FindAllString(r.Stdout+r.Stderr, -1)); n != 1 {
+		t.Errorf("%s-%s built %d times, want once:\n%s", project, service, n, r)
+	}
+}
+
+// wantBuilt: the progress reports service built (Compose: "<service> Built";
+// berth aligns its columns with more spaces).
+func wantBuilt(t *testing.T, r Result, service string) {
+	t.Helper()
+	if !regexp.MustCompile(`\b` + regexp.QuoteMeta(service) + `\s+Built`).MatchString(r.Stdout + r.Stderr) {
+		t.Errorf("output does not report %s built:\n%s", service, r)
+	}
+}
+
+// Compose: compose_run_build_once_test.go TestRunBuildOnceDependency.
+func TestParityComposeRunBuildOnceDependency(t *testing.T) {
+	e := parityEnv(t, `services:
+  nginx:
+    pull_policy: build
+    build:
+      dockerfile_inline: |
+        FROM alpine
+        RUN echo "Nginx built at $(date)" > /build-time.txt
+        CMD sleep 3600
+
+  curl:
+    image: alpine
+    depends_on:
+      - nginx
+    command: echo "curl service"
+`)
+	r := e.MustBerth(t, "run", "--build", "--rm", "curl")
+	builtOnce(t, r, e.Project, "nginx")
+	if !strings.Contains(r.Stdout, "curl service") {
+		t.Errorf("stdout lacks the service's output:\n%s", r)
+	}
+}
+
+// Compose: compose_run_build_once_test.go TestRunBuildOnceNestedDependencies.
+func TestParityComposeRunBuildOnceNestedDependencies(t *testing.T) {
+	e := parityEnv(t, `services:
+  db:
+    pull_policy: build
+    build:
+      dockerfile_inline: |
+        FROM alpine
+        RUN echo "DB built at $(date)" > /db-build.txt
+        CMD sleep 3600
+
+  api:
+    pull_policy: build
+    build:
+      dockerfile_inline: |
+        FROM alpine
+        RUN echo "API built at $(date)" > /api-build.txt
+        CMD sleep 3600
+    depends_on:
+      - db
+
+  app:
+    pull_policy: build
+    build:
+      dockerfile_inline: |
+        FROM alpine
+        RUN echo "App built at $(date)" > /app-build.txt
+        CMD echo "App running"
+    depends_on:
+      - api
+`)
+	e.Timeout = 3 * time.Minute
+	r := e.MustBerth(t, "run", "--build", "--rm", "app")
+	for _, svc := range []string{"db", "api", "app"} {
+		builtOnce(t, r, e.Project, svc)
+	}
+	if !strings.Contains(r.Stdout, "App running") {
+		t.Errorf("stdout lacks the service's output:\n%s", r)
+	}
+}
+
+// Compose: compose_run_build_once_test.go TestRunBuildOnceNoDeps.
+func TestParityComposeRunBuildOnceNoDeps(t *testing.T) {
+	e := parityEnv(t, `services:
+  simple:
+    pull_policy: build
+    build:
+      dockerfile_inline: |
+        FROM alpine
+        RUN echo "Simple built at $(date)" > /build.txt
+        CMD echo "Simple service"
+`)
+	r := e.MustBerth(t, "run", "--build", "--rm", "simple")
+	builtOnce(t, r, e.Project, "simple")
+	if !strings.Contains(r.Stdout, "Simple service") {
+		t.Errorf("stdout lacks the service's output:\n%s", r)
+	}
+}
+
+// Compose: compose_run_test.go TestComposeRunBuild.
+func TestParityComposeRunBuild(t *testing.T) {
+	e := parityEnv(t, `services:
+  build:
+    build:
+      dockerfile_inline: "FROM base"
+      additional_contexts:
+        base: "service:build_base"
+  build_base:
+    build:
+      dockerfile_inline: "FROM alpine"
+`)
+	r := e.MustBerth(t, "run", "build", "echo", "hello world")
+	if !strings.Contains(r.Stdout, "hello world") {
+		t.Errorf("stdout lacks the command's output:\n%s", r)
+	}
+}
+
+// Compose: build_test.go TestBuildDependsOn.
+func TestParityComposeBuildDependsOn(t *testing.T) {
+	e := parityEnv(t, `services:
+  test1:
+    pull_policy: build
+    build:
+      dockerfile_inline: FROM alpine
+    command:
+      - echo
+      - "test 1 success"
+  test2:
+    image: alpine
+    depends_on:
+      - test1
+    command:
+      - echo
+      - "test 2 success"
+`)
+	wantBuilt(t, e.MustBerth(t, "up", "test2"), "test1")
+}
+
+// Compose: build_test.go TestBuildSubset.
+func TestParityComposeBuildSubset(t *testing.T) {
+	e := parityEnv(t, `services:
+  main:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+    entrypoint: ["echo", "Hello from main"]
+    depends_on:
+      - dep1
+
+  dep1:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+    entrypoint: ["echo", "Hello from dep1"]
+`)
+	wantBuilt(t, e.MustBerth(t, "build", "main"), "main")
+}
+
+// Compose: build_test.go TestBuildTags.
+func TestParityComposeBuildTags(t *testing.T) {
+	e := parityEnv(t, `services:
+  nginx:
+    image: ${TAG_IMAGE}
+    build:
+      context: .
+      tags:
+        - docker.io/docker/${TAG_IMAGE}:1.0.0
+        - ${TAG_IMAGE}-other:v1.0.0
+`)
+	e.WriteFile(t, "Dockerfile", "FROM alpine\nRUN echo \"SUCCESS\"\n")
+	image := e.Project + "-tags"
+	e.ExtraEnv = []string{"TAG_IMAGE=" + image}
+	e.MustBerth(t, "build", "--no-cache")
+	r := e.MustBerth(t, "image", "inspect", image)
+	wantOut(t, r, "docker/"+image+":1.0.0", image+":latest", image+"-other:v1.0.0")
+}
+
+// Compose: build_test.go TestUpBuildUnchangedContext.
+func TestParityComposeUpBuildUnchangedContext(t *testing.T) {
+	e := parityEnv(t, `services:
+  app:
+    build: .
+`)
+	e.WriteFile(t, "Dockerfile", "FROM alpine\nCOPY marker /marker\nCMD [\"sleep\", \"infinity\"]\n")
+	e.WriteFile(t, "marker", "v1\n")
+	e.MustBerth(t, "up", "-d", "--build")
+	before := expect(t, e, ServiceState("app", "running"))
+	hash := func() string {
+		r := e.MustBerth(t, "inspect", "-f", `{{index .Config.Labels "com.docker.compose.config-hash"}}`, e.Project+"-app-1")
+		return strings.TrimSpace(r.Stdout)
+	}
+	h := hash()
+	e.MustBerth(t, "up", "-d", "--build")
+	expect(t, e, NotRecreated(before, "app"))
+	if got := hash(); got != h {
+		t.Errorf("config-hash label %q, was %q", got, h)
+	}
+}
