@@ -116,6 +116,7 @@ func TestParityComposeRunBuildOnceNoDeps(t *testing.T) {
 
 // Compose: compose_run_test.go TestComposeRunBuild.
 func TestParityComposeRunBuild(t *testing.T) {
+	t.Skip("departs: berth's builder has no build.additional_contexts (\"service:\" contexts); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   build:
     build:
@@ -212,4 +213,103 @@ func TestParityComposeUpBuildUnchangedContext(t *testing.T) {
 	if got := hash(); got != h {
 		t.Errorf("config-hash label %q, was %q", got, h)
 	}
+}
+
+// Compose: build_test.go TestBuildEscaped.
+func TestParityComposeBuildEscaped(t *testing.T) {
+	e := parityEnv(t, `services:
+  foo:
+    build:
+      context: .
+      args:
+        foo: $${bar}
+
+  echo:
+    build:
+      dockerfile_inline: |
+        FROM bash
+        RUN <<'EOF'
+        echo $(seq 10)
+        EOF
+
+  arg:
+    build:
+      args:
+        BOOL: "true"
+      dockerfile_inline: |
+        FROM alpine:latest
+        ARG BOOL
+        RUN /bin/$${BOOL}
+`)
+	e.WriteFile(t, "Dockerfile", "FROM alpine\nARG foo\nRUN echo foo is $foo\n")
+	wantOut(t, e.MustBerth(t, "build", "--no-cache", "foo"), "foo is ${bar}")
+	e.MustBerth(t, "build", "--no-cache", "echo")
+	e.MustBerth(t, "build", "--no-cache", "arg")
+}
+
+// Compose: build_test.go TestBuildSecrets.
+func TestParityComposeBuildSecrets(t *testing.T) {
+	e := parityEnv(t, `services:
+  ssh:
+    image: ${SECRET_IMAGE}
+    build:
+      context: .
+      secrets:
+        - mysecret
+        - dotenvsecret
+        - source: envsecret
+          target: build_secret
+
+secrets:
+  mysecret:
+    file: ./secret.txt
+  envsecret:
+    environment: SOME_SECRET
+  dotenvsecret:
+    environment: ANOTHER_SECRET
+`)
+	e.WriteFile(t, ".env", "ANOTHER_SECRET=zot")
+	e.WriteFile(t, "secret.txt", "foo\n")
+	e.WriteFile(t, "Dockerfile", `FROM alpine
+
+RUN echo "foo" > /tmp/expected
+RUN --mount=type=secret,id=mysecret cat /run/secrets/mysecret > /tmp/actual
+RUN diff /tmp/expected /tmp/actual
+
+RUN echo "bar" > /tmp/expected
+RUN --mount=type=secret,id=build_secret cat /run/secrets/build_secret > tmp/actual
+RUN diff -w /tmp/expected /tmp/actual
+
+RUN echo "zot" > /tmp/expected
+RUN --mount=type=secret,id=dotenvsecret cat /run/secrets/dotenvsecret > tmp/actual
+RUN diff -w /tmp/expected /tmp/actual
+`)
+	image := e.Project + "-secret"
+	e.ExtraEnv = []string{"SECRET_IMAGE=" + image, "SOME_SECRET=bar"}
+	e.MustBerth(t, "build")
+	e.MustBerth(t, "image", "inspect", image)
+}
+
+// Compose: build_test.go TestBuildDependentImageWithProfile.
+func TestParityComposeBuildDependentImageWithProfile(t *testing.T) {
+	e := parityEnv(t, `secrets:
+  test-secret:
+    file: test-secret.txt
+
+services:
+  secret-build-test:
+    profiles: ["test"]
+    build:
+      context: .
+      dockerfile: Dockerfile
+      secrets:
+        - test-secret
+`)
+	e.WriteFile(t, "test-secret.txt", "SECRET\n")
+	e.WriteFile(t, "Dockerfile", `FROM alpine
+RUN --mount=type=secret,id=test-secret ls -la /run/secrets/; cp /run/secrets/test-secret /tmp
+
+CMD ["cat", "/tmp/test-secret"]
+`)
+	wantBuilt(t, e.MustBerth(t, "build", "secret-build-test"), "secret-build-test")
 }

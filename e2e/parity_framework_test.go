@@ -59,7 +59,9 @@ var parityImages = sync.OnceValue(func() error {
 	nginxLayer, err := testimages.Layer(
 		testimages.Dir("usr/share", 0o755), testimages.Dir("usr/share/nginx", 0o755),
 		testimages.Dir("usr/share/nginx/html", 0o755),
-		testimages.Reg("usr/share/nginx/html/index.html", 0o644, "<h1>Welcome to nginx!</h1>\n"))
+		testimages.Reg("usr/share/nginx/html/index.html", 0o644, "<h1>Welcome to nginx!</h1>\n"),
+		testimages.Dir("usr/sbin", 0o755),
+		testimages.Reg("usr/sbin/nginx", 0o755, "#!/bin/sh\necho 'nginx: configuration file /etc/nginx/nginx.conf test is successful'\n"))
 	if err != nil {
 		return err
 	}

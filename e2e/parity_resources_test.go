@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -271,6 +272,7 @@ volumes:
 
 // Compose: volumes_test.go TestUpRecreateVolumes.
 func TestParityComposeUpRecreateVolumes(t *testing.T) {
+	t.Skip("departs: berth keeps a volume whose definition changed (Compose recreates it once up -y approves); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   app:
     image: alpine
@@ -318,6 +320,7 @@ func TestParityComposeUpRecreateVolumesIgnoreBinds(t *testing.T) {
 
 // Compose: volumes_test.go TestImageVolume.
 func TestParityComposeImageVolume(t *testing.T) {
+	t.Skip("departs: berth has no `type: image` volumes; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, parityImageVolume("with_image"))
 	wantOut(t, e.MustBerth(t, "up", "with_image"), "index.html")
 }
@@ -338,6 +341,7 @@ func parityImageVolume(svc string) string {
 
 // Compose: volumes_test.go TestImageVolumeImageAlreadyLocal.
 func TestParityComposeImageVolumeImageAlreadyLocal(t *testing.T) {
+	t.Skip("departs: berth has no `type: image` volumes; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, parityImageVolume("app"))
 	e.MustBerth(t, "image", "pull", "nginx:alpine")
 	wantOut(t, e.MustBerth(t, "up", "app"), "index.html")
@@ -377,6 +381,7 @@ volumes:
 
 // Compose: up_test.go TestUpWithAllResources.
 func TestParityComposeUpWithAllResources(t *testing.T) {
+	t.Skip("departs: berth has no --all-resources (it creates only the volumes and networks services use); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `volumes:
   my_vol: {}
 
@@ -665,4 +670,32 @@ func TestParityComposePullIgnoreFailures(t *testing.T) {
 	e := parityEnv(t, parityPullFailure)
 	e.WriteFile(t, "Dockerfile", "FROM alpine:3.15")
 	wantOut(t, e.MustBerth(t, "pull", "--ignore-pull-failures"), "Some service image(s) must be built from source by running:")
+}
+
+// Compose: compose_run_test.go TestComposeRunPullAlways (the nginx
+// stand-in's `nginx -t` says its configuration is fine).
+func TestParityComposeRunPullAlways(t *testing.T) {
+	e := parityEnv(t, `services:
+  backend:
+    image: nginx
+    command: nginx -t
+`)
+	r := e.MustBerth(t, "run", "--pull", "always", "backend")
+	if !regexp.MustCompile(`Image nginx\s+Pulling`).MatchString(r.Stderr) || !regexp.MustCompile(`Image nginx\s+Pulled`).MatchString(r.Stderr) {
+		t.Errorf("run --pull always: want the pull reported:\n%s", r)
+	}
+}
+
+// Compose: image_identity_corner_test.go TestPullRefreshWindowExplicitPull.
+func TestParityComposePullRefreshWindowExplicitPull(t *testing.T) {
+	e := parityEnv(t, `services:
+  app:
+    image: alpine:3.18
+    pull_policy: daily
+    command: ["sleep", "infinity"]
+`)
+	e.MustBerth(t, "pull")
+	r := e.MustBerth(t, "pull")
+	wantOut(t, r, "Pulled")
+	wantNotOut(t, r, "Skipped")
 }

@@ -58,14 +58,30 @@ func ChangedFields(old, new []byte) []string {
 
 // serviceHash is ServiceConfig's hash extended with the contents of the
 // service's configs and secrets (a changed file recreates the container,
-// as in Compose); canonical stays the service config alone.
+// as in Compose) and the names of the volumes it mounts where a volume's
+// name is not the default <project>_<key> (an external volume switched by
+// name recreates it, as in Compose); canonical stays the service config
+// alone.
 func serviceHash(p *types.Project, s types.ServiceConfig) (hash string, canonical []byte, err error) {
 	hash, canonical, err = ServiceConfig(s)
-	if err != nil || (len(s.Configs) == 0 && len(s.Secrets) == 0) {
+	var volumeNames []string
+	for _, v := range s.Volumes {
+		if v.Type != types.VolumeTypeVolume || v.Source == "" {
+			continue
+		}
+		if vc, ok := p.Volumes[v.Source]; ok && vc.Name != "" && vc.Name != p.Name+"_"+v.Source {
+			volumeNames = append(volumeNames, v.Source+"="+vc.Name)
+		}
+	}
+	if err != nil || (len(s.Configs) == 0 && len(s.Secrets) == 0 && len(volumeNames) == 0) {
 		return hash, canonical, err
 	}
 	h := sha256.New()
 	h.Write([]byte(hash))
+	for _, n := range volumeNames {
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+	}
 	add := func(obj types.FileObjectConfig) {
 		switch {
 		case obj.Content != "":

@@ -193,6 +193,7 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOpti
 		}
 	}
 	seenExit := map[string]bool{}
+	lastExit := map[string]time.Time{}
 	ticker := time.NewTicker(100 * time.Millisecond)
 	defer ticker.Stop()
 	var finishing <-chan time.Time
@@ -225,6 +226,16 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOpti
 					active++
 					seenExit[c.ID] = false
 					delete(stopped, c.ID)
+					// An exit its restart policy restarted it from is an
+					// exit too (Compose prints each one).
+					if prev, ok := lastExit[c.ID]; !ok {
+						lastExit[c.ID] = st.FinishedAt
+					} else if !st.FinishedAt.Equal(prev) {
+						lastExit[c.ID] = st.FinishedAt
+						if o.Exited != nil {
+							o.Exited(c, st)
+						}
+					}
 				case state.StatusExited, state.StatusDead:
 					if stopped[c.ID] && st.StartedAt.Equal(startedAt[c.ID]) {
 						active++ // not started again yet
@@ -233,6 +244,7 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOpti
 					delete(stopped, c.ID)
 					if !seenExit[c.ID] {
 						seenExit[c.ID] = true
+						lastExit[c.ID] = st.FinishedAt
 						if o.Exited != nil {
 							o.Exited(c, st)
 						}

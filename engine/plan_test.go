@@ -191,3 +191,25 @@ func TestPlanStringImages(t *testing.T) {
 		t.Error("a plan with images to fetch is not empty")
 	}
 }
+
+// Compose: TestUpSwitchVolumes — switching an external volume by name
+// changes the hash; the default name does not enter it.
+func TestServiceHashVolumeName(t *testing.T) {
+	svc := types.ServiceConfig{Name: "app"}
+	svc.Volumes = []types.ServiceVolumeConfig{{Type: types.VolumeTypeVolume, Source: "v", Target: "/v"}}
+	hashWith := func(name string) string {
+		p := &types.Project{Name: "p", Volumes: types.Volumes{"v": {Name: name, External: true}}}
+		h, err := ServiceHash(p, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	plain, _, _ := ServiceConfig(svc)
+	if hashWith("p_v") != plain {
+		t.Error("the default volume name changed the hash")
+	}
+	if hashWith("ext-1") == hashWith("ext-2") {
+		t.Error("switching the external volume kept the hash")
+	}
+}

@@ -92,6 +92,9 @@ func upGraph(p *types.Project, o UpOptions) (*graph.Graph, error) {
 	if err := project.CheckContainerNames(p, g.Nodes()); err != nil {
 		return nil, err
 	}
+	if err := project.CheckHealthchecks(p, g.Nodes()); err != nil {
+		return nil, err
+	}
 	for name, n := range o.Scale {
 		if _, ok := p.Services[name]; !ok {
 			return nil, fmt.Errorf("--scale %s=%d: no such service: %s", name, n, name)

@@ -68,3 +68,18 @@ func CheckContainerNames(p *types.Project, services []string) error {
 	}
 	return nil
 }
+
+// CheckHealthchecks refuses, for the services given, a healthcheck whose
+// start_interval has no start_period to apply to (as Compose does when it
+// creates the container).
+func CheckHealthchecks(p *types.Project, services []string) error {
+	sorted := append([]string(nil), services...)
+	sort.Strings(sorted)
+	for _, name := range sorted {
+		hc := p.Services[name].HealthCheck
+		if hc != nil && hc.StartInterval != nil && hc.StartPeriod == nil {
+			return fmt.Errorf("service %q: healthcheck.start_interval requires healthcheck.start_period to be set", name)
+		}
+	}
+	return nil
+}
