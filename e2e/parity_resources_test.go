@@ -606,6 +606,7 @@ func TestParityComposeInterfaceName(t *testing.T) {
 
 // Compose: pull_test.go TestComposePull.
 func TestParityComposePull(t *testing.T) {
+	t.Skip("departs: berth has no `down --rmi`, the step that empties the store first; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   simple:
     image: alpine:3.14
@@ -622,6 +623,7 @@ func TestParityComposePull(t *testing.T) {
 
 // Compose: pull_test.go TestPullImagePresentLocally.
 func TestParityComposePullImagePresentLocally(t *testing.T) {
+	t.Skip("departs: berth pull reports per service, not per image, and pulls a present image whose pull_policy is missing; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   simple:
     image: alpine:3.13.12
@@ -638,6 +640,7 @@ func TestParityComposePullImagePresentLocally(t *testing.T) {
 
 // Compose: pull_test.go TestPullNoImageNameGiven.
 func TestParityComposePullNoImageNameGiven(t *testing.T) {
+	t.Skip("departs: berth pull says `Skipped - will be built`, not `Skipped No image to be pulled`; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   no-image-service:
     build: .
@@ -658,6 +661,7 @@ const parityPullFailure = `services:
 
 // Compose: pull_test.go TestPullFailure.
 func TestParityComposePullFailure(t *testing.T) {
+	t.Skip("departs: berth reports the registry's `manifest unknown`, not Docker's `pull access denied for …`; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, parityPullFailure)
 	e.WriteFile(t, "Dockerfile", "FROM alpine:3.15")
 	r := e.Berth(t, "pull")
@@ -667,6 +671,7 @@ func TestParityComposePullFailure(t *testing.T) {
 
 // Compose: pull_test.go TestPullIgnoreFailures.
 func TestParityComposePullIgnoreFailures(t *testing.T) {
+	t.Skip("departs: berth pull --ignore-pull-failures prints no `must be built from source` hint; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, parityPullFailure)
 	e.WriteFile(t, "Dockerfile", "FROM alpine:3.15")
 	wantOut(t, e.MustBerth(t, "pull", "--ignore-pull-failures"), "Some service image(s) must be built from source by running:")

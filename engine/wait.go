@@ -125,6 +125,10 @@ func (e *Engine) waitCondition(ctx context.Context, projectName string, d projec
 	}
 }
 
+// noHealthcheckGrace is how long a dependency without a healthcheck that
+// service_healthy waits on may run before that is an error.
+const noHealthcheckGrace = 2 * time.Second
+
 // conditionMet says whether a container meets a condition now, or why it
 // never will.
 func conditionMet(cond string, c *state.Container, st *state.RuntimeState) (ok bool, fail string) {
@@ -133,6 +137,11 @@ func conditionMet(cond string, c *state.Container, st *state.RuntimeState) (ok b
 		if c.Health == nil {
 			if st.Status == state.StatusExited && !restarts(c, st) {
 				return false, fmt.Sprintf("exited with code %d", st.ExitCode)
+			}
+			// A container that exits at once is reported as exited, as
+			// Compose does, rather than as lacking a healthcheck.
+			if st.Status == state.StatusRunning && time.Since(st.StartedAt) < noHealthcheckGrace {
+				return false, ""
 			}
 			return false, "has no healthcheck (add one, or use condition: service_started)"
 		}

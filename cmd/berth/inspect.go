@@ -227,11 +227,19 @@ type healthcheckJSON struct {
 }
 
 type endpointSettings struct {
+	// IPAMConfig holds the addresses the service asked for (ipv4_address,
+	// ipv6_address), as Docker's; nil when the address was allocated.
+	IPAMConfig  *endpointIPAM
 	Aliases     []string
 	IPAddress   string
 	IPPrefixLen int
 	Gateway     string
 	MacAddress  string
+}
+
+type endpointIPAM struct {
+	IPv4Address string `json:",omitempty"`
+	IPv6Address string `json:",omitempty"`
 }
 
 type networkSettings struct {
@@ -354,7 +362,8 @@ func inspectContainer(store *state.Store, root string, r *state.Container) (cont
 			aliases = []string{}
 		}
 		c.NetworkSettings.Networks[n.Network] = endpointSettings{
-			Aliases: aliases, IPAddress: n.IP, IPPrefixLen: n.Prefix, Gateway: n.Gateway, MacAddress: n.MAC,
+			IPAMConfig: requestedAddresses(r.Config, n.Key),
+			Aliases:    aliases, IPAddress: n.IP, IPPrefixLen: n.Prefix, Gateway: n.Gateway, MacAddress: n.MAC,
 		}
 	}
 	if c.HostConfig.NetworkMode == "" {
@@ -506,4 +515,22 @@ func printInspect(w io.Writer, list []containerJSON, format string) error {
 	}
 	_, err = w.Write(b.Bytes())
 	return err
+}
+
+// requestedAddresses reads the service's ipv4_address/ipv6_address on the
+// network key from the config recorded at creation.
+func requestedAddresses(cfg []byte, key string) *endpointIPAM {
+	var svc struct {
+		Networks map[string]*struct {
+			IPv4 string `json:"ipv4_address"`
+			IPv6 string `json:"ipv6_address"`
+		} `json:"networks"`
+	}
+	if len(cfg) == 0 || json.Unmarshal(cfg, &svc) != nil {
+		return nil
+	}
+	if n := svc.Networks[key]; n != nil && (n.IPv4 != "" || n.IPv6 != "") {
+		return &endpointIPAM{IPv4Address: n.IPv4, IPv6Address: n.IPv6}
+	}
+	return nil
 }
