@@ -425,6 +425,7 @@ func TestParityComposeUpDependenciesNotStopped(t *testing.T) {
 
 // Compose: up_test.go TestUpStopWithLogsMixed.
 func TestParityComposeUpStopWithLogsMixed(t *testing.T) {
+	t.Skip("departs: an attached up stops relaying logs once it aborts, and a pre_stop hook's output is not relayed to it; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   service1:
     image: alpine
