@@ -313,3 +313,16 @@ CMD ["cat", "/tmp/test-secret"]
 `)
 	wantBuilt(t, e.MustBerth(t, "build", "secret-build-test"), "secret-build-test")
 }
+
+// Compose: build_test.go TestBuildLongOutputLine.
+func TestParityComposeBuildLongOutputLine(t *testing.T) {
+	e := parityEnv(t, `services:
+    long-line:
+      build:
+        context: .
+        dockerfile: Dockerfile
+`)
+	e.WriteFile(t, "Dockerfile", "FROM alpine\n"+strings.Repeat("ARG AWS_SECRET_ACCESS_KEY=FAKE_TO_GENERATE_WARNING_OUTPUT\n", 34))
+	wantBuilt(t, e.MustBerth(t, "build", "long-line"), "long-line")
+	wantBuilt(t, e.MustBerth(t, "up", "--build", "long-line"), "long-line")
+}

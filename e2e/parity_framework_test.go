@@ -264,15 +264,6 @@ func ServiceHealthy(svc string) Check {
 	}
 }
 
-// ids maps container name → ID, for Recreated/NotRecreated.
-func ids(s []pc) map[string]string {
-	m := map[string]string{}
-	for _, c := range s {
-		m[c.Name] = c.ID
-	}
-	return m
-}
-
 // NotRecreated: the services' containers are the ones of before.
 func NotRecreated(before []pc, svcs ...string) Check {
 	return func(s []pc) error {
