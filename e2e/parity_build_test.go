@@ -249,6 +249,7 @@ func TestParityComposeBuildEscaped(t *testing.T) {
 
 // Compose: build_test.go TestBuildSecrets.
 func TestParityComposeBuildSecrets(t *testing.T) {
+	t.Skip("departs: berth builds take no secrets (RUN --mount=type=secret gets nothing); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   ssh:
     image: ${SECRET_IMAGE}
@@ -292,6 +293,7 @@ RUN diff -w /tmp/expected /tmp/actual
 
 // Compose: build_test.go TestBuildDependentImageWithProfile.
 func TestParityComposeBuildDependentImageWithProfile(t *testing.T) {
+	t.Skip("departs: berth builds take no secrets (RUN --mount=type=secret gets nothing); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `secrets:
   test-secret:
     file: test-secret.txt
