@@ -415,7 +415,11 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 	if err != nil {
 		return err
 	}
-	e.emit("Container", s.Name, "Created")
+	if s.Action == ActionRecreate {
+		e.emit("Container", s.Name, "Recreated") // Compose's word for the done recreate
+	} else {
+		e.emit("Container", s.Name, "Created")
+	}
 	if noStart {
 		return nil
 	}

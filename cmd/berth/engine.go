@@ -63,7 +63,7 @@ func (p *progressPrinter) event(e engine.Event) {
 	defer p.mu.Unlock()
 	mark := " "
 	switch e.Status {
-	case "Started", "Created", "Running", "Stopped", "Removed", "Pulled", "Built", "Killed", "Paused", "Unpaused":
+	case "Started", "Created", "Recreated", "Running", "Stopped", "Removed", "Pulled", "Built", "Killed", "Paused", "Unpaused":
 		mark = "✔"
 		if p.color {
 			mark = "\x1b[32m✔\x1b[0m"
