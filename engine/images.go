@@ -133,6 +133,23 @@ func (e *Engine) fetchImages(ctx context.Context, p *types.Project, local map[st
 			return nil, err
 		}
 		maps.Copy(out, built)
+		// A service that runs the image another service builds takes the
+		// built one instead of pulling it (Compose's TestUpWithBuildDependencies).
+		byRef := map[string]*image.Image{}
+		for _, name := range toBuild {
+			byRef[imageRef(p, p.Services[name])] = built[name]
+		}
+		rest := pulls[:0]
+		for _, w := range pulls {
+			if img := byRef[w.Ref]; img != nil {
+				for _, s := range w.Services {
+					out[s] = img
+				}
+				continue
+			}
+			rest = append(rest, w)
+		}
+		pulls = rest
 	}
 	if len(pulls) == 0 {
 		return out, nil
