@@ -641,3 +641,57 @@ func TestWatchInotifyLimit(t *testing.T) {
 	}
 	w.waitCount(t, "user.max_inotify_watches is 260", 1, 30*time.Second)
 }
+
+// TestWatchRestartInclude: the restart action restarts the service (a
+// new init process) once per batch without syncing anything; include
+// limits a sync rule to the files it names.
+func TestWatchRestartInclude(t *testing.T) {
+	e := NewEnv(t)
+	port := netFreePort(t, "tcp")
+	e.Compose(t, fmt.Sprintf(`services:
+  web:
+    image: busybox
+    init: true
+    command: ["sh", "-c", "mkdir -p /www && exec httpd -f -p 8080 -h /www"]
+    ports: ["127.0.0.1:%d:8080"]
+    develop:
+      watch:
+        - path: ./site
+          target: /www
+          action: sync
+          include: ["*.html"]
+        - path: ./settings
+          action: restart
+`, port))
+	e.WriteFile(t, "site/index.html", "x\n")
+	e.WriteFile(t, "settings/a.env", "A=1\n")
+	w := startWatch(t, e, "watch")
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+
+	e.WriteFile(t, "site/page.html", "included\n")
+	e.WriteFile(t, "site/notes.txt", "not included\n")
+	netHostGet(t, url+"page.html", "included")
+	if r := ctrRead(t, e, "web", "stat", "/www/notes.txt"); r.Code == 0 {
+		t.Errorf("notes.txt was synced though include names *.html only")
+	}
+
+	pid := func() string {
+		return strings.TrimSpace(e.MustBerth(t, "inspect", "-f", "{{.State.Pid}}", "web").Stdout)
+	}
+	before := pid()
+	for i := range 3 {
+		e.WriteFile(t, fmt.Sprintf("settings/s%d.env", i), "B=2\n")
+	}
+	w.waitCount(t, "restarted", 1, time.Minute)
+	time.Sleep(time.Second)
+	if got := w.count("restarted"); got != 1 {
+		t.Errorf("one batch restarted %d times, want 1:\n%s", got, w.String())
+	}
+	if after := pid(); after == before {
+		t.Errorf("the restart action did not restart web (pid %s)", after)
+	}
+	if r := ctrRead(t, e, "web", "stat", "/settings"); r.Code == 0 {
+		t.Errorf("the restart action synced files")
+	}
+	netHostGet(t, url+"page.html", "included")
+}
