@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/project"
 )
@@ -80,6 +81,9 @@ func listProjects(store *state.Store, o lsOptions) ([]projectSummary, error) {
 	}
 	byProject := map[string]*acc{}
 	for _, r := range recs {
+		if engine.IsStandalone(r) {
+			continue // berth container's, not a compose project
+		}
 		st, err := store.GetState(r.ID)
 		if err != nil {
 			return nil, err

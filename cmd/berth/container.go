@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/format"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/engine"
+)
+
+// `berth container …` is Docker's container group: standalone containers
+// made from flags (engine.RunStandalone), and per-container commands that
+// take any container by name or ID, compose ones included. `berth run`
+// stays Compose's `run SERVICE`.
+
+func newContainerCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "container",
+		Short: "Manage containers (Docker's container commands)",
+		Long: `Docker's container commands. 'container run IMAGE' and 'container create IMAGE'
+make a standalone container from flags; the other commands take any container
+by name or ID prefix, a compose project's containers included.`,
+	}
+	cmd.AddCommand(
+		newContainerRunCmd(g, false),
+		newContainerRunCmd(g, true),
+		newContainerLsCmd(g),
+		newContainerStartCmd(g),
+		newContainerStopCmd(g, false),
+		newContainerStopCmd(g, true),
+		newContainerKillCmd(g),
+		newContainerRmCmd(g),
+		newContainerLogsCmd(g),
+		newContainerExecCmd(g),
+		newContainerInspectCmd(g),
+		newContainerPortCmd(g),
+		newContainerPruneCmd(g),
+	)
+	return cmd
+}
+
+// runFlags are docker run's flags that berth takes.
+type runFlags struct {
+	detach, rm, init, readOnly, privileged, interactive, tty bool
+	name, workdir, user, entrypoint, restart, network, hostname, pull string
+	stopSignal                                                        string
+	stopTimeout                                                       int
+	publish, env, envFiles, volumes, labels, capAdd, capDrop          []string
+	gpus                                                              string
+	entrypointSet, stopTimeoutSet                                     bool
+}
+
+func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
+	var o runFlags
+	use, short := "run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image"
+	if create {
+		use, short = "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.entrypointSet = cmd.Flags().Changed("entrypoint")
+			o.stopTimeoutSet = cmd.Flags().Changed("stop-timeout")
+			return runContainer(cmd, g, o, args, create)
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false) // IMAGE's command keeps its own flags
+	if !create {
+		f.BoolVarP(&o.detach, "detach", "d", false, "Run container in background and print container ID")
+	}
+	f.BoolVar(&o.rm, "rm", false, "Automatically remove the container and its anonymous volumes when it exits")
+	f.StringVar(&o.name, "name", "", "Assign a name to the container")
+	f.StringArrayVarP(&o.publish, "publish", "p", nil, "Publish a container's port(s) to the host ([IP:][HOST[-HOST]:]CONTAINER[-CONTAINER][/PROTO])")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "Set environment variables (KEY=VALUE, or KEY to take the caller's)")
+	f.StringArrayVar(&o.envFiles, "env-file", nil, "Read in a file of environment variables")
+	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a volume (SOURCE:TARGET[:ro]; SOURCE a host path or a volume name)")
+	f.StringVarP(&o.workdir, "workdir", "w", "", "Working directory inside the container")
+	f.StringVarP(&o.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
+	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
+	f.StringVar(&o.restart, "restart", "no", "Restart policy: no, always, unless-stopped, on-failure[:max-retries]")
+	f.StringVar(&o.network, "network", "", "Connect a container to a network: bridge (its own), none, host, container:NAME or a berth network")
+	f.StringVar(&o.network, "net", "", "Connect a container to a network")
+	f.MarkHidden("net")
+	f.StringVarP(&o.hostname, "hostname", "h", "", "Container host name")
+	f.BoolVar(&o.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
+	f.StringArrayVarP(&o.labels, "label", "l", nil, "Set meta data on a container (KEY=VALUE)")
+	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
+	f.StringArrayVar(&o.capAdd, "cap-add", nil, "Add Linux capabilities")
+	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "Drop Linux capabilities")
+	f.BoolVar(&o.privileged, "privileged", false, "Give extended privileges to this container")
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	f.StringVar(&o.gpus, "gpus", "", `GPU devices to add to the container ("all", a count, or "device=0,1")`)
+	f.StringVar(&o.pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
+	f.StringVar(&o.stopSignal, "stop-signal", "", "Signal to stop the container")
+	f.IntVar(&o.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
+	f.Bool("help", false, "Print usage") // -h is --hostname, as Docker
+	return cmd
+}
+
+func runContainer(cmd *cobra.Command, g *globalOptions, o runFlags, args []string, create bool) error {
+	ctx := cmd.Context()
+	if h, _ := cmd.Flags().GetBool("help"); h {
+		return cmd.Help()
+	}
+	svc, so, err := o.service(args)
+	if err != nil {
+		return err
+	}
+	switch o.pull {
+	case "always", "missing", "never":
+	default:
+		return fmt.Errorf("--pull %q: want always, missing or never", o.pull)
+	}
+	so.Service = svc
+	so.Name = o.name
+	so.Pull = o.pull
+	so.Create = create
+	so.Foreground = !create && !o.detach
+	if so.Foreground {
+		in, out, errw := stdFiles(g)
+		so.Run = engine.RunOptions{Tty: o.tty, Interactive: o.interactive, Stdin: in, Stdout: out, Stderr: errw}
+		so.Remove = o.rm
+		so.Output = func(l engine.LogLine) {
+			w := g.stdout
+			if l.Stream == "stderr" {
+				w = g.stderr
+			}
+			fmt.Fprint(w, l.Log)
+			if !strings.HasSuffix(l.Log, "\n") {
+				fmt.Fprintln(w)
+			}
+		}
+	} else if o.rm && !create {
+		return fmt.Errorf("--rm with --detach is not supported yet: run it in the foreground, or remove it with 'berth container rm'")
+	}
+	eng, err := g.newEngine(engine.WithProgress(func(engine.Event) {}))
+	if err != nil {
+		return err
+	}
+	rec, code, err := eng.RunStandalone(ctx, &so)
+	if err != nil {
+		return err
+	}
+	if !so.Foreground && rec != nil {
+		fmt.Fprintln(g.stdout, rec.ID)
+	}
+	if code != 0 {
+		return &exitCodeError{code: code}
+	}
+	return nil
+}
+
+// service turns the flags and IMAGE [COMMAND…] into the standalone
+// container's service; a bad value is an error naming its flag.
+func (o runFlags) service(args []string) (types.ServiceConfig, engine.StandaloneOptions, error) {
+	var so engine.StandaloneOptions
+	svc := types.ServiceConfig{Restart: "no"}
+	svc.Image = args[0]
+	if len(args) > 1 {
+		svc.Command = types.ShellCommand(args[1:])
+	}
+	if o.entrypointSet {
+		svc.Entrypoint = types.ShellCommand{}
+		if o.entrypoint != "" {
+			svc.Entrypoint = types.ShellCommand{o.entrypoint}
+		}
+	}
+	for _, spec := range o.publish {
+		pcs, err := types.ParsePortConfig(spec)
+		if err != nil {
+			return svc, so, fmt.Errorf("invalid argument %q for \"-p, --publish\" flag: %w", spec, err)
+		}
+		svc.Ports = append(svc.Ports, pcs...)
+	}
+	env := types.MappingWithEquals{}
+	for _, file := range o.envFiles {
+		kvs, err := readEnvFile(file)
+		if err != nil {
+			return svc, so, fmt.Errorf("--env-file %s: %w", file, err)
+		}
+		for _, kv := range kvs {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = &v
+		}
+	}
+	for _, kv := range resolveEnvFlags(o.env, os.LookupEnv) {
+		k, v, ok := strings.Cut(kv, "=")
+		if k == "" {
+			return svc, so, fmt.Errorf("invalid argument %q for \"-e, --env\" flag: no variable name", kv)
+		}
+		if ok {
+			env[k] = &v
+		}
+	}
+	if len(env) > 0 {
+		svc.Environment = env
+	}
+	wd, _ := os.Getwd()
+	for _, v := range o.volumes {
+		vc, err := format.ParseVolume(v)
+		if err != nil || vc.Target == "" {
+			if err == nil {
+				err = fmt.Errorf("no container path")
+			}
+			return svc, so, fmt.Errorf("invalid argument %q for \"-v, --volume\" flag: %w", v, err)
+		}
+		switch vc.Type {
+		case types.VolumeTypeBind:
+			if !filepath.IsAbs(vc.Source) {
+				vc.Source = filepath.Join(wd, vc.Source)
+			}
+		case types.VolumeTypeVolume:
+			if vc.Source != "" {
+				so.Volumes = append(so.Volumes, vc.Source)
+			}
+		}
+		svc.Volumes = append(svc.Volumes, vc)
+	}
+	svc.WorkingDir = o.workdir
+	svc.User = o.user
+	if err := validRestart(o.restart); err != nil {
+		return svc, so, err
+	}
+	svc.Restart = o.restart
+	switch n := o.network; {
+	case n == "" || n == "bridge" || n == "default":
+	case n == "none" || n == "host" || strings.HasPrefix(n, "container:"):
+		svc.NetworkMode = n
+	default:
+		so.Networks = []string{n}
+	}
+	svc.Hostname = o.hostname
+	if o.init {
+		t := true
+		svc.Init = &t
+	}
+	for _, l := range o.labels {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" {
+			return svc, so, fmt.Errorf("invalid argument %q for \"-l, --label\" flag: no key", l)
+		}
+		if svc.Labels == nil {
+			svc.Labels = types.Labels{}
+		}
+		svc.Labels[k] = v
+	}
+	svc.ReadOnly = o.readOnly
+	svc.CapAdd = o.capAdd
+	svc.CapDrop = o.capDrop
+	svc.Privileged = o.privileged
+	svc.Tty = o.tty
+	svc.StdinOpen = o.interactive
+	svc.StopSignal = o.stopSignal
+	if o.stopTimeoutSet {
+		d := types.Duration(int64(o.stopTimeout) * 1e9)
+		svc.StopGracePeriod = &d
+	}
+	if o.gpus != "" {
+		dr, err := parseGpus(o.gpus)
+		if err != nil {
+			return svc, so, fmt.Errorf("invalid argument %q for \"--gpus\" flag: %w", o.gpus, err)
+		}
+		svc.Gpus = []types.DeviceRequest{dr}
+	}
+	return svc, so, nil
+}
+
+// validRestart checks docker run's --restart value.
+func validRestart(p string) error {
+	name, n, hasN := strings.Cut(p, ":")
+	switch name {
+	case "no", "always", "unless-stopped":
+		if !hasN {
+			return nil
+		}
+	case "on-failure":
+		if !hasN {
+			return nil
+		}
+		if v, err := strconv.Atoi(n); err == nil && v >= 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("invalid argument %q for \"--restart\" flag: want no, always, unless-stopped or on-failure[:max-retries]", p)
+}
+
+// parseGpus reads docker's --gpus: "all", a count, or comma-separated
+// key=value options (count=, device=, capabilities=, driver=).
+func parseGpus(v string) (types.DeviceRequest, error) {
+	dr := types.DeviceRequest{Capabilities: []string{"gpu"}}
+	fields := strings.Split(v, ",")
+	for i := 0; i < len(fields); i++ {
+		f := strings.Trim(fields[i], `"`)
+		k, val, ok := strings.Cut(f, "=")
+		if !ok {
+			val, k = k, "count"
+		}
+		switch k {
+		case "count":
+			if val == "all" {
+				dr.Count = -1
+				continue
+			}
+			n, err := strconv.Atoi(val)
+			if err != nil || n <= 0 {
+				return dr, fmt.Errorf("count %q: want all or a positive number", val)
+			}
+			dr.Count = types.DeviceCount(n)
+		case "device":
+			dr.IDs = append(dr.IDs, val)
+			// "device=0,1": the IDs run on past the comma
+			for i+1 < len(fields) && !strings.Contains(fields[i+1], "=") {
+				i++
+				dr.IDs = append(dr.IDs, strings.Trim(fields[i], `"`))
+			}
+		case "capabilities":
+			dr.Capabilities = append(dr.Capabilities, val)
+		case "driver":
+			dr.Driver = val
+		default:
+			return dr, fmt.Errorf("unknown option %q", k)
+		}
+	}
+	if dr.Count != 0 && len(dr.IDs) > 0 {
+		return dr, fmt.Errorf("count and device are exclusive")
+	}
+	return dr, nil
+}
+
+// readEnvFile reads Docker's --env-file: KEY=VALUE lines, # comments, a
+// bare KEY takes the caller's value (left out when unset).
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, _, ok := strings.Cut(line, "=")
+		if strings.ContainsAny(k, " \t") || k == "" {
+			return nil, fmt.Errorf("line %d: variable %q contains whitespaces or is empty", n, k)
+		}
+		if !ok {
+			if v, set := os.LookupEnv(k); set {
+				out = append(out, k+"="+v)
+			}
+			continue
+		}
+		out = append(out, line)
+	}
+	return out, sc.Err()
+}

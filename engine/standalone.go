@@ -1,0 +1,341 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine/supervisor"
+)
+
+// Standalone containers (`berth container run|create`, Docker's shape) are
+// one-service projects synthesized in memory: they go through Up and Run
+// like any service (rootfs, networks, ports, supervisor, logs, restart
+// policies, healthchecks), each under a reserved project of its own that
+// LabelStandalone marks, so that compose commands (`ls`, `ps`, `down`)
+// leave them alone.
+
+// LabelStandalone is "true" on a container `berth container` created.
+const LabelStandalone = "dev.berth.standalone"
+
+// StandaloneService is the service name of a standalone container's
+// synthesized project.
+const StandaloneService = "container"
+
+// standaloneProjectPrefix starts the reserved project name of a standalone
+// container; the rest is random.
+const standaloneProjectPrefix = "berth-container-"
+
+// IsStandalone reports whether a record is a standalone container's.
+func IsStandalone(c *state.Container) bool {
+	return c.Labels[LabelStandalone] == "true"
+}
+
+// StandaloneOptions describe a standalone container. Service carries what
+// the docker-run flags say; Networks are existing berth networks to join
+// (none: a bridge of its own); Volumes are the named volumes -v uses
+// (created when missing, kept at rm).
+type StandaloneOptions struct {
+	Name     string
+	Service  types.ServiceConfig
+	Networks []string
+	Volumes  []string
+	Pull     string
+	// Create only creates (container create); else the container starts
+	// under the supervisor (run -d).
+	Create bool
+	// Foreground runs it attached (run without -d): its output goes to
+	// Output as it comes, and RunStandalone returns its exit code. With
+	// Run.Tty or Run.Interactive it runs as `berth run` does, with the
+	// CLI's stdio (Run carries them); else under the supervisor like any
+	// container, its log kept. Remove (--rm) removes it when it exits.
+	Foreground bool
+	Remove     bool
+	Output     func(LogLine)
+	Run        RunOptions
+}
+
+// standaloneProject builds the one-service project of a standalone
+// container.
+func standaloneProject(o *StandaloneOptions) (*types.Project, error) {
+	slug := newID()
+	name := o.Name
+	if name == "" {
+		name = "berth_" + slug[:12]
+		o.Name = name
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		wd = "/"
+	}
+	p := &types.Project{
+		Name:       standaloneProjectPrefix + slug[:12],
+		WorkingDir: wd,
+		Services:   types.Services{},
+		Networks:   types.Networks{},
+		Volumes:    types.Volumes{},
+	}
+	svc := o.Service
+	svc.Name = StandaloneService
+	svc.ContainerName = name
+	if svc.Labels == nil {
+		svc.Labels = types.Labels{}
+	}
+	svc.Labels[LabelStandalone] = "true"
+	if svc.PullPolicy == "" {
+		svc.PullPolicy = types.PullPolicyMissing
+	}
+	switch {
+	case svc.NetworkMode != "":
+		svc.Networks = nil
+	case len(o.Networks) > 0:
+		svc.Networks = map[string]*types.ServiceNetworkConfig{}
+		for _, n := range o.Networks {
+			svc.Networks[n] = nil
+			p.Networks[n] = types.NetworkConfig{Name: n, External: true}
+		}
+	default:
+		svc.Networks = map[string]*types.ServiceNetworkConfig{"default": nil}
+		p.Networks["default"] = types.NetworkConfig{Name: p.Name + "_default"}
+	}
+	for _, v := range o.Volumes {
+		p.Volumes[v] = types.VolumeConfig{Name: v}
+	}
+	p.Services[svc.Name] = svc
+	return p, nil
+}
+
+// RunStandalone creates a standalone container and, unless Create, starts
+// it: detached under the project's supervisor, or in the foreground with
+// the CLI's stdio (then it returns the exit code). A GPU request the host
+// cannot meet fails before anything is made.
+func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*state.Container, int, error) {
+	if err := e.checkStandaloneDevices(o.Service); err != nil {
+		return nil, -1, err
+	}
+	p, err := standaloneProject(o)
+	if err != nil {
+		return nil, -1, err
+	}
+	if o.Foreground && (o.Run.Tty || o.Run.Interactive) {
+		ro := o.Run
+		ro.Remove = o.Remove
+		ro.Service = StandaloneService
+		ro.Name = o.Name
+		ro.NoDeps = true
+		ro.ServicePorts = true
+		ro.Pull = o.Pull
+		code, err := e.Run(ctx, p, &ro)
+		rec, _ := e.ContainerByRef(o.Name)
+		if ro.Remove || (err != nil && rec == nil) {
+			// the container went with --rm: its network and supervisor too
+			if derr := e.Down(context.WithoutCancel(ctx), p.Name, nil, DownOptions{Volumes: true}); derr != nil && err == nil {
+				err = derr
+			}
+		}
+		return rec, code, err
+	}
+	_, err = e.Up(ctx, p, UpOptions{NoStart: o.Create, Pull: o.Pull, IgnoreOrphans: true})
+	if err != nil {
+		// nothing of a failed standalone container stays
+		e.Down(context.WithoutCancel(ctx), p.Name, nil, DownOptions{Volumes: true})
+		return nil, -1, err
+	}
+	rec, err := e.ContainerByRef(o.Name)
+	if err != nil || !o.Foreground {
+		return rec, 0, err
+	}
+	code, err := e.attachStandalone(ctx, p, rec, o)
+	return rec, code, err
+}
+
+// attachStandalone follows a foreground container's output until it
+// exits (Ctrl-C stops it) and returns its exit code; with Remove, nothing
+// of it is left then.
+func (e *Engine) attachStandalone(ctx context.Context, p *types.Project, rec *state.Container, o *StandaloneOptions) (int, error) {
+	out := o.Output
+	if out == nil {
+		out = func(LogLine) {}
+	}
+	err := e.Attach(ctx, []*state.Container{rec}, AttachOptions{}, out)
+	bg := context.WithoutCancel(ctx)
+	if ctx.Err() != nil {
+		err = e.StopContainer(bg, rec, -1)
+	}
+	code := -1
+	if st, serr := e.store.GetState(rec.ID); serr == nil {
+		code = st.ExitCode
+	}
+	if o.Remove {
+		zero := time.Duration(0)
+		if derr := e.Down(bg, p.Name, nil, DownOptions{Volumes: true, Timeout: &zero}); err == nil {
+			err = derr
+		}
+	}
+	return code, err
+}
+
+// checkStandaloneDevices resolves the container's device requests (--gpus)
+// before anything is created, so that a host without the GPU says so
+// first.
+func (e *Engine) checkStandaloneDevices(svc types.ServiceConfig) error {
+	if len(svc.Gpus) == 0 && len(svc.Devices) == 0 {
+		return nil
+	}
+	if _, _, err := e.serviceDevices(&svc); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ContainerByRef finds a container of any project by name, full ID or
+// unique ID prefix, as Docker's container commands do.
+func (e *Engine) ContainerByRef(ref string) (*state.Container, error) {
+	recs, err := e.store.List("")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if r.ID == ref {
+			return r, nil
+		}
+	}
+	return containerByRef(recs, ref)
+}
+
+// StopContainer stops one container (timeout < 0: its own grace period)
+// and frees its host ports.
+func (e *Engine) StopContainer(ctx context.Context, rec *state.Container, timeout time.Duration) error {
+	if err := e.stopContainer(ctx, rec, timeout); err != nil {
+		return err
+	}
+	return e.unpublish(rec)
+}
+
+// StartContainer starts one stopped container under its project's
+// supervisor, taking its host ports again.
+func (e *Engine) StartContainer(ctx context.Context, rec *state.Container) error {
+	st, err := e.store.GetState(rec.ID)
+	if err != nil {
+		return err
+	}
+	if st.Status == state.StatusRunning {
+		return nil
+	}
+	ports, err := e.startPorts([]*state.Container{rec})
+	if err != nil {
+		return err
+	}
+	if err := e.supervisor(rec.Project).Ensure(ctx); err != nil {
+		return err
+	}
+	if err := e.publishRecord(rec.ID, ports[rec.ID]); err != nil {
+		return err
+	}
+	return e.startContainer(ctx, rec.ID, rec.Name)
+}
+
+// KillContainer sends a signal to a running container.
+func (e *Engine) KillContainer(ctx context.Context, rec *state.Container, signal string) error {
+	if _, err := supervisor.ParseSignal(signal); err != nil {
+		return err
+	}
+	st, err := e.store.GetState(rec.ID)
+	if err != nil {
+		return err
+	}
+	if st.Status != state.StatusRunning {
+		return fmt.Errorf("container %s is not running", rec.Name)
+	}
+	if _, err := e.supervisor(rec.Project).Call(ctx, supervisor.Request{Op: supervisor.OpKill, ID: rec.ID, Signal: signal}); err != nil {
+		return fmt.Errorf("kill %s: %w", rec.Name, err)
+	}
+	return nil
+}
+
+// ErrContainerRunning says rm without force met a running container.
+var ErrContainerRunning = fmt.Errorf("container is running")
+
+// RemoveContainer removes one container: a running one only with force
+// (killed first, as Docker). A standalone container takes its network and
+// supervisor with it, as `down` does for a project; volumes removes its
+// anonymous volumes.
+func (e *Engine) RemoveContainer(ctx context.Context, rec *state.Container, force, volumes bool) error {
+	st, err := e.store.GetState(rec.ID)
+	if err != nil {
+		return err
+	}
+	if st.Status == state.StatusRunning || st.Status == state.StatusPaused || st.Status == state.StatusRestarting {
+		if !force {
+			return fmt.Errorf("cannot remove container %s: %w: stop the container before removing or force remove (-f)", rec.Name, ErrContainerRunning)
+		}
+	}
+	if IsStandalone(rec) {
+		zero := time.Duration(0)
+		return e.Down(ctx, rec.Project, nil, DownOptions{Volumes: volumes, Timeout: &zero})
+	}
+	if force {
+		if err := e.stopContainer(ctx, rec, 0); err != nil {
+			return err
+		}
+	}
+	return e.remove(ctx, rec, volumes)
+}
+
+// ExecContainer runs a command in one running container.
+func (e *Engine) ExecContainer(ctx context.Context, rec *state.Container, o ExecOptions) (int, error) {
+	st, err := e.store.GetState(rec.ID)
+	if err != nil {
+		return -1, err
+	}
+	if st.Status != state.StatusRunning {
+		return -1, fmt.Errorf("container %s is not running (%s)", rec.Name, st.Status)
+	}
+	return e.execIn(ctx, rec, o, nil)
+}
+
+// ContainerLogs sends one container's log lines to fn (LogsOptions as
+// Logs).
+func (e *Engine) ContainerLogs(ctx context.Context, rec *state.Container, o LogsOptions, fn func(LogLine)) error {
+	sel := Selection{Project: rec.Project, Services: []string{rec.Service}, All: true}
+	if !rec.Oneoff {
+		o.Index = rec.Number
+	} else {
+		o.Index = 0
+	}
+	if IsStandalone(rec) || !rec.Oneoff {
+		return e.Logs(ctx, sel, o, fn)
+	}
+	// a compose one-off: only its own log
+	return e.Logs(ctx, sel, o, func(l LogLine) {
+		if l.Container == rec.Name {
+			fn(l)
+		}
+	})
+}
+
+// ListContainers summarizes every container of every project (all: also
+// stopped ones), standalone ones included, as `docker ps`.
+func (e *Engine) ListContainers(ctx context.Context, all bool) ([]ContainerSummary, error) {
+	recs, err := e.store.List("")
+	if err != nil {
+		return nil, err
+	}
+	projects := map[string]bool{}
+	for _, r := range recs {
+		projects[r.Project] = true
+	}
+	var out []ContainerSummary
+	for name := range projects {
+		list, err := e.Ps(ctx, name, PsOptions{All: all, Oneoff: true})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+	}
+	return out, nil
+}
