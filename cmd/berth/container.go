@@ -48,7 +48,7 @@ by name or ID prefix, a compose project's containers included.`,
 
 // runFlags are docker run's flags that berth takes.
 type runFlags struct {
-	detach, rm, init, readOnly, privileged, interactive, tty bool
+	detach, rm, init, readOnly, privileged, interactive, tty          bool
 	name, workdir, user, entrypoint, restart, network, hostname, pull string
 	stopSignal                                                        string
 	stopTimeout                                                       int
