@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Scenarios of `berth container …`, Docker's container group: standalone
@@ -219,5 +220,92 @@ func TestContainerBadFlags(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(e.Root, "containers")); len(entries) != 0 {
 		t.Errorf("bad flags left %d container dirs", len(entries))
+	}
+}
+
+// TestContainerRunFlags: docker run's flags reach the container: bind and
+// named volumes (:ro), --read-only, -u, --entrypoint, --cap-drop,
+// --privileged, --restart and --network NAME (a berth network); a named
+// volume outlives the container under its own name.
+func TestContainerRunFlags(t *testing.T) {
+	e := containerEnv(t, "flaky", "onnet")
+	net := "cnet-" + e.Project[len(e.Project)-6:]
+	t.Cleanup(func() {
+		e.run(context.Background(), nil, "volume", "rm", "cvol1")
+		e.run(context.Background(), nil, "network", "rm", net)
+	})
+	dir := filepath.Dir(e.WriteFile(t, "bind/hello.txt", "from-host\n"))
+	run := func(args ...string) string {
+		t.Helper()
+		return e.MustBerth(t, append([]string{"container", "run", "--rm"}, args...)...).Stdout
+	}
+	out := run("-v", dir+":/data:ro", "busybox", "sh", "-c", "cat /data/hello.txt; touch /data/x 2>/dev/null || echo ro-bind")
+	if !strings.Contains(out, "from-host") || !strings.Contains(out, "ro-bind") {
+		t.Errorf("-v DIR:/data:ro: %q, want from-host and a refused write", out)
+	}
+	out = run("--read-only", "-u", "1234:5678", "--entrypoint", "sh", "busybox", "-c", "id -u; id -g; touch /x 2>/dev/null || echo ro-root")
+	if f := strings.Fields(out); len(f) != 3 || f[0] != "1234" || f[1] != "5678" || f[2] != "ro-root" {
+		t.Errorf("--read-only -u 1234:5678 --entrypoint sh: %q, want 1234 5678 ro-root", out)
+	}
+	out = run("--cap-drop", "ALL", "busybox", "grep", "CapEff", "/proc/self/status")
+	if !strings.Contains(out, "0000000000000000") {
+		t.Errorf("--cap-drop ALL: %q", out)
+	}
+	out = run("--privileged", "busybox", "grep", "CapEff", "/proc/self/status")
+	if strings.Contains(out, "0000000000000000") || !strings.Contains(out, "CapEff") {
+		t.Errorf("--privileged: %q", out)
+	}
+	run("-v", "cvol1:/vol", "busybox", "sh", "-c", "echo kept > /vol/f")
+	if out = run("-v", "cvol1:/vol:ro", "busybox", "cat", "/vol/f"); strings.TrimSpace(out) != "kept" {
+		t.Errorf("named volume: second container reads %q, want kept", out)
+	}
+	if r := e.MustBerth(t, "volume", "ls", "-q"); !strings.Contains(r.Stdout, "cvol1") {
+		t.Errorf("volume ls: no cvol1:\n%s", r.Stdout)
+	}
+
+	// --restart: the supervisor runs it again after it fails
+	e.MustBerth(t, "container", "run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo attempt; exit 1")
+	Eventually(t, 30*time.Second, func() error {
+		r := e.MustBerth(t, "container", "logs", "flaky")
+		if n := strings.Count(r.Stdout, "attempt"); n != 3 {
+			return fmt.Errorf("logs show %d attempts, want 3 (1 + 2 restarts):\n%s", n, r.Stdout)
+		}
+		if c := containerLs(t, e, "-a")["flaky"]; c.State != "exited" {
+			return fmt.Errorf("flaky is %s, want exited", c.State)
+		}
+		return nil
+	})
+
+	// --network NAME joins a berth network
+	e.MustBerth(t, "network", "create", "--subnet", "10.218.41.0/24", net)
+	e.MustBerth(t, "container", "run", "-d", "--name", "onnet", "--init", "--network", net, "busybox", "sleep", "300")
+	r := e.MustBerth(t, "container", "exec", "onnet", "ip", "-4", "-o", "addr", "show", "eth0")
+	if !strings.Contains(r.Stdout, "10.218.41.") {
+		t.Errorf("--network %s: eth0 not in 10.218.41.0/24:\n%s", net, r.Stdout)
+	}
+	e.MustBerth(t, "container", "rm", "-f", "onnet")
+	if r := e.Berth(t, "network", "rm", net); r.Code != 0 {
+		t.Errorf("network rm %s after the container's rm: %s", net, r)
+	}
+}
+
+// TestContainerGpusNoGPU: --gpus on a host without a GPU fails before
+// anything is created, with the GPU named; --gpus' value is checked.
+func TestContainerGpusNoGPU(t *testing.T) {
+	e := containerEnv(t, "gpu")
+	if _, err := os.Stat("/dev/nvidiactl"); err == nil {
+		t.Skip("this host has an NVIDIA GPU")
+	}
+	for _, v := range []string{"all", "1", "device=0,1"} {
+		r := e.Berth(t, "container", "run", "-d", "--name", "gpu", "--gpus", v, "busybox", "true")
+		if r.Code == 0 || !strings.Contains(r.Stderr, "GPU") {
+			t.Errorf("--gpus %s on a GPU-less host: want an error naming the GPU:\n%s", v, r)
+		}
+	}
+	if ls := containerLs(t, e, "-a"); len(ls) != 0 {
+		t.Errorf("--gpus created containers: %v", ls)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(e.Root, "networks")); len(entries) != 0 {
+		t.Errorf("--gpus on a GPU-less host left %d network records", len(entries))
 	}
 }

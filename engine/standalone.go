@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/volumes"
 )
 
 // Standalone containers (`berth container run|create`, Docker's shape) are
@@ -103,7 +104,9 @@ func standaloneProject(o *StandaloneOptions) (*types.Project, error) {
 		p.Networks["default"] = types.NetworkConfig{Name: p.Name + "_default"}
 	}
 	for _, v := range o.Volumes {
-		p.Volumes[v] = types.VolumeConfig{Name: v}
+		// made (as `docker volume create`) before Up, so that it belongs
+		// to no project and outlives the container
+		p.Volumes[v] = types.VolumeConfig{Name: v, External: true}
 	}
 	p.Services[svc.Name] = svc
 	return p, nil
@@ -120,6 +123,11 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 	p, err := standaloneProject(o)
 	if err != nil {
 		return nil, -1, err
+	}
+	for _, v := range o.Volumes {
+		if _, err := e.volumeManager().Create(ctx, volumes.Spec{Name: v}); err != nil {
+			return nil, -1, fmt.Errorf("volume %s: %w", v, err)
+		}
 	}
 	if o.Foreground && (o.Run.Tty || o.Run.Interactive) {
 		ro := o.Run

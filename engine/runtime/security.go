@@ -36,7 +36,10 @@ var allCapabilities = []string{
 func DefaultCapabilities() []string { return slices.Clone(dockerCapabilities) }
 
 // AllCapabilities returns every capability the running kernel knows (all of
-// berth's list when /proc/sys/kernel/cap_last_cap cannot be read).
+// berth's list when /proc/sys/kernel/cap_last_cap cannot be read) that is
+// in berth's own bounding set: as Docker's privileged set, since the
+// runtime cannot give a container a capability berth lacks (a sandbox
+// without CAP_SYS_RESOURCE).
 func AllCapabilities() []string {
 	caps := slices.Clone(allCapabilities)
 	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
@@ -44,7 +47,31 @@ func AllCapabilities() []string {
 			caps = caps[:n+1]
 		}
 	}
+	if bnd, ok := boundingSet(); ok {
+		kept := caps[:0]
+		for i, c := range caps {
+			if i < 64 && bnd&(1<<uint(i)) != 0 {
+				kept = append(kept, c)
+			}
+		}
+		caps = kept
+	}
 	return caps
+}
+
+// boundingSet reads this process's capability bounding set (CapBnd).
+func boundingSet() (uint64, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // defaultMaskedPaths and defaultReadonlyPaths are moby's fixed lists
