@@ -145,6 +145,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newInspectCmd(g),
 		newContainerCmd(g),
 		newWatchCmd(g),
+		newAttachCmd(g),
 		newSuperviseCmd(g),
 		newInitCmd(),
 	)

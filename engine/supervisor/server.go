@@ -191,7 +191,12 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 		s.mu.Unlock()
 	}()
 	var req Request
-	if err := json.NewDecoder(conn).Decode(&req); err != nil {
+	dec := json.NewDecoder(conn)
+	if err := dec.Decode(&req); err != nil {
+		return
+	}
+	if req.Op == OpStdin {
+		s.serveStdin(conn, dec, req) // a stream, not one answer (stdin.go)
 		return
 	}
 	resp := s.handle(ctx, req)
