@@ -309,3 +309,39 @@ func TestContainerGpusNoGPU(t *testing.T) {
 		t.Errorf("--gpus on a GPU-less host left %d network records", len(entries))
 	}
 }
+
+// TestContainerDetachedRmAndCreate: `run -d --rm` is removed (network and
+// supervisor too: the leak check) once its command exits; `create` makes
+// a container that `start` runs.
+func TestContainerDetachedRmAndCreate(t *testing.T) {
+	e := containerEnv(t, "gone", "made")
+	e.MustBerth(t, "container", "run", "-d", "--rm", "--name", "gone", "busybox", "sleep", "1")
+	if c := containerLs(t, e, "-a")["gone"]; c.Names != "gone" {
+		t.Fatalf("container ls -a right after run -d --rm: no gone")
+	}
+	Eventually(t, 30*time.Second, func() error {
+		if ls := containerLs(t, e, "-a"); len(ls) != 0 {
+			return fmt.Errorf("run -d --rm: still listed after its command exited: %v", ls)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(e.Root, "networks")); len(entries) != 0 {
+			return fmt.Errorf("run -d --rm: %d network records left", len(entries))
+		}
+		return nil
+	})
+
+	r := e.MustBerth(t, "container", "create", "--name", "made", "busybox", "echo", "made-ran")
+	if id := strings.TrimSpace(r.Stdout); len(id) != 64 {
+		t.Errorf("container create printed %q, want the ID", r.Stdout)
+	}
+	if c := containerLs(t, e, "-a")["made"]; c.State != "created" {
+		t.Fatalf("container ls -a after create: %+v, want created", c)
+	}
+	e.MustBerth(t, "container", "start", "made")
+	Eventually(t, 20*time.Second, func() error {
+		if r := e.MustBerth(t, "container", "logs", "made"); !strings.Contains(r.Stdout, "made-ran") {
+			return fmt.Errorf("logs after start: %q", r.Stdout)
+		}
+		return nil
+	})
+	e.MustBerth(t, "container", "rm", "made")
+}

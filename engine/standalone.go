@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -87,6 +88,9 @@ func standaloneProject(o *StandaloneOptions) (*types.Project, error) {
 		svc.Labels = types.Labels{}
 	}
 	svc.Labels[LabelStandalone] = "true"
+	if o.Remove && !o.Foreground {
+		svc.Labels[supervisor.LabelAutoRemove] = "true" // the supervisor removes it
+	}
 	if svc.PullPolicy == "" {
 		svc.PullPolicy = types.PullPolicyMissing
 	}
@@ -292,6 +296,45 @@ func (e *Engine) RemoveContainer(ctx context.Context, rec *state.Container, forc
 		}
 	}
 	return e.remove(ctx, rec, volumes)
+}
+
+// AutoRemove removes a container that exited for good with --rm (a
+// standalone one with its network). The supervisor starts it in a child
+// process, so it must not wait for the supervisor or its keeper to end:
+// they go by themselves once idle.
+func (e *Engine) AutoRemove(ctx context.Context, id string) error {
+	rec, err := e.store.Get(id)
+	if errors.Is(err, state.ErrNoContainer) {
+		return nil // removed already (rm -f)
+	}
+	if err != nil {
+		return err
+	}
+	lock, err := state.ProjectLock(ctx, e.root, rec.Project)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	st, err := e.store.GetState(id)
+	if errors.Is(err, state.ErrNoContainer) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Status != state.StatusExited && st.Status != state.StatusDead {
+		return nil // started again meanwhile
+	}
+	if err := e.remove(ctx, rec, true); err != nil {
+		return err
+	}
+	if !IsStandalone(rec) {
+		return nil
+	}
+	if left, err := e.store.List(rec.Project); err != nil || len(left) > 0 {
+		return err
+	}
+	return e.removeProjectNetworks(ctx, rec.Project, nil)
 }
 
 // ExecContainer runs a command in one running container.

@@ -130,7 +130,6 @@ func runContainer(cmd *cobra.Command, g *globalOptions, o runFlags, args []strin
 	if so.Foreground {
 		in, out, errw := stdFiles(g)
 		so.Run = engine.RunOptions{Tty: o.tty, Interactive: o.interactive, Stdin: in, Stdout: out, Stderr: errw}
-		so.Remove = o.rm
 		so.Output = func(l engine.LogLine) {
 			w := g.stdout
 			if l.Stream == "stderr" {
@@ -141,9 +140,8 @@ func runContainer(cmd *cobra.Command, g *globalOptions, o runFlags, args []strin
 				fmt.Fprintln(w)
 			}
 		}
-	} else if o.rm && !create {
-		return fmt.Errorf("--rm with --detach is not supported yet: run it in the foreground, or remove it with 'berth container rm'")
 	}
+	so.Remove = o.rm
 	eng, err := g.newEngine(engine.WithProgress(func(engine.Event) {}))
 	if err != nil {
 		return err

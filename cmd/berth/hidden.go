@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
@@ -55,6 +57,23 @@ func newSuperviseCmd(g *globalOptions) *cobra.Command {
 					return runtime.Detect(ctx, name, run)
 				},
 				Logf: logger.Printf,
+				// in a process of its own (network teardown is the
+				// CLI's work); the keeper reaps it
+				AutoRemove: func(id string) {
+					self, err := os.Executable()
+					if err != nil {
+						self = "/proc/self/exe"
+					}
+					rm := exec.Command(self, "__autoremove", id)
+					rm.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+					if err := rm.Start(); err != nil {
+						logger.Printf("container %s: --rm: %v", id, err)
+						return
+					}
+					if err := rm.Wait(); err != nil {
+						logger.Printf("container %s: --rm: %v", id, err)
+					}
+				},
 			})
 		},
 	}
@@ -73,6 +92,23 @@ func newInitCmd() *cobra.Command {
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("__init is run by main")
+		},
+	}
+}
+
+// newAutoRemoveCmd is what a supervisor runs for a container of `run --rm`
+// that exited for good: it removes it (and a standalone one's network).
+func newAutoRemoveCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:    "__autoremove ID",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eng, err := g.newEngine(engine.WithProgress(func(engine.Event) {}))
+			if err != nil {
+				return err
+			}
+			return eng.AutoRemove(cmd.Context(), args[0])
 		},
 	}
 }

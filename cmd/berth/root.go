@@ -147,6 +147,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newWatchCmd(g),
 		newAttachCmd(g),
 		newSuperviseCmd(g),
+		newAutoRemoveCmd(g),
 		newInitCmd(),
 	)
 	registerCompletions(root, g)

@@ -287,6 +287,9 @@ func (s *Server) exited(m *managed, pid, code int) {
 	s.mu.Unlock()
 	s.cfg.Logf("container %s exited with code %d", m.rec.Name, code)
 	if !restart {
+		if m.rec.Labels[LabelAutoRemove] == "true" && !m.removed && s.cfg.AutoRemove != nil {
+			go s.cfg.AutoRemove(m.id)
+		}
 		return
 	}
 	delay := m.backoff.Next(ran)

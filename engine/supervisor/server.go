@@ -35,7 +35,15 @@ type Config struct {
 	IdleExit time.Duration
 	// Logf reports what the supervisor does (to its log file).
 	Logf func(format string, args ...any)
+	// AutoRemove, when set, is called (in its own goroutine) for a
+	// container labelled LabelAutoRemove once it exits for good (docker
+	// run --rm -d); it must not wait for the supervisor.
+	AutoRemove func(id string)
 }
+
+// LabelAutoRemove marks a container to be removed when it exits and its
+// restart policy does not run it again (docker run --rm).
+const LabelAutoRemove = "dev.berth.autoremove"
 
 // Server is a running supervisor.
 type Server struct {
