@@ -208,6 +208,10 @@ func TestContainerBadFlags(t *testing.T) {
 		{[]string{"--gpus", "count=zero"}, "--gpus"},
 		{[]string{"--pull", "often"}, "--pull"},
 		{[]string{"-e", "=x"}, "--env"},
+		{[]string{"-m", "lots"}, "--memory"},
+		{[]string{"--ulimit", "nofile"}, "--ulimit"},
+		{[]string{"--add-host", "nohost"}, "--add-host"},
+		{[]string{"--health-interval", "soon"}, "--health-interval"},
 	} {
 		args := append(append([]string{"container", "run", "-d"}, c.args...), "busybox", "true")
 		r := e.Berth(t, args...)
@@ -344,4 +348,39 @@ func TestContainerDetachedRmAndCreate(t *testing.T) {
 		return nil
 	})
 	e.MustBerth(t, "container", "rm", "made")
+}
+
+// TestContainerHealthAndHostFlags: --health-* give the container a
+// healthcheck the supervisor runs (ls shows healthy); --add-host, --tmpfs,
+// -m and --sysctl reach it.
+func TestContainerHealthAndHostFlags(t *testing.T) {
+	e := containerEnv(t, "hc")
+	e.MustBerth(t, "container", "run", "-d", "--name", "hc", "--init",
+		"--health-cmd", "test -f /tmp/ok", "--health-interval", "200ms", "--health-retries", "1",
+		"--add-host", "foo.test:10.218.9.9", "--tmpfs", "/scratch", "-m", "64m",
+		"--sysctl", "net.ipv4.ip_forward=1",
+		"busybox", "sh", "-c", "touch /tmp/ok; exec sleep 300")
+	Eventually(t, 30*time.Second, func() error {
+		if c := containerLs(t, e)["hc"]; !strings.Contains(c.Status, "(healthy)") {
+			return fmt.Errorf("status %q, want (healthy)", c.Status)
+		}
+		return nil
+	})
+	r := e.MustBerth(t, "container", "exec", "hc", "sh", "-c", "grep foo.test /etc/hosts; grep ' /scratch ' /proc/mounts; cat /proc/sys/net/ipv4/ip_forward")
+	for _, want := range []string{"10.218.9.9", "tmpfs", "\n1"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("exec: %q lacks %q", r.Stdout, want)
+		}
+	}
+	r = e.MustBerth(t, "container", "exec", "hc", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max")
+	if strings.TrimSpace(r.Stdout) != "67108864" {
+		t.Errorf("-m 64m: the cgroup's limit is %q, want 67108864", r.Stdout)
+	}
+	e.MustBerth(t, "container", "exec", "hc", "rm", "/tmp/ok")
+	Eventually(t, 30*time.Second, func() error {
+		if c := containerLs(t, e)["hc"]; !strings.Contains(c.Status, "(unhealthy)") {
+			return fmt.Errorf("status %q, want (unhealthy)", c.Status)
+		}
+		return nil
+	})
 }

@@ -55,6 +55,7 @@ type runFlags struct {
 	publish, env, envFiles, volumes, labels, capAdd, capDrop          []string
 	gpus                                                              string
 	entrypointSet, stopTimeoutSet                                     bool
+	more                                                              moreRunFlags
 }
 
 func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
@@ -70,6 +71,7 @@ func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.entrypointSet = cmd.Flags().Changed("entrypoint")
 			o.stopTimeoutSet = cmd.Flags().Changed("stop-timeout")
+			o.more.set = cmd.Flags().Changed
 			return runContainer(cmd, g, o, args, create)
 		},
 	}
@@ -104,6 +106,7 @@ func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
 	f.StringVar(&o.pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
 	f.StringVar(&o.stopSignal, "stop-signal", "", "Signal to stop the container")
 	f.IntVar(&o.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
+	o.more.register(f)
 	f.Bool("help", false, "Print usage") // -h is --hostname, as Docker
 	return cmd
 }
@@ -270,6 +273,9 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 			return svc, so, fmt.Errorf("invalid argument %q for \"--gpus\" flag: %w", o.gpus, err)
 		}
 		svc.Gpus = []types.DeviceRequest{dr}
+	}
+	if err := o.more.apply(&svc); err != nil {
+		return svc, so, err
 	}
 	return svc, so, nil
 }
