@@ -540,7 +540,8 @@ func TestWatchExample(t *testing.T) {
 
 // TestWatchRebuildExternalNetwork ports Compose's
 // TestRebuildOnDotEnvWithExternalNetwork: a rebuild triggered by a .env
-// change recreates the service on the external network it was on.
+// change recreates the service on the external network it was on; its
+// dependent with depends_on restart: true is restarted.
 func TestWatchRebuildExternalNetwork(t *testing.T) {
 	e := NewEnv(t)
 	netName := "ext-" + e.Project
@@ -565,13 +566,27 @@ func TestWatchRebuildExternalNetwork(t *testing.T) {
       watch:
         - path: .env
           action: rebuild
+  dep:
+    image: busybox
+    init: true
+    command: ["sleep", "3600"]
+    network_mode: none
+    depends_on:
+      ext-app:
+        condition: service_started
+        restart: true
 networks:
   ext:
     external: true
     name: %s
 `, netName))
+	e.MustBerth(t, "up", "-d")
 	w := startWatch(t, e, "watch", "ext-app")
 	waitCtrFile(t, e, "ext-app", "/env.txt", "HELLO=WORLD\n")
+	depPid := func() string {
+		return strings.TrimSpace(e.MustBerth(t, "inspect", "-f", "{{.State.Pid}}", "dep").Stdout)
+	}
+	depBefore := depPid()
 	e.WriteFile(t, ".env", "HELLO=WORLD\nTEST=REBUILD\n")
 	w.waitCount(t, "successfully built", 1, 3*time.Minute)
 	waitCtrFile(t, e, "ext-app", "/env.txt", "HELLO=WORLD\nTEST=REBUILD\n")
@@ -582,6 +597,13 @@ networks:
 	if strings.Contains(w.String(), "failed") {
 		t.Errorf("the rebuild reported a failure:\n%s", w.String())
 	}
+	// a dependent with depends_on restart: true is restarted, as Compose
+	Eventually(t, 30*time.Second, func() error {
+		if now := depPid(); now == depBefore || now == "0" {
+			return fmt.Errorf("dep was not restarted after ext-app's rebuild (pid %s)", now)
+		}
+		return nil
+	})
 }
 
 // TestWatchInotifyLimit: a tree with more directories than the inotify
