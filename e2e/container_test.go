@@ -384,3 +384,38 @@ func TestContainerHealthAndHostFlags(t *testing.T) {
 		return nil
 	})
 }
+
+// TestContainerSignalsAndWait: kill, restart, pause/unpause, wait and ls
+// filters act on the one container named.
+func TestContainerSignalsAndWait(t *testing.T) {
+	e := containerEnv(t, "sig1", "sig2")
+	e.MustBerth(t, "container", "run", "-d", "--name", "sig1", "--init", "-l", "e2e.role=a", "busybox", "sleep", "300")
+	e.MustBerth(t, "container", "run", "-d", "--name", "sig2", "--init", "-l", "e2e.role=b", "busybox", "sleep", "300")
+	r := e.MustBerth(t, "container", "ls", "-q", "--filter", "label=e2e.role=b")
+	if ls := containerLs(t, e); strings.TrimSpace(r.Stdout) != ls["sig2"].ID {
+		t.Errorf("ls --filter label=e2e.role=b: %q, want sig2's ID %s", r.Stdout, ls["sig2"].ID)
+	}
+	e.MustBerth(t, "container", "pause", "sig1")
+	if c := containerLs(t, e)["sig1"]; c.State != "paused" {
+		t.Errorf("after pause: %+v", c)
+	}
+	e.MustBerth(t, "container", "unpause", "sig1")
+	e.MustBerth(t, "container", "restart", "-t", "0", "sig1")
+	if c := containerLs(t, e)["sig1"]; c.State != "running" {
+		t.Errorf("after restart: %+v", c)
+	}
+	e.MustBerth(t, "container", "kill", "-s", "TERM", "sig2")
+	r = e.MustBerth(t, "container", "wait", "sig2")
+	if got := strings.TrimSpace(r.Stdout); got != "143" {
+		t.Errorf("wait after kill -s TERM: %q, want 143", got)
+	}
+	if ls := containerLs(t, e, "--filter", "status=exited"); len(ls) != 1 || ls["sig2"].State != "exited" {
+		t.Errorf("ls --filter status=exited: %v, want sig2 only", ls)
+	}
+	if c := containerLs(t, e)["sig1"]; c.State != "running" {
+		t.Errorf("kill of sig2 touched sig1: %+v", c)
+	}
+	if r := e.Berth(t, "container", "ls", "--filter", "colour=red"); r.Code == 0 || !strings.Contains(r.Stderr, "--filter") {
+		t.Errorf("ls --filter colour=red: want an error naming --filter:\n%s", r)
+	}
+}

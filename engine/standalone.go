@@ -390,3 +390,15 @@ func (e *Engine) ListContainers(ctx context.Context, all bool) ([]ContainerSumma
 	}
 	return out, nil
 }
+
+// PauseContainer pauses (or, with pause false, resumes) one container.
+func (e *Engine) PauseContainer(ctx context.Context, rec *state.Container, pause bool) error {
+	op := supervisor.OpResume
+	if pause {
+		op = supervisor.OpPause
+	}
+	if _, err := e.supervisor(rec.Project).Call(ctx, supervisor.Request{Op: op, ID: rec.ID}); err != nil {
+		return fmt.Errorf("%s %s: %w", op, rec.Name, err)
+	}
+	return nil
+}

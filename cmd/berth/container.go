@@ -42,6 +42,9 @@ by name or ID prefix, a compose project's containers included.`,
 		newContainerInspectCmd(g),
 		newContainerPortCmd(g),
 		newContainerPruneCmd(g),
+		newContainerWaitCmd(g),
+		newContainerPauseCmd(g, true),
+		newContainerPauseCmd(g, false),
 	)
 	return cmd
 }

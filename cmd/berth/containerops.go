@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -151,6 +152,7 @@ type containerLine struct {
 func newContainerLsCmd(g *globalOptions) *cobra.Command {
 	var all, quiet, noTrunc bool
 	var format string
+	var filters []string
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"ps", "list"},
@@ -164,10 +166,15 @@ containers carry dev.berth.standalone=true.`,
 			if err != nil {
 				return err
 			}
-			list, err := eng.ListContainers(cmd.Context(), all)
+			keep, err := psFilters(filters)
 			if err != nil {
 				return err
 			}
+			list, err := eng.ListContainers(cmd.Context(), all || keep.status)
+			if err != nil {
+				return err
+			}
+			list = slices.DeleteFunc(list, func(c engine.ContainerSummary) bool { return !keep.match(c) })
 			sort.Slice(list, func(i, j int) bool {
 				if list[i].Created != list[j].Created {
 					return list[i].Created > list[j].Created
@@ -182,7 +189,60 @@ containers carry dev.berth.standalone=true.`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "Only display container IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
 	f.StringVar(&format, "format", "table", "Format output: table or json")
+	f.StringArrayVarP(&filters, "filter", "f", nil, "Filter output: name=, id=, label=KEY[=VALUE], status=")
 	return cmd
+}
+
+// containerFilter is `container ls --filter`: each key's values are ORed,
+// the keys ANDed, as Docker.
+type containerFilter struct {
+	by     map[string][]string
+	status bool // a status filter lists stopped containers too
+}
+
+func psFilters(fs []string) (containerFilter, error) {
+	cf := containerFilter{by: map[string][]string{}}
+	for _, f := range fs {
+		k, v, ok := strings.Cut(f, "=")
+		switch {
+		case !ok:
+			return cf, fmt.Errorf("--filter %q: want KEY=VALUE", f)
+		case k == "status":
+			switch v {
+			case "created", "restarting", "running", "removing", "paused", "exited", "dead":
+			default:
+				return cf, fmt.Errorf("--filter %q: invalid status", f)
+			}
+			cf.status = true
+		case k == "name" || k == "id" || k == "label":
+		default:
+			return cf, fmt.Errorf("--filter %q: berth filters by name, id, label and status", f)
+		}
+		cf.by[k] = append(cf.by[k], v)
+	}
+	return cf, nil
+}
+
+func (cf containerFilter) match(c engine.ContainerSummary) bool {
+	for k, vs := range cf.by {
+		if !slices.ContainsFunc(vs, func(v string) bool {
+			switch k {
+			case "name":
+				return strings.Contains(c.Name, v)
+			case "id":
+				return strings.HasPrefix(c.ID, v)
+			case "status":
+				return c.State == v
+			default: // label
+				lk, lv, hasV := strings.Cut(v, "=")
+				got, ok := c.Labels[lk]
+				return ok && (!hasV || got == lv)
+			}
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 func printContainers(w io.Writer, eng *engine.Engine, list []engine.ContainerSummary, quiet, noTrunc bool, format string) error {
