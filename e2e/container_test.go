@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Scenarios of `berth container …`, Docker's container group: standalone
@@ -417,5 +420,67 @@ func TestContainerSignalsAndWait(t *testing.T) {
 	}
 	if r := e.Berth(t, "container", "ls", "--filter", "colour=red"); r.Code == 0 || !strings.Contains(r.Stderr, "--filter") {
 		t.Errorf("ls --filter colour=red: want an error naming --filter:\n%s", r)
+	}
+}
+
+// TestContainerRunInteractive: -i feeds the container the caller's stdin;
+// -it gives it a terminal (the pty path `berth run` uses) and returns its
+// exit code; --rm leaves nothing.
+func TestContainerRunInteractive(t *testing.T) {
+	e := containerEnv(t, "itc")
+	r := e.BerthStdin(t, "echo piped-$((6*7))\nexit 4\n", "container", "run", "-i", "--rm", "busybox", "sh")
+	if r.Code != 4 || !strings.Contains(r.Stdout, "piped-42") {
+		t.Errorf("container run -i --rm busybox sh: want piped-42 and exit 4:\n%s", r)
+	}
+
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	var mu sync.Mutex
+	var seen strings.Builder
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			k, err := master.Read(buf)
+			mu.Lock()
+			seen.Write(buf[:k])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	cmd := e.Cmd(t.Context(), "container", "run", "-it", "--rm", "--name", "itc", "busybox", "sh")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	master.Write([]byte("tty; echo mark-$((6*7)); exit 5\n"))
+	err = cmd.Wait()
+	mu.Lock()
+	out := seen.String()
+	mu.Unlock()
+	if code := cmd.ProcessState.ExitCode(); code != 5 {
+		t.Errorf("container run -it: exit code %d (%v), want 5; terminal:\n%s", code, err, out)
+	}
+	if !strings.Contains(out, "mark-42") || !strings.Contains(out, "/dev/pts/") {
+		t.Errorf("container run -it: the terminal shows no tty and mark-42:\n%s", out)
+	}
+	if ls := containerLs(t, e, "-a"); len(ls) != 0 {
+		t.Errorf("container ls -a after run -it --rm: %v", ls)
 	}
 }
