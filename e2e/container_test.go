@@ -407,6 +407,19 @@ func TestContainerSignalsAndWait(t *testing.T) {
 	if c := containerLs(t, e)["sig1"]; c.State != "running" {
 		t.Errorf("after restart: %+v", c)
 	}
+	src := e.WriteFile(t, "in.txt", "copied-in\n")
+	e.MustBerth(t, "container", "cp", src, "sig1:/tmp/in.txt")
+	if r := e.MustBerth(t, "container", "exec", "sig1", "cat", "/tmp/in.txt"); r.Stdout != "copied-in\n" {
+		t.Errorf("cp in, then cat: %q", r.Stdout)
+	}
+	out := filepath.Join(e.Dir, "out.txt")
+	e.MustBerth(t, "container", "cp", "sig1:/tmp/in.txt", out)
+	if b, err := os.ReadFile(out); err != nil || string(b) != "copied-in\n" {
+		t.Errorf("cp out: %q, %v", b, err)
+	}
+	if r := e.MustBerth(t, "container", "top", "sig1"); !strings.Contains(r.Stdout, "sleep 300") || !strings.Contains(r.Stdout, "PID") {
+		t.Errorf("top: no sleep 300:\n%s", r.Stdout)
+	}
 	e.MustBerth(t, "container", "kill", "-s", "TERM", "sig2")
 	r = e.MustBerth(t, "container", "wait", "sig2")
 	if got := strings.TrimSpace(r.Stdout); got != "143" {

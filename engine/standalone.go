@@ -9,6 +9,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/berth-dev/berth/engine/archive"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/volumes"
@@ -399,6 +400,27 @@ func (e *Engine) PauseContainer(ctx context.Context, rec *state.Container, pause
 	}
 	if _, err := e.supervisor(rec.Project).Call(ctx, supervisor.Request{Op: op, ID: rec.ID}); err != nil {
 		return fmt.Errorf("%s %s: %w", op, rec.Name, err)
+	}
+	return nil
+}
+
+// CopyContainer copies between the host and one container (docker cp):
+// src in the container to the host path dst, or with in the host path src
+// to dst in the container.
+func (e *Engine) CopyContainer(ctx context.Context, rec *state.Container, in bool, src, dst string, o archive.Options) error {
+	root, err := e.copyRoot(rec)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if in {
+		if err := archive.CopyIn(ctx, root, src, dst, o); err != nil {
+			return fmt.Errorf("cp to %s: %w", rec.Name, err)
+		}
+		return nil
+	}
+	if err := archive.CopyOut(ctx, root, src, dst, o); err != nil {
+		return fmt.Errorf("cp from %s: %w", rec.Name, err)
 	}
 	return nil
 }

@@ -45,6 +45,8 @@ by name or ID prefix, a compose project's containers included.`,
 		newContainerWaitCmd(g),
 		newContainerPauseCmd(g, true),
 		newContainerPauseCmd(g, false),
+		newContainerCpCmd(g),
+		newContainerTopCmd(g),
 	)
 	return cmd
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/archive"
 	"github.com/berth-dev/berth/engine/state"
 )
 
@@ -52,6 +54,81 @@ func newContainerPauseCmd(g *globalOptions, pause bool) *cobra.Command {
 			return eachContainer(g, args, func(eng *engine.Engine, rec *state.Container) error {
 				return eng.PauseContainer(cmd.Context(), rec, pause)
 			})
+		},
+	}
+}
+
+func newContainerCpCmd(g *globalOptions) *cobra.Command {
+	var o archive.Options
+	cmd := &cobra.Command{
+		Use:   "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH | SRC_PATH CONTAINER:DEST_PATH",
+		Short: "Copy files/folders between a container and the local filesystem",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			from, srcPath, fromContainer := splitServicePath(args[0])
+			to, dstPath, toContainer := splitServicePath(args[1])
+			switch {
+			case fromContainer && toContainer:
+				return errors.New("cp: copying between containers is not supported")
+			case !fromContainer && !toContainer:
+				return errors.New("cp: one of the paths must be CONTAINER:PATH")
+			case srcPath == "-" || dstPath == "-":
+				return errors.New("cp: streaming a tar archive through - is not supported")
+			}
+			eng, err := g.newEngine()
+			if err != nil {
+				return err
+			}
+			ref := from
+			if toContainer {
+				ref = to
+			}
+			rec, err := eng.ContainerByRef(ref)
+			if err != nil {
+				return err
+			}
+			return eng.CopyContainer(cmd.Context(), rec, toContainer, srcPath, dstPath, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.KeepOwner, "archive", "a", false, "Archive mode (copy all uid/gid information)")
+	f.BoolVarP(&o.FollowLink, "follow-link", "L", false, "Always follow symbol link in SRC_PATH")
+	return cmd
+}
+
+func newContainerTopCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "top CONTAINER",
+		Short: "Display the running processes of a container",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, err := g.newEngine()
+			if err != nil {
+				return err
+			}
+			rec, err := eng.ContainerByRef(args[0])
+			if err != nil {
+				return err
+			}
+			if st, err := eng.Store().GetState(rec.ID); err != nil || st.Status != state.StatusRunning {
+				return fmt.Errorf("container %s is not running", rec.Name)
+			}
+			rt, err := eng.Runtime(ctx, rec.Runtime)
+			if err != nil {
+				return err
+			}
+			pids, err := rt.Ps(ctx, rec.ID)
+			if err != nil {
+				return fmt.Errorf("top %s: %w", rec.Name, err)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 0, 3, ' ', 0)
+			fmt.Fprintln(tw, "UID\tPID\tPPID\tSTIME\tCMD")
+			for _, pid := range pids {
+				uid, ppid, start, cmdline := procInfo(pid)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", uid, pid, ppid, start, cmdline)
+			}
+			return tw.Flush()
 		},
 	}
 }
