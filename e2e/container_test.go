@@ -420,6 +420,10 @@ func TestContainerSignalsAndWait(t *testing.T) {
 	if r := e.MustBerth(t, "container", "top", "sig1"); !strings.Contains(r.Stdout, "sleep 300") || !strings.Contains(r.Stdout, "PID") {
 		t.Errorf("top: no sleep 300:\n%s", r.Stdout)
 	}
+	r = e.MustBerth(t, "container", "stats", "--no-stream", "--format", "json", "sig1")
+	if !strings.Contains(r.Stdout, `"Name":"sig1"`) || strings.Contains(r.Stdout, "sig2") {
+		t.Errorf("stats --no-stream sig1: want sig1's row only:\n%s", r.Stdout)
+	}
 	e.MustBerth(t, "container", "kill", "-s", "TERM", "sig2")
 	r = e.MustBerth(t, "container", "wait", "sig2")
 	if got := strings.TrimSpace(r.Stdout); got != "143" {

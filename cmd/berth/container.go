@@ -47,6 +47,7 @@ by name or ID prefix, a compose project's containers included.`,
 		newContainerPauseCmd(g, false),
 		newContainerCpCmd(g),
 		newContainerTopCmd(g),
+		newContainerStatsCmd(g),
 	)
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -131,4 +132,62 @@ func newContainerTopCmd(g *globalOptions) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+func newContainerStatsCmd(g *globalOptions) *cobra.Command {
+	var all, noStream, noTrunc bool
+	var format string
+	cmd := &cobra.Command{
+		Use:   "stats [OPTIONS] [CONTAINER...]",
+		Short: "Display a live stream of container(s) resource usage statistics",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, err := g.newEngine()
+			if err != nil {
+				return err
+			}
+			ids := map[string]bool{}
+			for _, a := range args {
+				rec, err := eng.ContainerByRef(a)
+				if err != nil {
+					return err
+				}
+				ids[rec.ID] = true
+			}
+			pr, err := newStatsPrinter(g.stdout, format, noTrunc)
+			if err != nil {
+				return err
+			}
+			pick := func(rows []engine.ContainerStats) []engine.ContainerStats {
+				if len(ids) == 0 {
+					return rows
+				}
+				var out []engine.ContainerStats
+				for _, r := range rows {
+					if ids[r.ID] {
+						out = append(out, r)
+					}
+				}
+				return out
+			}
+			// every project's containers ("" lists them all)
+			o := engine.StatsOptions{All: all || len(args) > 0}
+			if noStream {
+				rows, err := eng.Stats(ctx, "", o)
+				if err != nil {
+					return err
+				}
+				return pr.print(pick(rows))
+			}
+			f, ok := g.stdout.(*os.File)
+			pr.clear = ok && isTerminal(f) && pr.tmpl == nil && !pr.json
+			return eng.StatsStream(ctx, "", o, func(rows []engine.ContainerStats) error { return pr.print(pick(rows)) })
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&all, "all", "a", false, "Show all containers (default shows just running)")
+	fl.BoolVar(&noStream, "no-stream", false, "Disable streaming stats and only pull the first result")
+	fl.BoolVar(&noTrunc, "no-trunc", false, "Do not truncate output")
+	fl.StringVar(&format, "format", "table", "Format output: table, json, or a Go template")
+	return cmd
 }
