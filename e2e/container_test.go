@@ -501,3 +501,31 @@ func TestContainerRunInteractive(t *testing.T) {
 		t.Errorf("container ls -a after run -it --rm: %v", ls)
 	}
 }
+
+// TestContainerNameInUse: a second container of a taken name fails,
+// naming it, and leaves nothing of itself (no network); -p CONTAINER_PORT
+// takes a free host port that `port` tells.
+func TestContainerNameInUse(t *testing.T) {
+	e := containerEnv(t, "dup")
+	e.MustBerth(t, "container", "run", "-d", "--name", "dup", "-p", "8080", "httpecho")
+	r := e.MustBerth(t, "container", "port", "dup", "8080")
+	addr := strings.TrimSpace(r.Stdout)
+	if !strings.HasPrefix(addr, "0.0.0.0:") {
+		t.Fatalf("container port dup 8080: %q, want 0.0.0.0:PORT", addr)
+	}
+	netHostGet(t, "http://127.0.0.1:"+strings.TrimPrefix(addr, "0.0.0.0:")+"/", "method: GET")
+	nets, _ := os.ReadDir(filepath.Join(e.Root, "networks"))
+	r = e.Berth(t, "container", "run", "-d", "--name", "dup", "busybox", "true")
+	if r.Code == 0 || !strings.Contains(r.Stderr, `"dup" is already in use`) {
+		t.Errorf("second container named dup: want an error saying the name is in use:\n%s", r)
+	}
+	if after, _ := os.ReadDir(filepath.Join(e.Root, "networks")); len(after) != len(nets) {
+		t.Errorf("the failed run left networks: %d before, %d after", len(nets), len(after))
+	}
+	if ls := containerLs(t, e, "-a"); len(ls) != 1 {
+		t.Errorf("container ls -a: %v, want dup only", ls)
+	}
+	if r := e.Berth(t, "container", "run", "--rm", "--restart", "always", "busybox", "true"); r.Code == 0 || !strings.Contains(r.Stderr, "--restart") {
+		t.Errorf("--rm with --restart always: want a conflict error:\n%s", r)
+	}
+}

@@ -240,6 +240,9 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 		return svc, so, err
 	}
 	svc.Restart = o.restart
+	if o.rm && o.restart != "no" {
+		return svc, so, fmt.Errorf("conflicting options: --restart %s and --rm", o.restart)
+	}
 	switch n := o.network; {
 	case n == "" || n == "bridge" || n == "default":
 	case n == "none" || n == "host" || strings.HasPrefix(n, "container:"):
