@@ -213,6 +213,7 @@ func TestContainerBadFlags(t *testing.T) {
 		{[]string{"-e", "=x"}, "--env"},
 		{[]string{"-m", "lots"}, "--memory"},
 		{[]string{"--ulimit", "nofile"}, "--ulimit"},
+		{[]string{"--mount", "type=bind,target=/x"}, "--mount"},
 		{[]string{"--add-host", "nohost"}, "--add-host"},
 		{[]string{"--health-interval", "soon"}, "--health-interval"},
 	} {
@@ -253,6 +254,10 @@ func TestContainerRunFlags(t *testing.T) {
 	out = run("--read-only", "-u", "1234:5678", "--entrypoint", "sh", "busybox", "-c", "id -u; id -g; touch /x 2>/dev/null || echo ro-root")
 	if f := strings.Fields(out); len(f) != 3 || f[0] != "1234" || f[1] != "5678" || f[2] != "ro-root" {
 		t.Errorf("--read-only -u 1234:5678 --entrypoint sh: %q, want 1234 5678 ro-root", out)
+	}
+	out = run("--mount", "type=bind,source="+dir+",target=/m,readonly", "--mount", "type=tmpfs,target=/t", "busybox", "sh", "-c", "cat /m/hello.txt; touch /m/x 2>/dev/null || echo ro-mount; grep ' /t ' /proc/mounts")
+	if !strings.Contains(out, "from-host") || !strings.Contains(out, "ro-mount") || !strings.Contains(out, "tmpfs") {
+		t.Errorf("--mount bind readonly + tmpfs: %q", out)
 	}
 	out = run("--cap-drop", "ALL", "busybox", "grep", "CapEff", "/proc/self/status")
 	if !strings.Contains(out, "0000000000000000") {

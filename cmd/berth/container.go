@@ -234,6 +234,16 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 		}
 		svc.Volumes = append(svc.Volumes, vc)
 	}
+	for _, m := range o.more.mounts {
+		vc, err := parseMount(m, wd)
+		if err != nil {
+			return svc, so, fmt.Errorf("invalid argument %q for \"--mount\" flag: %w", m, err)
+		}
+		if vc.Type == types.VolumeTypeVolume && vc.Source != "" {
+			so.Volumes = append(so.Volumes, vc.Source)
+		}
+		svc.Volumes = append(svc.Volumes, vc)
+	}
 	svc.WorkingDir = o.workdir
 	svc.User = o.user
 	if err := validRestart(o.restart); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type moreRunFlags struct {
 	memory, shmSize                                                   string
 	cpus                                                              float64
 	addHosts, dns, tmpfs, expose, ulimits, devices, sysctls, secOpts  []string
+	mounts                                                            []string
 	set                                                               func(string) bool
 }
 
@@ -43,6 +45,54 @@ func (m *moreRunFlags) register(f *pflag.FlagSet) {
 	f.StringArrayVar(&m.devices, "device", nil, "Add a host device to the container (HOST[:CONTAINER[:PERMISSIONS]])")
 	f.StringArrayVar(&m.sysctls, "sysctl", nil, "Sysctl options (KEY=VALUE)")
 	f.StringArrayVar(&m.secOpts, "security-opt", nil, "Security options")
+	f.StringArrayVar(&m.mounts, "mount", nil, "Attach a filesystem mount to the container (type=bind|volume|tmpfs,source=…,target=…[,readonly])")
+}
+
+// parseMount reads docker's --mount: comma-separated key=value fields.
+func parseMount(spec, wd string) (types.ServiceVolumeConfig, error) {
+	vc := types.ServiceVolumeConfig{Type: types.VolumeTypeVolume}
+	for _, field := range strings.Split(spec, ",") {
+		k, v, hasV := strings.Cut(field, "=")
+		switch strings.ToLower(k) {
+		case "type":
+			switch v {
+			case types.VolumeTypeBind, types.VolumeTypeVolume, types.VolumeTypeTmpfs:
+				vc.Type = v
+			default:
+				return vc, fmt.Errorf("type %q: want bind, volume or tmpfs", v)
+			}
+		case "source", "src":
+			vc.Source = v
+		case "target", "dst", "destination":
+			vc.Target = v
+		case "readonly", "ro":
+			vc.ReadOnly = !hasV || v == "true" || v == "1"
+		case "tmpfs-size":
+			n, err := units.RAMInBytes(v)
+			if err != nil {
+				return vc, fmt.Errorf("tmpfs-size %q: %w", v, err)
+			}
+			vc.Tmpfs = &types.ServiceVolumeTmpfs{Size: types.UnitBytes(n)}
+		case "bind-propagation":
+			vc.Bind = &types.ServiceVolumeBind{Propagation: v}
+		case "volume-nocopy":
+			vc.Volume = &types.ServiceVolumeVolume{NoCopy: !hasV || v == "true" || v == "1"}
+		default:
+			return vc, fmt.Errorf("unknown field %q", k)
+		}
+	}
+	if vc.Target == "" {
+		return vc, fmt.Errorf("target is required")
+	}
+	if vc.Type == types.VolumeTypeBind {
+		if vc.Source == "" {
+			return vc, fmt.Errorf("source is required for a bind mount")
+		}
+		if !filepath.IsAbs(vc.Source) {
+			vc.Source = filepath.Join(wd, vc.Source)
+		}
+	}
+	return vc, nil
 }
 
 func badValue(flag, v string, err error) error {
