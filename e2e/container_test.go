@@ -177,7 +177,13 @@ func TestContainerBesideCompose(t *testing.T) {
 	if !strings.Contains(ls[e.Project+"-app-1"].Labels, "com.docker.compose.project="+e.Project) {
 		t.Errorf("compose container's labels lack its project: %q", ls[e.Project+"-app-1"].Labels)
 	}
-	r := e.MustBerth(t, "ls", "-a", "-q")
+	r := e.MustBerth(t, "container", "ls")
+	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 3 ||
+		strings.Join(strings.Fields(lines[0]), " ") != "CONTAINER ID IMAGE COMMAND CREATED STATUS PORTS NAMES" ||
+		!strings.Contains(r.Stdout, `"sleep 300"`) || !strings.Contains(r.Stdout, " Up ") {
+		t.Errorf("container ls: want Docker's table with both containers:\n%s", r.Stdout)
+	}
+	r = e.MustBerth(t, "ls", "-a", "-q")
 	if got := strings.Fields(r.Stdout); len(got) != 1 || got[0] != e.Project {
 		t.Errorf("berth ls -a -q: %q, want only %s", r.Stdout, e.Project)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/archive"
+	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/volumes"
@@ -387,6 +388,12 @@ func (e *Engine) ListContainers(ctx context.Context, all bool) ([]ContainerSumma
 		if err != nil {
 			return nil, err
 		}
+		for i := range list {
+			// the user's command, as docker ps shows it with --init
+			if rec, err := e.store.Get(list[i].ID); err == nil {
+				list[i].Command = quoteCommand(withoutInit(rec.Command))
+			}
+		}
 		out = append(out, list...)
 	}
 	return out, nil
@@ -423,4 +430,13 @@ func (e *Engine) CopyContainer(ctx context.Context, rec *state.Container, in boo
 		return fmt.Errorf("cp from %s: %w", rec.Name, err)
 	}
 	return nil
+}
+
+// withoutInit drops berth's init (`/.berth/init __init --`) from a
+// container's arguments.
+func withoutInit(args []string) []string {
+	if len(args) >= 3 && args[0] == runtime.InitPath && args[1] == "__init" && args[2] == "--" {
+		return args[3:]
+	}
+	return args
 }

@@ -291,11 +291,8 @@ func printContainers(w io.Writer, eng *engine.Engine, list []engine.ContainerSum
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 	for _, c := range list {
-		command := c.Command
-		if !noTrunc {
-			command = truncate(command, 20)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id(c.ID), c.Image, strconv.Quote(command), c.RunningFor, c.Status, ports(c.Publishers), c.Name)
+		// quoted already; as Docker, cut to 20 within the quotes
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id(c.ID), c.Image, truncate(c.Command, commandWidth(noTrunc)), c.RunningFor, c.Status, ports(c.Publishers), c.Name)
 	}
 	return tw.Flush()
 }
