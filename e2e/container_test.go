@@ -183,6 +183,10 @@ func TestContainerBesideCompose(t *testing.T) {
 		!strings.Contains(r.Stdout, `"sleep 300"`) || !strings.Contains(r.Stdout, " Up ") {
 		t.Errorf("container ls: want Docker's table with both containers:\n%s", r.Stdout)
 	}
+	r = e.MustBerth(t, "container", "ls", "--format", "{{.Names}}:{{.State}}", "--filter", "name=solo")
+	if strings.TrimSpace(r.Stdout) != "solo:running" {
+		t.Errorf("container ls --format {{.Names}}:{{.State}}: %q", r.Stdout)
+	}
 	r = e.MustBerth(t, "ls", "-a", "-q")
 	if got := strings.Fields(r.Stdout); len(got) != 1 || got[0] != e.Project {
 		t.Errorf("berth ls -a -q: %q, want only %s", r.Stdout, e.Project)

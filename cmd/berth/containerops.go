@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"text/template"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -188,7 +189,7 @@ containers carry dev.berth.standalone=true.`,
 	f.BoolVarP(&all, "all", "a", false, "Show all containers (default shows just running)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "Only display container IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
-	f.StringVar(&format, "format", "table", "Format output: table or json")
+	f.StringVar(&format, "format", "table", "Format output: table, json, or a Go template ('{{.Names}} {{.Status}}')")
 	f.StringArrayVarP(&filters, "filter", "f", nil, "Filter output: name=, id=, label=KEY[=VALUE], status=")
 	return cmd
 }
@@ -258,8 +259,19 @@ func printContainers(w io.Writer, eng *engine.Engine, list []engine.ContainerSum
 		}
 		return nil
 	}
+	var tmpl *template.Template
 	switch format {
-	case "json", "{{json .}}":
+	case "table", "", "json", "{{json .}}":
+	default:
+		var err error
+		if tmpl, err = template.New("format").Funcs(template.FuncMap{
+			"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
+		}).Parse(format); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+	}
+	switch {
+	case tmpl != nil || format == "json" || format == "{{json .}}":
 		enc := json.NewEncoder(w)
 		for _, c := range list {
 			var labels []string
@@ -279,14 +291,18 @@ func printContainers(w io.Writer, eng *engine.Engine, list []engine.ContainerSum
 				Networks: strings.Join(nets, ","), Ports: ports(c.Publishers), RunningFor: c.RunningFor,
 				State: c.State, Status: c.Status,
 			}
+			if tmpl != nil {
+				if err := tmpl.Execute(w, line); err != nil {
+					return fmt.Errorf("--format: %w", err)
+				}
+				fmt.Fprintln(w)
+				continue
+			}
 			if err := enc.Encode(line); err != nil {
 				return err
 			}
 		}
 		return nil
-	case "table", "":
-	default:
-		return fmt.Errorf("--format %q: want table or json", format)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
