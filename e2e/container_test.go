@@ -529,6 +529,15 @@ func TestContainerNameInUse(t *testing.T) {
 		t.Fatalf("container port dup 8080: %q, want 0.0.0.0:PORT", addr)
 	}
 	netHostGet(t, "http://127.0.0.1:"+strings.TrimPrefix(addr, "0.0.0.0:")+"/", "method: GET")
+	e.MustBerth(t, "container", "run", "-d", "--name", "pall", "--expose", "8080", "-P", "httpecho")
+	t.Cleanup(func() { e.run(context.Background(), nil, "container", "rm", "-f", "pall") })
+	r = e.MustBerth(t, "container", "port", "pall", "8080/tcp")
+	if a := strings.TrimSpace(r.Stdout); !strings.HasPrefix(a, "0.0.0.0:") {
+		t.Errorf("-P --expose 8080: port %q", a)
+	} else {
+		netHostGet(t, "http://127.0.0.1:"+strings.TrimPrefix(a, "0.0.0.0:")+"/", "method: GET")
+	}
+	e.MustBerth(t, "container", "rm", "-f", "pall")
 	nets, _ := os.ReadDir(filepath.Join(e.Root, "networks"))
 	r = e.Berth(t, "container", "run", "-d", "--name", "dup", "busybox", "true")
 	if r.Code == 0 || !strings.Contains(r.Stderr, `"dup" is already in use`) {

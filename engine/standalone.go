@@ -49,6 +49,9 @@ type StandaloneOptions struct {
 	Networks []string
 	Volumes  []string
 	Pull     string
+	// PublishAll publishes every exposed port (the image's EXPOSE and
+	// --expose) on a free host port (-P).
+	PublishAll bool
 	// Create only creates (container create); else the container starts
 	// under the supervisor (run -d).
 	Create bool
@@ -129,6 +132,11 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 	p, err := standaloneProject(o)
 	if err != nil {
 		return nil, -1, err
+	}
+	if o.PublishAll {
+		if err := e.publishAll(ctx, p, o.Pull); err != nil {
+			return nil, -1, err
+		}
 	}
 	for _, v := range o.Volumes {
 		if _, err := e.volumeManager().Create(ctx, volumes.Spec{Name: v}); err != nil {
@@ -439,4 +447,32 @@ func withoutInit(args []string) []string {
 		return args[3:]
 	}
 	return args
+}
+
+// publishAll adds to the standalone service a port with no host port (a
+// free one, assigned by Up) for each port it exposes that it does not
+// publish already: docker run -P. The image is fetched for its EXPOSE.
+func (e *Engine) publishAll(ctx context.Context, p *types.Project, pull string) error {
+	images, err := e.ensureImages(ctx, p, []string{StandaloneService}, imagePolicy{pull: pull})
+	if err != nil {
+		return err
+	}
+	svc := p.Services[StandaloneService]
+	exposed, err := exposedPorts(p, svc, images[StandaloneService].Config().Config.ExposedPorts)
+	if err != nil {
+		return err
+	}
+	for _, b := range exposed {
+		dup := false
+		for _, pc := range svc.Ports {
+			if pc.Target == uint32(b.ContainerPort) && (pc.Protocol == string(b.Protocol) || (pc.Protocol == "" && b.Protocol == "tcp")) {
+				dup = true
+			}
+		}
+		if !dup {
+			svc.Ports = append(svc.Ports, types.ServicePortConfig{Target: uint32(b.ContainerPort), Protocol: string(b.Protocol), Mode: "ingress"})
+		}
+	}
+	p.Services[StandaloneService] = svc
+	return nil
 }

@@ -54,14 +54,14 @@ by name or ID prefix, a compose project's containers included.`,
 
 // runFlags are docker run's flags that berth takes.
 type runFlags struct {
-	detach, rm, init, readOnly, privileged, interactive, tty          bool
-	name, workdir, user, entrypoint, restart, network, hostname, pull string
-	stopSignal                                                        string
-	stopTimeout                                                       int
-	publish, env, envFiles, volumes, labels, capAdd, capDrop          []string
-	gpus                                                              string
-	entrypointSet, stopTimeoutSet                                     bool
-	more                                                              moreRunFlags
+	detach, rm, init, readOnly, privileged, interactive, tty, publishAll bool
+	name, workdir, user, entrypoint, restart, network, hostname, pull    string
+	stopSignal                                                           string
+	stopTimeout                                                          int
+	publish, env, envFiles, volumes, labels, capAdd, capDrop             []string
+	gpus                                                                 string
+	entrypointSet, stopTimeoutSet                                        bool
+	more                                                                 moreRunFlags
 }
 
 func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
@@ -106,6 +106,7 @@ func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
 	f.StringArrayVar(&o.capAdd, "cap-add", nil, "Add Linux capabilities")
 	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "Drop Linux capabilities")
 	f.BoolVar(&o.privileged, "privileged", false, "Give extended privileges to this container")
+	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
 	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	f.StringVar(&o.gpus, "gpus", "", `GPU devices to add to the container ("all", a count, or "device=0,1")`)
@@ -135,6 +136,7 @@ func runContainer(cmd *cobra.Command, g *globalOptions, o runFlags, args []strin
 	so.Name = o.name
 	so.Pull = o.pull
 	so.Create = create
+	so.PublishAll = o.publishAll
 	so.Foreground = !create && !o.detach
 	if so.Foreground {
 		in, out, errw := stdFiles(g)
