@@ -141,7 +141,15 @@ func TestContainerRunForegroundRm(t *testing.T) {
 	if ls := containerLs(t, e, "-a"); len(ls) != 0 {
 		t.Errorf("container ls -a after run --rm: %v", ls)
 	}
-	r = e.MustBerth(t, "container", "run", "--name", "fg-keep", "-l", "e2e.keep=1", "busybox", "echo", "kept")
+	labels := e.WriteFile(t, "labels", "# comment\ne2e.keep=1\ne2e.from=file\n")
+	cid := filepath.Join(e.Dir, "cid")
+	r = e.MustBerth(t, "container", "run", "--name", "fg-keep", "--label-file", labels, "-l", "e2e.from=flag", "--cidfile", cid, "busybox", "echo", "kept")
+	if b, err := os.ReadFile(cid); err != nil || len(b) != 64 {
+		t.Errorf("--cidfile: %q, %v; want the 64-hex ID", b, err)
+	}
+	if c := containerLs(t, e, "-a")["fg-keep"]; !strings.Contains(c.Labels, "e2e.from=flag") || !strings.Contains(c.Labels, "e2e.keep=1") {
+		t.Errorf("--label-file then -l: labels %q, want e2e.keep=1 and e2e.from=flag", c.Labels)
+	}
 	if !strings.Contains(r.Stdout, "kept") {
 		t.Errorf("container run: no output:\n%s", r)
 	}

@@ -49,6 +49,9 @@ type StandaloneOptions struct {
 	Networks []string
 	Volumes  []string
 	Pull     string
+	// Created, when set, is told the container's ID once it exists
+	// (--cidfile); with -i/-t, once it has run.
+	Created func(id string) error
 	// PublishAll publishes every exposed port (the image's EXPOSE and
 	// --expose) on a free host port (-P).
 	PublishAll bool
@@ -153,6 +156,9 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 		ro.Pull = o.Pull
 		code, err := e.Run(ctx, p, &ro)
 		rec, _ := e.ContainerByRef(o.Name)
+		if rec != nil && o.Created != nil && err == nil {
+			err = o.Created(rec.ID)
+		}
 		if ro.Remove || (err != nil && rec == nil) {
 			// the container went with --rm: its network and supervisor too
 			if derr := e.Down(context.WithoutCancel(ctx), p.Name, nil, DownOptions{Volumes: true}); derr != nil && err == nil {
@@ -168,6 +174,9 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 		return nil, -1, err
 	}
 	rec, err := e.ContainerByRef(o.Name)
+	if err == nil && o.Created != nil {
+		err = o.Created(rec.ID)
+	}
 	if err != nil || !o.Foreground {
 		return rec, 0, err
 	}

@@ -59,6 +59,8 @@ type runFlags struct {
 	stopSignal                                                           string
 	stopTimeout                                                          int
 	publish, env, envFiles, volumes, labels, capAdd, capDrop             []string
+	labelFiles                                                           []string
+	cidfile                                                              string
 	gpus                                                                 string
 	entrypointSet, stopTimeoutSet                                        bool
 	more                                                                 moreRunFlags
@@ -102,6 +104,8 @@ func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
 	f.StringVarP(&o.hostname, "hostname", "h", "", "Container host name")
 	f.BoolVar(&o.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "Set meta data on a container (KEY=VALUE)")
+	f.StringArrayVar(&o.labelFiles, "label-file", nil, "Read in a line delimited file of labels")
+	f.StringVar(&o.cidfile, "cidfile", "", "Write the container ID to the file")
 	f.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	f.StringArrayVar(&o.capAdd, "cap-add", nil, "Add Linux capabilities")
 	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "Drop Linux capabilities")
@@ -153,6 +157,14 @@ func runContainer(cmd *cobra.Command, g *globalOptions, o runFlags, args []strin
 		}
 	}
 	so.Remove = o.rm
+	if o.cidfile != "" {
+		if _, err := os.Stat(o.cidfile); err == nil {
+			return fmt.Errorf("--cidfile %s: the file exists: remove it first", o.cidfile)
+		}
+		so.Created = func(id string) error {
+			return os.WriteFile(o.cidfile, []byte(id), 0o644)
+		}
+	}
 	eng, err := g.newEngine(engine.WithProgress(func(engine.Event) {}))
 	if err != nil {
 		return err
@@ -267,7 +279,15 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 		t := true
 		svc.Init = &t
 	}
-	for _, l := range o.labels {
+	labels := o.labels
+	for _, file := range o.labelFiles {
+		kvs, err := readLabelFile(file)
+		if err != nil {
+			return svc, so, fmt.Errorf("--label-file %s: %w", file, err)
+		}
+		labels = append(kvs, labels...) // -l wins
+	}
+	for _, l := range labels {
 		k, v, _ := strings.Cut(l, "=")
 		if k == "" {
 			return svc, so, fmt.Errorf("invalid argument %q for \"-l, --label\" flag: no key", l)
@@ -391,4 +411,20 @@ func readEnvFile(path string) ([]string, error) {
 		out = append(out, line)
 	}
 	return out, sc.Err()
+}
+
+// readLabelFile reads docker's --label-file: KEY[=VALUE] lines, # comments.
+func readLabelFile(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out, nil
 }
