@@ -313,7 +313,17 @@ func TestContainerRunFlags(t *testing.T) {
 	if !strings.Contains(r.Stdout, "10.218.41.") {
 		t.Errorf("--network %s: eth0 not in 10.218.41.0/24:\n%s", net, r.Stdout)
 	}
-	e.MustBerth(t, "container", "rm", "-f", "onnet")
+	// names resolve across containers of the network, as Docker's DNS: a
+	// second standalone container and a compose project's service
+	e.MustBerth(t, "container", "run", "-d", "--name", "onnet2", "--init", "--network", net, "busybox", "sleep", "300")
+	t.Cleanup(func() { e.run(context.Background(), nil, "container", "rm", "-f", "onnet2") })
+	e.MustBerth(t, "container", "exec", "onnet2", "ping", "-c1", "-W2", "onnet")
+	e.Compose(t, fmt.Sprintf("services:\n  peer:\n    image: busybox\n    command: [sleep, \"300\"]\n    init: true\n    networks: [shared]\nnetworks:\n  shared:\n    name: %s\n    external: true\n", net))
+	e.MustBerth(t, "up", "-d")
+	e.MustBerth(t, "exec", "-T", "peer", "ping", "-c1", "-W2", "onnet")
+	e.MustBerth(t, "container", "exec", "onnet", "ping", "-c1", "-W2", "peer")
+	e.MustBerth(t, "down", "-t", "0")
+	e.MustBerth(t, "container", "rm", "-f", "onnet", "onnet2")
 	if r := e.Berth(t, "network", "rm", net); r.Code != 0 {
 		t.Errorf("network rm %s after the container's rm: %s", net, r)
 	}

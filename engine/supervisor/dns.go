@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/network/dns"
 )
 
@@ -22,6 +23,7 @@ func (s *Server) serveDNS(m *managed) {
 	s.mu.Lock()
 	if s.dnsTable == nil {
 		s.dnsTable = dns.NewTable()
+		s.dnsTable.SetPeers(s.peerRecords)
 		s.dnsServer = dns.NewServer(s.dnsTable)
 	}
 	for _, a := range rec.Networks {
@@ -84,4 +86,30 @@ func (s *Server) closeDNS(m *managed) {
 	if ln != nil {
 		ln.Close()
 	}
+}
+
+// peerRecords are the running containers of other projects (standalone
+// ones included) on a network, from their records: a network shared by
+// projects (external) resolves all of its containers' names, as Docker's.
+func (s *Server) peerRecords(network string) []dns.Record {
+	recs, err := s.store.List("")
+	if err != nil {
+		return nil
+	}
+	var out []dns.Record
+	for _, r := range recs {
+		if r.Project == s.cfg.Project {
+			continue
+		}
+		for _, a := range r.Networks {
+			if a.Network != network {
+				continue
+			}
+			if st, err := s.store.GetState(r.ID); err != nil || st.Status != state.StatusRunning {
+				break
+			}
+			out = append(out, dns.Record{Network: a.Network, IP: net.ParseIP(a.IP), Names: a.Aliases, Container: r.ID})
+		}
+	}
+	return out
 }

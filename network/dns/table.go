@@ -29,6 +29,17 @@ type Table struct {
 	recs   []Record
 	turnMu sync.Mutex
 	turns  map[string]uint64 // per name
+	peers  func(network string) []Record
+}
+
+// SetPeers gives the table the records of other tables' containers on a
+// network (other projects', standalone containers'), asked for a name
+// none of its own records has, as Docker's DNS answers for every
+// container of a shared network.
+func (t *Table) SetPeers(fn func(network string) []Record) {
+	t.mu.Lock()
+	t.peers = fn
+	t.mu.Unlock()
 }
 
 // NewTable returns an empty table.
@@ -115,7 +126,24 @@ func (t *Table) lookup(askerIP net.IP, name string, rotate bool) ([]net.IP, bool
 			}
 		}
 	}
+	peers := t.peers
 	t.mu.RUnlock()
+	if len(ips) == 0 && peers != nil {
+		for n := range nets {
+			for _, r := range peers(n) {
+				if seen[string(r.IP.To4())] {
+					continue
+				}
+				for _, rn := range r.Names {
+					if normalize(rn) == name {
+						ips = append(ips, r.IP.To4())
+						seen[string(r.IP.To4())] = true
+						break
+					}
+				}
+			}
+		}
+	}
 	if len(ips) == 0 {
 		return nil, false
 	}
