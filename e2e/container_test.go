@@ -457,6 +457,13 @@ func TestContainerSignalsAndWait(t *testing.T) {
 	if !strings.Contains(r.Stdout, `"Name":"sig1"`) || strings.Contains(r.Stdout, "sig2") {
 		t.Errorf("stats --no-stream sig1: want sig1's row only:\n%s", r.Stdout)
 	}
+	e.MustBerth(t, "container", "run", "-d", "--name", "att", "busybox", "sh", "-c", "echo early; sleep 1; echo late; exit 7")
+	t.Cleanup(func() { e.run(context.Background(), nil, "container", "rm", "-f", "att") })
+	r = e.Berth(t, "container", "attach", "--no-stdin", "att")
+	if r.Code != 7 || !strings.Contains(r.Stdout, "late") || strings.Contains(r.Stdout, "early") {
+		t.Errorf("attach: want late (not early, printed before) and exit 7:\n%s", r)
+	}
+	e.MustBerth(t, "container", "rm", "att")
 	e.MustBerth(t, "container", "kill", "-s", "TERM", "sig2")
 	r = e.MustBerth(t, "container", "wait", "sig2")
 	if got := strings.TrimSpace(r.Stdout); got != "143" {

@@ -48,6 +48,7 @@ by name or ID prefix, a compose project's containers included.`,
 		newContainerCpCmd(g),
 		newContainerTopCmd(g),
 		newContainerStatsCmd(g),
+		newContainerAttachCmd(g),
 	)
 	return cmd
 }

@@ -191,3 +191,51 @@ func newContainerStatsCmd(g *globalOptions) *cobra.Command {
 	fl.StringVar(&format, "format", "table", "Format output: table, json, or a Go template")
 	return cmd
 }
+
+func newContainerAttachCmd(g *globalOptions) *cobra.Command {
+	var o engine.AttachContainerOptions
+	var noStdin bool
+	var detachKeys string
+	cmd := &cobra.Command{
+		Use:   "attach [OPTIONS] CONTAINER",
+		Short: "Attach local standard input, output, and error streams to a running container",
+		Long: `Attach to a running container: its output from now on, and this terminal's
+input streamed to its stdin when it runs with -i. Ctrl-C sends it SIGINT
+(--sig-proxy, the default) or detaches (--sig-proxy=false); a second Ctrl-C
+detaches. The exit code is the container's when it exits while attached.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			eng, err := g.newEngine()
+			if err != nil {
+				return err
+			}
+			rec, err := eng.ContainerByRef(args[0])
+			if err != nil {
+				return err
+			}
+			if rec.Oneoff {
+				return fmt.Errorf("cannot attach to %s: it runs in the foreground of the command that started it", rec.Name)
+			}
+			o.Service, o.Index = rec.Service, rec.Number
+			if !noStdin && g.stdin != nil {
+				o.Stdin = g.stdin
+			}
+			o.Stdout, o.Stderr = g.stdout, g.stderr
+			o.Detach = forceContext(ctx)
+			code, err := eng.AttachContainer(ctx, rec.Project, o)
+			if err != nil {
+				return err
+			}
+			if code > 0 {
+				return &exitCodeError{code: code}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&noStdin, "no-stdin", false, "Do not attach STDIN")
+	f.BoolVar(&o.SigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	f.StringVar(&detachKeys, "detach-keys", "", "Accepted for compatibility: Ctrl-C detaches with --sig-proxy=false")
+	return cmd
+}
