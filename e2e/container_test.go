@@ -232,6 +232,7 @@ func TestContainerBadFlags(t *testing.T) {
 		{[]string{"-m", "lots"}, "--memory"},
 		{[]string{"--ulimit", "nofile"}, "--ulimit"},
 		{[]string{"--mount", "type=bind,target=/x"}, "--mount"},
+		{[]string{"--platform", "amd64"}, "--platform"},
 		{[]string{"--add-host", "nohost"}, "--add-host"},
 		{[]string{"--health-interval", "soon"}, "--health-interval"},
 	} {

@@ -61,6 +61,7 @@ type runFlags struct {
 	stopTimeout                                                          int
 	publish, env, envFiles, volumes, labels, capAdd, capDrop             []string
 	labelFiles                                                           []string
+	platform                                                             string
 	cidfile                                                              string
 	gpus                                                                 string
 	entrypointSet, stopTimeoutSet                                        bool
@@ -115,6 +116,7 @@ func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
 	f.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	f.StringVar(&o.gpus, "gpus", "", `GPU devices to add to the container ("all", a count, or "device=0,1")`)
+	f.StringVar(&o.platform, "platform", "", "Set platform if server is multi-platform capable (os/arch[/variant])")
 	f.StringVar(&o.pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
 	f.StringVar(&o.stopSignal, "stop-signal", "", "Signal to stop the container")
 	f.IntVar(&o.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
@@ -308,6 +310,12 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 	if o.stopTimeoutSet {
 		d := types.Duration(int64(o.stopTimeout) * 1e9)
 		svc.StopGracePeriod = &d
+	}
+	if o.platform != "" {
+		if parts := strings.Split(o.platform, "/"); len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+			return svc, so, fmt.Errorf("invalid argument %q for \"--platform\" flag: want os/arch[/variant]", o.platform)
+		}
+		svc.Platform = o.platform
 	}
 	if o.gpus != "" {
 		dr, err := parseGpus(o.gpus)
