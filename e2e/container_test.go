@@ -476,6 +476,18 @@ func TestContainerSignalsAndWait(t *testing.T) {
 	if c := containerLs(t, e)["sig1"]; c.State != "running" {
 		t.Errorf("kill of sig2 touched sig1: %+v", c)
 	}
+	// rename: the new name finds it, the old one no more; a taken name is refused
+	if r := e.Berth(t, "container", "rename", "sig1", "sig2"); r.Code == 0 || !strings.Contains(r.Stderr, "already in use") {
+		t.Errorf("rename to a taken name: want an error:\n%s", r)
+	}
+	e.MustBerth(t, "container", "rename", "sig1", "sig1b")
+	t.Cleanup(func() { e.run(context.Background(), nil, "container", "rm", "-f", "sig1b") })
+	if r := e.MustBerth(t, "container", "exec", "sig1b", "echo", "renamed"); strings.TrimSpace(r.Stdout) != "renamed" {
+		t.Errorf("exec by the new name: %q", r.Stdout)
+	}
+	if r := e.Berth(t, "container", "exec", "sig1", "true"); r.Code == 0 {
+		t.Errorf("exec by the old name still works")
+	}
 	if r := e.Berth(t, "container", "ls", "--filter", "colour=red"); r.Code == 0 || !strings.Contains(r.Stderr, "--filter") {
 		t.Errorf("ls --filter colour=red: want an error naming --filter:\n%s", r)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -13,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -484,4 +486,42 @@ func (e *Engine) publishAll(ctx context.Context, p *types.Project, pull string) 
 	}
 	p.Services[StandaloneService] = svc
 	return nil
+}
+
+// RenameContainer gives a container a new name, unique under the state
+// root as at create. Other containers resolve it by the new name at once
+// through the store (dns peers); its own project's resolver learns it at
+// its next start.
+func (e *Engine) RenameContainer(ctx context.Context, ref, name string) error {
+	if err := names.ValidContainerName(name); err != nil {
+		return err
+	}
+	lock, err := state.Acquire(ctx, filepath.Join(e.root, "locks", "container-names.lock"))
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	recs, err := e.store.List("")
+	if err != nil {
+		return err
+	}
+	rec, err := containerByRef(recs, ref)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Name == name && r.ID != rec.ID {
+			return fmt.Errorf("the container name %q is already in use by container %s: remove or rename that container first", name, runtime.ShortID(r.ID))
+		}
+	}
+	old := rec.Name
+	rec.Name = name
+	for i := range rec.Networks {
+		for j, a := range rec.Networks[i].Aliases {
+			if a == old {
+				rec.Networks[i].Aliases[j] = name
+			}
+		}
+	}
+	return e.store.Put(rec)
 }

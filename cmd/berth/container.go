@@ -49,6 +49,7 @@ by name or ID prefix, a compose project's containers included.`,
 		newContainerTopCmd(g),
 		newContainerStatsCmd(g),
 		newContainerAttachCmd(g),
+		newContainerRenameCmd(g),
 	)
 	return cmd
 }

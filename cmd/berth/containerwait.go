@@ -239,3 +239,18 @@ detaches. The exit code is the container's when it exits while attached.`,
 	f.StringVar(&detachKeys, "detach-keys", "", "Accepted for compatibility: Ctrl-C detaches with --sig-proxy=false")
 	return cmd
 }
+
+func newContainerRenameCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename CONTAINER NEW_NAME",
+		Short: "Rename a container",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eng, err := g.newEngine()
+			if err != nil {
+				return err
+			}
+			return eng.RenameContainer(cmd.Context(), args[0], args[1])
+		},
+	}
+}
