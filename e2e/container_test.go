@@ -233,6 +233,7 @@ func TestContainerBadFlags(t *testing.T) {
 		{[]string{"--ulimit", "nofile"}, "--ulimit"},
 		{[]string{"--mount", "type=bind,target=/x"}, "--mount"},
 		{[]string{"--platform", "amd64"}, "--platform"},
+		{[]string{"--ip", "10.218.0.300"}, "--ip"},
 		{[]string{"--add-host", "nohost"}, "--add-host"},
 		{[]string{"--health-interval", "soon"}, "--health-interval"},
 	} {
@@ -309,10 +310,10 @@ func TestContainerRunFlags(t *testing.T) {
 
 	// --network NAME joins a berth network
 	e.MustBerth(t, "network", "create", "--subnet", "10.218.41.0/24", net)
-	e.MustBerth(t, "container", "run", "-d", "--name", "onnet", "--init", "--network", net, "busybox", "sleep", "300")
+	e.MustBerth(t, "container", "run", "-d", "--name", "onnet", "--init", "--network", net, "--ip", "10.218.41.77", "busybox", "sleep", "300")
 	r := e.MustBerth(t, "container", "exec", "onnet", "ip", "-4", "-o", "addr", "show", "eth0")
-	if !strings.Contains(r.Stdout, "10.218.41.") {
-		t.Errorf("--network %s: eth0 not in 10.218.41.0/24:\n%s", net, r.Stdout)
+	if !strings.Contains(r.Stdout, "10.218.41.77/") {
+		t.Errorf("--network %s --ip 10.218.41.77: eth0 has not that address:\n%s", net, r.Stdout)
 	}
 	// names resolve across containers of the network, as Docker's DNS: a
 	// second standalone container and a compose project's service

@@ -54,6 +54,8 @@ type StandaloneOptions struct {
 	// Created, when set, is told the container's ID once it exists
 	// (--cidfile); with -i/-t, once it has run.
 	Created func(id string) error
+	// IP is the container's address on the first of Networks (--ip).
+	IP string
 	// PublishAll publishes every exposed port (the image's EXPOSE and
 	// --expose) on a free host port (-P).
 	PublishAll bool
@@ -109,8 +111,11 @@ func standaloneProject(o *StandaloneOptions) (*types.Project, error) {
 		svc.Networks = nil
 	case len(o.Networks) > 0:
 		svc.Networks = map[string]*types.ServiceNetworkConfig{}
-		for _, n := range o.Networks {
+		for i, n := range o.Networks {
 			svc.Networks[n] = nil
+			if i == 0 && o.IP != "" {
+				svc.Networks[n] = &types.ServiceNetworkConfig{Ipv4Address: o.IP}
+			}
 			p.Networks[n] = types.NetworkConfig{Name: n, External: true}
 		}
 	default:

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,6 +64,7 @@ type runFlags struct {
 	publish, env, envFiles, volumes, labels, capAdd, capDrop             []string
 	labelFiles                                                           []string
 	platform                                                             string
+	ip                                                                   string
 	cidfile                                                              string
 	gpus                                                                 string
 	entrypointSet, stopTimeoutSet                                        bool
@@ -104,6 +106,7 @@ func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
 	f.StringVar(&o.network, "network", "", "Connect a container to a network: bridge (its own), none, host, container:NAME or a berth network")
 	f.StringVar(&o.network, "net", "", "Connect a container to a network")
 	f.MarkHidden("net")
+	f.StringVar(&o.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104), on the network --network names")
 	f.StringVarP(&o.hostname, "hostname", "h", "", "Container host name")
 	f.BoolVar(&o.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "Set meta data on a container (KEY=VALUE)")
@@ -277,6 +280,15 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 		svc.NetworkMode = n
 	default:
 		so.Networks = []string{n}
+	}
+	if o.ip != "" {
+		if ip := net.ParseIP(o.ip); ip == nil || ip.To4() == nil {
+			return svc, so, fmt.Errorf("invalid argument %q for \"--ip\" flag: not an IPv4 address", o.ip)
+		}
+		if len(so.Networks) == 0 {
+			return svc, so, fmt.Errorf("--ip needs --network NAME (a berth network): the default network takes no fixed address")
+		}
+		so.IP = o.ip
 	}
 	svc.Hostname = o.hostname
 	if o.init {
