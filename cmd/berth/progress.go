@@ -25,8 +25,7 @@ type pullProgress struct {
 	labels   map[string]string    // image ref → service label
 	items    map[string]*pullItem // service label → state
 	drawn    int                  // lines drawn last time (tty)
-	stop     chan struct{}
-	done     chan struct{}
+	ticker   redrawTicker
 	lastSeen map[string]image.Status // plain mode: last status printed per line
 }
 
@@ -57,30 +56,40 @@ func (p *pullProgress) add(ref, label string) {
 
 // run starts redrawing (tty only); finish stops it.
 func (p *pullProgress) run() {
-	if !p.tty {
-		return
+	if p.tty {
+		p.ticker.start(p.redraw)
 	}
-	p.stop, p.done = make(chan struct{}), make(chan struct{})
+}
+
+func (p *pullProgress) finish() { p.ticker.finish() }
+
+// redrawTicker calls a tty progress display's redraw every 100 ms from
+// start until finish, and once more at finish.
+type redrawTicker struct{ stop, done chan struct{} }
+
+func (r *redrawTicker) start(redraw func()) {
+	r.stop, r.done = make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(p.done)
+		defer close(r.done)
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
-			case <-p.stop:
-				p.redraw()
+			case <-r.stop:
+				redraw()
 				return
 			case <-t.C:
-				p.redraw()
+				redraw()
 			}
 		}
 	}()
 }
 
-func (p *pullProgress) finish() {
-	if p.stop != nil {
-		close(p.stop)
-		<-p.done
+func (r *redrawTicker) finish() {
+	if r.stop != nil {
+		close(r.stop)
+		<-r.done
+		r.stop = nil
 	}
 }
 

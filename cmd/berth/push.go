@@ -201,8 +201,7 @@ type pushProgress struct {
 	items   map[string]*pushItem
 	last    map[string]image.Status
 	drawn   int
-	stop    chan struct{}
-	done    chan struct{}
+	ticker  redrawTicker
 }
 
 type pushItem struct {
@@ -293,33 +292,12 @@ func (p *pushProgress) fail(ref string, err error) {
 }
 
 func (p *pushProgress) run() {
-	if !p.tty {
-		return
+	if p.tty {
+		p.ticker.start(p.redraw)
 	}
-	p.stop, p.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(p.done)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stop:
-				p.redraw()
-				return
-			case <-t.C:
-				p.redraw()
-			}
-		}
-	}()
 }
 
-func (p *pushProgress) finish() {
-	if p.stop != nil {
-		close(p.stop)
-		<-p.done
-		p.stop = nil
-	}
-}
+func (p *pushProgress) finish() { p.ticker.finish() }
 
 func (p *pushProgress) redraw() {
 	p.mu.Lock()
