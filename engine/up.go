@@ -301,6 +301,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 			return ensureSup()
 		}
 		ss := steps[name]
+		var pre *preStart
+		if !o.NoStart {
+			pre = e.newPreStart(p, svc, images[name], ss)
+		}
 		errs := make([]error, len(ss))
 		// Scale-down removals first: the plan may have given their host
 		// ports to the service's new containers.
@@ -313,7 +317,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ready, early[s.ID])
+					errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ready, early[s.ID], pre)
 				}()
 			}
 			wg.Wait()
@@ -362,8 +366,9 @@ func (e *Engine) repairSupervisor(ctx context.Context, projectName string) error
 
 // execStep does one step of the plan. ready blocks until the service may
 // start (its dependencies meet their conditions, the supervisor runs);
-// removed is the step's container when replaceNetworks removed it already.
-func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ready func() error, removed *state.Container) error {
+// removed is the step's container when replaceNetworks removed it already;
+// pre are the service's pre_start hooks to run before it starts (nil: none).
+func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ready func() error, removed *state.Container, pre *preStart) error {
 	noStart := o.NoStart
 	var keepAnon map[string]string
 	var replaces string
@@ -407,6 +412,15 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		if err := e.publishRecord(s.ID, s.Ports); err != nil {
 			return err
 		}
+		if pre != nil {
+			rec, err := e.store.Get(s.ID)
+			if err != nil {
+				return err
+			}
+			if err := pre.before(ctx, rec); err != nil {
+				return err
+			}
+		}
 		return e.startContainer(ctx, s.ID, s.Name)
 	}
 	// create (or the second half of recreate)
@@ -424,6 +438,9 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		return nil
 	}
 	if err := ready(); err != nil {
+		return err
+	}
+	if err := pre.before(ctx, rec); err != nil {
 		return err
 	}
 	return e.startContainer(ctx, rec.ID, rec.Name)
