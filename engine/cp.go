@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 
@@ -152,4 +153,25 @@ func openProcessRoot(pid int, rootfs string) (*os.File, error) {
 		return nil, fmt.Errorf("the recorded process %d is not this container (its root is not the container's rootfs %s); refusing to copy through it", pid, rootfs)
 	}
 	return root, nil
+}
+
+// Export writes the filesystem of the service's container (the replica
+// Index, else the first) to w as a tar archive, as `docker compose
+// export`: the container's own root filesystem, not its volumes or the
+// kernel filesystems mounted in it.
+func (e *Engine) Export(ctx context.Context, project string, o CopyOptions, w io.Writer) error {
+	recs, err := e.copyTargets(project, o)
+	if err != nil {
+		return err
+	}
+	rec := recs[0]
+	root, err := os.OpenFile(rec.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("export: container %s: %w", rec.Name, err)
+	}
+	defer root.Close()
+	if err := archive.Export(ctx, root, w); err != nil {
+		return fmt.Errorf("export %s: %w", rec.Name, err)
+	}
+	return nil
 }
