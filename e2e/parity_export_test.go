@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"archive/tar"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -90,5 +93,65 @@ func TestParityComposeExportWithReplicas(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "r9.tar")); err == nil {
 		t.Error("a failed export left its output file")
+	}
+}
+
+// imageConfig is `berth image inspect REF`'s config and author.
+func imageConfig(t *testing.T, e *Env, ref string) (author string, env []string) {
+	t.Helper()
+	r := e.MustBerth(t, "image", "inspect", ref)
+	var v []struct {
+		Author string
+		Config struct{ Env []string }
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &v); err != nil || len(v) != 1 {
+		t.Fatalf("image inspect %s: %v\n%s", ref, err, r)
+	}
+	return v[0].Author, v[0].Config.Env
+}
+
+// Compose: commit_test.go TestCommit.
+func TestParityComposeCommit(t *testing.T) {
+	e := parityEnv(t, parityExport)
+	ref := e.Project + ":latest"
+	e.MustBerth(t, "up", "-d", "service")
+	expect(t, e, ServiceState("service", "running"))
+	e.MustBerth(t, "exec", "service", "sh", "-c", "echo vol > /data/in-volume; until [ -f /made ]; do sleep 0.1; done; rm /bin/printf")
+	e.MustBerth(t, "commit", "-a", "John Hannibal Smith <hannibal@a-team.com>", "-c", "ENV DEBUG=true", "-m", "sample commit", "service", ref)
+	author, env := imageConfig(t, e, ref)
+	if author != "John Hannibal Smith <hannibal@a-team.com>" {
+		t.Errorf("author = %q", author)
+	}
+	if !slices.Contains(env, "DEBUG=true") {
+		t.Errorf("env = %v, want DEBUG=true from -c", env)
+	}
+	expect(t, e, ServiceState("service", "running")) // unpaused after
+	out := e.MustBerth(t, "container", "run", "--rm", ref, "sh", "-c", "cat /made; ls /data; [ -e /bin/printf ] && echo printf-still-there; true").Stdout
+	if !strings.Contains(out, "made-here") {
+		t.Errorf("the committed image lacks the container's /made:\n%s", out)
+	}
+	if strings.Contains(out, "in-volume") {
+		t.Errorf("the committed image holds the volume's file:\n%s", out)
+	}
+	if strings.Contains(out, "printf-still-there") {
+		t.Errorf("a file the container deleted is back in the committed image:\n%s", out)
+	}
+	if r := e.Berth(t, "commit", "-c", "RUN rm -rf /", "service", ref); r.Code == 0 || !strings.Contains(r.Stderr, "not a valid change command") {
+		t.Errorf("commit -c RUN: want it refused:\n%s", r)
+	}
+}
+
+// Compose: commit_test.go TestCommitWithReplicas.
+func TestParityComposeCommitWithReplicas(t *testing.T) {
+	e := parityEnv(t, parityExport)
+	e.MustBerth(t, "up", "-d", "service-with-replicas")
+	expect(t, e, ServiceScale("service-with-replicas", 3))
+	for _, i := range []string{"1", "2"} {
+		ref := e.Project + ":" + i
+		e.MustBerth(t, "exec", "--index", i, "service-with-replicas", "sh", "-c", "echo "+i+" > /replica")
+		e.MustBerth(t, "commit", "-m", "sample commit", "--index="+i, "service-with-replicas", ref)
+		if out := e.MustBerth(t, "container", "run", "--rm", ref, "cat", "/replica").Stdout; out != i+"\n" {
+			t.Errorf("commit --index=%s: /replica = %q, want %q", i, out, i+"\n")
+		}
 	}
 }
