@@ -454,7 +454,6 @@ func TestParityComposeUpStopWithLogsMixed(t *testing.T) {
 // one-off stopped by ID from outside (Compose: `docker stop ID`; berth:
 // `berth container stop ID`) is removed.
 func TestParityComposeRunRmStopSignal(t *testing.T) {
-	t.Skip("departs: nothing removes a `run --rm -d` one-off when it exits (the supervisor has no auto-remove); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   nginx:
     image: nginx:latest

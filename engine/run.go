@@ -153,6 +153,14 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 		}
 		svc.Labels[k] = v
 	}
+	if o.Remove && o.Detach {
+		// detached: the supervisor removes it when it exits (Compose's
+		// --rm -d), as it does standalone containers of `container run --rm`
+		if svc.Labels == nil {
+			svc.Labels = types.Labels{}
+		}
+		svc.Labels[supervisor.LabelAutoRemove] = "true"
+	}
 	svc.Restart = "no"
 	if svc.Deploy != nil {
 		// a one-off keeps the service's resources, GPU reservations
