@@ -381,7 +381,6 @@ volumes:
 
 // Compose: up_test.go TestUpWithAllResources.
 func TestParityComposeUpWithAllResources(t *testing.T) {
-	t.Skip("departs: berth has no --all-resources (it creates only the volumes and networks services use); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `volumes:
   my_vol: {}
 
@@ -390,6 +389,18 @@ networks:
 `)
 	r := e.MustBerth(t, "--all-resources", "up")
 	wantOut(t, r, "Volume "+e.Project+"_my_vol", "Network "+e.Project+"_my_net")
+	e.MustBerth(t, "volume", "inspect", e.Project+"_my_vol")
+	e.MustBerth(t, "network", "inspect", e.Project+"_my_net")
+	// without the flag, as Compose: only what services use
+	e.MustBerth(t, "down", "-v")
+	if r := e.Berth(t, "network", "inspect", e.Project+"_my_net"); r.Code == 0 {
+		t.Errorf("down left the unused network made by --all-resources:\n%s", r)
+	}
+	if r := e.Berth(t, "volume", "inspect", e.Project+"_my_vol"); r.Code == 0 {
+		t.Errorf("down -v left the unused volume made by --all-resources:\n%s", r)
+	}
+	r = e.MustBerth(t, "up")
+	wantNotOut(t, r, "my_vol", "my_net")
 }
 
 // Compose: up_test.go TestUpImageID.

@@ -117,3 +117,25 @@ func (e *Engine) volumeInUse(except string) volumes.InUse {
 		return false
 	}
 }
+
+// ensureAllResources makes every network and volume the project declares,
+// used or not (up --all-resources); external ones must exist.
+func (e *Engine) ensureAllResources(ctx context.Context, p *types.Project) error {
+	for _, key := range sortedKeys(p.Networks) {
+		if _, err := e.ensureNetwork(ctx, p, key); err != nil {
+			return err
+		}
+	}
+	vm := e.volumeManager()
+	for _, key := range sortedKeys(p.Volumes) {
+		spec := volumes.ProjectSpec(p.Name, key, p.Volumes[key], map[string]string{project.LabelVersion: project.ComposeVersion})
+		if _, err := vm.Get(ctx, spec.Name); err == nil {
+			continue
+		}
+		if _, err := vm.Create(ctx, spec); err != nil {
+			return fmt.Errorf("volumes.%s: %w", key, err)
+		}
+		e.emit("Volume", spec.Name, "Created")
+	}
+	return nil
+}

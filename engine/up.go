@@ -39,6 +39,9 @@ type UpOptions struct {
 	RenewAnonVolumes bool
 	// Parallel bounds how many services are worked on at once (0: 8).
 	Parallel int
+	// AllResources makes every network and volume the project declares,
+	// used by a service or not (Compose's --all-resources).
+	AllResources bool
 }
 
 // Plan says what `up` would do, and does none of it: the images it
@@ -236,6 +239,11 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	}
 	if err := e.ensureNetworks(ctx, p, g.Nodes()); err != nil {
 		return plan, err
+	}
+	if o.AllResources {
+		if err := e.ensureAllResources(ctx, p); err != nil {
+			return plan, err
+		}
 	}
 	for _, name := range g.Nodes() {
 		for _, dep := range sortedKeys(p.Services[name].DependsOn) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -305,23 +304,8 @@ func (m *Manager) volume(ctx context.Context, r *Request, v types.ServiceVolumeC
 		if !ok {
 			return mt, u, false, fmt.Errorf("volume %q is not declared in the top-level volumes section", v.Source)
 		}
-		name := cfg.Name
-		if name == "" {
-			name = r.Project + "_" + v.Source
-		}
-		spec = Spec{Name: name, Driver: cfg.Driver, DriverOpts: cfg.DriverOpts, External: bool(cfg.External)}
-		if !spec.External {
-			spec.Labels = maps.Clone(cfg.Labels)
-			if spec.Labels == nil {
-				spec.Labels = map[string]string{}
-			}
-			for k, val := range r.Labels {
-				spec.Labels[k] = val
-			}
-			spec.Labels[LabelProject] = r.Project
-			spec.Labels[LabelVolume] = v.Source
-		}
-		u = Used{Name: name, Target: target}
+		spec = ProjectSpec(r.Project, v.Source, cfg, r.Labels)
+		u = Used{Name: spec.Name, Target: target}
 	}
 	if err := checkName(spec.Name); err != nil {
 		return mt, u, false, err

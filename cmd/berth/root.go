@@ -14,15 +14,16 @@ import (
 
 // globalOptions are Compose's global flags, shared by every command.
 type globalOptions struct {
-	files       []string
-	projectName string
-	projectDir  string
-	envFiles    []string
-	profiles    []string
-	noColor     bool
-	ansi        string // --ansi: never, always, auto ("": COMPOSE_ANSI)
-	parallel    int    // --parallel: 0 unset (COMPOSE_PARALLEL_LIMIT), < 0 unlimited
-	progress    string // --progress: auto, tty, plain, quiet ("": COMPOSE_PROGRESS)
+	files        []string
+	projectName  string
+	projectDir   string
+	envFiles     []string
+	profiles     []string
+	noColor      bool
+	ansi         string // --ansi: never, always, auto ("": COMPOSE_ANSI)
+	parallel     int    // --parallel: 0 unset (COMPOSE_PARALLEL_LIMIT), < 0 unlimited
+	allResources bool   // --all-resources: make unused networks and volumes too
+	progress     string // --progress: auto, tty, plain, quiet ("": COMPOSE_PROGRESS)
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -102,6 +103,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 	f.BoolVar(&g.noColor, "no-color", false, "Produce monochrome output (also NO_COLOR)")
 	f.StringVar(&g.ansi, "ansi", "", `When to print colours: "never", "always" or "auto" (default: COMPOSE_ANSI, else auto)`)
 	f.StringVar(&g.progress, "progress", "", "Progress output: auto, tty, plain or quiet (default: COMPOSE_PROGRESS, else auto)")
+	f.BoolVar(&g.allResources, "all-resources", false, "Include all resources, even those not used by services")
 	f.IntVar(&g.parallel, "parallel", 0, "How many services up works on at once, -1 for no limit (default: COMPOSE_PARALLEL_LIMIT, else 8)")
 
 	root.AddCommand(

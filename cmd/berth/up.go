@@ -161,6 +161,7 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		RemoveOrphans: o.removeOrphans,
 		IgnoreOrphans: cenv.ignoreOrphans,
 		Parallel:      cenv.parallel,
+		AllResources:  g.allResources,
 
 		AlwaysRecreateDeps: o.recreateDeps,
 		RenewAnonVolumes:   o.renewAnon,
