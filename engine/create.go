@@ -78,6 +78,7 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 				cleanups[i]()
 			}
 			rootfs.Unmount(layout)
+			unmountImageVolumes(dir)
 			os.RemoveAll(dir)
 		}
 	}()
@@ -269,6 +270,9 @@ func (e *Engine) remove(ctx context.Context, rec *state.Container, removeVolumes
 	}
 	e.teardownNetwork(ctx, rec)
 	if err := rootfs.Unmount(rootfs.LayoutIn(rec.Bundle)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := unmountImageVolumes(rec.Bundle); err != nil {
 		errs = append(errs, err)
 	}
 	if removeVolumes {

@@ -43,6 +43,7 @@ func (e *Engine) serviceMounts(ctx context.Context, p *types.Project, svc types.
 		Rootfs:         rootfsPath,
 		Anonymous:      keepAnon,
 		StageDir:       filepath.Join(dir, "subpath"),
+		ImageVolume:    e.imageVolume(ctx, dir),
 	})
 	if err != nil {
 		return nil, nil, err

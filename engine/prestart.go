@@ -91,7 +91,7 @@ func (h *preStart) runOne(ctx context.Context, rec *state.Container, i int) erro
 	img := h.img
 	if hook.Image != "" && hook.Image != svc.Image {
 		var err error
-		if img, err = e.hookImage(ctx, hook.Image); err != nil {
+		if img, err = e.localImage(ctx, hook.Image); err != nil {
 			return fmt.Errorf("%s: image %s: %w", what, hook.Image, err)
 		}
 	}
@@ -156,8 +156,9 @@ func inheritedVolumes(own, service []types.ServiceVolumeConfig) []types.ServiceV
 	return out
 }
 
-// hookImage is a hook's own image: the local one, pulled when missing.
-func (e *Engine) hookImage(ctx context.Context, ref string) (*image.Image, error) {
+// localImage is the image ref names in the store, pulled when missing (a
+// pre_start hook's own image, an image volume's).
+func (e *Engine) localImage(ctx context.Context, ref string) (*image.Image, error) {
 	img, err := e.images.Get(ref)
 	if err == nil || !errors.Is(err, image.ErrNotFound) {
 		return img, err

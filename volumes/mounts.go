@@ -44,6 +44,9 @@ type Request struct {
 	// Used.Stage): a directory only root reaches, in the container's
 	// dir. Required when a volume has a subpath.
 	StageDir string
+	// ImageVolume mounts a `type: image` volume (the engine's: it owns
+	// images); nil refuses them.
+	ImageVolume func(v types.ServiceVolumeConfig, target string) (specs.Mount, error)
 
 	staged int // subpaths staged so far, numbering their mount points
 }
@@ -113,8 +116,14 @@ func (m *Manager) Mounts(ctx context.Context, req Request) (mounts []specs.Mount
 			}
 		case types.VolumeTypeTmpfs:
 			mt, err = tmpfsVolume(v, target)
+		case types.VolumeTypeImage:
+			if req.ImageVolume == nil {
+				err = fmt.Errorf("volume type %q is not supported here", v.Type)
+				break
+			}
+			mt, err = req.ImageVolume(v, target)
 		default:
-			err = fmt.Errorf("volume type %q is not supported (bind, volume and tmpfs are)", v.Type)
+			err = fmt.Errorf("volume type %q is not supported (bind, volume, tmpfs and image are)", v.Type)
 		}
 		if err != nil {
 			return nil, nil, req.errorf(v.Source, target, err)
