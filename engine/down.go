@@ -75,6 +75,9 @@ func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project,
 	if err != nil {
 		return err
 	}
+	if err := e.providersDo(ctx, p, o.Services, "down"); err != nil {
+		return err
+	}
 	if len(o.Services) > 0 {
 		if left, err := e.store.List(projectName); err != nil || len(left) > 0 {
 			return err // the rest of the project still uses them
@@ -243,7 +246,7 @@ func (e *Engine) Stop(ctx context.Context, sel Selection, timeout *time.Duration
 	if timeout != nil {
 		t = *timeout
 	}
-	return e.walkContainers(ctx, sel.P, cs, graph.Reverse, func(ctx context.Context, c *state.Container) error {
+	err = e.walkContainers(ctx, sel.P, cs, graph.Reverse, func(ctx context.Context, c *state.Container) error {
 		if st, err := e.store.GetState(c.ID); err == nil && st.Status != state.StatusRunning &&
 			st.Status != state.StatusPaused && st.Status != state.StatusRestarting {
 			// As Compose, a stop reports the container stopped even when
@@ -256,6 +259,10 @@ func (e *Engine) Stop(ctx context.Context, sel Selection, timeout *time.Duration
 		}
 		return e.unpublish(c)
 	})
+	if err != nil {
+		return err
+	}
+	return e.providersDo(ctx, sel.P, sel.Services, "stop")
 }
 
 // inModel keeps, when no service is named and the compose file is loaded,

@@ -49,6 +49,9 @@ func (e *Engine) resolveImages(p *types.Project, services []string, ip imagePoli
 	now := time.Now()
 	for _, name := range services {
 		svc := p.Services[name]
+		if isProvider(svc) {
+			continue // no image: provider.go
+		}
 		ref := imageRef(p, svc)
 		img, err := e.images.Get(ref)
 		if err != nil && !errors.Is(err, image.ErrNotFound) {

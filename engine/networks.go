@@ -51,6 +51,9 @@ func networkName(p *types.Project, key string) string {
 func (e *Engine) ensureNetworks(ctx context.Context, p *types.Project, services []string) error {
 	used := map[string]bool{}
 	for _, name := range services {
+		if isProvider(p.Services[name]) {
+			continue
+		}
 		for _, key := range serviceNetworks(p.Services[name]) {
 			used[key] = true
 		}

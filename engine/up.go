@@ -117,6 +117,9 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 	var desired []Desired
 	for _, name := range g.Nodes() {
 		svc := p.Services[name]
+		if isProvider(svc) {
+			continue // no container: provider.go
+		}
 		hash, cfg, err := serviceHash(p, svc)
 		if err != nil {
 			return Plan{}, err
@@ -290,12 +293,19 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if limit <= 0 {
 		limit = 8
 	}
+	var provEnv providerEnv
 	err = g.Walk(ctx, graph.Forward, limit, func(ctx context.Context, name string) error {
 		svc := p.Services[name]
+		if isProvider(svc) {
+			return e.providerUp(ctx, p, svc, &provEnv)
+		}
 		hash, cfg, err := serviceHash(p, svc)
 		if err != nil {
 			return err
 		}
+		// what its providers reported goes into the container, not into
+		// the config hash (a provider's fresh token recreates nothing)
+		svc = e.withProviderEnv(p, svc, &provEnv)
 		// As Compose, containers are created first and started once the
 		// dependencies meet their conditions: a dependency that fails
 		// leaves its dependents created.

@@ -48,6 +48,9 @@ func (e *Engine) waitDependencies(ctx context.Context, p *types.Project, service
 		if d.Condition == types.ServiceConditionStarted || d.Condition == "" {
 			continue
 		}
+		if on, ok := p.Services[d.On]; ok && isProvider(on) {
+			continue // its up has returned: provider.go
+		}
 		err := e.waitCondition(ctx, p.Name, d)
 		var de *DependencyError
 		if errors.As(err, &de) && !d.Required {
