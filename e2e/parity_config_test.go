@@ -512,7 +512,6 @@ networks:
 // Compose: ps_test.go TestPsHonorsPsFormat: psFormat of the Docker CLI's
 // config.json shapes `ps` without --format.
 func TestParityComposePsHonorsPsFormat(t *testing.T) {
-	t.Skip("departs: ps takes table or json, not Go templates, so no psFormat; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   app:
     image: busybox
@@ -528,4 +527,12 @@ func TestParityComposePsHonorsPsFormat(t *testing.T) {
 	r := e.MustBerth(t, "ps")
 	wantOut(t, r, "NAME")
 	wantNotOut(t, r, "IMAGE")
+	// --format wins over psFormat; a table template gets its header
+	r = e.MustBerth(t, "ps", "--format", "table {{.Service}}\t{{.State}}")
+	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 2 || strings.Fields(lines[0])[0] != "SERVICE" || strings.Fields(lines[1])[1] != "running" {
+		t.Errorf("ps --format 'table {{.Service}}\\t{{.State}}':\n%s", r.Stdout)
+	}
+	if r := e.MustBerth(t, "ps", "--format", "{{.Name}}"); strings.TrimSpace(r.Stdout) != e.Project+"-app-1" {
+		t.Errorf("ps --format '{{.Name}}' = %q", r.Stdout)
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/docker/go-units"
@@ -202,28 +201,7 @@ func filterRows(rows []imageRow, arg string) []imageRow {
 }
 
 func templateOut(w io.Writer, format string, items any) error {
-	tmpl, err := template.New("format").Funcs(template.FuncMap{
-		"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
-	}).Parse(format)
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	// Templates see the JSON field names, as docker's do ({{.Id}}).
-	data, err := json.Marshal(items)
-	if err != nil {
-		return err
-	}
-	var list []any
-	if err := json.Unmarshal(data, &list); err != nil {
-		return err
-	}
-	for _, x := range list {
-		if err := tmpl.Execute(w, x); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		fmt.Fprintln(w)
-	}
-	return nil
+	return formatRows(w, format, items, nil)
 }
 
 func newImageInspectCmd(g *globalOptions) *cobra.Command {

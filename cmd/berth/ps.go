@@ -62,6 +62,11 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 				}
 				list = keep
 			}
+			if !cmd.Flags().Changed("format") {
+				if f := dockerConfigFormat("psFormat"); f != "" {
+					format = f // the Docker CLI's config.json, as Compose
+				}
+			}
 			switch {
 			case quiet:
 				for _, c := range list {
@@ -94,7 +99,11 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 				}
 				tw.Flush()
 			default:
-				return fmt.Errorf("--format %q: want table or json", format)
+				rows := make([]psRow, len(list))
+				for i, c := range list {
+					rows[i] = psRow{ContainerSummary: c, Ports: ports(c.Publishers), Names: c.Name}
+				}
+				return formatRows(g.stdout, format, rows, psHeaders)
 			}
 			return nil
 		},
@@ -103,7 +112,7 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&all, "all", "a", false, "Show all stopped containers too")
 	f.BoolVarP(&quiet, "quiet", "q", false, "Only display IDs")
 	f.BoolVar(&services, "services", false, "Display services")
-	f.StringVar(&format, "format", "table", "Format the output: table or json")
+	f.StringVar(&format, "format", "table", "Format the output: table, json, or a Go template ('table {{.Name}}\t{{.Status}}'); default: psFormat of the Docker CLI's config.json, else table")
 	f.StringArrayVar(&status, "status", nil, "Filter services by status: created, restarting, running, paused, exited, dead")
 	f.StringVar(&filter, "filter", "", "Filter services by a property: status=STATUS")
 	f.BoolVar(&orphans, "orphans", true, "Include containers of services not in the compose file")
@@ -144,3 +153,16 @@ func truncate(s string, n int) string {
 
 // ports is the PORTS column, with portmap's one formatter.
 func ports(ps []engine.Publisher) string { return portmap.Display(engine.Bindings(ps)) }
+
+// psRow is what a ps --format template sees: the JSON fields, plus Ports
+// as the PORTS column prints them and Names as one string (Compose's).
+type psRow struct {
+	engine.ContainerSummary
+	Names string
+	Ports string
+}
+
+// psHeaders are the column names of ps's fields in "table" templates.
+var psHeaders = map[string]string{
+	"ID": "CONTAINER ID", "RunningFor": "CREATED", "Publishers": "PORTS", "ExitCode": "EXIT CODE", "CreatedAt": "CREATED AT",
+}
