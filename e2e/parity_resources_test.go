@@ -272,7 +272,6 @@ volumes:
 
 // Compose: volumes_test.go TestUpRecreateVolumes.
 func TestParityComposeUpRecreateVolumes(t *testing.T) {
-	t.Skip("departs: berth keeps a volume whose definition changed (Compose recreates it once up -y approves); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   app:
     image: alpine
@@ -296,11 +295,24 @@ volumes:
 	if got := label(); got != "bar" {
 		t.Errorf("label foo = %q, want bar", got)
 	}
+	vol := e.Project + "_my_vol:/v"
+	e.MustBerth(t, "container", "run", "--rm", "-v", vol, "alpine", "sh", "-c", "echo data > /v/file")
 	e.ExtraEnv = []string{"VOL_LABEL=zot"}
+	// without -y the volume and its data are kept, with a warning
+	r := e.MustBerth(t, "up", "-d")
+	wantOut(t, r, "doesn't match configuration in compose file")
+	if got := label(); got != "bar" {
+		t.Errorf("after up without -y: foo = %q, want the volume kept (bar)", got)
+	}
 	e.MustBerth(t, "up", "-d", "-y")
 	if got := label(); got != "zot" {
 		t.Errorf("after up -y with a new label: foo = %q, want zot", got)
 	}
+	if r := e.Berth(t, "container", "run", "--rm", "-v", vol, "alpine", "cat", "/v/file"); r.Code == 0 {
+		t.Errorf("the recreated volume still holds the old data:\n%s", r)
+	}
+	r = e.MustBerth(t, "up", "-d", "-y")
+	wantNotOut(t, r, "Recreate")
 }
 
 // Compose: volumes_test.go TestUpRecreateVolumesIgnoreBinds.

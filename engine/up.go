@@ -39,6 +39,9 @@ type UpOptions struct {
 	RenewAnonVolumes bool
 	// Parallel bounds how many services are worked on at once (0: 8).
 	Parallel int
+	// RecreateVolumes recreates the project volumes whose definition
+	// changed, and the containers using them (up -y; their data is lost).
+	RecreateVolumes bool
 	// AllResources makes every network and volume the project declares,
 	// used by a service or not (Compose's --all-resources).
 	AllResources bool
@@ -62,7 +65,11 @@ func (e *Engine) Plan(ctx context.Context, p *types.Project, o UpOptions) (Plan,
 	if err != nil {
 		return Plan{}, err
 	}
-	plan, err := e.plan(p, g, o, local, diverged)
+	var vdiverged map[string]string
+	if o.RecreateVolumes {
+		vdiverged = e.divergedVolumes(ctx, p, g.Nodes())
+	}
+	plan, err := e.plan(p, g, o, local, diverged, vdiverged)
 	plan.Images = isteps
 	return plan, err
 }
@@ -109,7 +116,7 @@ func upGraph(p *types.Project, o UpOptions) (*graph.Graph, error) {
 // plan compares the project (with the images resolved so far: a service
 // missing from images has its image unknown) with the observed
 // containers. It does no I/O beyond reading the project's records.
-func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[string]*image.Image, diverged map[string]string) (Plan, error) {
+func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[string]*image.Image, diverged, vdiverged map[string]string) (Plan, error) {
 	// devices (GPUs, CDI names, nodes) must be on this host: engine/devices.go
 	if err := e.checkDevices(p, g.Nodes()); err != nil {
 		return Plan{}, err
@@ -176,6 +183,11 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 		RemoveOrphans:  o.RemoveOrphans,
 		NetworkChanged: networkReasons(p, g.Nodes(), diverged),
 	}
+	for svc, why := range volumeReasons(p, g.Nodes(), vdiverged) {
+		if po.NetworkChanged[svc] == "" {
+			po.NetworkChanged[svc] = why
+		}
+	}
 	if o.AlwaysRecreateDeps {
 		po.ForceServices = map[string]bool{}
 		named := map[string]bool{}
@@ -223,7 +235,12 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if err != nil {
 		return Plan{}, err
 	}
-	plan, err := e.plan(p, g, o, images, diverged)
+	vdiverged := e.divergedVolumes(ctx, p, g.Nodes())
+	if !o.RecreateVolumes {
+		e.keepDivergedVolumes(vdiverged)
+		vdiverged = nil
+	}
+	plan, err := e.plan(p, g, o, images, diverged, vdiverged)
 	plan.Images = isteps
 	if err != nil {
 		return plan, err
@@ -238,6 +255,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	// (recreated below), before ensureNetworks makes it anew.
 	early, err := e.replaceNetworks(ctx, p, plan, diverged)
 	if err != nil {
+		return plan, err
+	}
+	// so does a volume whose definition changed, when up -y agreed
+	if early, err = e.replaceVolumes(ctx, plan, vdiverged, early); err != nil {
 		return plan, err
 	}
 	if err := e.ensureNetworks(ctx, p, g.Nodes()); err != nil {

@@ -1,6 +1,9 @@
 package volumes
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"maps"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -24,6 +27,19 @@ func ProjectSpec(project, key string, cfg types.VolumeConfig, labels map[string]
 		maps.Copy(spec.Labels, labels)
 		spec.Labels[LabelProject] = project
 		spec.Labels[LabelVolume] = key
+		spec.Labels[LabelConfigHash] = ConfigHash(cfg)
 	}
 	return spec
+}
+
+// ConfigHash is the hash of what defines a project volume: its driver,
+// driver_opts and labels (not its name, which finds it).
+func ConfigHash(cfg types.VolumeConfig) string {
+	b, _ := json.Marshal(struct {
+		Driver     string            `json:"driver"`
+		DriverOpts map[string]string `json:"driver_opts"`
+		Labels     map[string]string `json:"labels"`
+	}{cfg.Driver, cfg.DriverOpts, cfg.Labels})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -21,9 +21,13 @@ import (
 // tooling and `docker volume ls --filter label=…` habits carry over; the
 // anonymous one is Docker's.
 const (
-	LabelProject   = "com.docker.compose.project"
-	LabelVolume    = "com.docker.compose.volume"
-	LabelAnonymous = "com.docker.volume.anonymous"
+	LabelProject = "com.docker.compose.project"
+	LabelVolume  = "com.docker.compose.volume"
+	// LabelConfigHash is the hash of a project volume's definition
+	// (driver, driver_opts, labels), as Compose labels it: a volume whose
+	// definition changed is found by it (ConfigHash).
+	LabelConfigHash = "com.docker.compose.config-hash"
+	LabelAnonymous  = "com.docker.volume.anonymous"
 	// LabelContainer names the container an anonymous volume was made for.
 	LabelContainer = "io.berth.container"
 )

@@ -82,7 +82,7 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 	f.BoolVar(&o.menu, "menu", false, "Accepted for compatibility: berth has no interactive menu (also COMPOSE_MENU)")
 	f.BoolVar(&g.noColor, "no-color", false, "Produce monochrome output")
 	f.BoolVar(&o.quietBuild, "quiet-build", false, "Don't print the build's output")
-	f.BoolVarP(&o.yes, "yes", "y", false, "Accepted for compatibility: berth never prompts")
+	f.BoolVarP(&o.yes, "yes", "y", false, "Assume yes: recreate the volumes whose definition changed (their data is lost) and the containers using them")
 	f.BoolVar(&o.timestamps, "timestamps", false, "Show timestamps")
 	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print a prefix in logs")
 	f.BoolVar(&o.forceRecreate, "force-recreate", false, "Recreate containers even if nothing changed")
@@ -150,18 +150,19 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		}
 	}
 	uo := engine.UpOptions{
-		Services:      services,
-		NoDeps:        o.noDeps,
-		NoStart:       o.noStart,
-		Pull:          o.pull,
-		Build:         buildMode(o.build, o.noBuild),
-		Scale:         scale,
-		ForceRecreate: o.forceRecreate,
-		NoRecreate:    o.noRecreate,
-		RemoveOrphans: o.removeOrphans,
-		IgnoreOrphans: cenv.ignoreOrphans,
-		Parallel:      cenv.parallel,
-		AllResources:  g.allResources,
+		Services:        services,
+		NoDeps:          o.noDeps,
+		NoStart:         o.noStart,
+		Pull:            o.pull,
+		Build:           buildMode(o.build, o.noBuild),
+		Scale:           scale,
+		ForceRecreate:   o.forceRecreate,
+		NoRecreate:      o.noRecreate,
+		RemoveOrphans:   o.removeOrphans,
+		IgnoreOrphans:   cenv.ignoreOrphans,
+		Parallel:        cenv.parallel,
+		AllResources:    g.allResources,
+		RecreateVolumes: o.yes,
 
 		AlwaysRecreateDeps: o.recreateDeps,
 		RenewAnonVolumes:   o.renewAnon,
