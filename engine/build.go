@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"sync"
 
@@ -44,9 +45,13 @@ func (e *Engine) Builder() (*build.Builder, error) {
 }
 
 // Build builds the images of the named services (all with `build:` when
-// none are named), one after another, and returns them by service. A
-// named service without `build:` is an error; several services building
-// the same image name build it once.
+// none are named) and returns them by service. A named service without
+// `build:` is an error. Independent builds run at once, at most
+// runtime.NumCPU() of them; several services building the same image name
+// build it once; a build that uses another's image (FROM, COPY --from,
+// additional_contexts service:NAME) waits for it (build.Plan). Progress
+// of all builds goes to the one WithBuildProgress callback, one call at a
+// time.
 func (e *Engine) Build(ctx context.Context, p *types.Project, services []string, o BuildOptions) (map[string]*image.Image, error) {
 	if len(services) == 0 {
 		for name, svc := range p.Services {
@@ -56,6 +61,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 		}
 	}
 	slices.Sort(services)
+	services = slices.Compact(services)
 	for _, name := range services {
 		svc, ok := p.Services[name]
 		if !ok {
@@ -69,13 +75,13 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*image.Image{}
-	built := map[string]*image.Image{}
+	var jobs []*build.Job
+	byImage := map[string]*build.Job{}
 	for _, name := range services {
 		svc := p.Services[name]
 		ref := imageRef(p, svc)
-		if img, ok := built[ref]; ok {
-			out[name] = img
+		if j, ok := byImage[ref]; ok {
+			j.Services = append(j.Services, name)
 			continue
 		}
 		opts, err := build.ServiceOptions(p, svc, o.NoCache, o.Pull, nil)
@@ -85,22 +91,45 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 		for k, v := range o.Args {
 			opts.Args[k] = v
 		}
+		j := &build.Job{Image: ref, Services: []string{name}, Options: opts}
+		byImage[ref] = j
+		jobs = append(jobs, j)
+	}
+	build.Plan(jobs)
+	var progressMu sync.Mutex
+	var outMu sync.Mutex
+	out := map[string]*image.Image{}
+	err = build.Schedule(ctx, jobs, goruntime.NumCPU(), func(ctx context.Context, j *build.Job) error {
+		name := j.Services[0] // progress and errors name the first service of the image
+		opts := j.Options
 		if e.buildProgress != nil {
-			var mu sync.Mutex
 			opts.Progress = func(s build.Step) {
-				mu.Lock()
-				defer mu.Unlock()
+				progressMu.Lock()
+				defer progressMu.Unlock()
 				e.buildProgress(name, s)
 			}
 		}
-		e.emit("Service", name, "Building")
+		emit := func(status string) {
+			progressMu.Lock()
+			defer progressMu.Unlock()
+			e.emit("Service", name, status)
+		}
+		emit("Building")
 		img, err := b.Build(ctx, opts)
 		if err != nil {
-			e.emit("Service", name, "Error") // the error itself is the command's
-			return nil, fmt.Errorf("service %q: build: %w", name, err)
+			emit("Error") // the error itself is the command's
+			return fmt.Errorf("service %q: build: %w", name, err)
 		}
-		e.emit("Service", name, "Built")
-		built[ref], out[name] = img, img
+		emit("Built")
+		outMu.Lock()
+		for _, s := range j.Services {
+			out[s] = img
+		}
+		outMu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

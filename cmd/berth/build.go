@@ -161,14 +161,24 @@ func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
 // buildPrinter shows build steps like BuildKit: on a pipe its plain
 // progress ("#3 [2/5] RUN make", output lines, "#3 DONE 1.2s"); on a
 // terminal each step is one line that ends with CACHED or its time once
-// done, with the step's output (dimmed) under it while it runs.
+// done, with the step's output (dimmed) under it while it runs. Builds of
+// several services (which run at once) share it: their steps are numbered
+// in one sequence and titled with the service, as Compose's plain
+// progress does ("#7 [web builder 2/5] RUN make", "#9 [web] exporting to
+// image").
 type buildPrinter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	tty     bool
-	color   bool
-	open    int    // step whose title ends the current line (tty), 0: none
-	service string // service of the last step shown
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	color bool
+	open  int // step whose title ends the current line (tty), 0: none
+	seq   int // last step number shown (serviceStep)
+	ids   map[serviceStepID]int
+}
+
+type serviceStepID struct {
+	service string
+	id      int
 }
 
 // checkProgress validates a --progress value.
@@ -187,15 +197,27 @@ func newBuildPrinter(w io.Writer, noColor bool, mode string) *buildPrinter {
 	return &buildPrinter{w: w, tty: tty, color: tty && !noColor && os.Getenv("NO_COLOR") == ""}
 }
 
-// serviceStep shows a step of a service's build (the engine's "Service X
-// Building" line heads each build).
+// serviceStep shows a step of a service's build, renumbered in the
+// printer's sequence and titled with the service.
 func (p *buildPrinter) serviceStep(service string, s build.Step) {
 	p.mu.Lock()
-	if service != p.service {
-		p.closeLine()
-		p.service = service
+	if p.ids == nil {
+		p.ids = map[serviceStepID]int{}
+	}
+	k := serviceStepID{service, s.ID}
+	id, ok := p.ids[k]
+	if !ok {
+		p.seq++
+		id = p.seq
+		p.ids[k] = id
 	}
 	p.mu.Unlock()
+	s.ID = id
+	if s.Index == 0 {
+		s.Instruction = "[" + service + "] " + s.Instruction
+	} else {
+		s.Stage = strings.TrimSpace(service + " " + s.Stage)
+	}
 	p.step(s)
 }
 
