@@ -75,27 +75,10 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 	if err != nil {
 		return nil, err
 	}
-	var jobs []*build.Job
-	byImage := map[string]*build.Job{}
-	for _, name := range services {
-		svc := p.Services[name]
-		ref := imageRef(p, svc)
-		if j, ok := byImage[ref]; ok {
-			j.Services = append(j.Services, name)
-			continue
-		}
-		opts, err := build.ServiceOptions(p, svc, o.NoCache, o.Pull, nil)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range o.Args {
-			opts.Args[k] = v
-		}
-		j := &build.Job{Image: ref, Services: []string{name}, Options: opts}
-		byImage[ref] = j
-		jobs = append(jobs, j)
+	jobs, err := buildJobs(p, services, o)
+	if err != nil {
+		return nil, err
 	}
-	build.Plan(jobs)
 	var progressMu sync.Mutex
 	var outMu sync.Mutex
 	out := map[string]*image.Image{}
@@ -132,4 +115,31 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 		return nil, err
 	}
 	return out, nil
+}
+
+// buildJobs makes the build jobs of services: one per image name (the
+// services sharing it listed in it), ordered by build.Plan.
+func buildJobs(p *types.Project, services []string, o BuildOptions) ([]*build.Job, error) {
+	var jobs []*build.Job
+	byImage := map[string]*build.Job{}
+	for _, name := range services {
+		svc := p.Services[name]
+		ref := imageRef(p, svc)
+		if j, ok := byImage[ref]; ok {
+			j.Services = append(j.Services, name)
+			continue
+		}
+		opts, err := build.ServiceOptions(p, svc, o.NoCache, o.Pull, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range o.Args {
+			opts.Args[k] = v
+		}
+		j := &build.Job{Image: ref, Services: []string{name}, Options: opts}
+		byImage[ref] = j
+		jobs = append(jobs, j)
+	}
+	build.Plan(jobs)
+	return jobs, nil
 }
