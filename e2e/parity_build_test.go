@@ -116,7 +116,6 @@ func TestParityComposeRunBuildOnceNoDeps(t *testing.T) {
 
 // Compose: compose_run_test.go TestComposeRunBuild.
 func TestParityComposeRunBuild(t *testing.T) {
-	t.Skip("departs: berth's builder has no build.additional_contexts (\"service:\" contexts); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   build:
     build:
@@ -249,7 +248,6 @@ func TestParityComposeBuildEscaped(t *testing.T) {
 
 // Compose: build_test.go TestBuildSecrets.
 func TestParityComposeBuildSecrets(t *testing.T) {
-	t.Skip("departs: berth builds take no secrets (RUN --mount=type=secret gets nothing); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   ssh:
     image: ${SECRET_IMAGE}
@@ -293,7 +291,6 @@ RUN diff -w /tmp/expected /tmp/actual
 
 // Compose: build_test.go TestBuildDependentImageWithProfile.
 func TestParityComposeBuildDependentImageWithProfile(t *testing.T) {
-	t.Skip("departs: berth builds take no secrets (RUN --mount=type=secret gets nothing); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `secrets:
   test-secret:
     file: test-secret.txt

@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -25,8 +27,9 @@ const (
 // BuildOptions are `build`'s flags (and those up --build passes on).
 type BuildOptions struct {
 	NoCache bool
-	Pull    bool               // pull base images even when present
-	Args    map[string]*string // --build-arg, over the services' build.args
+	Pull    bool                       // pull base images even when present
+	Args    map[string]*string         // --build-arg, over the services' build.args
+	SSH     map[string]build.SSHSource // --ssh, over the services' build.ssh ids
 }
 
 // WithBuildProgress receives the steps of the builds the engine runs.
@@ -60,8 +63,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 			}
 		}
 	}
-	slices.Sort(services)
-	services = slices.Compact(services)
+	services = withContextServices(p, services)
 	for _, name := range services {
 		svc, ok := p.Services[name]
 		if !ok {
@@ -136,10 +138,44 @@ func buildJobs(p *types.Project, services []string, o BuildOptions) ([]*build.Jo
 		for k, v := range o.Args {
 			opts.Args[k] = v
 		}
+		if len(o.SSH) > 0 && opts.SSH == nil {
+			opts.SSH = map[string]build.SSHSource{}
+		}
+		for k, v := range o.SSH {
+			opts.SSH[k] = v
+		}
 		j := &build.Job{Image: ref, Services: []string{name}, Options: opts}
 		byImage[ref] = j
 		jobs = append(jobs, j)
 	}
 	build.Plan(jobs)
 	return jobs, nil
+}
+
+// withContextServices adds to services those their additional_contexts
+// name as service:NAME, transitively (Compose builds them on demand), and
+// returns the list sorted. Unknown names are kept for the caller to
+// refuse.
+func withContextServices(p *types.Project, services []string) []string {
+	seen := map[string]bool{}
+	var visit func(name string)
+	visit = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		svc, ok := p.Services[name]
+		if !ok || svc.Build == nil {
+			return
+		}
+		for _, v := range svc.Build.AdditionalContexts {
+			if dep, ok := strings.CutPrefix(v, types.ServicePrefix); ok {
+				visit(dep)
+			}
+		}
+	}
+	for _, s := range services {
+		visit(s)
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

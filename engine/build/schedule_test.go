@@ -63,7 +63,7 @@ func jobs(spec ...string) []*Job {
 // TestScheduleBounded: independent jobs run at once, never more than the
 // limit.
 func TestScheduleBounded(t *testing.T) {
-	f := newFake(30*time.Millisecond)
+	f := newFake(30 * time.Millisecond)
 	if err := Schedule(t.Context(), jobs("a", "b", "c", "d", "e", "f", "g"), 3, f.run); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestScheduleBounded(t *testing.T) {
 	if len(f.order) != 7 {
 		t.Errorf("ran %v", f.order)
 	}
-	f = newFake(5*time.Millisecond)
+	f = newFake(5 * time.Millisecond)
 	if err := Schedule(t.Context(), jobs("a", "b", "c"), 1, f.run); err != nil || f.max != 1 {
 		t.Errorf("limit 1: max %d, err %v", f.max, err)
 	}

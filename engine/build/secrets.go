@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -340,4 +341,80 @@ func secretMounts(rm runMount, i int, dir string, undo *[]func()) ([]specs.Mount
 		return []specs.Mount{{Type: "bind", Source: sock, Destination: rm.target, Options: []string{"rbind", "rw", "nosuid", "nodev", "noexec"}}}, nil, nil
 	}
 	return nil, nil, nil
+}
+
+// ParseSSHSpec parses docker build's --ssh value: "default" or "ID" (the
+// agent at $SSH_AUTH_SOCK), or "ID=PATH[,PATH...]" (a socket, or key
+// files; relative paths from the working directory).
+func ParseSSHSpec(spec string) (string, SSHSource, error) {
+	id, paths, hasPaths := strings.Cut(spec, "=")
+	if id == "" {
+		return "", SSHSource{}, errors.New("invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set")
+	}
+	var list []string
+	if hasPaths && paths != "" {
+		for _, p := range strings.Split(paths, ",") {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return "", SSHSource{}, err
+			}
+			list = append(list, abs)
+		}
+	} else {
+		sock := os.Getenv("SSH_AUTH_SOCK")
+		if sock == "" {
+			return "", SSHSource{}, fmt.Errorf("--ssh %s: invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set", spec)
+		}
+		list = []string{sock}
+	}
+	src, err := ParseSSHSource(list)
+	if err != nil {
+		return "", SSHSource{}, fmt.Errorf("--ssh %s: %w", spec, err)
+	}
+	return id, src, nil
+}
+
+// ParseSecretSpec parses docker build's --secret value:
+// "id=ID[,src=FILE|,env=VAR]" (type=file|env may be given; with neither
+// src nor env, the variable named ID, else the file named ID). Values of
+// env secrets are read now.
+func ParseSecretSpec(spec string, lookupEnv func(string) (string, bool)) (string, Secret, error) {
+	var id, src, env, typ string
+	for _, f := range strings.Split(spec, ",") {
+		k, v, _ := strings.Cut(f, "=")
+		switch strings.ToLower(k) {
+		case "id":
+			id = v
+		case "src", "source":
+			src = v
+		case "env":
+			env = v
+		case "type":
+			typ = v
+		default:
+			return "", Secret{}, fmt.Errorf("--secret %s: unknown field %q", spec, k)
+		}
+	}
+	if id == "" {
+		return "", Secret{}, fmt.Errorf("--secret %s: no id", spec)
+	}
+	if src == "" && env == "" {
+		if _, ok := lookupEnv(id); ok && typ != "file" {
+			env = id
+		} else {
+			src = id
+		}
+	}
+	if env != "" && typ != "file" {
+		v, ok := lookupEnv(env)
+		if !ok {
+			return "", Secret{}, fmt.Errorf("--secret %s: environment variable %s is not set", spec, env)
+		}
+		return id, Secret{Value: []byte(v)}, nil
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return "", Secret{}, err
+	}
+	return id, Secret{File: abs}, nil
 }

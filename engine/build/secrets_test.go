@@ -321,3 +321,57 @@ func mustV1(t *testing.T, img interface {
 	}
 	return vi
 }
+
+// TestParseSecretAndSSHSpecs: docker build's --secret and --ssh values.
+func TestParseSecretAndSSHSpecs(t *testing.T) {
+	env := map[string]string{"TOKEN": "tv", "plain": "pv"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for spec, want := range map[string]string{
+		"id=a,src=/s/f":          "a file /s/f",
+		"id=a,source=/s/f":       "a file /s/f",
+		"id=a,env=TOKEN":         "a value tv",
+		"id=plain":               "plain value pv",
+		"id=/x/f,type=file":      "/x/f file /x/f",
+		"type=file,id=plain":     "plain file " + mustAbs(t, "plain"),
+		"id=a,env=UNSET":         "error",
+		"src=/f":                 "error",
+		"id=a,bogus=1":           "error",
+		"id=nothere":             "nothere file " + mustAbs(t, "nothere"),
+		"id=a,src=rel/f,type=ff": "a file " + mustAbs(t, "rel/f"),
+	} {
+		id, s, err := ParseSecretSpec(spec, lookup)
+		got := "error"
+		if err == nil {
+			got = id + " value " + string(s.Value)
+			if s.File != "" {
+				got = id + " file " + s.File
+			}
+		}
+		if got != want {
+			t.Errorf("--secret %s: %s, want %s", spec, got, want)
+		}
+	}
+	t.Setenv("SSH_AUTH_SOCK", "")
+	if _, _, err := ParseSSHSpec(""); err == nil || !strings.Contains(err.Error(), "invalid empty ssh agent socket") {
+		t.Errorf("--ssh '': %v", err)
+	}
+	if _, _, err := ParseSSHSpec("default"); err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK") {
+		t.Errorf("--ssh default without an agent: %v", err)
+	}
+	key := filepath.Join(t.TempDir(), "k")
+	if err := os.WriteFile(key, []byte("k"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if id, s, err := ParseSSHSpec("gh=" + key); err != nil || id != "gh" || len(s.Keys) != 1 || s.Keys[0] != key {
+		t.Errorf("--ssh gh=KEY: %s %+v %v", id, s, err)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
