@@ -7,11 +7,11 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/graph"
 )
 
 // A Job is one image to build for one or more services (services that
@@ -114,133 +114,44 @@ func imagesUsed(o *Options) []string {
 var ErrBuildCycle = errors.New("builds depend on each other in a cycle")
 
 // Schedule runs run for every job, at most limit at once, each once the
-// jobs it needs have succeeded. A failed job stops nothing already
-// running, but no job starts after a failure (nor one whose needs
-// failed); the errors of the jobs that failed are returned together, in
-// job order. Needs naming no job are ignored.
+// jobs it needs have succeeded: a walk of the jobs' graph (package
+// graph, the walker of up and down). The first failure starts no more
+// jobs and cancels the running ones' context; its error is returned.
+// Needs naming no job are ignored; jobs needing each other are refused
+// before any runs.
 func Schedule(ctx context.Context, jobs []*Job, limit int, run func(context.Context, *Job) error) error {
-	if limit < 1 {
-		limit = 1
-	}
 	byImage := map[string]*Job{}
+	var nodes []string
 	for _, j := range jobs {
 		byImage[j.Image] = j
+		nodes = append(nodes, j.Image)
 	}
-	if err := checkCycles(jobs, byImage); err != nil {
-		return err
-	}
-	var (
-		mu       sync.Mutex
-		cond     = sync.NewCond(&mu)
-		done     = map[string]bool{}
-		started  = map[string]bool{}
-		errs     = map[string]error{}
-		running  int
-		failed   bool
-		wg       sync.WaitGroup
-		canceled error
-	)
-	ready := func(j *Job) bool {
-		for _, n := range j.Needs {
-			if _, ok := byImage[n]; ok && !done[n] {
-				return false
-			}
-		}
-		return true
-	}
-	mu.Lock()
-	for {
-		if canceled == nil && ctx.Err() != nil {
-			canceled = ctx.Err()
-		}
-		launched := false
-		if !failed && canceled == nil {
-			for _, j := range jobs {
-				if running >= limit {
-					break
-				}
-				if started[j.Image] || !ready(j) {
-					continue
-				}
-				started[j.Image] = true
-				running++
-				launched = true
-				wg.Add(1)
-				go func(j *Job) {
-					defer wg.Done()
-					err := run(ctx, j)
-					mu.Lock()
-					running--
-					if err != nil {
-						errs[j.Image], failed = err, true
-					} else {
-						done[j.Image] = true
-					}
-					cond.Broadcast()
-					mu.Unlock()
-				}(j)
-			}
-		}
-		if launched {
-			continue
-		}
-		if running == 0 {
-			break
-		}
-		cond.Wait()
-	}
-	mu.Unlock()
-	wg.Wait()
-	var out []error
+	deps := map[string][]string{}
 	for _, j := range jobs {
-		if err := errs[j.Image]; err != nil {
-			out = append(out, err)
+		for _, n := range j.Needs {
+			if _, ok := byImage[n]; ok {
+				deps[j.Image] = append(deps[j.Image], n)
+			}
 		}
 	}
-	if len(out) == 0 && canceled != nil && len(done) < len(jobs) {
-		return canceled
-	}
-	return errors.Join(out...)
-}
-
-// checkCycles refuses jobs whose needs loop, naming the services.
-func checkCycles(jobs []*Job, byImage map[string]*Job) error {
-	const (
-		visiting = 1
-		visited  = 2
-	)
-	mark := map[string]int{}
-	var path []string
-	var visit func(j *Job) error
-	visit = func(j *Job) error {
-		switch mark[j.Image] {
-		case visiting:
-			i := slices.Index(path, j.Image)
+	g, err := graph.New(nodes, deps)
+	if err != nil {
+		var ce *graph.CycleError
+		if errors.As(err, &ce) {
 			var names []string
-			for _, img := range append(path[i:], j.Image) {
+			for _, img := range ce.Path {
 				names = append(names, strings.Join(byImage[img].Services, ","))
 			}
 			return fmt.Errorf("%w: %s", ErrBuildCycle, strings.Join(names, " -> "))
-		case visited:
-			return nil
 		}
-		mark[j.Image] = visiting
-		path = append(path, j.Image)
-		for _, n := range j.Needs {
-			if d, ok := byImage[n]; ok {
-				if err := visit(d); err != nil {
-					return err
-				}
-			}
-		}
-		path = path[:len(path)-1]
-		mark[j.Image] = visited
-		return nil
+		return err
 	}
-	for _, j := range jobs {
-		if err := visit(j); err != nil {
-			return err
-		}
+	err = g.Walk(ctx, graph.Forward, limit, func(ctx context.Context, img string) error {
+		return run(ctx, byImage[img])
+	})
+	var ne *graph.NodeError
+	if errors.As(err, &ne) {
+		return ne.Err // the job's error names its service
 	}
-	return nil
+	return err
 }
