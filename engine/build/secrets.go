@@ -254,11 +254,13 @@ func startSSHAgent(dir string, i int, rm runMount) (string, *sshAgent, error) {
 	if rm.m.Mode != nil {
 		mode = fileMode(uint32(*rm.m.Mode))
 	}
-	if err := os.Lchown(sock, idOr(rm.m.UID), idOr(rm.m.GID)); err == nil {
+	err = os.Lchown(sock, idOr(rm.m.UID), idOr(rm.m.GID))
+	if err == nil {
 		err = os.Chmod(sock, mode)
-	} else {
+	}
+	if err != nil {
 		ln.Close()
-		return "", nil, err
+		return "", nil, fmt.Errorf("ssh %s: %w", rm.id, err)
 	}
 	a := &sshAgent{ln: ln, conns: map[net.Conn]bool{}}
 	a.wg.Add(1)
