@@ -31,8 +31,10 @@ func newBuildCmd(g *globalOptions) *cobra.Command {
 		Long: `Build the images of the services that have a build: section (all of them, or
 those named), from their Dockerfiles, into berth's image store. A service's
 image is named by its image:, else <project>-<service>. Steps whose inputs did
-not change come from the build cache. RUN steps use the host's network unless
-the build says network: none.`,
+not change come from the build cache. Independent services build at the same
+time (at most one per CPU); a service whose Dockerfile uses another's image, or
+names it in additional_contexts (service:NAME), builds after it. build.secrets
+and build.ssh reach RUN --mount=type=secret / type=ssh and never a layer.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.sshSet = cmd.Flags().Changed("ssh")
 			return runBuild(cmd.Context(), g, o, args)
