@@ -233,3 +233,42 @@ RUN --mount=from=assets,target=/m cat /m/a.txt /base.txt > /both
 		t.Errorf("files from the contexts: %q", r.Stdout)
 	}
 }
+
+// TestImageBuildSecretFlags: `image build --secret` (file and env),
+// `--build-context` and `--ssh` reach the build as docker build's flags do.
+func TestImageBuildSecretFlags(t *testing.T) {
+	e := parityEnv(t, "")
+	e.WriteFile(t, "ctx/Dockerfile", `FROM alpine
+COPY --from=extra e.txt /e.txt
+COPY --chmod=755 sshagentls /usr/bin/sshagentls
+RUN --mount=type=secret,id=f,required --mount=type=secret,id=v,env=V,required test "$(cat /run/secrets/f)" = "$V" && echo ok > /ok
+RUN --mount=type=ssh,id=k,required sshagentls > /keys
+`)
+	bin, err := testimages.Program("sshagentls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.WriteFile(t, "ctx/sshagentls", string(data))
+	e.WriteFile(t, "extra/e.txt", "extra\n")
+	e.WriteFile(t, "s.txt", "same-value")
+	e.WriteFile(t, "id_k", rsaKey(t))
+	e.ExtraEnv = append(e.ExtraEnv, "IBS_V=same-value")
+	img := e.Project + "-flags"
+	e.MustBerth(t, "image", "build", "-t", img, "--secret", "id=f,src=s.txt", "--secret", "id=v,env=IBS_V",
+		"--build-context", "extra=./extra", "--ssh", "k=./id_k", "ctx")
+	archive := filepath.Join(t.TempDir(), "img.tar")
+	e.MustBerth(t, "image", "save", "-o", archive, img)
+	files, found := savedFiles(t, archive, "same-value")
+	if len(found) > 0 {
+		t.Errorf("image save holds the secret in %v", found)
+	}
+	for p, want := range map[string]string{"ok": "ok\n", "e.txt": "extra\n", "keys": "ssh-rsa id_k\n"} {
+		if files[p] != want {
+			t.Errorf("/%s = %q, want %q", p, files[p], want)
+		}
+	}
+}
