@@ -101,7 +101,7 @@ func BuildService(ctx context.Context, b *Builder, p *types.Project, svc types.S
 // serviceSecrets are the build secrets of svc's build.secrets, by id: the
 // secret's target when it has one, else its name (as Compose). A file
 // secret is read when a step mounts it; an environment one is read from
-// the project's environment now.
+// the project's environment now (unset: the secret is not provided).
 func serviceSecrets(p *types.Project, svc types.ServiceConfig) (map[string]Secret, error) {
 	if len(svc.Build.Secrets) == 0 {
 		return nil, nil
@@ -129,7 +129,9 @@ func serviceSecrets(p *types.Project, svc types.ServiceConfig) (map[string]Secre
 				v, ok = os.LookupEnv(def.Environment)
 			}
 			if !ok {
-				return nil, fmt.Errorf("service %q: build.secrets: secret %q: environment variable %s is not set", svc.Name, s.Source, def.Environment)
+				// as BuildKit's env source: not provided, so a RUN that
+				// requires it fails naming it, others skip the mount
+				continue
 			}
 			out[id] = Secret{Value: []byte(v)}
 		case def.Content != "":
