@@ -89,6 +89,15 @@ secrets:
 		t.Errorf("contexts: %v", c)
 	}
 
+	p.Environment = map[string]string{}
+	t.Setenv("BJ_TOKEN", "")
+	os.Unsetenv("BJ_TOKEN")
+	if jobs, err := buildJobs(p, []string{"app"}, BuildOptions{}); err != nil {
+		t.Errorf("unset secret variable: %v, want the secret left out", err)
+	} else if _, ok := jobs[0].Options.Secrets["token"]; ok {
+		t.Error("a secret whose variable is unset was provided")
+	}
+
 	svc := p.Services["app"]
 	svc.Build.Network = "backend"
 	p.Services["app"] = svc
