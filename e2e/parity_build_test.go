@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testimages"
 )
 
 // Docker Compose's pkg/e2e scenarios about builds, ported as Compose
@@ -116,7 +119,6 @@ func TestParityComposeRunBuildOnceNoDeps(t *testing.T) {
 
 // Compose: compose_run_test.go TestComposeRunBuild.
 func TestParityComposeRunBuild(t *testing.T) {
-	t.Skip("departs: berth's builder has no build.additional_contexts (\"service:\" contexts); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   build:
     build:
@@ -249,7 +251,6 @@ func TestParityComposeBuildEscaped(t *testing.T) {
 
 // Compose: build_test.go TestBuildSecrets.
 func TestParityComposeBuildSecrets(t *testing.T) {
-	t.Skip("departs: berth builds take no secrets (RUN --mount=type=secret gets nothing); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   ssh:
     image: ${SECRET_IMAGE}
@@ -293,7 +294,6 @@ RUN diff -w /tmp/expected /tmp/actual
 
 // Compose: build_test.go TestBuildDependentImageWithProfile.
 func TestParityComposeBuildDependentImageWithProfile(t *testing.T) {
-	t.Skip("departs: berth builds take no secrets (RUN --mount=type=secret gets nothing); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `secrets:
   test-secret:
     file: test-secret.txt
@@ -327,4 +327,140 @@ func TestParityComposeBuildLongOutputLine(t *testing.T) {
 	e.WriteFile(t, "Dockerfile", "FROM alpine\n"+strings.Repeat("ARG AWS_SECRET_ACCESS_KEY=FAKE_TO_GENERATE_WARNING_OUTPUT\n", 34))
 	wantBuilt(t, e.MustBerth(t, "build", "long-line"), "long-line")
 	wantBuilt(t, e.MustBerth(t, "up", "--build", "long-line"), "long-line")
+}
+
+// Compose: build_test.go TestBuildSSH (fixtures/build-test/ssh). The
+// fixture's `apk add openssh-client` and `diff <(ssh-add -L) fake_rsa.pub`
+// become the sshagentls test program listing the agent's keys (berth
+// builds offline, and the alpine stand-in is busybox); the key is made
+// by the test.
+func TestParityComposeBuildSSH(t *testing.T) {
+	e := parityEnv(t, `services:
+  ssh:
+    image: ${SSH_IMAGE}
+    build:
+      context: .
+      ssh:
+        - fake-ssh=./fake_rsa
+`)
+	image := e.Project + "-build-test-ssh"
+	e.ExtraEnv = []string{"SSH_IMAGE=" + image, "SSH_AUTH_SOCK="}
+	bin, err := testimages.Program("sshagentls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.WriteFile(t, "sshagentls", string(data))
+	e.WriteFile(t, "fake_rsa", rsaKey(t))
+	e.WriteFile(t, "compose-without-ssh.yaml", "services:\n  ssh:\n    image: ${SSH_IMAGE}\n    build:\n      context: .\n")
+	e.WriteFile(t, "Dockerfile", `FROM alpine
+COPY --chmod=755 sshagentls /usr/bin/sshagentls
+WORKDIR /compose
+RUN --mount=type=ssh,id=fake-ssh,required=true sshagentls | grep -qx 'ssh-rsa fake_rsa'
+`)
+	t.Run("build failed with ssh default value", func(t *testing.T) {
+		r := e.Berth(t, "build", "--ssh", "")
+		wantCode(t, r, 1, "build --ssh ''")
+		wantOut(t, r, "invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set")
+	})
+	t.Run("build succeed with ssh from Compose file", func(t *testing.T) {
+		e.MustBerth(t, "build")
+		e.MustBerth(t, "image", "inspect", image)
+	})
+	t.Run("build succeed with ssh from CLI", func(t *testing.T) {
+		e.MustBerth(t, "image", "rm", image)
+		e.MustBerth(t, "-f", "compose-without-ssh.yaml", "build", "--no-cache", "--ssh", "fake-ssh=./fake_rsa")
+		e.MustBerth(t, "image", "inspect", image)
+	})
+	t.Run("build succeed as part of up with ssh from Compose file", func(t *testing.T) {
+		e.MustBerth(t, "image", "rm", image)
+		e.MustBerth(t, "up", "-d", "--build")
+		e.MustBerth(t, "image", "inspect", image)
+	})
+}
+
+// Compose: build_test.go TestBuildDependentImage
+// (testdata/TestBuildDependentImage).
+func TestParityComposeBuildDependentImage(t *testing.T) {
+	e := parityEnv(t, `services:
+  firstbuild:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+      additional_contexts:
+        dep1: service:dep1
+    entrypoint: ["echo", "Hello from firstbuild"]
+    depends_on:
+      - dep1
+
+  secondbuild:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+      additional_contexts:
+        dep1: service:dep1
+    entrypoint: ["echo", "Hello from secondbuild"]
+    depends_on:
+      - dep1
+
+  dep1:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+    entrypoint: ["echo", "Hello from dep1"]
+`)
+	r := e.MustBerth(t, "build", "firstbuild")
+	wantBuilt(t, r, "firstbuild")
+	wantBuilt(t, r, "dep1")
+	wantBuilt(t, e.MustBerth(t, "build", "secondbuild"), "secondbuild")
+}
+
+// Compose: build_test.go TestBuildSubDependencies
+// (testdata/TestBuildSubDependencies).
+func TestParityComposeBuildSubDependencies(t *testing.T) {
+	e := parityEnv(t, `services:
+  main:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+      additional_contexts:
+        dep1: service:dep1
+        dep2: service:dep2
+    entrypoint: ["echo", "Hello from main"]
+
+  dep1:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+      additional_contexts:
+        subdep1: service:subdep1
+        subdep2: service:subdep2
+    entrypoint: ["echo", "Hello from dep1"]
+
+  dep2:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+    entrypoint: ["echo", "Hello from dep2"]
+
+  subdep1:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+    entrypoint: ["echo", "Hello from subdep1"]
+
+  subdep2:
+    build:
+      dockerfile_inline: |
+        FROM alpine
+    entrypoint: ["echo", "Hello from subdep2"]
+`)
+	r := e.MustBerth(t, "build", "main")
+	for _, s := range []string{"main", "dep1", "dep2", "subdep1", "subdep2"} {
+		wantBuilt(t, r, s)
+	}
+	wantBuilt(t, e.MustBerth(t, "up", "--build", "main"), "main")
 }

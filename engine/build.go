@@ -3,8 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -24,8 +27,9 @@ const (
 // BuildOptions are `build`'s flags (and those up --build passes on).
 type BuildOptions struct {
 	NoCache bool
-	Pull    bool               // pull base images even when present
-	Args    map[string]*string // --build-arg, over the services' build.args
+	Pull    bool                       // pull base images even when present
+	Args    map[string]*string         // --build-arg, over the services' build.args
+	SSH     map[string]build.SSHSource // --ssh, over the services' build.ssh ids
 }
 
 // WithBuildProgress receives the steps of the builds the engine runs.
@@ -44,9 +48,13 @@ func (e *Engine) Builder() (*build.Builder, error) {
 }
 
 // Build builds the images of the named services (all with `build:` when
-// none are named), one after another, and returns them by service. A
-// named service without `build:` is an error; several services building
-// the same image name build it once.
+// none are named) and returns them by service. A named service without
+// `build:` is an error. Independent builds run at once, at most
+// runtime.NumCPU() of them; several services building the same image name
+// build it once; a build that uses another's image (FROM, COPY --from,
+// additional_contexts service:NAME) waits for it (build.Plan). Progress
+// of all builds goes to the one WithBuildProgress callback, one call at a
+// time.
 func (e *Engine) Build(ctx context.Context, p *types.Project, services []string, o BuildOptions) (map[string]*image.Image, error) {
 	if len(services) == 0 {
 		for name, svc := range p.Services {
@@ -55,7 +63,7 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 			}
 		}
 	}
-	slices.Sort(services)
+	services = withContextServices(p, services)
 	for _, name := range services {
 		svc, ok := p.Services[name]
 		if !ok {
@@ -69,13 +77,58 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 	if err != nil {
 		return nil, err
 	}
+	jobs, err := buildJobs(p, services, o)
+	if err != nil {
+		return nil, err
+	}
+	var progressMu sync.Mutex
+	var outMu sync.Mutex
 	out := map[string]*image.Image{}
-	built := map[string]*image.Image{}
+	err = build.Schedule(ctx, jobs, goruntime.NumCPU(), func(ctx context.Context, j *build.Job) error {
+		name := j.Services[0] // progress and errors name the first service of the image
+		opts := j.Options
+		if e.buildProgress != nil {
+			opts.Progress = func(s build.Step) {
+				progressMu.Lock()
+				defer progressMu.Unlock()
+				e.buildProgress(name, s)
+			}
+		}
+		emit := func(status string) {
+			progressMu.Lock()
+			defer progressMu.Unlock()
+			e.emit("Service", name, status)
+		}
+		emit("Building")
+		img, err := b.Build(ctx, opts)
+		if err != nil {
+			emit("Error") // the error itself is the command's
+			return fmt.Errorf("service %q: build: %w", name, err)
+		}
+		emit("Built")
+		outMu.Lock()
+		for _, s := range j.Services {
+			out[s] = img
+		}
+		outMu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// buildJobs makes the build jobs of services: one per image name (the
+// services sharing it listed in it), ordered by build.Plan.
+func buildJobs(p *types.Project, services []string, o BuildOptions) ([]*build.Job, error) {
+	var jobs []*build.Job
+	byImage := map[string]*build.Job{}
 	for _, name := range services {
 		svc := p.Services[name]
 		ref := imageRef(p, svc)
-		if img, ok := built[ref]; ok {
-			out[name] = img
+		if j, ok := byImage[ref]; ok {
+			j.Services = append(j.Services, name)
 			continue
 		}
 		opts, err := build.ServiceOptions(p, svc, o.NoCache, o.Pull, nil)
@@ -85,22 +138,44 @@ func (e *Engine) Build(ctx context.Context, p *types.Project, services []string,
 		for k, v := range o.Args {
 			opts.Args[k] = v
 		}
-		if e.buildProgress != nil {
-			var mu sync.Mutex
-			opts.Progress = func(s build.Step) {
-				mu.Lock()
-				defer mu.Unlock()
-				e.buildProgress(name, s)
+		if len(o.SSH) > 0 && opts.SSH == nil {
+			opts.SSH = map[string]build.SSHSource{}
+		}
+		for k, v := range o.SSH {
+			opts.SSH[k] = v
+		}
+		j := &build.Job{Image: ref, Services: []string{name}, Options: opts}
+		byImage[ref] = j
+		jobs = append(jobs, j)
+	}
+	build.Plan(jobs)
+	return jobs, nil
+}
+
+// withContextServices adds to services those their additional_contexts
+// name as service:NAME, transitively (Compose builds them on demand), and
+// returns the list sorted. Unknown names are kept for the caller to
+// refuse.
+func withContextServices(p *types.Project, services []string) []string {
+	seen := map[string]bool{}
+	var visit func(name string)
+	visit = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		svc, ok := p.Services[name]
+		if !ok || svc.Build == nil {
+			return
+		}
+		for _, v := range svc.Build.AdditionalContexts {
+			if dep, ok := strings.CutPrefix(v, types.ServicePrefix); ok {
+				visit(dep)
 			}
 		}
-		e.emit("Service", name, "Building")
-		img, err := b.Build(ctx, opts)
-		if err != nil {
-			e.emit("Service", name, "Error") // the error itself is the command's
-			return nil, fmt.Errorf("service %q: build: %w", name, err)
-		}
-		e.emit("Service", name, "Built")
-		built[ref], out[name] = img, img
 	}
-	return out, nil
+	for _, s := range services {
+		visit(s)
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -19,6 +19,8 @@ type buildCmdOptions struct {
 	noCache, pull, quiet bool
 	progress             string
 	args                 []string
+	ssh                  string
+	sshSet               bool
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -29,9 +31,12 @@ func newBuildCmd(g *globalOptions) *cobra.Command {
 		Long: `Build the images of the services that have a build: section (all of them, or
 those named), from their Dockerfiles, into berth's image store. A service's
 image is named by its image:, else <project>-<service>. Steps whose inputs did
-not change come from the build cache. RUN steps use the host's network unless
-the build says network: none.`,
+not change come from the build cache. Independent services build at the same
+time (at most one per CPU); a service whose Dockerfile uses another's image, or
+names it in additional_contexts (service:NAME), builds after it. build.secrets
+and build.ssh reach RUN --mount=type=secret / type=ssh and never a layer.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.sshSet = cmd.Flags().Changed("ssh")
 			return runBuild(cmd.Context(), g, o, args)
 		},
 	}
@@ -41,6 +46,7 @@ the build says network: none.`,
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Don't print anything to stdout")
 	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, tty, plain or quiet")
 	f.StringArrayVar(&o.args, "build-arg", nil, "Set build-time variables for services (KEY=VALUE)")
+	f.StringVar(&o.ssh, "ssh", "", "Set SSH authentications used when building service images (use 'default' for your SSH agent, or ID=KEYFILE)")
 	return cmd
 }
 
@@ -85,6 +91,14 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 	if err := checkProgress(o.progress); err != nil {
 		return err
 	}
+	var ssh map[string]build.SSHSource
+	if o.sshSet {
+		id, src, err := build.ParseSSHSpec(o.ssh)
+		if err != nil {
+			return err
+		}
+		ssh = map[string]build.SSHSource{id: src}
+	}
 	var opts []engine.Opt
 	if o.quiet || o.progress == "quiet" {
 		opts = append(opts, engine.WithBuildProgress(nil), engine.WithProgress(func(engine.Event) {}))
@@ -95,7 +109,7 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 	if err != nil {
 		return err
 	}
-	_, err = eng.Build(ctx, p, services, engine.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args})
+	_, err = eng.Build(ctx, p, services, engine.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, SSH: ssh})
 	return err
 }
 
@@ -105,6 +119,9 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 		args     []string
 		q        bool
 		progress string
+		secrets  []string
+		sshs     []string
+		contexts []string
 	)
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] CONTEXT",
@@ -116,6 +133,9 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			o.ContextDir = pos[0]
+			if err := imageBuildExtras(&o, secrets, sshs, contexts); err != nil {
+				return err
+			}
 			if o.Dockerfile != "" && !filepath.IsAbs(o.Dockerfile) {
 				// -f is relative to the working directory, as docker build's
 				abs, err := filepath.Abs(o.Dockerfile)
@@ -150,9 +170,55 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.NoCache, "no-cache", false, "Do not use cache when building the image")
 	f.BoolVar(&o.Pull, "pull", false, "Always attempt to pull a newer version of the base images")
 	f.StringVar(&o.Network, "network", "", "Network of RUN steps: default (a bridge of the build's own), host or none")
+	f.StringArrayVar(&secrets, "secret", nil, "Secret to expose to the build: id=ID[,src=FILE|,env=VAR]")
+	f.StringArrayVar(&sshs, "ssh", nil, "SSH agent socket or keys to expose to the build: default|ID[=SOCKET|KEY[,KEY]]")
+	f.StringArrayVar(&contexts, "build-context", nil, "Additional build context: NAME=DIR or NAME=docker-image://REF")
 	f.BoolVarP(&q, "quiet", "q", false, "Print only the image ID")
 	f.StringVar(&progress, "progress", "auto", "Progress output: auto, tty, plain or quiet")
 	return cmd
+}
+
+// imageBuildExtras adds image build's --secret, --ssh and --build-context
+// to o.
+func imageBuildExtras(o *build.Options, secrets, sshs, contexts []string) error {
+	for _, spec := range secrets {
+		id, s, err := build.ParseSecretSpec(spec, lookupEnv)
+		if err != nil {
+			return err
+		}
+		if o.Secrets == nil {
+			o.Secrets = map[string]build.Secret{}
+		}
+		o.Secrets[id] = s
+	}
+	for _, spec := range sshs {
+		id, s, err := build.ParseSSHSpec(spec)
+		if err != nil {
+			return err
+		}
+		if o.SSH == nil {
+			o.SSH = map[string]build.SSHSource{}
+		}
+		o.SSH[id] = s
+	}
+	for _, kv := range contexts {
+		name, v, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || v == "" {
+			return fmt.Errorf("--build-context %q: want NAME=DIR or NAME=docker-image://REF", kv)
+		}
+		if !strings.Contains(v, "://") {
+			abs, err := filepath.Abs(v)
+			if err != nil {
+				return err
+			}
+			v = abs
+		}
+		if o.Contexts == nil {
+			o.Contexts = map[string]string{}
+		}
+		o.Contexts[name] = v
+	}
+	return nil
 }
 
 // lookupEnv reads a bare --build-arg KEY from the environment.
@@ -161,14 +227,24 @@ func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
 // buildPrinter shows build steps like BuildKit: on a pipe its plain
 // progress ("#3 [2/5] RUN make", output lines, "#3 DONE 1.2s"); on a
 // terminal each step is one line that ends with CACHED or its time once
-// done, with the step's output (dimmed) under it while it runs.
+// done, with the step's output (dimmed) under it while it runs. Builds of
+// several services (which run at once) share it: their steps are numbered
+// in one sequence and titled with the service, as Compose's plain
+// progress does ("#7 [web builder 2/5] RUN make", "#9 [web] exporting to
+// image").
 type buildPrinter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	tty     bool
-	color   bool
-	open    int    // step whose title ends the current line (tty), 0: none
-	service string // service of the last step shown
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	color bool
+	open  int // step whose title ends the current line (tty), 0: none
+	seq   int // last step number shown (serviceStep)
+	ids   map[serviceStepID]int
+}
+
+type serviceStepID struct {
+	service string
+	id      int
 }
 
 // checkProgress validates a --progress value.
@@ -187,15 +263,27 @@ func newBuildPrinter(w io.Writer, noColor bool, mode string) *buildPrinter {
 	return &buildPrinter{w: w, tty: tty, color: tty && !noColor && os.Getenv("NO_COLOR") == ""}
 }
 
-// serviceStep shows a step of a service's build (the engine's "Service X
-// Building" line heads each build).
+// serviceStep shows a step of a service's build, renumbered in the
+// printer's sequence and titled with the service.
 func (p *buildPrinter) serviceStep(service string, s build.Step) {
 	p.mu.Lock()
-	if service != p.service {
-		p.closeLine()
-		p.service = service
+	if p.ids == nil {
+		p.ids = map[serviceStepID]int{}
+	}
+	k := serviceStepID{service, s.ID}
+	id, ok := p.ids[k]
+	if !ok {
+		p.seq++
+		id = p.seq
+		p.ids[k] = id
 	}
 	p.mu.Unlock()
+	s.ID = id
+	if s.Index == 0 {
+		s.Instruction = "[" + service + "] " + s.Instruction
+	} else {
+		s.Stage = strings.TrimSpace(service + " " + s.Stage)
+	}
 	p.step(s)
 }
 

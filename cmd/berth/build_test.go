@@ -39,3 +39,28 @@ func TestBuildPrinter(t *testing.T) {
 		t.Error("checkProgress accepts the wrong values")
 	}
 }
+
+// TestBuildPrinterServices: steps of builds running at once are numbered
+// in one sequence and titled with their service, as Compose's plain
+// progress shows them.
+func TestBuildPrinterServices(t *testing.T) {
+	var buf bytes.Buffer
+	p := newBuildPrinter(&buf, true, "plain")
+	for _, e := range []struct {
+		svc string
+		s   build.Step
+	}{
+		{"web", build.Step{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: build.StatusStarted}},
+		{"api", build.Step{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: build.StatusStarted}},
+		{"web", build.Step{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: build.StatusDone}},
+		{"api", build.Step{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: build.StatusOutput, Line: "pulled"}},
+		{"web", build.Step{ID: 2, Instruction: "exporting to image", Status: build.StatusStarted}},
+		{"api", build.Step{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: build.StatusCached}},
+	} {
+		p.serviceStep(e.svc, e.s)
+	}
+	want := "#1 [web 1/2] FROM busybox\n#2 [api builder 1/3] FROM golang\n#1 DONE 0.0s\n#2 0.000 pulled\n#3 [web] exporting to image\n#2 CACHED\n"
+	if buf.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}

@@ -73,19 +73,25 @@ func (b *Builder) tmpDir() string    { return filepath.Join(b.dir, "tmp") }
 
 // Options describe one build.
 type Options struct {
-	ContextDir       string             // the build context (a directory)
-	Dockerfile       string             // path of the Dockerfile, relative to ContextDir ("Dockerfile")
-	DockerfileInline string             // the Dockerfile's text (wins over Dockerfile)
-	Args             map[string]*string // --build-arg (nil values are ignored)
-	Target           string             // stage to build (default: the last)
-	Labels           map[string]string  // labels added to the image
-	NoCache          bool               // run every step, use no cached result
-	Pull             bool               // pull base images even when present
-	Tags             []string           // names given to the image once built
-	Network          string             // RUN network: "default" (a bridge of the build's own), "host" or "none"
-	ExtraHosts       []string           // host:ip (or host=ip) lines for RUN's /etc/hosts
-	ShmSize          int64              // RUN's /dev/shm size in bytes (0: 64 MiB)
-	Progress         func(Step)         // step events (called from one goroutine)
+	ContextDir       string               // the build context (a directory)
+	Dockerfile       string               // path of the Dockerfile, relative to ContextDir ("Dockerfile")
+	DockerfileInline string               // the Dockerfile's text (wins over Dockerfile)
+	Args             map[string]*string   // --build-arg (nil values are ignored)
+	Target           string               // stage to build (default: the last)
+	Labels           map[string]string    // labels added to the image
+	NoCache          bool                 // run every step, use no cached result
+	Pull             bool                 // pull base images even when present
+	Tags             []string             // names given to the image once built
+	Network          string               // RUN network: "default" (a bridge of the build's own), "host" or "none"
+	ExtraHosts       []string             // host:ip (or host=ip) lines for RUN's /etc/hosts
+	ShmSize          int64                // RUN's /dev/shm size in bytes (0: 64 MiB)
+	Secrets          map[string]Secret    // build secrets by id (RUN --mount=type=secret)
+	SSH              map[string]SSHSource // agents/keys by id (RUN --mount=type=ssh)
+	// Contexts are the additional build contexts by name (FROM NAME,
+	// COPY --from=NAME, RUN --mount=from=NAME): a directory, or
+	// docker-image://REF.
+	Contexts map[string]string
+	Progress func(Step) // step events (called from one goroutine)
 }
 
 // Build builds the image o describes and returns it, tagged with o.Tags.
@@ -107,6 +113,9 @@ func (b *Builder) Build(ctx context.Context, o Options) (*image.Image, error) {
 	case "", "default", "host", "none":
 	default:
 		return nil, fmt.Errorf("build network %q: %w: use default, host or none", o.Network, ErrUnsupported)
+	}
+	if err := checkContexts(o.Contexts); err != nil {
+		return nil, err
 	}
 	for _, t := range o.Tags {
 		if _, err := image.ParseReference(t); err != nil {

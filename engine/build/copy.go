@@ -173,9 +173,26 @@ func (r *run) copyStep(ctx context.Context, st *stageState, c copySpec, fail fun
 			srcKey, lowers, where = "stage "+src.key, src.lowers, " in stage "+from
 			break
 		}
+		if nc, ok := r.namedContext(from); ok {
+			if nc.dir != "" {
+				root, got, h, err := nc.sources(c.srcs, c.excludes)
+				if err != nil {
+					return fail(err)
+				}
+				defer root.Close()
+				srcs, srcKey, ctxDir = got, "context "+from+" "+h, root
+				break
+			}
+			img, err := r.contextImage(ctx, nc)
+			if err != nil {
+				return fail(err)
+			}
+			srcKey, lowers, where = "image "+img.ID(), img.LayerDirs(), " in image "+nc.ref
+			break
+		}
 		img, err := r.baseImage(ctx, from)
 		if err != nil {
-			return fail(fmt.Errorf("--from=%s: %w: no stage of that name before this one (stages: %s), and no image: %v", from, ErrUnknownStage, r.df.stageNames(), err))
+			return fail(fmt.Errorf("--from=%s: %w: no stage of that name before this one (stages: %s), no additional context, and no image: %v", from, ErrUnknownStage, r.df.stageNames(), err))
 		}
 		srcKey, lowers, where = "image "+img.ID(), img.LayerDirs(), " in image "+from
 	}

@@ -41,8 +41,18 @@
 // RUN --mount types cache (mounts/<hash of its id or target>, kept across
 // builds, outside the cache key), bind (context files copied with
 // .dockerignore applied, or a throwaway overlay of a stage or image; their
-// content in the key) and tmpfs are supported; secret and ssh mounts are
-// skipped unless required. Heredocs run as BuildKit runs them (RUN <<EOF
+// content in the key), tmpfs, secret and ssh are supported (secrets.go:
+// secrets and agent sockets live in a tmpfs of the step's, outside the
+// rootfs, bound at their targets; a secret's content is never in the
+// key); a secret or ssh id not given is skipped unless required.
+// Additional contexts (a directory or docker-image://REF) serve FROM,
+// COPY --from and RUN --mount=from (contexts.go).
+//
+// Plan and Schedule (schedule.go) order and run the builds of several
+// services at once: one job per image, a job waiting for the jobs whose
+// images its Dockerfile or contexts use.
+//
+// Heredocs run as BuildKit runs them (RUN <<EOF
 // through the shell, a #! one as a script at /dev/pipes/; COPY <<EOF).
 //
 // The result is assembled with go-containerregistry's mutate (history

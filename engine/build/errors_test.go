@@ -36,7 +36,7 @@ func TestBadInputs(t *testing.T) {
 		{"unknown base image", "FROM nosuchimage:1\n", errOffline, []string{"nosuchimage", ":1"}},
 		{"platform", "FROM --platform=linux/arm64 busybox\n", ErrPlatform, []string{"linux/arm64"}},
 		{"chown to unknown user", "FROM busybox\nCOPY --chown=nobodyhere ok.txt /x\n", nil, []string{"nobodyhere"}},
-		{"RUN --mount secret", "FROM busybox\nRUN --mount=type=secret,id=tok,required true\n", ErrUnsupported, []string{"--mount=type=secret"}},
+		{"RUN --mount secret", "FROM busybox\nRUN --mount=type=secret,id=tok,required true\n", ErrMissingSecret, []string{"--mount=type=secret", `"tok"`, "Dockerfile (inline):2"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -24,25 +26,27 @@ type runMount struct {
 	target string
 	key    string
 	lowers []string // bind from a stage or an image
-	ctx    bool     // bind from the build context
+	ctxDir string   // bind from the build context or a directory context: its root
 	srcs   []source // what a bind from the context shows
+	// secret and ssh mounts (secrets.go)
+	id     string
+	env    string // env= of a secret: the variable that gets its value
+	secret *Secret
+	ssh    *SSHSource
 }
 
-// runMounts resolves a RUN's --mount flags (type bind, cache and tmpfs;
-// secret and ssh mounts are skipped unless required, as berth takes no
-// build secrets or agents).
+// runMounts resolves a RUN's --mount flags (type bind, cache, tmpfs,
+// secret and ssh; a secret or ssh mount whose id the build was not given
+// is skipped unless required, as BuildKit does).
 func (r *run) runMounts(ctx context.Context, st *stageState, ms []*instructions.Mount) ([]runMount, error) {
 	var out []runMount
+	wd := st.cfg.Config.WorkingDir
+	if wd == "" {
+		wd = "/"
+	}
+	nssh := 0
 	for _, m := range ms {
-		target := m.Target
-		if !path.IsAbs(target) {
-			wd := st.cfg.Config.WorkingDir
-			if wd == "" {
-				wd = "/"
-			}
-			target = path.Join(wd, target)
-		}
-		rm := runMount{m: m, target: path.Clean(target)}
+		rm := runMount{m: m, target: absIn(wd, m.Target)}
 		switch m.Type {
 		case instructions.MountTypeCache:
 			if m.From != "" {
@@ -62,11 +66,23 @@ func (r *run) runMounts(ctx context.Context, st *stageState, ms []*instructions.
 				return nil, err
 			}
 			rm.key = fmt.Sprintf("bind %s %s from %s rw=%v", m.Source, rm.target, what, !m.ReadOnly)
-		case instructions.MountTypeSecret, instructions.MountTypeSSH:
-			if m.Required {
-				return nil, fmt.Errorf("--mount=type=%s,required: %w: berth builds take no secrets or SSH agents yet", m.Type, ErrUnsupported)
+		case instructions.MountTypeSecret:
+			ok, err := r.secretMount(&rm, wd)
+			if err != nil {
+				return nil, err
 			}
-			continue
+			if !ok {
+				continue
+			}
+		case instructions.MountTypeSSH:
+			ok, err := r.sshMount(&rm, wd, nssh)
+			nssh++
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
 		default:
 			return nil, fmt.Errorf("--mount=type=%s: %w", m.Type, ErrUnsupported)
 		}
@@ -85,7 +101,7 @@ func (r *run) bindSource(ctx context.Context, st *stageState, rm *runMount) (str
 			return "", fmt.Errorf("--mount=type=bind,source=%s: %w", m.Source, err)
 		}
 		root.Close()
-		rm.ctx, rm.srcs = true, srcs
+		rm.ctxDir, rm.srcs = r.ctx.dir, srcs
 		return "context " + h, nil
 	}
 	from, err := r.args.expandGlobal(m.From)
@@ -100,30 +116,63 @@ func (r *run) bindSource(ctx context.Context, st *stageState, rm *runMount) (str
 		rm.lowers = src.lowers
 		return "stage " + src.key, nil
 	}
+	if nc, ok := r.namedContext(from); ok {
+		if nc.dir != "" {
+			root, srcs, h, err := nc.sources([]string{m.Source}, nil)
+			if err != nil {
+				return "", fmt.Errorf("--mount from=%s,source=%s: %w", from, m.Source, err)
+			}
+			root.Close()
+			rm.ctxDir, rm.srcs = nc.dir, srcs
+			return "context " + from + " " + h, nil
+		}
+		img, err := r.contextImage(ctx, nc)
+		if err != nil {
+			return "", fmt.Errorf("--mount from=%s: %w", from, err)
+		}
+		rm.lowers = img.LayerDirs()
+		return "image " + img.ID(), nil
+	}
 	img, err := r.baseImage(ctx, from)
 	if err != nil {
-		return "", fmt.Errorf("--mount from=%s: %w: no stage of that name (stages: %s), and no image: %v", from, ErrUnknownStage, r.df.stageNames(), err)
+		return "", fmt.Errorf("--mount from=%s: %w: no stage of that name (stages: %s), no additional context, and no image: %v", from, ErrUnknownStage, r.df.stageNames(), err)
 	}
 	rm.lowers = img.LayerDirs()
 	return "image " + img.ID(), nil
 }
 
 // prepareMounts makes the mounts ready for a step in w and returns them
-// as runtime mounts; release undoes what was made (call it even on error).
-func (r *run) prepareMounts(ctx context.Context, w *workDir, mounts []runMount) (out []specs.Mount, release func(), err error) {
+// as runtime mounts, with the environment they add to the process, and
+// the private dir (a tmpfs, "" when none was needed) where the secrets
+// went; release undoes what was made (call it even on error).
+func (r *run) prepareMounts(ctx context.Context, w *workDir, mounts []runMount) (out []specs.Mount, env []string, private string, release func(), err error) {
 	var undo []func()
 	release = func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 	}
+	var priv privateDir
 	for i, rm := range mounts {
 		m := rm.m
 		switch m.Type {
+		case instructions.MountTypeSecret, instructions.MountTypeSSH:
+			dir, err := priv.get(w, &undo)
+			if err != nil {
+				return nil, nil, "", release, err
+			}
+			ms, e, err := secretMounts(rm, i, dir, &undo)
+			if err != nil {
+				return nil, nil, "", release, err
+			}
+			out, env = append(out, ms...), append(env, e...)
+			if m.Type == instructions.MountTypeSSH && !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "SSH_AUTH_SOCK=") }) {
+				env = append(env, "SSH_AUTH_SOCK="+rm.target) // the first ssh mount's, as BuildKit
+			}
 		case instructions.MountTypeCache:
 			dir, lock, err := r.b.cacheMountDir(ctx, m)
 			if err != nil {
-				return nil, release, err
+				return nil, nil, "", release, err
 			}
 			if lock != nil {
 				undo = append(undo, func() { _ = lock.Release() })
@@ -138,7 +187,7 @@ func (r *run) prepareMounts(ctx context.Context, w *workDir, mounts []runMount) 
 		case instructions.MountTypeBind:
 			src, err := r.bindDir(ctx, w, i, rm, &undo)
 			if err != nil {
-				return nil, release, err
+				return nil, nil, "", release, err
 			}
 			opt := "ro"
 			if !m.ReadOnly {
@@ -147,7 +196,7 @@ func (r *run) prepareMounts(ctx context.Context, w *workDir, mounts []runMount) 
 			out = append(out, specs.Mount{Type: "bind", Source: src, Destination: rm.target, Options: []string{"rbind", opt}})
 		}
 	}
-	return out, release, nil
+	return out, env, priv.dir, release, nil
 }
 
 // bindDir returns the host path a bind mount shows: a copy of the
@@ -155,12 +204,12 @@ func (r *run) prepareMounts(ctx context.Context, w *workDir, mounts []runMount) 
 // throwaway overlay of a stage's or image's layers.
 func (r *run) bindDir(ctx context.Context, w *workDir, i int, rm runMount, undo *[]func()) (string, error) {
 	m := rm.m
-	if rm.ctx {
+	if rm.ctxDir != "" {
 		dir := filepath.Join(w.dir, "bind-"+strconv.Itoa(i))
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return "", err
 		}
-		root, err := os.OpenRoot(r.ctx.dir)
+		root, err := os.OpenRoot(rm.ctxDir)
 		if err != nil {
 			return "", fmt.Errorf("%w: %v", ErrContextAccess, err)
 		}

@@ -90,10 +90,15 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 		keyParts = append(keyParts, "script "+script.Name+"\x00"+script.Data)
 	}
 	return r.fsStep(ctx, st, title, createdBy, keyParts, fail, func(ctx context.Context, w *workDir, ev *stepEvent) error {
-		specMounts, release, err := r.prepareMounts(ctx, w, mounts)
+		specMounts, mountEnv, private, release, err := r.prepareMounts(ctx, w, mounts)
 		defer release()
 		if err != nil {
 			return err
+		}
+		env := env
+		for _, kv := range mountEnv {
+			k, v, _ := strings.Cut(kv, "=")
+			env = setEnv(slices.Clone(env), k, v)
 		}
 		if script != nil {
 			dir := filepath.Join(w.dir, "pipes")
@@ -105,7 +110,11 @@ func (r *run) runStep(ctx context.Context, st *stageState, cmd *instructions.Run
 			}
 			specMounts = append(specMounts, specs.Mount{Type: "bind", Source: dir, Destination: pipesDir, Options: []string{"rbind", "ro"}})
 		}
-		return r.container(ctx, w, st, network, argv, env, specMounts, ev)
+		bundle := filepath.Join(w.dir, "bundle")
+		if private != "" {
+			bundle = filepath.Join(private, "bundle") // env= secrets are in its config.json
+		}
+		return r.container(ctx, w, st, network, argv, env, specMounts, bundle, ev)
 	})
 }
 
@@ -151,7 +160,7 @@ func (r *run) runArgv(st *stageState, cmd *instructions.RunCommand) ([]string, *
 
 // container runs argv in a container whose rootfs is w's overlay, with
 // output sent as progress and kept for the error.
-func (r *run) container(ctx context.Context, w *workDir, st *stageState, network string, argv, env []string, mounts []specs.Mount, ev *stepEvent) error {
+func (r *run) container(ctx context.Context, w *workDir, st *stageState, network string, argv, env []string, mounts []specs.Mount, bundle string, ev *stepEvent) error {
 	rt, err := r.runtime(ctx)
 	if err != nil {
 		return err
@@ -201,7 +210,6 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 	if err := mkdirAs(merged, spec.Process.Cwd, ""); err != nil {
 		return fmt.Errorf("working directory %s: %w", spec.Process.Cwd, err)
 	}
-	bundle := filepath.Join(w.dir, "bundle")
 	if err := os.Mkdir(bundle, 0o700); err != nil {
 		return err
 	}

@@ -170,7 +170,14 @@ func (r *run) buildStage(ctx context.Context, i int) error {
 	case strings.EqualFold(baseName, "scratch"):
 		st = &stageState{base: empty.Image, cfg: &v1.ConfigFile{}, key: hashKey("", "FROM scratch"), created: time.Unix(0, 0).UTC()}
 	default:
-		img, err := r.baseImage(ctx, baseName)
+		from := baseName
+		if nc, ok := r.namedContext(baseName); ok {
+			if nc.dir != "" {
+				return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w: FROM a directory context (use COPY --from=%s)", r.df.name, line, baseName, ErrUnsupported, baseName))
+			}
+			from = nc.ref
+		}
+		img, err := r.baseImage(ctx, from)
 		if err != nil {
 			return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err))
 		}

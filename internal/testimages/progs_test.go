@@ -202,7 +202,7 @@ func TestProgramsStatic(t *testing.T) {
 			t.Errorf("%s is dynamically linked", p)
 		}
 	}
-	if got := strings.Join(Programs(), ","); got != "httpecho,logger,tcpecho" {
+	if got := strings.Join(Programs(), ","); got != "httpecho,logger,sshagentls,tcpecho" {
 		t.Errorf("Programs() = %s", got)
 	}
 }
