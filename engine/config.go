@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 
 	"gopkg.in/yaml.v3"
 
@@ -30,7 +29,7 @@ func (e *Engine) networkPool() ([]ipam.Opt, error) {
 //	  pool: 10.89.0.0/16   # where project subnets are cut from
 //	  size: 24             # their prefix length
 func (e *Engine) poolConfig() (*net.IPNet, int, error) {
-	for _, path := range []string{filepath.Join(e.root, "config.yaml"), "/etc/berth/config.yaml"} {
+	for _, path := range []string{e.layout.Config(), "/etc/berth/config.yaml"} {
 		data, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

@@ -5,11 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 func TestNetworkPoolConfig(t *testing.T) {
 	root := t.TempDir()
-	e := &Engine{root: root}
+	e := &Engine{layout: layout.Layout{Root: root}}
 	if opts, err := e.networkPool(); err != nil || opts != nil {
 		t.Fatalf("no config: %v %v", opts, err)
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"sync"
 
 	"github.com/berth-dev/berth/engine/build"
@@ -13,15 +12,16 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
 // Engine is what the CLI calls. It holds no process-wide state beyond
 // caches: every call observes what is on disk, plans, and executes.
 type Engine struct {
-	root, run string
-	store     *state.Store
-	images    *image.Store
+	layout layout.Layout
+	store  *state.Store
+	images *image.Store
 
 	// Runtime is the OCI runtime asked for (--runtime / BERTH_RUNTIME);
 	// "" detects one.
@@ -66,9 +66,8 @@ func WithOutput(stdout, stderr io.Writer) Opt {
 // New returns an engine on the state root and run dir.
 func New(root, run string, opts ...Opt) (*Engine, error) {
 	e := &Engine{
-		root:     root,
-		run:      run,
-		store:    state.NewStore(root),
+		layout:   layout.Layout{Root: root, Run: run},
+		store:    state.NewStore(layout.Layout{Root: root}.Containers()),
 		progress: func(Event) {},
 		stdout:   io.Discard,
 		stderr:   io.Discard,
@@ -80,8 +79,8 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 	if err := e.ensureDirs(); err != nil {
 		return nil, err
 	}
-	e.events = events.New(root)
-	imgs, err := image.NewStore(filepath.Join(root, "image"))
+	e.events = events.New(e.layout.Events())
+	imgs, err := image.NewStore(e.layout.Images())
 	if err != nil {
 		return nil, err
 	}
@@ -89,20 +88,16 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 	return e, nil
 }
 
-// ensureDirs makes the state root and run dir private (state.EnsureRoot):
+// ensureDirs makes the state root and run dir private (layout.Ensure):
 // whichever command comes first, and whatever the umask, other users never
 // reach what containers leave in them. A dir found loose is tightened and
 // said once.
 func (e *Engine) ensureDirs() error {
-	notices, err := state.EnsureRoot(e.root)
+	notices, err := e.layout.Ensure()
 	if err != nil {
 		return err
 	}
-	more, err := state.EnsureRun(e.run)
-	if err != nil {
-		return err
-	}
-	for _, n := range append(notices, more...) {
+	for _, n := range notices {
 		e.progress(Event{Kind: "State", Name: "berth", Status: "Warning", Text: n})
 	}
 	return nil
@@ -124,7 +119,7 @@ func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, err
 	if rt, ok := e.runtimes[name]; ok {
 		return rt, nil
 	}
-	rt, err := runtime.Detect(ctx, name, e.run)
+	rt, err := runtime.Detect(ctx, name, e.layout.Run)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +130,7 @@ func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, err
 
 // supervisor returns the client of a project's supervisor.
 func (e *Engine) supervisor(project string) *supervisor.Client {
-	return supervisor.NewClient(e.run, project)
+	return supervisor.NewClient(e.layout.Run, project)
 }
 
 // Event is one step of the engine's work, for progress output.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/dns"
 	"github.com/berth-dev/berth/network/nft"
@@ -78,11 +79,11 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 			if err != nil {
 				return nil, err
 			}
-			if err := state.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			if err := fsutil.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
 				return nil, err
 			}
 		}
-		if err := state.WriteFile(filepath.Join(dir, "hostname"), []byte(ns.hostname+"\n"), 0o644); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(dir, "hostname"), []byte(ns.hostname+"\n"), 0o644); err != nil {
 			return nil, err
 		}
 		c.HostsFile, c.ResolvConf, c.HostnameFile = filepath.Join(dir, "hosts"), filepath.Join(dir, "resolv.conf"), filepath.Join(dir, "hostname")
@@ -264,7 +265,7 @@ func (e *Engine) sharedNetnsOwner(p *types.Project, mode string) (*state.Contain
 func writeNetFiles(dir string, c *runtime.Container, hosts, resolv []byte, hostname string) error {
 	files := map[string][]byte{"hosts": hosts, "resolv.conf": resolv, "hostname": []byte(hostname + "\n")}
 	for name, data := range files {
-		if err := state.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}

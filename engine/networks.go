@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/ipam"
@@ -27,14 +27,14 @@ import (
 // and creating its bridge, and deleting berth's nftables table.
 const hostNetworkLock = "/run/berth-network.lock"
 
-func (e *Engine) networks() *state.Networks { return state.NewNetworks(e.root) }
+func (e *Engine) networks() *state.Networks { return state.NewNetworks(e.layout.Networks()) }
 
 func (e *Engine) ipam() (*ipam.Allocator, error) {
 	opts, err := e.networkPool()
 	if err != nil {
 		return nil, err
 	}
-	return ipam.New(e.root, opts...)
+	return ipam.New(e.layout.IPAM(), opts...)
 }
 
 // networkName is the full name of a compose network: name:, else
@@ -98,7 +98,7 @@ func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string
 	if rec, err := e.networks().Get(name); err == nil {
 		// make sure its bridge and rules exist (after a reboot, say);
 		// one process at a time, as AddNetwork replaces the rules
-		lock, err := state.Acquire(ctx, hostNetworkLock)
+		lock, err := fsutil.Acquire(ctx, hostNetworkLock)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +206,7 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (rec *state.N
 		bridge = v
 	}
 
-	lock, err := state.Acquire(ctx, hostNetworkLock)
+	lock, err := fsutil.Acquire(ctx, hostNetworkLock)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 // deleteNetworkObjects removes a network's firewall rules and bridge, and
 // berth's table when nothing else is left in it.
 func (e *Engine) deleteNetworkObjects(ctx context.Context, rec *state.Network) error {
-	lock, err := state.Acquire(ctx, hostNetworkLock)
+	lock, err := fsutil.Acquire(ctx, hostNetworkLock)
 	if err == nil {
 		defer lock.Release()
 	}
@@ -357,4 +357,4 @@ func (e *Engine) removeProjectNetworks(ctx context.Context, projectName string, 
 }
 
 // netnsPath is where a container's network namespace is bind-mounted.
-func (e *Engine) netnsPath(id string) string { return filepath.Join(e.run, "netns", id) }
+func (e *Engine) netnsPath(id string) string { return e.layout.Netns(id) }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -14,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/volumes"
 )
@@ -336,7 +336,7 @@ func (e *Engine) AutoRemove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	lock, err := state.ProjectLock(ctx, e.root, rec.Project)
+	lock, err := fsutil.Acquire(ctx, e.layout.ProjectLock(rec.Project))
 	if err != nil {
 		return err
 	}
@@ -501,7 +501,7 @@ func (e *Engine) RenameContainer(ctx context.Context, ref, name string) error {
 	if err := names.ValidContainerName(name); err != nil {
 		return err
 	}
-	lock, err := state.Acquire(ctx, filepath.Join(e.root, "locks", "container-names.lock"))
+	lock, err := fsutil.Acquire(ctx, e.layout.Lock("container-names"))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
 )
@@ -151,7 +152,7 @@ func (g *globalOptions) completeServices(ctx context.Context) []string {
 
 // stateExists: completion only reads berth's state, never makes it.
 func stateExists(sub string) bool {
-	_, err := os.Stat(filepath.Join(state.Root(), sub))
+	_, err := os.Stat(filepath.Join(layout.FromEnv().Root, sub))
 	return err == nil
 }
 
@@ -159,7 +160,7 @@ func completeContainers() []string {
 	if !stateExists("containers") {
 		return nil
 	}
-	cs, err := state.NewStore(state.Root()).List("")
+	cs, err := state.NewStore(layout.FromEnv().Containers()).List("")
 	if err != nil {
 		return nil
 	}
@@ -193,7 +194,7 @@ func completeNetworks() []string {
 	if !stateExists("networks") {
 		return nil
 	}
-	nets, err := state.NewNetworks(state.Root()).List()
+	nets, err := state.NewNetworks(layout.FromEnv().Networks()).List()
 	if err != nil {
 		return nil
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
@@ -423,14 +424,14 @@ func newContainerInspectCmd(g *globalOptions) *cobra.Command {
 		Short: "Display detailed information on one or more containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store := state.NewStore(state.Root())
+			store := state.NewStore(layout.FromEnv().Containers())
 			recs, err := resolveContainers(store, "", args)
 			if err != nil {
 				return err
 			}
 			out := make([]containerJSON, 0, len(recs))
 			for _, r := range recs {
-				c, err := inspectContainer(store, state.Root(), r)
+				c, err := inspectContainer(store, layout.FromEnv().Root, r)
 				if err != nil {
 					return err
 				}

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine/events"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 type eventsOptions struct {
@@ -50,7 +50,7 @@ the stream at that time. With --json, one JSON object per line:
 			if f.Until, err = events.ParseTime(o.until, now); err != nil {
 				return fmt.Errorf("--until: %w", err)
 			}
-			return followEvents(ctx, events.New(state.Root()), f, o.json, g.stdout)
+			return followEvents(ctx, events.New(layout.FromEnv().Root), f, o.json, g.stdout)
 		},
 	}
 	fl := cmd.Flags()

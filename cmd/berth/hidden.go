@@ -13,8 +13,8 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 // newSuperviseCmd is the hidden subcommand the CLI re-executes for a
@@ -32,7 +32,7 @@ func newSuperviseCmd(g *globalOptions) *cobra.Command {
 			// (their work is bookkeeping, not throughput).
 			debug.SetGCPercent(20)
 			debug.SetMemoryLimit(6 << 20)
-			run := state.RunDir()
+			run := layout.FromEnv().Run
 			if !serve {
 				logger := log.New(g.stderr, "keeper["+project+"] ", log.LstdFlags|log.Lmicroseconds)
 				return supervisor.Keep(context.Background(), supervisor.KeepConfig{
@@ -51,7 +51,7 @@ func newSuperviseCmd(g *globalOptions) *cobra.Command {
 			logger := log.New(g.stderr, "supervisor["+project+"] ", log.LstdFlags|log.Lmicroseconds)
 			return supervisor.Run(context.Background(), supervisor.Config{
 				Project: project,
-				Root:    state.Root(),
+				Root:    layout.FromEnv().Root,
 				RunDir:  run,
 				RuntimeFor: func(ctx context.Context, name string) (runtime.Runtime, error) {
 					return runtime.Detect(ctx, name, run)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 func newImageCmd(g *globalOptions) *cobra.Command {
@@ -47,7 +48,7 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 
 // imagesInUse reports which image IDs a container (of any project) uses.
 func imagesInUse() (func(id string) bool, error) {
-	cs, err := state.NewStore(state.Root()).List("")
+	cs, err := state.NewStore(layout.FromEnv().Containers()).List("")
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 // projectImage is one row of `berth images`, with Compose's JSON names.
@@ -84,7 +85,7 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 // projectImages lists the images of the project's containers (of the
 // named services, or all), as `docker compose images` does.
 func projectImages(projectName string, services []string) ([]projectImage, error) {
-	containers, err := state.NewStore(state.Root()).List(projectName)
+	containers, err := state.NewStore(layout.FromEnv().Containers()).List(projectName)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
@@ -42,14 +43,14 @@ project. -f/--format executes a Go template for each container instead
 			case len(args) == 0 || !isNoFile(err):
 				return err
 			}
-			store := state.NewStore(state.Root())
+			store := state.NewStore(layout.FromEnv().Containers())
 			recs, err := resolveContainers(store, proj, args)
 			if err != nil {
 				return err
 			}
 			out := make([]containerJSON, 0, len(recs))
 			for _, r := range recs {
-				c, err := inspectContainer(store, state.Root(), r)
+				c, err := inspectContainer(store, layout.FromEnv().Root, r)
 				if err != nil {
 					return err
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -40,7 +41,7 @@ count of containers in each state and the compose files they came from.
 Without -a only projects with running containers are listed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := listProjects(state.NewStore(state.Root()), o)
+			list, err := listProjects(state.NewStore(layout.FromEnv().Containers()), o)
 			if err != nil {
 				return err
 			}

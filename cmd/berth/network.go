@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/internal/names"
 )
 
@@ -33,7 +34,7 @@ func networkLsCmd(g *globalOptions) *cobra.Command {
 		Short:   "List networks",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := state.NewNetworks(state.Root()).List()
+			list, err := state.NewNetworks(layout.FromEnv().Networks()).List()
 			if err != nil {
 				return err
 			}
@@ -71,8 +72,8 @@ func networkInspectCmd(g *globalOptions) *cobra.Command {
 		Short: "Display detailed information on networks",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store := state.NewNetworks(state.Root())
-			recs, _ := state.NewStore(state.Root()).List("")
+			store := state.NewNetworks(layout.FromEnv().Networks())
+			recs, _ := state.NewStore(layout.FromEnv().Containers()).List("")
 			var out []any
 			var missing []string
 			for _, name := range args {
@@ -197,7 +198,7 @@ func networkRmCmd(g *globalOptions) *cobra.Command {
 			}
 			var errs []string
 			for _, name := range args {
-				n, err := findNetwork(state.NewNetworks(state.Root()), name)
+				n, err := findNetwork(state.NewNetworks(layout.FromEnv().Networks()), name)
 				if err == nil {
 					err = eng.RemoveNetwork(cmd.Context(), n.Name)
 				}
@@ -226,7 +227,7 @@ func networkPruneCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := state.NewNetworks(state.Root()).List()
+			list, err := state.NewNetworks(layout.FromEnv().Networks()).List()
 			if err != nil {
 				return err
 			}
@@ -254,7 +255,7 @@ func newPortCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recs, err := state.NewStore(state.Root()).List(sel.Project)
+			recs, err := state.NewStore(layout.FromEnv().Containers()).List(sel.Project)
 			if err != nil {
 				return err
 			}

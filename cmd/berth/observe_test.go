@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/project"
 )
@@ -20,7 +21,7 @@ import (
 // fakeContainer writes a container record, its state and a bundle.
 func fakeContainer(t *testing.T, root string, rec state.Container, st state.RuntimeState, spec *specs.Spec) {
 	t.Helper()
-	store := state.NewStore(root)
+	store := state.NewStore(layout.Layout{Root: root}.Containers())
 	rec.Bundle = store.Dir(rec.ID)
 	if rec.Labels == nil {
 		rec.Labels = map[string]string{}

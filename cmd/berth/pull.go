@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -14,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 type pullCmdOptions struct {
@@ -182,7 +181,7 @@ func pullServiceNames(p *types.Project, services []string) ([]string, error) {
 
 // openImageStore opens the image store under berth's state root.
 func openImageStore() (*image.Store, error) {
-	return image.NewStore(filepath.Join(state.Root(), "image"))
+	return image.NewStore(layout.FromEnv().Images())
 }
 
 func isTerminalWriter(w any) bool {

@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/dns"
 	"github.com/berth-dev/berth/network/ipam"
@@ -73,7 +74,7 @@ func (b *Builder) allocator() (*ipam.Allocator, string, error) {
 		a, err := b.ipam()
 		return a, lock, err
 	}
-	a, err := ipam.New(filepath.Dir(b.dir))
+	a, err := ipam.New(layout.Layout{Root: filepath.Dir(b.dir)}.IPAM())
 	return a, lock, err
 }
 
@@ -86,7 +87,7 @@ func (b *Builder) newBuildNetwork(ctx context.Context) (_ *buildNetwork, err err
 	sweepBuildNetworks(ctx, alloc, hostLock)
 	name := fmt.Sprintf("%s%d-%s", buildNetPrefix, os.Getpid(), randHex(4))
 	n := &buildNetwork{alloc: alloc, hostLock: hostLock, name: name, bridge: network.BridgeName(name)}
-	lock, err := state.Acquire(ctx, hostLock)
+	lock, err := fsutil.Acquire(ctx, hostLock)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +116,7 @@ func (b *Builder) newBuildNetwork(ctx context.Context) (_ *buildNetwork, err err
 
 // remove deletes the network's firewall rules, bridge and subnet.
 func (n *buildNetwork) remove(ctx context.Context) {
-	lock, err := state.Acquire(ctx, n.hostLock)
+	lock, err := fsutil.Acquire(ctx, n.hostLock)
 	if err != nil {
 		return
 	}
