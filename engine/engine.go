@@ -19,6 +19,10 @@ import (
 // Engine is what the CLI calls. It holds no process-wide state beyond
 // caches: every call observes what is on disk, plans, and executes.
 type Engine struct {
+	// Records are the container and network records, read-only: the
+	// engine's read API (Containers, ContainerState, NetworkRecords…).
+	*Records
+
 	layout layout.Layout
 	store  *state.Store
 	images *image.Store
@@ -66,13 +70,14 @@ func WithOutput(stdout, stderr io.Writer) Opt {
 // New returns an engine on the state root and run dir.
 func New(root, run string, opts ...Opt) (*Engine, error) {
 	e := &Engine{
+		Records:  OpenRecords(layout.Layout{Root: root, Run: run}),
 		layout:   layout.Layout{Root: root, Run: run},
-		store:    state.NewStore(layout.Layout{Root: root}.Containers()),
 		progress: func(Event) {},
 		stdout:   io.Discard,
 		stderr:   io.Discard,
 		runtimes: map[string]runtime.Runtime{},
 	}
+	e.store = e.Records.containers
 	for _, o := range opts {
 		o(e)
 	}
@@ -102,12 +107,6 @@ func (e *Engine) ensureDirs() error {
 	}
 	return nil
 }
-
-// Images is the engine's image store.
-func (e *Engine) Images() *image.Store { return e.images }
-
-// Store is the engine's container record store.
-func (e *Engine) Store() *state.Store { return e.store }
 
 // Runtime returns the OCI runtime of a name ("" for the default one).
 func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, error) {

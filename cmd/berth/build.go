@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/build"
 )
 
 type buildCmdOptions struct {
@@ -45,7 +44,7 @@ the build says network: none.`,
 }
 
 // newBuilder opens the builder on berth's image store and build cache.
-func (g *globalOptions) newBuilder() (*build.Builder, error) {
+func (g *globalOptions) newBuilder() (*engine.Builder, error) {
 	e, err := g.newEngine()
 	if err != nil {
 		return nil, err
@@ -101,7 +100,7 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 
 func newImageBuildCmd(g *globalOptions) *cobra.Command {
 	var (
-		o        build.Options
+		o        engine.ImageBuildOptions
 		args     []string
 		q        bool
 		progress string
@@ -189,7 +188,7 @@ func newBuildPrinter(w io.Writer, noColor bool, mode string) *buildPrinter {
 
 // serviceStep shows a step of a service's build (the engine's "Service X
 // Building" line heads each build).
-func (p *buildPrinter) serviceStep(service string, s build.Step) {
+func (p *buildPrinter) serviceStep(service string, s engine.BuildStep) {
 	p.mu.Lock()
 	if service != p.service {
 		p.closeLine()
@@ -206,7 +205,7 @@ func (p *buildPrinter) closeLine() {
 	}
 }
 
-func (p *buildPrinter) step(s build.Step) {
+func (p *buildPrinter) step(s engine.BuildStep) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.tty {
@@ -214,11 +213,11 @@ func (p *buildPrinter) step(s build.Step) {
 		return
 	}
 	switch s.Status {
-	case build.StatusStarted:
+	case engine.BuildStatusStarted:
 		p.closeLine()
 		fmt.Fprintf(p.w, "#%d %s", s.ID, s.Title())
 		p.open = s.ID
-	case build.StatusOutput:
+	case engine.BuildStatusOutput:
 		p.closeLine()
 		if p.color {
 			fmt.Fprintf(p.w, "\x1b[2m   %s\x1b[0m\n", s.Line)
@@ -228,11 +227,11 @@ func (p *buildPrinter) step(s build.Step) {
 	default:
 		mark := ""
 		switch s.Status {
-		case build.StatusCached:
+		case engine.BuildStatusCached:
 			mark = "CACHED"
-		case build.StatusDone:
+		case engine.BuildStatusDone:
 			mark = fmt.Sprintf("%.1fs", s.Elapsed.Seconds())
-		case build.StatusError:
+		case engine.BuildStatusError:
 			mark = "ERROR"
 		}
 		if p.open == s.ID {

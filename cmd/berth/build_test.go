@@ -6,20 +6,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine"
 )
 
 // TestBuildPrinter: plain output is BuildKit's; the terminal form ends a
 // step's line with CACHED or its time, output lines under it.
 func TestBuildPrinter(t *testing.T) {
-	steps := []build.Step{
-		{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: build.StatusStarted},
-		{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: build.StatusDone, Elapsed: 10 * time.Millisecond},
-		{ID: 2, Index: 2, Total: 2, Instruction: "COPY a /a", Status: build.StatusStarted},
-		{ID: 2, Index: 2, Total: 2, Instruction: "COPY a /a", Status: build.StatusCached},
-		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: build.StatusStarted},
-		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: build.StatusOutput, Line: "cc -o x", Elapsed: 1500 * time.Millisecond},
-		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: build.StatusError, Err: errors.New("exit code 2")},
+	steps := []engine.BuildStep{
+		{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: engine.BuildStatusStarted},
+		{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: engine.BuildStatusDone, Elapsed: 10 * time.Millisecond},
+		{ID: 2, Index: 2, Total: 2, Instruction: "COPY a /a", Status: engine.BuildStatusStarted},
+		{ID: 2, Index: 2, Total: 2, Instruction: "COPY a /a", Status: engine.BuildStatusCached},
+		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: engine.BuildStatusStarted},
+		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: engine.BuildStatusOutput, Line: "cc -o x", Elapsed: 1500 * time.Millisecond},
+		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: engine.BuildStatusError, Err: errors.New("exit code 2")},
 	}
 	cases := map[string]string{
 		"plain": "#1 [1/2] FROM busybox\n#1 DONE 0.0s\n#2 [2/2] COPY a /a\n#2 CACHED\n#3 [b 1/1] RUN make\n#3 1.500 cc -o x\n#3 ERROR: exit code 2\n",

@@ -28,7 +28,8 @@ func (g *globalOptions) newEngine(extra ...engine.Opt) (*engine.Engine, error) {
 	if mode == "quiet" {
 		opts = append(opts, engine.WithBuildProgress(nil))
 	}
-	return engine.New(layout.FromEnv().Root, layout.FromEnv().Run, append(opts, extra...)...)
+	l := layout.FromEnv()
+	return engine.New(l.Root, l.Run, append(opts, extra...)...)
 }
 
 // colorEnabledOn reports whether output to w may use colours: never with

@@ -17,7 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/volumes"
 )
@@ -48,7 +48,7 @@ func volumeManager() *volumes.Manager {
 // volumesInUse reads the container records: a volume is in use while any
 // container, running or not, records it (as Docker).
 func volumesInUse() (volumes.InUse, error) {
-	cs, err := state.NewStore(layout.FromEnv().Containers()).List("")
+	cs, err := engine.OpenRecords(layout.FromEnv()).Containers("")
 	if err != nil {
 		return nil, fmt.Errorf("read container records: %w", err)
 	}
