@@ -12,13 +12,18 @@ import (
 )
 
 // networkPool is the IPAM option of the configured subnet pool (none:
-// the default pool).
+// the default pool). The config file is read once per Engine: one
+// command's networks all come from one pool.
 func (e *Engine) networkPool() ([]ipam.Opt, error) {
-	pool, size, err := e.poolConfig()
-	if err != nil || pool == nil {
-		return nil, err
-	}
-	return []ipam.Opt{ipam.WithPool(pool, size)}, nil
+	e.poolOnce.Do(func() {
+		pool, size, err := e.poolConfig()
+		if err != nil || pool == nil {
+			e.poolErr = err
+			return
+		}
+		e.poolOpts = []ipam.Opt{ipam.WithPool(pool, size)}
+	})
+	return e.poolOpts, e.poolErr
 }
 
 // poolConfig reads the subnet pool from berth's config file

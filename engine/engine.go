@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/internal/layout"
+	"github.com/berth-dev/berth/network/ipam"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
@@ -49,6 +50,15 @@ type Engine struct {
 	portHost portmap.Probe
 	portOpts []portmap.Opt
 
+	// firewall is berth's nftables table (WithFirewall; default: the
+	// host's, opened once in New).
+	firewall Firewall
+
+	// poolOnce reads the configured address pool once (networkPool).
+	poolOnce sync.Once
+	poolOpts []ipam.Opt
+	poolErr  error
+
 	devMu  sync.Mutex
 	devReg *devices.Registry // engine/devices.go
 }
@@ -80,6 +90,9 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 	e.store = e.Records.containers
 	for _, o := range opts {
 		o(e)
+	}
+	if e.firewall == nil {
+		e.firewall = newFirewall()
 	}
 	if err := e.ensureDirs(); err != nil {
 		return nil, err

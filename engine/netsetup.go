@@ -207,7 +207,7 @@ func (e *Engine) publishPorts(svc types.ServiceConfig, id string, ports []portma
 	if len(ports) == 0 || len(ns.attached) == 0 {
 		return nil
 	}
-	if err := installPorts(id, ns.attached[0], ports); err != nil {
+	if err := e.installPorts(id, ns.attached[0], ports); err != nil {
 		return fmt.Errorf("service %q: %w", svc.Name, err)
 	}
 	ns.ports = ports
@@ -216,12 +216,8 @@ func (e *Engine) publishPorts(svc types.ServiceConfig, id string, ports []portma
 
 // installPorts DNATs ports to the container's address on its first
 // network, replacing any rules it had: the one place rules are added.
-func installPorts(id string, first state.Attachment, ports []portmap.Binding) error {
-	fw, err := nft.New()
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	defer fw.Close()
+func (e *Engine) installPorts(id string, first state.Attachment, ports []portmap.Binding) error {
+	fw := e.firewall
 	// Last check: another berth process may have published one of these
 	// since the plan assigned it (the claim table is read once, before).
 	if pub, err := fw.Published(); err == nil {
@@ -291,10 +287,7 @@ func extraHosts(h types.HostsList, gateway net.IP) []byte {
 
 // releaseNetwork undoes prepareNetwork's kernel work for a container.
 func (e *Engine) releaseNetwork(ctx context.Context, id string, ns *netSetup) {
-	if fw, err := nft.New(); err == nil {
-		fw.RemovePorts(id)
-		fw.Close()
-	}
+	e.firewall.RemovePorts(id)
 	if alloc, err := e.ipam(); err == nil {
 		for _, a := range ns.attached {
 			alloc.ReleaseIP(ctx, a.Network, id)

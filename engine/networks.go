@@ -258,12 +258,7 @@ func (e *Engine) applyNetwork(ctx context.Context, rec *state.Network) error {
 	}); err != nil {
 		return fmt.Errorf("network %s: %w", rec.Name, err)
 	}
-	fw, err := nft.New()
-	if err != nil {
-		return fmt.Errorf("network %s: nftables: %w", rec.Name, err)
-	}
-	defer fw.Close()
-	if err := fw.AddNetwork(nft.NetworkRules{ID: rec.ID, Bridge: rec.Bridge, Subnet: subnet, Internal: rec.Internal}); err != nil {
+	if err := e.firewall.AddNetwork(nft.NetworkRules{ID: rec.ID, Bridge: rec.Bridge, Subnet: subnet, Internal: rec.Internal}); err != nil {
 		return fmt.Errorf("network %s: nftables: %w", rec.Name, err)
 	}
 	return nil
@@ -313,16 +308,11 @@ func (e *Engine) deleteNetworkObjects(ctx context.Context, rec *state.Network) e
 // the same process waits on forever.
 func (e *Engine) deleteNetworkObjectsLocked(ctx context.Context, rec *state.Network, locked bool) error {
 	var errs []error
-	if fw, err := nft.New(); err == nil {
-		if err := fw.RemoveNetwork(rec.ID); err != nil {
-			errs = append(errs, err)
-		}
-		if locked {
-			fw.Cleanup()
-		}
-		fw.Close()
-	} else {
+	if err := e.firewall.RemoveNetwork(rec.ID); err != nil {
 		errs = append(errs, err)
+	}
+	if locked {
+		e.firewall.Cleanup()
 	}
 	if err := network.DeleteBridge(ctx, rec.Bridge, rec.ID); err != nil {
 		errs = append(errs, err)

@@ -39,6 +39,8 @@ type Builder struct {
 	// ipam and hostLock make the build networks (see WithNetworkSetup).
 	ipam     func() (*ipam.Allocator, error)
 	hostLock string
+	// fw holds the build networks' NAT rules (see WithFirewall).
+	fw Firewall
 }
 
 // Opt configures a Builder.
