@@ -161,7 +161,7 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 		ro.NoDeps = true
 		ro.ServicePorts = true
 		ro.Pull = o.Pull
-		code, err := e.Run(ctx, p, &ro)
+		res, err := e.Run(ctx, p, &ro)
 		rec, _ := e.ContainerByRef(o.Name)
 		if rec != nil && o.Created != nil && err == nil {
 			err = o.Created(rec.ID)
@@ -172,7 +172,7 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 				err = derr
 			}
 		}
-		return rec, code, err
+		return rec, res.ExitCode, err
 	}
 	_, err = e.Up(ctx, p, UpOptions{NoStart: o.Create, Pull: o.Pull, IgnoreOrphans: true})
 	if err != nil {
