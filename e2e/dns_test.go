@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Scenarios of names (issue 6, DESIGN.md decision 6): the resolver at
+// Scenarios of names (issue 6, docs/design.md decision 6): the resolver at
 // 127.0.0.11 inside each container answers service names with every
 // replica, rotated, container names, hostnames and aliases, and forgets a
 // removed replica.

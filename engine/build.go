@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -42,7 +41,7 @@ func WithBuildProgress(fn func(service string, s build.Step)) Opt {
 func (e *Engine) Builder() (*build.Builder, error) {
 	e.builderOnce.Do(func() {
 		rt := func(ctx context.Context) (runtime.Runtime, error) { return e.Runtime(ctx, "") }
-		e.builder, e.builderErr = build.New(e.images, rt, filepath.Join(e.root, "build-cache"), build.WithNetworkSetup(e.ipam, hostNetworkLock))
+		e.builder, e.builderErr = build.New(e.images, rt, e.layout.BuildCache(), build.WithNetworkSetup(e.ipam, hostNetworkLock), build.WithFirewall(e.firewall))
 	})
 	return e.builder, e.builderErr
 }

@@ -79,7 +79,7 @@ func (e *Engine) commit(ctx context.Context, rec *state.Container, o CommitOptio
 			defer e.PauseContainer(context.WithoutCancel(ctx), rec, false)
 		}
 	}
-	scratch, err := os.MkdirTemp(e.root, ".commit-")
+	scratch, err := os.MkdirTemp(e.layout.Root, ".commit-")
 	if err != nil {
 		return "", err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 
 	"gopkg.in/yaml.v3"
 
@@ -13,13 +12,18 @@ import (
 )
 
 // networkPool is the IPAM option of the configured subnet pool (none:
-// the default pool).
+// the default pool). The config file is read once per Engine: one
+// command's networks all come from one pool.
 func (e *Engine) networkPool() ([]ipam.Opt, error) {
-	pool, size, err := e.poolConfig()
-	if err != nil || pool == nil {
-		return nil, err
-	}
-	return []ipam.Opt{ipam.WithPool(pool, size)}, nil
+	e.poolOnce.Do(func() {
+		pool, size, err := e.poolConfig()
+		if err != nil || pool == nil {
+			e.poolErr = err
+			return
+		}
+		e.poolOpts = []ipam.Opt{ipam.WithPool(pool, size)}
+	})
+	return e.poolOpts, e.poolErr
 }
 
 // poolConfig reads the subnet pool from berth's config file
@@ -30,7 +34,7 @@ func (e *Engine) networkPool() ([]ipam.Opt, error) {
 //	  pool: 10.89.0.0/16   # where project subnets are cut from
 //	  size: 24             # their prefix length
 func (e *Engine) poolConfig() (*net.IPNet, int, error) {
-	for _, path := range []string{filepath.Join(e.root, "config.yaml"), "/etc/berth/config.yaml"} {
+	for _, path := range []string{e.layout.Config(), "/etc/berth/config.yaml"} {
 		data, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/engine/rootfs"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/safepath"
 	"github.com/berth-dev/berth/network/portmap"
 )
@@ -248,7 +249,7 @@ func writeBundle(dir string, spec *specs.Spec) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFile(filepath.Join(dir, "config.json"), data, 0o600)
+	return fsutil.WriteFile(filepath.Join(dir, "config.json"), data, 0o600)
 }
 
 // remove deletes a container: stopped at once through its supervisor (or

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -20,7 +19,7 @@ func (e *Engine) deviceRegistry() (*devices.Registry, error) {
 	defer e.devMu.Unlock()
 	if e.devReg == nil {
 		r, err := devices.New(devices.Options{
-			GenDir: filepath.Join(e.run, "cdi"),
+			GenDir: e.layout.CDI(),
 			Root:   os.Getenv(devices.DriverRootEnv),
 		})
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/graph"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -31,7 +32,7 @@ type DownOptions struct {
 // order (and with Volumes its volumes). p may be nil when only the project
 // name is known: then every container of the project goes, at once.
 func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project, o DownOptions) error {
-	lock, err := state.ProjectLock(ctx, e.root, projectName)
+	lock, err := fsutil.Acquire(ctx, e.layout.ProjectLock(projectName))
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"sync"
 
 	"github.com/berth-dev/berth/engine/build"
@@ -13,15 +12,21 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/internal/layout"
+	"github.com/berth-dev/berth/network/ipam"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
 // Engine is what the CLI calls. It holds no process-wide state beyond
 // caches: every call observes what is on disk, plans, and executes.
 type Engine struct {
-	root, run string
-	store     *state.Store
-	images    *image.Store
+	// Records are the container and network records, read-only: the
+	// engine's read API (Containers, ContainerState, NetworkRecords…).
+	*Records
+
+	layout layout.Layout
+	store  *state.Store
+	images *image.Store
 
 	// Runtime is the OCI runtime asked for (--runtime / BERTH_RUNTIME);
 	// "" detects one.
@@ -45,6 +50,15 @@ type Engine struct {
 	portHost portmap.Probe
 	portOpts []portmap.Opt
 
+	// firewall is berth's nftables table (WithFirewall; default: the
+	// host's, opened once in New).
+	firewall Firewall
+
+	// poolOnce reads the configured address pool once (networkPool).
+	poolOnce sync.Once
+	poolOpts []ipam.Opt
+	poolErr  error
+
 	devMu  sync.Mutex
 	devReg *devices.Registry // engine/devices.go
 }
@@ -66,22 +80,25 @@ func WithOutput(stdout, stderr io.Writer) Opt {
 // New returns an engine on the state root and run dir.
 func New(root, run string, opts ...Opt) (*Engine, error) {
 	e := &Engine{
-		root:     root,
-		run:      run,
-		store:    state.NewStore(root),
+		Records:  OpenRecords(layout.Layout{Root: root, Run: run}),
+		layout:   layout.Layout{Root: root, Run: run},
 		progress: func(Event) {},
 		stdout:   io.Discard,
 		stderr:   io.Discard,
 		runtimes: map[string]runtime.Runtime{},
 	}
+	e.store = e.Records.containers
 	for _, o := range opts {
 		o(e)
+	}
+	if e.firewall == nil {
+		e.firewall = newFirewall()
 	}
 	if err := e.ensureDirs(); err != nil {
 		return nil, err
 	}
-	e.events = events.New(root)
-	imgs, err := image.NewStore(filepath.Join(root, "image"))
+	e.events = events.New(e.layout.Events())
+	imgs, err := image.NewStore(e.layout.Images())
 	if err != nil {
 		return nil, err
 	}
@@ -89,30 +106,20 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 	return e, nil
 }
 
-// ensureDirs makes the state root and run dir private (state.EnsureRoot):
+// ensureDirs makes the state root and run dir private (layout.Ensure):
 // whichever command comes first, and whatever the umask, other users never
 // reach what containers leave in them. A dir found loose is tightened and
 // said once.
 func (e *Engine) ensureDirs() error {
-	notices, err := state.EnsureRoot(e.root)
+	notices, err := e.layout.Ensure()
 	if err != nil {
 		return err
 	}
-	more, err := state.EnsureRun(e.run)
-	if err != nil {
-		return err
-	}
-	for _, n := range append(notices, more...) {
+	for _, n := range notices {
 		e.progress(Event{Kind: "State", Name: "berth", Status: "Warning", Text: n})
 	}
 	return nil
 }
-
-// Images is the engine's image store.
-func (e *Engine) Images() *image.Store { return e.images }
-
-// Store is the engine's container record store.
-func (e *Engine) Store() *state.Store { return e.store }
 
 // Runtime returns the OCI runtime of a name ("" for the default one).
 func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, error) {
@@ -124,7 +131,7 @@ func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, err
 	if rt, ok := e.runtimes[name]; ok {
 		return rt, nil
 	}
-	rt, err := runtime.Detect(ctx, name, e.run)
+	rt, err := runtime.Detect(ctx, name, e.layout.Run)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +142,7 @@ func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, err
 
 // supervisor returns the client of a project's supervisor.
 func (e *Engine) supervisor(project string) *supervisor.Client {
-	return supervisor.NewClient(e.run, project)
+	return supervisor.NewClient(e.layout.Run, project)
 }
 
 // Event is one step of the engine's work, for progress output.

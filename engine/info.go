@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network/ipam"
 )
 
@@ -60,7 +61,7 @@ type Feature struct {
 // on the host: each feature is probed by reading /proc and /sys or by a
 // call that creates nothing lasting.
 func (e *Engine) Info(ctx context.Context) *Info {
-	in := &Info{Root: e.root, Run: e.run, CgroupDriver: "cgroupfs", StorageDriver: "overlay"}
+	in := &Info{Root: e.layout.Root, Run: e.layout.Run, CgroupDriver: "cgroupfs", StorageDriver: "overlay"}
 	if rt, err := e.Runtime(ctx, ""); err != nil {
 		in.RuntimeError = err.Error()
 	} else {
@@ -71,7 +72,7 @@ func (e *Engine) Info(ctx context.Context) *Info {
 		}
 	}
 	in.CgroupVersion = cgroupVersion()
-	in.StorageUsage = int64(state.DirSize(e.root))
+	in.StorageUsage = int64(fsutil.DirSize(e.layout.Root))
 	if cs, err := e.store.List(""); err == nil {
 		in.Containers = len(cs)
 		for _, c := range cs {
@@ -91,7 +92,7 @@ func (e *Engine) Info(ctx context.Context) *Info {
 	if l, err := e.images.List(); err == nil {
 		in.Images = len(l)
 	}
-	if nets, err := state.NewNetworks(e.root).List(); err == nil {
+	if nets, err := e.networks().List(); err == nil {
 		for _, n := range nets {
 			in.Networks = append(in.Networks, n.Name)
 		}

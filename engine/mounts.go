@@ -18,7 +18,7 @@ import (
 
 // volumeManager is the engine's named-volume store.
 func (e *Engine) volumeManager() *volumes.Manager {
-	return volumes.New(filepath.Join(e.root, "volumes"))
+	return volumes.New(e.layout.Volumes())
 }
 
 // serviceMounts turns a service's volumes, tmpfs and its image's VOLUMEs

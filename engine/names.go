@@ -3,11 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/names"
 )
 
@@ -22,7 +22,7 @@ func (e *Engine) claimName(ctx context.Context, rec *state.Container) error {
 	if err := names.ValidContainerName(rec.Name); err != nil {
 		return fmt.Errorf("service %q: %w", rec.Service, err)
 	}
-	lock, err := state.Acquire(ctx, filepath.Join(e.root, "locks", "container-names.lock"))
+	lock, err := fsutil.Acquire(ctx, e.layout.Lock("container-names"))
 	if err != nil {
 		return err
 	}

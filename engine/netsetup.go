@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/dns"
 	"github.com/berth-dev/berth/network/nft"
@@ -78,11 +79,11 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 			if err != nil {
 				return nil, err
 			}
-			if err := state.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			if err := fsutil.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
 				return nil, err
 			}
 		}
-		if err := state.WriteFile(filepath.Join(dir, "hostname"), []byte(ns.hostname+"\n"), 0o644); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(dir, "hostname"), []byte(ns.hostname+"\n"), 0o644); err != nil {
 			return nil, err
 		}
 		c.HostsFile, c.ResolvConf, c.HostnameFile = filepath.Join(dir, "hosts"), filepath.Join(dir, "resolv.conf"), filepath.Join(dir, "hostname")
@@ -206,7 +207,7 @@ func (e *Engine) publishPorts(svc types.ServiceConfig, id string, ports []portma
 	if len(ports) == 0 || len(ns.attached) == 0 {
 		return nil
 	}
-	if err := installPorts(id, ns.attached[0], ports); err != nil {
+	if err := e.installPorts(id, ns.attached[0], ports); err != nil {
 		return fmt.Errorf("service %q: %w", svc.Name, err)
 	}
 	ns.ports = ports
@@ -215,12 +216,8 @@ func (e *Engine) publishPorts(svc types.ServiceConfig, id string, ports []portma
 
 // installPorts DNATs ports to the container's address on its first
 // network, replacing any rules it had: the one place rules are added.
-func installPorts(id string, first state.Attachment, ports []portmap.Binding) error {
-	fw, err := nft.New()
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	defer fw.Close()
+func (e *Engine) installPorts(id string, first state.Attachment, ports []portmap.Binding) error {
+	fw := e.firewall
 	// Last check: another berth process may have published one of these
 	// since the plan assigned it (the claim table is read once, before).
 	if pub, err := fw.Published(); err == nil {
@@ -264,7 +261,7 @@ func (e *Engine) sharedNetnsOwner(p *types.Project, mode string) (*state.Contain
 func writeNetFiles(dir string, c *runtime.Container, hosts, resolv []byte, hostname string) error {
 	files := map[string][]byte{"hosts": hosts, "resolv.conf": resolv, "hostname": []byte(hostname + "\n")}
 	for name, data := range files {
-		if err := state.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}
@@ -290,10 +287,7 @@ func extraHosts(h types.HostsList, gateway net.IP) []byte {
 
 // releaseNetwork undoes prepareNetwork's kernel work for a container.
 func (e *Engine) releaseNetwork(ctx context.Context, id string, ns *netSetup) {
-	if fw, err := nft.New(); err == nil {
-		fw.RemovePorts(id)
-		fw.Close()
-	}
+	e.firewall.RemovePorts(id)
 	if alloc, err := e.ipam(); err == nil {
 		for _, a := range ns.attached {
 			alloc.ReleaseIP(ctx, a.Network, id)

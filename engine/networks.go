@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/ipam"
@@ -27,14 +27,14 @@ import (
 // and creating its bridge, and deleting berth's nftables table.
 const hostNetworkLock = "/run/berth-network.lock"
 
-func (e *Engine) networks() *state.Networks { return state.NewNetworks(e.root) }
+func (e *Engine) networks() *state.Networks { return state.NewNetworks(e.layout.Networks()) }
 
 func (e *Engine) ipam() (*ipam.Allocator, error) {
 	opts, err := e.networkPool()
 	if err != nil {
 		return nil, err
 	}
-	return ipam.New(e.root, opts...)
+	return ipam.New(e.layout.IPAM(), opts...)
 }
 
 // networkName is the full name of a compose network: name:, else
@@ -101,7 +101,7 @@ func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string
 	if rec, err := e.networks().Get(name); err == nil {
 		// make sure its bridge and rules exist (after a reboot, say);
 		// one process at a time, as AddNetwork replaces the rules
-		lock, err := state.Acquire(ctx, hostNetworkLock)
+		lock, err := fsutil.Acquire(ctx, hostNetworkLock)
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +209,7 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (rec *state.N
 		bridge = v
 	}
 
-	lock, err := state.Acquire(ctx, hostNetworkLock)
+	lock, err := fsutil.Acquire(ctx, hostNetworkLock)
 	if err != nil {
 		return nil, err
 	}
@@ -261,12 +261,7 @@ func (e *Engine) applyNetwork(ctx context.Context, rec *state.Network) error {
 	}); err != nil {
 		return fmt.Errorf("network %s: %w", rec.Name, err)
 	}
-	fw, err := nft.New()
-	if err != nil {
-		return fmt.Errorf("network %s: nftables: %w", rec.Name, err)
-	}
-	defer fw.Close()
-	if err := fw.AddNetwork(nft.NetworkRules{ID: rec.ID, Bridge: rec.Bridge, Subnet: subnet, Internal: rec.Internal}); err != nil {
+	if err := e.firewall.AddNetwork(nft.NetworkRules{ID: rec.ID, Bridge: rec.Bridge, Subnet: subnet, Internal: rec.Internal}); err != nil {
 		return fmt.Errorf("network %s: nftables: %w", rec.Name, err)
 	}
 	return nil
@@ -302,7 +297,7 @@ func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 // deleteNetworkObjects removes a network's firewall rules and bridge, and
 // berth's table when nothing else is left in it.
 func (e *Engine) deleteNetworkObjects(ctx context.Context, rec *state.Network) error {
-	lock, err := state.Acquire(ctx, hostNetworkLock)
+	lock, err := fsutil.Acquire(ctx, hostNetworkLock)
 	if err == nil {
 		defer lock.Release()
 	}
@@ -316,16 +311,11 @@ func (e *Engine) deleteNetworkObjects(ctx context.Context, rec *state.Network) e
 // the same process waits on forever.
 func (e *Engine) deleteNetworkObjectsLocked(ctx context.Context, rec *state.Network, locked bool) error {
 	var errs []error
-	if fw, err := nft.New(); err == nil {
-		if err := fw.RemoveNetwork(rec.ID); err != nil {
-			errs = append(errs, err)
-		}
-		if locked {
-			fw.Cleanup()
-		}
-		fw.Close()
-	} else {
+	if err := e.firewall.RemoveNetwork(rec.ID); err != nil {
 		errs = append(errs, err)
+	}
+	if locked {
+		e.firewall.Cleanup()
 	}
 	if err := network.DeleteBridge(ctx, rec.Bridge, rec.ID); err != nil {
 		errs = append(errs, err)
@@ -360,4 +350,4 @@ func (e *Engine) removeProjectNetworks(ctx context.Context, projectName string, 
 }
 
 // netnsPath is where a container's network namespace is bind-mounted.
-func (e *Engine) netnsPath(id string) string { return filepath.Join(e.run, "netns", id) }
+func (e *Engine) netnsPath(id string) string { return e.layout.Netns(id) }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/network"
-	"github.com/berth-dev/berth/network/nft"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
@@ -97,9 +96,7 @@ func (e *Engine) portClaims(leaving map[string]bool) (*portmap.Allocator, *portm
 	}
 	// Ports published by containers of other state roots on this host:
 	// their records are not ours, but their rules are in the one table.
-	if fw, err := nft.New(); err == nil {
-		pub, _ := fw.Published()
-		fw.Close()
+	if pub, err := e.firewall.Published(); err == nil {
 		for _, p := range pub {
 			if !mine[p.ContainerID] {
 				claims.Add(p.Port, fmt.Sprintf("%.12s (of another berth state root)", p.ContainerID))
@@ -258,7 +255,7 @@ func (e *Engine) publishRecord(id string, ports []portmap.Binding) error {
 		return err
 	}
 	if len(ports) > 0 && len(rec.Networks) > 0 {
-		if err := installPorts(rec.ID, rec.Networks[0], ports); err != nil {
+		if err := e.installPorts(rec.ID, rec.Networks[0], ports); err != nil {
 			return fmt.Errorf("service %q: container %s: %w", rec.Service, rec.Name, err)
 		}
 	}
@@ -275,12 +272,7 @@ func (e *Engine) unpublish(rec *state.Container) error {
 	if len(rec.Ports) == 0 {
 		return nil
 	}
-	fw, err := nft.New()
-	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
-	}
-	defer fw.Close()
-	if err := fw.RemovePorts(rec.ID); err != nil {
+	if err := e.firewall.RemovePorts(rec.ID); err != nil {
 		return fmt.Errorf("container %s: unpublish ports: %w", rec.Name, err)
 	}
 	cur, err := e.store.Get(rec.ID)

@@ -47,24 +47,33 @@ type RunOptions struct {
 	// one-off publishes none otherwise, only Publish (-p, short syntax).
 	ServicePorts bool
 	Publish      []string
+}
 
-	// ContainerName is set by Run to the one-off's name.
-	ContainerName string
+// RunResult is what Run made and how its command ended.
+type RunResult struct {
+	// Container is the one-off's name ("" when Run failed before
+	// creating it).
+	Container string
+	// ExitCode is the command's exit code: 0 when detached, -1 when the
+	// command did not run.
+	ExitCode int
 }
 
 // Run runs a one-off container of a service: its dependencies are started
 // first (unless NoDeps), then the command runs attached in the
 // foreground (the CLI is its parent and gets its exit code) or detached
-// under the supervisor. It returns the command's exit code.
-func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int, error) {
+// under the supervisor. It returns the container it made and the
+// command's exit code.
+func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunResult, error) {
+	res := RunResult{ExitCode: -1}
 	if o.ServicePorts && len(o.Publish) > 0 {
-		return -1, fmt.Errorf("--service-ports and --publish are incompatible")
+		return res, fmt.Errorf("--service-ports and --publish are incompatible")
 	}
 	var publish []types.ServicePortConfig
 	for _, spec := range o.Publish {
 		pcs, err := types.ParsePortConfig(spec)
 		if err != nil {
-			return -1, fmt.Errorf("--publish %q: %w", spec, err)
+			return res, fmt.Errorf("--publish %q: %w", spec, err)
 		}
 		publish = append(publish, pcs...)
 	}
@@ -74,16 +83,16 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 			svc = ds
 			var err error
 			if p, err = p.WithServicesEnabled(o.Service); err != nil {
-				return -1, err
+				return res, err
 			}
 		} else {
-			return -1, fmt.Errorf("no such service: %s", o.Service)
+			return res, fmt.Errorf("no such service: %s", o.Service)
 		}
 	}
 	if !o.NoDeps {
 		g, err := projectGraph(p)
 		if err != nil {
-			return -1, err
+			return res, err
 		}
 		var deps []string
 		for _, n := range g.Subgraph([]string{o.Service}, graph.Forward).Nodes() {
@@ -93,16 +102,16 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 		}
 		if len(deps) > 0 {
 			if _, err := e.Up(ctx, p, UpOptions{Services: deps, Pull: o.Pull, Build: o.Build}); err != nil {
-				return -1, err
+				return res, err
 			}
 		}
 	}
 	images, err := e.ensureImages(ctx, p, []string{o.Service}, imagePolicy{pull: o.Pull, build: o.Build})
 	if err != nil {
-		return -1, err
+		return res, err
 	}
 	if err := e.ensureNetworks(ctx, p, []string{o.Service}); err != nil {
-		return -1, err
+		return res, err
 	}
 	// The one-off's own config: compose run's overrides, no restart, no
 	// published ports (unless asked), its own name.
@@ -138,7 +147,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 	for _, v := range o.Volumes {
 		vc, err := format.ParseVolume(v)
 		if err != nil {
-			return -1, fmt.Errorf("-v %q: %w", v, err)
+			return res, fmt.Errorf("-v %q: %w", v, err)
 		}
 		if vc.Type == types.VolumeTypeBind && !strings.HasPrefix(vc.Source, "/") {
 			vc.Source = p.RelativePath(vc.Source)
@@ -181,35 +190,36 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 	}
 	hash, cfg, err := serviceHash(p, svc)
 	if err != nil {
-		return -1, err
+		return res, err
 	}
 	specs, err := servicePortSpecs(p, svc)
 	if err != nil {
-		return -1, err
+		return res, err
 	}
 	alloc, err := e.portAllocator(nil)
 	if err != nil {
-		return -1, err
+		return res, err
 	}
 	ports, err := alloc.Assign(name, specs, nil)
 	if err != nil {
-		return -1, portError(p, o.Service, 1, err)
+		return res, portError(p, o.Service, 1, err)
 	}
 	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: 1, name: name, oneoff: true, slug: slug, image: images[o.Service], hash: hash, config: cfg, portSpecs: specs, ports: ports})
 	if err != nil {
-		return -1, err
+		return res, err
 	}
-	o.ContainerName = rec.Name
+	res.Container = rec.Name
 	if o.Detach {
 		if err := e.supervisor(p.Name).Ensure(ctx); err != nil {
 			e.remove(context.WithoutCancel(ctx), rec, true)
-			return -1, err
+			return res, err
 		}
 		if err := e.startContainer(ctx, rec.ID, rec.Name); err != nil {
 			e.remove(context.WithoutCancel(ctx), rec, true)
-			return -1, err
+			return res, err
 		}
-		return 0, nil
+		res.ExitCode = 0
+		return res, nil
 	}
 	if len(rec.Networks) > 0 {
 		// the project's resolver must answer inside the one-off's netns
@@ -218,7 +228,8 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 			sup.Call(ctx, supervisor.Request{Op: supervisor.OpServeDNS, ID: rec.ID})
 		}
 	}
-	code, runErr := e.runForeground(ctx, rec, *o)
+	var runErr error
+	res.ExitCode, runErr = e.runForeground(ctx, rec, *o)
 	if len(rec.Networks) > 0 {
 		// stop serving its names; the record itself stays unless --rm,
 		// with the exit runForeground wrote (Compose: "exited")
@@ -229,7 +240,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (int,
 			runErr = err
 		}
 	}
-	return code, runErr
+	return res, runErr
 }
 
 // runForeground runs a created container with the CLI's stdio and

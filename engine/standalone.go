@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -14,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/volumes"
 )
@@ -161,7 +161,7 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 		ro.NoDeps = true
 		ro.ServicePorts = true
 		ro.Pull = o.Pull
-		code, err := e.Run(ctx, p, &ro)
+		res, err := e.Run(ctx, p, &ro)
 		rec, _ := e.ContainerByRef(o.Name)
 		if rec != nil && o.Created != nil && err == nil {
 			err = o.Created(rec.ID)
@@ -172,7 +172,7 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 				err = derr
 			}
 		}
-		return rec, code, err
+		return rec, res.ExitCode, err
 	}
 	_, err = e.Up(ctx, p, UpOptions{NoStart: o.Create, Pull: o.Pull, IgnoreOrphans: true})
 	if err != nil {
@@ -336,7 +336,7 @@ func (e *Engine) AutoRemove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	lock, err := state.ProjectLock(ctx, e.root, rec.Project)
+	lock, err := fsutil.Acquire(ctx, e.layout.ProjectLock(rec.Project))
 	if err != nil {
 		return err
 	}
@@ -501,7 +501,7 @@ func (e *Engine) RenameContainer(ctx context.Context, ref, name string) error {
 	if err := names.ValidContainerName(name); err != nil {
 		return err
 	}
-	lock, err := state.Acquire(ctx, filepath.Join(e.root, "locks", "container-names.lock"))
+	lock, err := fsutil.Acquire(ctx, e.layout.Lock("container-names"))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -81,7 +82,7 @@ func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
 		}
 		du.Containers = append(du.Containers, ContainerUsage{
 			ID: c.ID, Name: c.Name, Project: c.Project, Image: c.Image, ImageID: c.ImageID, Status: status,
-			Size: int64(state.DirSize(filepath.Join(e.store.Dir(c.ID), "upper"))),
+			Size: int64(fsutil.DirSize(filepath.Join(e.store.Dir(c.ID), "upper"))),
 		})
 	}
 	sort.Slice(du.Containers, func(i, j int) bool { return du.Containers[i].Name < du.Containers[j].Name })
@@ -92,15 +93,15 @@ func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
 	for _, v := range list {
 		vu := VolumeUsage{Name: v.Name, Project: v.Project(), Links: vols[v.Name]}
 		if v.Mountpoint != "" && filepath.Base(v.Mountpoint) == "_data" {
-			vu.Size = int64(state.DirSize(v.Mountpoint))
+			vu.Size = int64(fsutil.DirSize(v.Mountpoint))
 		}
 		du.Volumes = append(du.Volumes, vu)
 	}
-	cache := filepath.Join(e.root, "build-cache")
+	cache := e.layout.BuildCache()
 	if ents, err := os.ReadDir(filepath.Join(cache, "keys")); err == nil {
 		du.BuildCache.Entries = len(ents)
 	}
-	du.BuildCache.Size = int64(state.DirSize(cache))
+	du.BuildCache.Size = int64(fsutil.DirSize(cache))
 	return du, nil
 }
 
@@ -145,7 +146,7 @@ func (e *Engine) SystemPrune(ctx context.Context, o PruneOptions) (*PruneReport,
 		before := map[string]int64{}
 		for _, c := range cs {
 			if c.Project == p {
-				before[c.Name] = int64(state.DirSize(e.store.Dir(c.ID)))
+				before[c.Name] = int64(fsutil.DirSize(e.store.Dir(c.ID)))
 			}
 		}
 		removed, err := e.Remove(ctx, Selection{Project: p, All: true}, false, false)
@@ -158,7 +159,7 @@ func (e *Engine) SystemPrune(ctx context.Context, o PruneOptions) (*PruneReport,
 		}
 	}
 
-	nets, err := state.NewNetworks(e.root).List()
+	nets, err := e.networks().List()
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/graph"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -209,7 +210,7 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 // what the project says. It returns once every container is started (the
 // CLI attaches to logs itself).
 func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, error) {
-	lock, err := state.ProjectLock(ctx, e.root, p.Name)
+	lock, err := fsutil.Acquire(ctx, e.layout.ProjectLock(p.Name))
 	if err != nil {
 		return Plan{}, err
 	}

@@ -1,5 +1,5 @@
 // Package network owns bridges, veths, network namespaces, IPAM, nftables
-// NAT/DNAT rules, embedded DNS answers and hosts files (DESIGN.md
+// NAT/DNAT rules, embedded DNS answers and hosts files (docs/design.md
 // decisions 5 and 6). It takes names and addresses; the engine decides
 // them and keeps the Compose-level records (`<project>_<name>`, labels).
 //
@@ -23,4 +23,7 @@
 //   - network/dns: the embedded resolver, resolv.conf and hosts files.
 //
 // Everything here is safe to call for many containers in parallel.
+//
+// It imports network/portmap of berth's packages; it and its subpackages
+// must import nothing under engine/ (network/deps_test.go).
 package network

@@ -22,17 +22,17 @@ var ErrPortInUse = errors.New("port is already in use")
 
 // PortInUseError names the port and, where /proc tells, the holder.
 type PortInUseError struct {
-	HostIP  netip.Addr
-	Port    uint16
-	Proto   portmap.Proto
-	Pid     int    // 0: unknown
-	Process string // the holder's command name, "" when unknown
+	HostIP   netip.Addr
+	Port     uint16
+	Protocol portmap.Proto
+	Pid      int    // 0: unknown
+	Process  string // the holder's command name, "" when unknown
 }
 
 func (e *PortInUseError) Error() string {
-	where := fmt.Sprintf("port %d/%s", e.Port, e.Proto)
+	where := fmt.Sprintf("port %d/%s", e.Port, e.Protocol)
 	if e.HostIP.IsValid() && !e.HostIP.IsUnspecified() {
-		where = fmt.Sprintf("port %s:%d/%s", e.HostIP, e.Port, e.Proto)
+		where = fmt.Sprintf("port %s:%d/%s", e.HostIP, e.Port, e.Protocol)
 	}
 	if e.Pid > 0 {
 		return fmt.Sprintf("%s is already in use by pid %d (%s)", where, e.Pid, e.Process)
@@ -77,7 +77,7 @@ func (HostProbe) Check(ip netip.Addr, port uint16, proto portmap.Proto) error {
 	if !errors.Is(err, unix.EADDRINUSE) {
 		return fmt.Errorf("check port %s/%s: %w", addr, proto, err)
 	}
-	e := &PortInUseError{HostIP: ip, Port: port, Proto: proto}
+	e := &PortInUseError{HostIP: ip, Port: port, Protocol: proto}
 	e.Pid, e.Process = PortOwner(port, string(proto))
 	return e
 }

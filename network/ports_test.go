@@ -26,7 +26,7 @@ func TestHostProbe(t *testing.T) {
 		t.Fatalf("held port: err = %v, want ErrPortInUse", err)
 	}
 	var pe *PortInUseError
-	if !errors.As(err, &pe) || pe.Port != held || pe.Proto != portmap.TCP {
+	if !errors.As(err, &pe) || pe.Port != held || pe.Protocol != portmap.TCP {
 		t.Fatalf("error = %#v", err)
 	}
 	if !strings.Contains(err.Error(), fmt.Sprintf("%d/tcp", held)) {

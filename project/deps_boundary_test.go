@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestImportsNoEngine keeps the layering of DESIGN.md: project loads
+// TestImportsNoEngine keeps the layering of docs/design.md: project loads
 // compose files and imports nothing of berth's engine, network or volumes;
 // only the leaf package of name rules (standard library only) is shared.
 func TestImportsNoEngine(t *testing.T) {

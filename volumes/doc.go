@@ -1,4 +1,5 @@
-// Package volumes turns named volumes, bind mounts and tmpfs into runtime-spec mounts and manages named volumes on disk.
+// Package volumes manages named volumes on disk and turns named volumes,
+// bind mounts and tmpfs into runtime-spec mounts.
 //
 // A named volume lives at <root>/<name>/_data with its record in
 // <root>/<name>/volume.json, written atomically under a per-volume flock
@@ -12,4 +13,7 @@
 // volume from the image's content at the target (copy-up, read through
 // os.Root so that no symlink leads out of the rootfs), and returns the
 // mounts ordered parents first, with the volumes used.
+//
+// It imports internal packages only (fsutil, layout, names, safepath); it
+// must import nothing under engine/ (volumes/deps_test.go).
 package volumes

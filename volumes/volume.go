@@ -13,7 +13,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
+	"github.com/berth-dev/berth/internal/layout"
 	volnames "github.com/berth-dev/berth/internal/names"
 )
 
@@ -121,8 +122,8 @@ func (m *Manager) metaPath(name string) string { return filepath.Join(m.root, na
 
 // lock serializes changes to one volume across processes. Lock files live
 // apart from the volume so that removing a volume never races its lock.
-func (m *Manager) lock(ctx context.Context, name string) (*state.Lock, error) {
-	return state.Acquire(ctx, filepath.Join(m.root, ".locks", name+".lock"))
+func (m *Manager) lock(ctx context.Context, name string) (*fsutil.Lock, error) {
+	return fsutil.Acquire(ctx, filepath.Join(m.root, ".locks", name+".lock"))
 }
 
 // checkName applies Docker's rule for volume names (names.ValidVolumeName):
@@ -188,9 +189,9 @@ func (m *Manager) createLocked(s Spec) (*Volume, error) {
 		CreatedAt:  m.now().UTC().Truncate(time.Second),
 		Anonymous:  s.Anonymous,
 	}
-	// The volumes dir is private (state.VolumesMode): containers leave
+	// The volumes dir is private (layout.VolumesMode): containers leave
 	// setuid files in _data that no other user may reach.
-	if _, err := state.EnsureDir(m.root, state.VolumesMode); err != nil {
+	if _, err := fsutil.EnsureDir(m.root, layout.VolumesMode); err != nil {
 		return nil, fmt.Errorf("volume %q: %w", s.Name, err)
 	}
 	if err := os.MkdirAll(m.dataDir(s.Name), 0o755); err != nil {
@@ -212,7 +213,7 @@ func driverName(d string) string {
 }
 
 func (m *Manager) write(v *Volume) error {
-	if err := state.WriteJSON(m.metaPath(v.Name), v); err != nil {
+	if err := fsutil.WriteJSON(m.metaPath(v.Name), v); err != nil {
 		return fmt.Errorf("volume %q: write record: %w", v.Name, err)
 	}
 	return nil
@@ -220,7 +221,7 @@ func (m *Manager) write(v *Volume) error {
 
 func (m *Manager) read(name string) (*Volume, error) {
 	var v Volume
-	if err := state.ReadJSON(m.metaPath(name), &v); err != nil {
+	if err := fsutil.ReadJSON(m.metaPath(name), &v); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("volume %q: %w", name, ErrNotFound)
 		}
@@ -362,7 +363,7 @@ func (m *Manager) Prune(ctx context.Context, all bool, inUse InUse) (PruneReport
 		if (!all && !v.Anonymous) || (inUse != nil && inUse(v.Name)) {
 			continue
 		}
-		size := state.DirSize(m.dataDir(v.Name))
+		size := fsutil.DirSize(m.dataDir(v.Name))
 		if err := m.Remove(ctx, v.Name, false, inUse); err != nil {
 			if !errors.Is(err, ErrNotFound) {
 				errs = append(errs, err)

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/build"
 )
 
 type buildCmdOptions struct {
@@ -51,7 +50,7 @@ and build.ssh reach RUN --mount=type=secret / type=ssh and never a layer.`,
 }
 
 // newBuilder opens the builder on berth's image store and build cache.
-func (g *globalOptions) newBuilder() (*build.Builder, error) {
+func (g *globalOptions) newBuilder() (*engine.Builder, error) {
 	e, err := g.newEngine()
 	if err != nil {
 		return nil, err
@@ -91,13 +90,13 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 	if err := checkProgress(o.progress); err != nil {
 		return err
 	}
-	var ssh map[string]build.SSHSource
+	var ssh map[string]engine.BuildSSHSource
 	if o.sshSet {
-		id, src, err := build.ParseSSHSpec(o.ssh)
+		id, src, err := engine.ParseBuildSSHSpec(o.ssh)
 		if err != nil {
 			return err
 		}
-		ssh = map[string]build.SSHSource{id: src}
+		ssh = map[string]engine.BuildSSHSource{id: src}
 	}
 	var opts []engine.Opt
 	if o.quiet || o.progress == "quiet" {
@@ -115,7 +114,7 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 
 func newImageBuildCmd(g *globalOptions) *cobra.Command {
 	var (
-		o        build.Options
+		o        engine.ImageBuildOptions
 		args     []string
 		q        bool
 		progress string
@@ -180,24 +179,24 @@ func newImageBuildCmd(g *globalOptions) *cobra.Command {
 
 // imageBuildExtras adds image build's --secret, --ssh and --build-context
 // to o.
-func imageBuildExtras(o *build.Options, secrets, sshs, contexts []string) error {
+func imageBuildExtras(o *engine.ImageBuildOptions, secrets, sshs, contexts []string) error {
 	for _, spec := range secrets {
-		id, s, err := build.ParseSecretSpec(spec, lookupEnv)
+		id, s, err := engine.ParseBuildSecretSpec(spec, lookupEnv)
 		if err != nil {
 			return err
 		}
 		if o.Secrets == nil {
-			o.Secrets = map[string]build.Secret{}
+			o.Secrets = map[string]engine.BuildSecret{}
 		}
 		o.Secrets[id] = s
 	}
 	for _, spec := range sshs {
-		id, s, err := build.ParseSSHSpec(spec)
+		id, s, err := engine.ParseBuildSSHSpec(spec)
 		if err != nil {
 			return err
 		}
 		if o.SSH == nil {
-			o.SSH = map[string]build.SSHSource{}
+			o.SSH = map[string]engine.BuildSSHSource{}
 		}
 		o.SSH[id] = s
 	}
@@ -265,7 +264,7 @@ func newBuildPrinter(w io.Writer, noColor bool, mode string) *buildPrinter {
 
 // serviceStep shows a step of a service's build, renumbered in the
 // printer's sequence and titled with the service.
-func (p *buildPrinter) serviceStep(service string, s build.Step) {
+func (p *buildPrinter) serviceStep(service string, s engine.BuildStep) {
 	p.mu.Lock()
 	if p.ids == nil {
 		p.ids = map[serviceStepID]int{}
@@ -294,7 +293,7 @@ func (p *buildPrinter) closeLine() {
 	}
 }
 
-func (p *buildPrinter) step(s build.Step) {
+func (p *buildPrinter) step(s engine.BuildStep) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.tty {
@@ -302,11 +301,11 @@ func (p *buildPrinter) step(s build.Step) {
 		return
 	}
 	switch s.Status {
-	case build.StatusStarted:
+	case engine.BuildStatusStarted:
 		p.closeLine()
 		fmt.Fprintf(p.w, "#%d %s", s.ID, s.Title())
 		p.open = s.ID
-	case build.StatusOutput:
+	case engine.BuildStatusOutput:
 		p.closeLine()
 		if p.color {
 			fmt.Fprintf(p.w, "\x1b[2m   %s\x1b[0m\n", s.Line)
@@ -316,11 +315,11 @@ func (p *buildPrinter) step(s build.Step) {
 	default:
 		mark := ""
 		switch s.Status {
-		case build.StatusCached:
+		case engine.BuildStatusCached:
 			mark = "CACHED"
-		case build.StatusDone:
+		case engine.BuildStatusDone:
 			mark = fmt.Sprintf("%.1fs", s.Elapsed.Seconds())
-		case build.StatusError:
+		case engine.BuildStatusError:
 			mark = "ERROR"
 		}
 		if p.open == s.ID {

@@ -6,20 +6,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine"
 )
 
 // TestBuildPrinter: plain output is BuildKit's; the terminal form ends a
 // step's line with CACHED or its time, output lines under it.
 func TestBuildPrinter(t *testing.T) {
-	steps := []build.Step{
-		{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: build.StatusStarted},
-		{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: build.StatusDone, Elapsed: 10 * time.Millisecond},
-		{ID: 2, Index: 2, Total: 2, Instruction: "COPY a /a", Status: build.StatusStarted},
-		{ID: 2, Index: 2, Total: 2, Instruction: "COPY a /a", Status: build.StatusCached},
-		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: build.StatusStarted},
-		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: build.StatusOutput, Line: "cc -o x", Elapsed: 1500 * time.Millisecond},
-		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: build.StatusError, Err: errors.New("exit code 2")},
+	steps := []engine.BuildStep{
+		{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: engine.BuildStatusStarted},
+		{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: engine.BuildStatusDone, Elapsed: 10 * time.Millisecond},
+		{ID: 2, Index: 2, Total: 2, Instruction: "COPY a /a", Status: engine.BuildStatusStarted},
+		{ID: 2, Index: 2, Total: 2, Instruction: "COPY a /a", Status: engine.BuildStatusCached},
+		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: engine.BuildStatusStarted},
+		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: engine.BuildStatusOutput, Line: "cc -o x", Elapsed: 1500 * time.Millisecond},
+		{ID: 3, Stage: "b", Index: 1, Total: 1, Instruction: "RUN make", Status: engine.BuildStatusError, Err: errors.New("exit code 2")},
 	}
 	cases := map[string]string{
 		"plain": "#1 [1/2] FROM busybox\n#1 DONE 0.0s\n#2 [2/2] COPY a /a\n#2 CACHED\n#3 [b 1/1] RUN make\n#3 1.500 cc -o x\n#3 ERROR: exit code 2\n",
@@ -48,14 +48,14 @@ func TestBuildPrinterServices(t *testing.T) {
 	p := newBuildPrinter(&buf, true, "plain")
 	for _, e := range []struct {
 		svc string
-		s   build.Step
+		s   engine.BuildStep
 	}{
-		{"web", build.Step{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: build.StatusStarted}},
-		{"api", build.Step{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: build.StatusStarted}},
-		{"web", build.Step{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: build.StatusDone}},
-		{"api", build.Step{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: build.StatusOutput, Line: "pulled"}},
-		{"web", build.Step{ID: 2, Instruction: "exporting to image", Status: build.StatusStarted}},
-		{"api", build.Step{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: build.StatusCached}},
+		{"web", engine.BuildStep{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: engine.BuildStatusStarted}},
+		{"api", engine.BuildStep{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: engine.BuildStatusStarted}},
+		{"web", engine.BuildStep{ID: 1, Index: 1, Total: 2, Instruction: "FROM busybox", Status: engine.BuildStatusDone}},
+		{"api", engine.BuildStep{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: engine.BuildStatusOutput, Line: "pulled"}},
+		{"web", engine.BuildStep{ID: 2, Instruction: "exporting to image", Status: engine.BuildStatusStarted}},
+		{"api", engine.BuildStep{ID: 1, Stage: "builder", Index: 1, Total: 3, Instruction: "FROM golang", Status: engine.BuildStatusCached}},
 	} {
 		p.serviceStep(e.svc, e.s)
 	}

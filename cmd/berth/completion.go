@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/project"
 	"github.com/berth-dev/berth/volumes"
 )
@@ -150,16 +150,16 @@ func (g *globalOptions) completeServices(ctx context.Context) []string {
 }
 
 // stateExists: completion only reads berth's state, never makes it.
-func stateExists(sub string) bool {
-	_, err := os.Stat(filepath.Join(state.Root(), sub))
+func stateExists(dir func(layout.Layout) string) bool {
+	_, err := os.Stat(dir(layout.FromEnv()))
 	return err == nil
 }
 
 func completeContainers() []string {
-	if !stateExists("containers") {
+	if !stateExists(layout.Layout.Containers) {
 		return nil
 	}
-	cs, err := state.NewStore(state.Root()).List("")
+	cs, err := engine.OpenRecords(layout.FromEnv()).Containers("")
 	if err != nil {
 		return nil
 	}
@@ -171,7 +171,7 @@ func completeContainers() []string {
 }
 
 func completeImages() []string {
-	if !stateExists("image") {
+	if !stateExists(layout.Layout.Images) {
 		return nil
 	}
 	store, err := openImageStore()
@@ -190,10 +190,10 @@ func completeImages() []string {
 }
 
 func completeNetworks() []string {
-	if !stateExists("networks") {
+	if !stateExists(layout.Layout.Networks) {
 		return nil
 	}
-	nets, err := state.NewNetworks(state.Root()).List()
+	nets, err := engine.OpenRecords(layout.FromEnv()).NetworkRecords()
 	if err != nil {
 		return nil
 	}
@@ -205,7 +205,7 @@ func completeNetworks() []string {
 }
 
 func completeVolumes() []string {
-	if !stateExists("volumes") {
+	if !stateExists(layout.Layout.Volumes) {
 		return nil
 	}
 	vs, err := volumeManager().List(context.Background(), volumes.Filter{})

@@ -17,7 +17,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -251,7 +250,7 @@ func sortedNames[M ~map[string]V, V any](m M) []string {
 // the image store recorded when it pulled that image. Images already
 // pinned stay as they are; services without image: are left alone.
 func resolveImageDigests(ctx context.Context, p *types.Project) error {
-	cfg, err := image.LoadConfig()
+	cfg, err := engine.LoadRegistryConfig()
 	if err != nil {
 		return err
 	}
@@ -259,12 +258,12 @@ func resolveImageDigests(ctx context.Context, p *types.Project) error {
 	if err != nil {
 		return err
 	}
-	puller := image.NewPuller(store, cfg)
+	puller := engine.NewPuller(store, cfg)
 	for name, svc := range p.Services {
 		if svc.Image == "" {
 			continue
 		}
-		ref, err := image.ParseReference(svc.Image)
+		ref, err := engine.ParseImageReference(svc.Image)
 		if err != nil {
 			return fmt.Errorf("service %q: %w", name, err)
 		}

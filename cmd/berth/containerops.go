@@ -17,15 +17,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
 // eachContainer runs fn on every named container, as Docker's container
 // commands: all are tried, the names that worked are printed, and the
 // errors are joined.
-func eachContainer(g *globalOptions, args []string, fn func(*engine.Engine, *state.Container) error) error {
+func eachContainer(g *globalOptions, args []string, fn func(*engine.Engine, *engine.Container) error) error {
 	eng, err := g.newEngine(engine.WithProgress(func(engine.Event) {}))
 	if err != nil {
 		return err
@@ -51,7 +50,7 @@ func newContainerStartCmd(g *globalOptions) *cobra.Command {
 		Short: "Start one or more stopped containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return eachContainer(g, args, func(eng *engine.Engine, rec *state.Container) error {
+			return eachContainer(g, args, func(eng *engine.Engine, rec *engine.Container) error {
 				return eng.StartContainer(cmd.Context(), rec)
 			})
 		},
@@ -81,7 +80,7 @@ func newContainerStopCmd(g *globalOptions, restart bool) *cobra.Command {
 			if signal != "" {
 				return fmt.Errorf("--signal: not supported yet; the container's stop signal is used")
 			}
-			return eachContainer(g, args, func(eng *engine.Engine, rec *state.Container) error {
+			return eachContainer(g, args, func(eng *engine.Engine, rec *engine.Container) error {
 				if err := eng.StopContainer(cmd.Context(), rec, timeout); err != nil {
 					return err
 				}
@@ -107,7 +106,7 @@ func newContainerKillCmd(g *globalOptions) *cobra.Command {
 		Short: "Kill one or more running containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return eachContainer(g, args, func(eng *engine.Engine, rec *state.Container) error {
+			return eachContainer(g, args, func(eng *engine.Engine, rec *engine.Container) error {
 				return eng.KillContainer(cmd.Context(), rec, signal)
 			})
 		},
@@ -124,7 +123,7 @@ func newContainerRmCmd(g *globalOptions) *cobra.Command {
 		Short:   "Remove one or more containers",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return eachContainer(g, args, func(eng *engine.Engine, rec *state.Container) error {
+			return eachContainer(g, args, func(eng *engine.Engine, rec *engine.Container) error {
 				return eng.RemoveContainer(cmd.Context(), rec, force, volumes)
 			})
 		},
@@ -251,7 +250,7 @@ func printContainers(w io.Writer, eng *engine.Engine, list []engine.ContainerSum
 		if noTrunc {
 			return s
 		}
-		return runtime.ShortID(s)
+		return engine.ShortID(s)
 	}
 	if quiet {
 		for _, c := range list {
@@ -280,7 +279,7 @@ func printContainers(w io.Writer, eng *engine.Engine, list []engine.ContainerSum
 			}
 			sort.Strings(labels)
 			var nets []string
-			if rec, err := eng.Store().Get(c.ID); err == nil {
+			if rec, err := eng.Container(c.ID); err == nil {
 				for _, a := range rec.Networks {
 					nets = append(nets, a.Network)
 				}
@@ -423,14 +422,14 @@ func newContainerInspectCmd(g *globalOptions) *cobra.Command {
 		Short: "Display detailed information on one or more containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store := state.NewStore(state.Root())
+			store := engine.OpenRecords(layout.FromEnv())
 			recs, err := resolveContainers(store, "", args)
 			if err != nil {
 				return err
 			}
 			out := make([]containerJSON, 0, len(recs))
 			for _, r := range recs {
-				c, err := inspectContainer(store, state.Root(), r)
+				c, err := inspectContainer(store, r)
 				if err != nil {
 					return err
 				}
@@ -525,7 +524,7 @@ func newContainerPruneCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recs, err := eng.Store().List("")
+			recs, err := eng.Containers("")
 			if err != nil {
 				return err
 			}
@@ -535,8 +534,8 @@ func newContainerPruneCmd(g *globalOptions) *cobra.Command {
 				if !hasLabels(r.Labels, labels) {
 					continue
 				}
-				st, err := eng.Store().GetState(r.ID)
-				if err != nil || (st.Status != state.StatusExited && st.Status != state.StatusCreated && st.Status != state.StatusDead) {
+				st, err := eng.ContainerState(r.ID)
+				if err != nil || (st.Status != engine.StatusExited && st.Status != engine.StatusCreated && st.Status != engine.StatusDead) {
 					continue
 				}
 				if err := eng.RemoveContainer(cmd.Context(), r, false, false); err != nil {

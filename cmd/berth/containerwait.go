@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/archive"
-	"github.com/berth-dev/berth/engine/state"
 )
 
 func newContainerWaitCmd(g *globalOptions) *cobra.Command {
@@ -30,7 +28,7 @@ func newContainerWaitCmd(g *globalOptions) *cobra.Command {
 					errs = append(errs, fmt.Errorf("%s: %w", a, err))
 					continue
 				}
-				st, err := waitExit(cmd.Context(), eng.Store(), rec.ID)
+				st, err := waitExit(cmd.Context(), eng.Records, rec.ID)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", a, err))
 					continue
@@ -52,7 +50,7 @@ func newContainerPauseCmd(g *globalOptions, pause bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return eachContainer(g, args, func(eng *engine.Engine, rec *state.Container) error {
+			return eachContainer(g, args, func(eng *engine.Engine, rec *engine.Container) error {
 				return eng.PauseContainer(cmd.Context(), rec, pause)
 			})
 		},
@@ -60,7 +58,7 @@ func newContainerPauseCmd(g *globalOptions, pause bool) *cobra.Command {
 }
 
 func newContainerCpCmd(g *globalOptions) *cobra.Command {
-	var o archive.Options
+	var o engine.ArchiveOptions
 	cmd := &cobra.Command{
 		Use:   "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH | SRC_PATH CONTAINER:DEST_PATH",
 		Short: "Copy files/folders between a container and the local filesystem",
@@ -112,7 +110,7 @@ func newContainerTopCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if st, err := eng.Store().GetState(rec.ID); err != nil || st.Status != state.StatusRunning {
+			if st, err := eng.ContainerState(rec.ID); err != nil || st.Status != engine.StatusRunning {
 				return fmt.Errorf("container %s is not running", rec.Name)
 			}
 			rt, err := eng.Runtime(ctx, rec.Runtime)

@@ -8,8 +8,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/berth-dev/berth/engine/build"
-	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine"
 )
 
 // downImages are the images `down --rmi MODE` removes, as docker compose
@@ -31,7 +30,7 @@ func downImages(p *types.Project, mode string, services []string) []string {
 		if !local && mode != "all" {
 			continue
 		}
-		if ref := build.ImageName(p, svc); !seen[ref] {
+		if ref := engine.ServiceImageName(p, svc); !seen[ref] {
 			seen[ref] = true
 			out = append(out, ref)
 		}
@@ -61,8 +60,8 @@ func removeDownImages(ctx context.Context, g *globalOptions, p *types.Project, m
 		switch {
 		case err == nil:
 			fmt.Fprintf(out, " ✔ Image %s  Removed\n", ref)
-		case errors.Is(err, image.ErrNotFound):
-		case errors.Is(err, image.ErrInUse):
+		case errors.Is(err, engine.ErrImageNotFound):
+		case errors.Is(err, engine.ErrImageInUse):
 			fmt.Fprintf(out, " ! Image %s  Warning: still used by a container, kept\n", ref)
 		default:
 			return err

@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 // newEngine opens the engine on berth's state root and run dir, with
@@ -28,7 +28,8 @@ func (g *globalOptions) newEngine(extra ...engine.Opt) (*engine.Engine, error) {
 	if mode == "quiet" {
 		opts = append(opts, engine.WithBuildProgress(nil))
 	}
-	return engine.New(state.Root(), state.RunDir(), append(opts, extra...)...)
+	l := layout.FromEnv()
+	return engine.New(l.Root, l.Run, append(opts, extra...)...)
 }
 
 // colorEnabledOn reports whether output to w may use colours: never with

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/events"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 type eventsOptions struct {
@@ -42,15 +42,15 @@ the stream at that time. With --json, one JSON object per line:
 					}
 				}
 			}
-			f := events.Filter{Project: sel.Project, Services: args}
+			f := engine.EventFilter{Project: sel.Project, Services: args}
 			now := time.Now()
-			if f.Since, err = events.ParseTime(o.since, now); err != nil {
+			if f.Since, err = engine.ParseEventTime(o.since, now); err != nil {
 				return fmt.Errorf("--since: %w", err)
 			}
-			if f.Until, err = events.ParseTime(o.until, now); err != nil {
+			if f.Until, err = engine.ParseEventTime(o.until, now); err != nil {
 				return fmt.Errorf("--until: %w", err)
 			}
-			return followEvents(ctx, events.New(state.Root()), f, o.json, g.stdout)
+			return followEvents(ctx, engine.OpenEventLog(layout.FromEnv()), f, o.json, g.stdout)
 		},
 	}
 	fl := cmd.Flags()
@@ -62,13 +62,13 @@ the stream at that time. With --json, one JSON object per line:
 
 // followEvents prints events as they come until until is past or ctx
 // ends (Ctrl-C, which is a normal end of the stream).
-func followEvents(ctx context.Context, log *events.Log, f events.Filter, asJSON bool, w io.Writer) error {
+func followEvents(ctx context.Context, log *engine.EventLog, f engine.EventFilter, asJSON bool, w io.Writer) error {
 	enc := json.NewEncoder(w)
-	err := log.Follow(ctx, f, func(e events.Event) error {
+	err := log.Follow(ctx, f, func(e engine.ProjectEvent) error {
 		if asJSON {
-			return enc.Encode(events.Compose(e))
+			return enc.Encode(engine.ComposeEvent(e))
 		}
-		_, err := fmt.Fprintln(w, events.Text(e))
+		_, err := fmt.Fprintln(w, engine.EventText(e))
 		return err
 	})
 	if errors.Is(err, context.Canceled) {

@@ -12,9 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/state"
-	"github.com/berth-dev/berth/engine/supervisor"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 // newSuperviseCmd is the hidden subcommand the CLI re-executes for a
@@ -32,49 +30,37 @@ func newSuperviseCmd(g *globalOptions) *cobra.Command {
 			// (their work is bookkeeping, not throughput).
 			debug.SetGCPercent(20)
 			debug.SetMemoryLimit(6 << 20)
-			run := state.RunDir()
+			l := layout.FromEnv()
 			if !serve {
 				logger := log.New(g.stderr, "keeper["+project+"] ", log.LstdFlags|log.Lmicroseconds)
-				return supervisor.Keep(context.Background(), supervisor.KeepConfig{
-					Project: project,
-					RunDir:  run,
-					Serve: func() *exec.Cmd {
-						self, err := os.Executable()
-						if err != nil {
-							self = "/proc/self/exe"
-						}
-						return exec.Command(self, "__supervise", "--project", project, "--serve")
-					},
-					Logf: logger.Printf,
-				})
-			}
-			logger := log.New(g.stderr, "supervisor["+project+"] ", log.LstdFlags|log.Lmicroseconds)
-			return supervisor.Run(context.Background(), supervisor.Config{
-				Project: project,
-				Root:    state.Root(),
-				RunDir:  run,
-				RuntimeFor: func(ctx context.Context, name string) (runtime.Runtime, error) {
-					return runtime.Detect(ctx, name, run)
-				},
-				Logf: logger.Printf,
-				// in a process of its own (network teardown is the
-				// CLI's work); the keeper reaps it
-				AutoRemove: func(id string) {
+				serve := func() *exec.Cmd {
 					self, err := os.Executable()
 					if err != nil {
 						self = "/proc/self/exe"
 					}
-					rm := exec.Command(self, "__autoremove", id)
-					rm.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-					if err := rm.Start(); err != nil {
-						logger.Printf("container %s: --rm: %v", id, err)
-						return
-					}
-					if err := rm.Wait(); err != nil {
-						logger.Printf("container %s: --rm: %v", id, err)
-					}
-				},
-			})
+					return exec.Command(self, "__supervise", "--project", project, "--serve")
+				}
+				return engine.Keep(context.Background(), l, project, serve, logger.Printf)
+			}
+			logger := log.New(g.stderr, "supervisor["+project+"] ", log.LstdFlags|log.Lmicroseconds)
+			// --rm removal runs in a process of its own (network
+			// teardown is the CLI's work); the keeper reaps it
+			autoRemove := func(id string) {
+				self, err := os.Executable()
+				if err != nil {
+					self = "/proc/self/exe"
+				}
+				rm := exec.Command(self, "__autoremove", id)
+				rm.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+				if err := rm.Start(); err != nil {
+					logger.Printf("container %s: --rm: %v", id, err)
+					return
+				}
+				if err := rm.Wait(); err != nil {
+					logger.Printf("container %s: --rm: %v", id, err)
+				}
+			}
+			return engine.Supervise(context.Background(), l, project, autoRemove, logger.Printf)
 		},
 	}
 	cmd.Flags().StringVar(&project, "project", "", "project to supervise")

@@ -16,8 +16,8 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 func newImageCmd(g *globalOptions) *cobra.Command {
@@ -46,7 +46,7 @@ func newImageCmd(g *globalOptions) *cobra.Command {
 
 // imagesInUse reports which image IDs a container (of any project) uses.
 func imagesInUse() (func(id string) bool, error) {
-	cs, err := state.NewStore(state.Root()).List("")
+	cs, err := engine.OpenRecords(layout.FromEnv()).Containers("")
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func newImageLsCmd(g *globalOptions) *cobra.Command {
 }
 
 // imageRows expands the store's images to one row per tag, as docker does.
-func imageRows(list []image.Summary, noTrunc bool) []imageRow {
+func imageRows(list []engine.ImageSummary, noTrunc bool) []imageRow {
 	var rows []imageRow
 	now := time.Now()
 	for _, s := range list {
@@ -188,7 +188,7 @@ func filterRows(rows []imageRow, arg string) []imageRow {
 	if i := strings.LastIndex(arg, ":"); i > strings.LastIndex(arg, "/") {
 		repo, tag = arg[:i], arg[i+1:]
 	}
-	if ref, err := image.ParseReference(repo); err == nil {
+	if ref, err := engine.ParseImageReference(repo); err == nil {
 		repo = ref.FamiliarName()
 	}
 	var out []imageRow
@@ -264,7 +264,7 @@ type imageInspect struct {
 	Descriptor   map[string]any `json:"Descriptor"`
 }
 
-func inspectImage(img *image.Image) imageInspect {
+func inspectImage(img *engine.Image) imageInspect {
 	cfg := img.Config()
 	diffIDs := []string{}
 	for _, d := range cfg.RootFS.DiffIDs {
@@ -325,7 +325,7 @@ func newImageRmCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func printRemoved(w io.Writer, r *image.Removed, untagged, deleted string) {
+func printRemoved(w io.Writer, r *engine.RemovedImages, untagged, deleted string) {
 	for _, u := range r.Untagged {
 		fmt.Fprintln(w, untagged+u)
 	}
@@ -360,7 +360,7 @@ func newImagePruneCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := store.Prune(cmd.Context(), image.PruneOptions{All: all, InUse: inUse})
+			r, err := store.Prune(cmd.Context(), engine.ImagePruneOptions{All: all, InUse: inUse})
 			if r != nil {
 				if len(r.Untagged)+len(r.Deleted) > 0 {
 					fmt.Fprintln(g.stdout, "Deleted Images:")
@@ -447,7 +447,7 @@ func newImageSaveCmd(g *globalOptions) *cobra.Command {
 
 // saveToFile writes the archive beside path and renames it into place, so
 // a failed save leaves no half archive under that name.
-func saveToFile(ctx context.Context, store *image.Store, path string, names []string) error {
+func saveToFile(ctx context.Context, store *engine.ImageStore, path string, names []string) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
@@ -496,18 +496,18 @@ func newImagePullCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := image.LoadConfig()
+			cfg, err := engine.LoadRegistryConfig()
 			if err != nil {
 				return err
 			}
 			prog := newPullProgress(g.stderr, !quiet && isTerminalWriter(g.stderr), g.colorEnabledOn(g.stderr))
 			prog.add(args[0], args[0])
-			opts := image.PullOptions{Platform: platform}
+			opts := engine.PullOptions{Platform: platform}
 			if !quiet {
 				opts.Progress = prog.event
 				prog.run()
 			}
-			img, err := image.NewPuller(store, cfg).Pull(cmd.Context(), args[0], opts)
+			img, err := engine.NewPuller(store, cfg).Pull(cmd.Context(), args[0], opts)
 			if err != nil && !quiet {
 				prog.fail(args[0], err)
 			}
@@ -515,7 +515,7 @@ func newImagePullCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ref, _ := image.ParseReference(args[0])
+			ref, _ := engine.ParseImageReference(args[0])
 			for _, rd := range img.RepoDigests {
 				if repo, d, _ := strings.Cut(rd, "@"); repo == ref.FamiliarName() && !quiet {
 					fmt.Fprintln(g.stdout, "Digest: "+d)

@@ -10,8 +10,8 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 // projectImage is one row of `berth images`, with Compose's JSON names.
@@ -84,7 +84,7 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 // projectImages lists the images of the project's containers (of the
 // named services, or all), as `docker compose images` does.
 func projectImages(projectName string, services []string) ([]projectImage, error) {
-	containers, err := state.NewStore(state.Root()).List(projectName)
+	containers, err := engine.OpenRecords(layout.FromEnv()).Containers(projectName)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func projectImages(projectName string, services []string) ([]projectImage, error
 			continue
 		}
 		row := projectImage{ID: c.ImageID, ContainerName: c.Name, Repository: "<none>", Tag: "<none>"}
-		if ref, err := image.ParseReference(c.Image); err == nil {
+		if ref, err := engine.ParseImageReference(c.Image); err == nil {
 			row.Repository, row.Tag = ref.FamiliarName(), ref.Tag
 			if ref.Tag == "" {
 				row.Tag = "<none>"

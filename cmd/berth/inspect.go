@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,8 +16,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
@@ -42,14 +41,14 @@ project. -f/--format executes a Go template for each container instead
 			case len(args) == 0 || !isNoFile(err):
 				return err
 			}
-			store := state.NewStore(state.Root())
+			store := engine.OpenRecords(layout.FromEnv())
 			recs, err := resolveContainers(store, proj, args)
 			if err != nil {
 				return err
 			}
 			out := make([]containerJSON, 0, len(recs))
 			for _, r := range recs {
-				c, err := inspectContainer(store, state.Root(), r)
+				c, err := inspectContainer(store, r)
 				if err != nil {
 					return err
 				}
@@ -67,13 +66,13 @@ var errNoSuchContainer = errors.New("no such service or container")
 
 // resolveContainers turns inspect's arguments into records: a service of
 // the project (its containers), a container name, or a unique ID prefix.
-func resolveContainers(store *state.Store, proj string, args []string) ([]*state.Container, error) {
-	all, err := store.List("")
+func resolveContainers(store *engine.Records, proj string, args []string) ([]*engine.Container, error) {
+	all, err := store.Containers("")
 	if err != nil {
 		return nil, err
 	}
 	if len(args) == 0 {
-		var out []*state.Container
+		var out []*engine.Container
 		for _, r := range all {
 			if r.Project == proj {
 				out = append(out, r)
@@ -81,16 +80,16 @@ func resolveContainers(store *state.Store, proj string, args []string) ([]*state
 		}
 		return out, nil
 	}
-	var out []*state.Container
+	var out []*engine.Container
 	seen := map[string]bool{}
-	add := func(r *state.Container) {
+	add := func(r *engine.Container) {
 		if !seen[r.ID] {
 			seen[r.ID] = true
 			out = append(out, r)
 		}
 	}
 	for _, a := range args {
-		var hits []*state.Container
+		var hits []*engine.Container
 		for _, r := range all {
 			if proj != "" && r.Project == proj && r.Service == a && !r.Oneoff {
 				hits = append(hits, r)
@@ -260,8 +259,8 @@ type serviceBits struct {
 
 // inspectContainer builds a container's docker-inspect view from its
 // record, runtime state and bundle.
-func inspectContainer(store *state.Store, root string, r *state.Container) (containerJSON, error) {
-	st, err := store.GetState(r.ID)
+func inspectContainer(store *engine.Records, r *engine.Container) (containerJSON, error) {
+	st, err := store.ContainerState(r.ID)
 	if err != nil {
 		return containerJSON{}, err
 	}
@@ -280,10 +279,10 @@ func inspectContainer(store *state.Store, root string, r *state.Container) (cont
 		Platform:     "linux",
 		State: containerState{
 			Status:     string(st.Status),
-			Running:    st.Status == state.StatusRunning || st.Status == state.StatusPaused,
-			Paused:     st.Status == state.StatusPaused,
-			Restarting: st.Status == state.StatusRestarting,
-			Dead:       st.Status == state.StatusDead,
+			Running:    st.Status == engine.StatusRunning || st.Status == engine.StatusPaused,
+			Paused:     st.Status == engine.StatusPaused,
+			Restarting: st.Status == engine.StatusRestarting,
+			Dead:       st.Status == engine.StatusDead,
 			Pid:        st.Pid,
 			ExitCode:   st.ExitCode,
 			Error:      st.Error,
@@ -332,7 +331,7 @@ func inspectContainer(store *state.Store, root string, r *state.Container) (cont
 		c.Config.StopTimeout = &secs
 	}
 	args := stripInit(r.Command)
-	if spec, err := runtime.ReadBundle(r.Bundle); err == nil && spec.Process != nil {
+	if spec, err := engine.ContainerSpec(r); err == nil && spec.Process != nil {
 		args = stripInit(spec.Process.Args)
 		c.Config.Env = spec.Process.Env
 		if c.Config.WorkingDir == "" {
@@ -344,7 +343,7 @@ func inspectContainer(store *state.Store, root string, r *state.Container) (cont
 		if c.Config.Hostname == "" {
 			c.Config.Hostname = spec.Hostname
 		}
-		c.Mounts = mountsOf(spec.Mounts, root)
+		c.Mounts = mountsOf(spec.Mounts, store.Layout().Volumes())
 	}
 	if len(args) > 0 {
 		c.Path, c.Args = args[0], args[1:]
@@ -355,7 +354,7 @@ func inspectContainer(store *state.Store, root string, r *state.Container) (cont
 	if c.Config.Cmd == nil && len(args) > len(c.Config.Entrypoint) {
 		c.Config.Cmd = args[len(c.Config.Entrypoint):]
 	}
-	inspectPorts(&c, r, st.Status == state.StatusRunning || st.Status == state.StatusPaused || st.Status == state.StatusRestarting)
+	inspectPorts(&c, r, st.Status == engine.StatusRunning || st.Status == engine.StatusPaused || st.Status == engine.StatusRestarting)
 	for _, n := range r.Networks {
 		aliases := n.Aliases
 		if aliases == nil {
@@ -383,7 +382,7 @@ func inspectContainer(store *state.Store, root string, r *state.Container) (cont
 // as asked (HostPort "" for a random port, "A-B" for a range),
 // NetworkSettings.Ports as bound while the container runs (exposed-only
 // ports map to null), Config.ExposedPorts every container port.
-func inspectPorts(c *containerJSON, r *state.Container, running bool) {
+func inspectPorts(c *containerJSON, r *engine.Container, running bool) {
 	expose := func(key string) {
 		if c.Config.ExposedPorts == nil {
 			c.Config.ExposedPorts = map[string]struct{}{}
@@ -448,9 +447,10 @@ func parseRestart(p string) restartPolicy {
 var hiddenMounts = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 
 // mountsOf lists a bundle's user mounts: binds (volumes when their source
-// is a berth volume's _data) and tmpfs mounts off the default set.
-func mountsOf(ms []specs.Mount, root string) []mountPoint {
-	volRoot := filepath.Join(root, "volumes") + "/"
+// is a berth volume's _data, under volumesDir) and tmpfs mounts off the
+// default set.
+func mountsOf(ms []specs.Mount, volumesDir string) []mountPoint {
+	volRoot := volumesDir + "/"
 	out := []mountPoint{}
 	for _, m := range ms {
 		if slices.Contains(hiddenMounts, m.Destination) {

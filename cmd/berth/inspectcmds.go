@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
 )
 
 func newCreateCmd(g *globalOptions) *cobra.Command {
@@ -49,7 +49,7 @@ func newTopCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recs, err := eng.Store().List(sel.Project)
+			recs, err := eng.Containers(sel.Project)
 			if err != nil {
 				return err
 			}
@@ -57,8 +57,8 @@ func newTopCmd(g *globalOptions) *cobra.Command {
 				if len(args) > 0 && !contains(args, r.Service) {
 					continue
 				}
-				st, err := eng.Store().GetState(r.ID)
-				if err != nil || st.Status != state.StatusRunning {
+				st, err := eng.ContainerState(r.ID)
+				if err != nil || st.Status != engine.StatusRunning {
 					continue
 				}
 				rt, err := eng.Runtime(ctx, r.Runtime)
@@ -120,11 +120,11 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recs, err := eng.Store().List(sel.Project)
+			recs, err := eng.Containers(sel.Project)
 			if err != nil {
 				return err
 			}
-			var waited []*state.Container
+			var waited []*engine.Container
 			for _, r := range recs {
 				if contains(args, r.Service) && !r.Oneoff {
 					waited = append(waited, r)
@@ -135,7 +135,7 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 			}
 			code := 0
 			for _, r := range waited {
-				st, err := waitExit(ctx, eng.Store(), r.ID)
+				st, err := waitExit(ctx, eng.Records, r.ID)
 				if err != nil {
 					return err
 				}
@@ -164,13 +164,13 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 }
 
 // waitExit polls a container's state until it has exited.
-func waitExit(ctx context.Context, store *state.Store, id string) (*state.RuntimeState, error) {
+func waitExit(ctx context.Context, store *engine.Records, id string) (*engine.ContainerState, error) {
 	for {
-		st, err := store.GetState(id)
+		st, err := store.ContainerState(id)
 		if err != nil {
 			return nil, err
 		}
-		if st.Status == state.StatusExited || st.Status == state.StatusDead {
+		if st.Status == engine.StatusExited || st.Status == engine.StatusDead {
 			return st, nil
 		}
 		select {

@@ -11,8 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-dev/berth/engine/auth"
-	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine"
 )
 
 // newLoginCmd is `docker login`: check the credentials with the registry,
@@ -26,9 +25,9 @@ func newLoginCmd(g *globalOptions) *cobra.Command {
 		Short: "Log in to a registry (Docker Hub when no server is given)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			server := auth.DefaultServer
+			server := engine.DefaultRegistryServer
 			if len(args) == 1 {
-				server = auth.ServerAddress(args[0])
+				server = engine.RegistryServerAddress(args[0])
 			}
 			if password != "" {
 				fmt.Fprintln(g.stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
@@ -46,11 +45,11 @@ func newLoginCmd(g *globalOptions) *cobra.Command {
 				}
 				password = strings.TrimRight(string(b), "\r\n")
 			}
-			f, err := auth.Load("")
+			f, err := engine.LoadCredentials("")
 			if err != nil {
 				return err
 			}
-			cfg, err := image.LoadConfig()
+			cfg, err := engine.LoadRegistryConfig()
 			if err != nil {
 				return err
 			}
@@ -58,7 +57,7 @@ func newLoginCmd(g *globalOptions) *cobra.Command {
 			if user == "" && password == "" {
 				// Docker tries what is stored first.
 				if u, p, err := f.Get(server); err == nil && u != "" && p != "" {
-					if err := auth.Verify(cmd.Context(), server, u, p, insecure, nil); err == nil {
+					if err := engine.VerifyLogin(cmd.Context(), server, u, p, insecure); err == nil {
 						fmt.Fprintln(g.stdout, "Authenticating with existing credentials...")
 						fmt.Fprintln(g.stdout, "Login Succeeded")
 						return nil
@@ -70,7 +69,7 @@ func newLoginCmd(g *globalOptions) *cobra.Command {
 					return err
 				}
 			}
-			if err := auth.Verify(cmd.Context(), server, user, password, insecure, nil); err != nil {
+			if err := engine.VerifyLogin(cmd.Context(), server, user, password, insecure); err != nil {
 				return err
 			}
 			if err := f.Store(server, user, password); err != nil {
@@ -140,16 +139,16 @@ func newLogoutCmd(g *globalOptions) *cobra.Command {
 		Short: "Log out from a registry (Docker Hub when no server is given)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			server := auth.DefaultServer
+			server := engine.DefaultRegistryServer
 			if len(args) == 1 {
-				server = auth.ServerAddress(args[0])
+				server = engine.RegistryServerAddress(args[0])
 			}
-			f, err := auth.Load("")
+			f, err := engine.LoadCredentials("")
 			if err != nil {
 				return err
 			}
 			err = f.Erase(server)
-			if errors.Is(err, auth.ErrNotLoggedIn) {
+			if errors.Is(err, engine.ErrNotLoggedIn) {
 				fmt.Fprintf(g.stdout, "Not logged in to %s\n", server)
 				return nil
 			}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/state"
 )
 
 // logPrinter prints container output as `service-N  | text`, the prefix
@@ -27,7 +26,7 @@ type logPrinter struct {
 
 var palette = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
 
-func newLogPrinter(g *globalOptions, cs []*state.Container, timestamps, noPrefix bool) *logPrinter {
+func newLogPrinter(g *globalOptions, cs []*engine.Container, timestamps, noPrefix bool) *logPrinter {
 	p := &logPrinter{w: g.stdout, color: g.colorEnabled(), timestamps: timestamps, noPrefix: noPrefix, colors: map[string]string{}}
 	for _, c := range cs {
 		if n := len(prefixOf(c.Service, c.Number, c.Name, c.Oneoff)); n > p.width {
@@ -97,7 +96,7 @@ func (p *logPrinter) line(l engine.LogLine) {
 
 // status prints a line about a container itself, as Compose does:
 // "web-1 exited with code 0", without the log prefix's bar.
-func (p *logPrinter) status(c *state.Container, msg string) {
+func (p *logPrinter) status(c *engine.Container, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	line := c.Service + "-" + strconv.Itoa(c.Number) + " " + msg

@@ -38,7 +38,7 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 			if o.Until, err = parseTimeFlag("until", until); err != nil {
 				return err
 			}
-			recs, err := eng.Store().List(sel.Project)
+			recs, err := eng.Containers(sel.Project)
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -40,7 +40,7 @@ count of containers in each state and the compose files they came from.
 Without -a only projects with running containers are listed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := listProjects(state.NewStore(state.Root()), o)
+			list, err := listProjects(engine.OpenRecords(layout.FromEnv()), o)
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ Without -a only projects with running containers are listed.`,
 // listProjects groups container records by project. Without o.all only
 // containers that run (running, paused, restarting) count, and projects
 // with none are left out, as Compose does.
-func listProjects(store *state.Store, o lsOptions) ([]projectSummary, error) {
+func listProjects(store *engine.Records, o lsOptions) ([]projectSummary, error) {
 	var names []*regexp.Regexp
 	for _, f := range o.filters {
 		k, v, ok := strings.Cut(f, "=")
@@ -71,7 +71,7 @@ func listProjects(store *state.Store, o lsOptions) ([]projectSummary, error) {
 		}
 		names = append(names, re)
 	}
-	recs, err := store.List("")
+	recs, err := store.Containers("")
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +84,11 @@ func listProjects(store *state.Store, o lsOptions) ([]projectSummary, error) {
 		if engine.IsStandalone(r) {
 			continue // berth container's, not a compose project
 		}
-		st, err := store.GetState(r.ID)
+		st, err := store.ContainerState(r.ID)
 		if err != nil {
 			return nil, err
 		}
-		running := st.Status == state.StatusRunning || st.Status == state.StatusPaused || st.Status == state.StatusRestarting
+		running := st.Status == engine.StatusRunning || st.Status == engine.StatusPaused || st.Status == engine.StatusRestarting
 		if !o.all && !running {
 			continue
 		}

@@ -13,7 +13,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/berth-dev/berth/engine/runtime/initproc"
+	"github.com/berth-dev/berth/engine"
 )
 
 func main() {
@@ -23,7 +23,7 @@ func main() {
 		if len(args) > 0 && args[0] == "--" {
 			args = args[1:]
 		}
-		os.Exit(initproc.Main(args))
+		os.Exit(engine.InitMain(args))
 	}
 	// BERTH_CPUPROFILE=FILE profiles one command (for `make bench` work).
 	if path := os.Getenv("BERTH_CPUPROFILE"); path != "" {

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/internal/names"
 )
 
@@ -33,7 +33,7 @@ func networkLsCmd(g *globalOptions) *cobra.Command {
 		Short:   "List networks",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := state.NewNetworks(state.Root()).List()
+			list, err := engine.OpenRecords(layout.FromEnv()).NetworkRecords()
 			if err != nil {
 				return err
 			}
@@ -71,8 +71,8 @@ func networkInspectCmd(g *globalOptions) *cobra.Command {
 		Short: "Display detailed information on networks",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store := state.NewNetworks(state.Root())
-			recs, _ := state.NewStore(state.Root()).List("")
+			store := engine.OpenRecords(layout.FromEnv())
+			recs, _ := store.Containers("")
 			var out []any
 			var missing []string
 			for _, name := range args {
@@ -113,11 +113,11 @@ func networkInspectCmd(g *globalOptions) *cobra.Command {
 	}
 }
 
-func findNetwork(store *state.Networks, name string) (*state.Network, error) {
-	if n, err := store.Get(name); err == nil {
+func findNetwork(store *engine.Records, name string) (*engine.NetworkRecord, error) {
+	if n, err := store.NetworkRecord(name); err == nil {
 		return n, nil
 	}
-	list, err := store.List()
+	list, err := store.NetworkRecords()
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func networkRmCmd(g *globalOptions) *cobra.Command {
 			}
 			var errs []string
 			for _, name := range args {
-				n, err := findNetwork(state.NewNetworks(state.Root()), name)
+				n, err := findNetwork(engine.OpenRecords(layout.FromEnv()), name)
 				if err == nil {
 					err = eng.RemoveNetwork(cmd.Context(), n.Name)
 				}
@@ -226,7 +226,7 @@ func networkPruneCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := state.NewNetworks(state.Root()).List()
+			list, err := engine.OpenRecords(layout.FromEnv()).NetworkRecords()
 			if err != nil {
 				return err
 			}
@@ -254,7 +254,7 @@ func newPortCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recs, err := state.NewStore(state.Root()).List(sel.Project)
+			recs, err := engine.OpenRecords(layout.FromEnv()).Containers(sel.Project)
 			if err != nil {
 				return err
 			}

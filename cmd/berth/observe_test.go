@@ -13,14 +13,15 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/internal/testutil"
 	"github.com/berth-dev/berth/project"
 )
 
 // fakeContainer writes a container record, its state and a bundle.
-func fakeContainer(t *testing.T, root string, rec state.Container, st state.RuntimeState, spec *specs.Spec) {
+func fakeContainer(t *testing.T, root string, rec engine.Container, st engine.ContainerState, spec *specs.Spec) {
 	t.Helper()
-	store := state.NewStore(root)
+	store := state.NewStore(layout.Layout{Root: root}.Containers())
 	rec.Bundle = store.Dir(rec.ID)
 	if rec.Labels == nil {
 		rec.Labels = map[string]string{}
@@ -44,10 +45,10 @@ func id(c byte) string { return strings.Repeat(string(c), 64) }
 func TestLs(t *testing.T) {
 	root, _ := testutil.StateDirs(t)
 	files := map[string]string{project.LabelConfigFiles: "/src/a/compose.yaml,/src/a/compose.override.yaml"}
-	fakeContainer(t, root, state.Container{ID: id('1'), Name: "alpha-web-1", Project: "alpha", Service: "web", Labels: files}, state.RuntimeState{Status: state.StatusRunning, Pid: 1}, nil)
-	fakeContainer(t, root, state.Container{ID: id('2'), Name: "alpha-web-2", Project: "alpha", Service: "web", Labels: files}, state.RuntimeState{Status: state.StatusRunning, Pid: 1}, nil)
-	fakeContainer(t, root, state.Container{ID: id('3'), Name: "alpha-job-1", Project: "alpha", Service: "job", Labels: files}, state.RuntimeState{Status: state.StatusExited}, nil)
-	fakeContainer(t, root, state.Container{ID: id('4'), Name: "beta-db-1", Project: "beta", Service: "db", Labels: map[string]string{project.LabelConfigFiles: "/src/b/compose.yaml"}}, state.RuntimeState{Status: state.StatusExited, ExitCode: 1}, nil)
+	fakeContainer(t, root, engine.Container{ID: id('1'), Name: "alpha-web-1", Project: "alpha", Service: "web", Labels: files}, engine.ContainerState{Status: engine.StatusRunning, Pid: 1}, nil)
+	fakeContainer(t, root, engine.Container{ID: id('2'), Name: "alpha-web-2", Project: "alpha", Service: "web", Labels: files}, engine.ContainerState{Status: engine.StatusRunning, Pid: 1}, nil)
+	fakeContainer(t, root, engine.Container{ID: id('3'), Name: "alpha-job-1", Project: "alpha", Service: "job", Labels: files}, engine.ContainerState{Status: engine.StatusExited}, nil)
+	fakeContainer(t, root, engine.Container{ID: id('4'), Name: "beta-db-1", Project: "beta", Service: "db", Labels: map[string]string{project.LabelConfigFiles: "/src/b/compose.yaml"}}, engine.ContainerState{Status: engine.StatusExited, ExitCode: 1}, nil)
 	dir := t.TempDir()
 
 	out, errs, code := berth(t, dir, "ls")
@@ -96,7 +97,7 @@ func TestInspect(t *testing.T) {
 		},
 	}
 	cfg, _ := json.Marshal(map[string]any{"command": []string{"httpd", "-f", "-p", "80"}, "user": "app"})
-	fakeContainer(t, root, state.Container{
+	fakeContainer(t, root, engine.Container{
 		ID: "abc123" + strings.Repeat("0", 58), Name: "p-web-1", Project: "p", Service: "web", Number: 1,
 		Image: "busybox:1.36", ImageID: "sha256:feed", Created: started.Add(-time.Minute), Hostname: "web-host",
 		Config: cfg, Restart: "on-failure:3",
@@ -104,9 +105,9 @@ func TestInspect(t *testing.T) {
 		Networks: []state.Attachment{{Network: "p_default", Key: "default", IP: "10.89.3.2", Prefix: 24, Gateway: "10.89.3.1", MAC: "02:42:0a:59:03:02", Aliases: []string{"web", "p-web-1"}}},
 		Labels:   map[string]string{project.LabelProject: "p"},
 		Health:   &state.HealthConfig{Test: []string{"CMD", "true"}, Interval: time.Second, Retries: 3},
-	}, state.RuntimeState{Status: state.StatusRunning, Pid: 4242, StartedAt: started, Health: "healthy", RestartCount: 2,
+	}, engine.ContainerState{Status: engine.StatusRunning, Pid: 4242, StartedAt: started, Health: "healthy", RestartCount: 2,
 		HealthLog: []state.HealthResult{{Start: started, End: started.Add(time.Millisecond), ExitCode: 0, Output: "ok\n"}}}, spec)
-	fakeContainer(t, root, state.Container{ID: "abd" + strings.Repeat("0", 61), Name: "p-db-1", Project: "p", Service: "db"}, state.RuntimeState{Status: state.StatusExited, ExitCode: 3}, nil)
+	fakeContainer(t, root, engine.Container{ID: "abd" + strings.Repeat("0", 61), Name: "p-db-1", Project: "p", Service: "db"}, engine.ContainerState{Status: engine.StatusExited, ExitCode: 3}, nil)
 	dir := t.TempDir()
 
 	out, errs, code := berth(t, dir, "-p", "p", "inspect", "web")
@@ -175,7 +176,7 @@ func TestEventsReplay(t *testing.T) {
 	root, _ := testutil.StateDirs(t)
 	log := events.New(root)
 	now := time.Now()
-	for i, e := range []events.Event{
+	for i, e := range []engine.ProjectEvent{
 		{Action: events.ActionCreate, ID: "c1", Name: "p-web-1", Project: "p", Service: "web", Attributes: map[string]string{"image": "busybox"}},
 		{Action: events.ActionStart, ID: "c1", Name: "p-web-1", Project: "p", Service: "web", Attributes: map[string]string{"image": "busybox"}},
 		{Action: events.ActionStart, ID: "c2", Name: "p-db-1", Project: "p", Service: "db"},

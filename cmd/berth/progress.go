@@ -9,7 +9,7 @@ import (
 
 	"github.com/docker/go-units"
 
-	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine"
 )
 
 // pullProgress shows image pull events like `docker compose pull`: on a
@@ -26,7 +26,7 @@ type pullProgress struct {
 	items    map[string]*pullItem // service label → state
 	drawn    int                  // lines drawn last time (tty)
 	ticker   redrawTicker
-	lastSeen map[string]image.Status // plain mode: last status printed per line
+	lastSeen map[string]engine.ImageStatus // plain mode: last status printed per line
 }
 
 type pullItem struct {
@@ -35,13 +35,13 @@ type pullItem struct {
 	started time.Time
 	ended   time.Time
 	layers  []string
-	layer   map[string]*image.Event
+	layer   map[string]*engine.ImageEvent
 }
 
 func newPullProgress(w io.Writer, tty, color bool) *pullProgress {
 	return &pullProgress{
 		w: w, tty: tty, color: color, start: time.Now(),
-		labels: map[string]string{}, items: map[string]*pullItem{}, lastSeen: map[string]image.Status{},
+		labels: map[string]string{}, items: map[string]*pullItem{}, lastSeen: map[string]engine.ImageStatus{},
 	}
 }
 
@@ -51,7 +51,7 @@ func (p *pullProgress) add(ref, label string) {
 	defer p.mu.Unlock()
 	p.labels[ref] = label
 	p.order = append(p.order, label)
-	p.items[label] = &pullItem{status: "Waiting", layer: map[string]*image.Event{}}
+	p.items[label] = &pullItem{status: "Waiting", layer: map[string]*engine.ImageEvent{}}
 }
 
 // run starts redrawing (tty only); finish stops it.
@@ -94,7 +94,7 @@ func (r *redrawTicker) finish() {
 }
 
 // event receives the library's progress events.
-func (p *pullProgress) event(e image.Event) {
+func (p *pullProgress) event(e engine.ImageEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	label, ok := p.labels[e.Image]
@@ -104,9 +104,9 @@ func (p *pullProgress) event(e image.Event) {
 	it := p.items[label]
 	if e.Layer == "" {
 		switch e.Status {
-		case image.StatusResolving:
+		case engine.ImageStatusResolving:
 			it.status, it.started = "Pulling", time.Now()
-		case image.StatusDone:
+		case engine.ImageStatusDone:
 			it.status, it.ended = "Pulled", time.Now()
 		}
 		p.plain(label, "", string(it.status), e.Status)
@@ -142,14 +142,14 @@ func (p *pullProgress) skip(label, why string) {
 	defer p.mu.Unlock()
 	if p.tty {
 		p.order = append(p.order, label)
-		p.items[label] = &pullItem{status: "Skipped - " + why, layer: map[string]*image.Event{}}
+		p.items[label] = &pullItem{status: "Skipped - " + why, layer: map[string]*engine.ImageEvent{}}
 		return
 	}
 	fmt.Fprintf(p.w, " %s Skipped - %s\n", label, why)
 }
 
 // plain prints a line when a status changes (non-tty only).
-func (p *pullProgress) plain(label, layer, text string, st image.Status) {
+func (p *pullProgress) plain(label, layer, text string, st engine.ImageStatus) {
 	if p.tty {
 		return
 	}
@@ -215,13 +215,13 @@ func (p *pullProgress) lines() []string {
 			e := it.layer[id]
 			lm := spinner(time.Since(p.start))
 			switch e.Status {
-			case image.StatusPullComplete, image.StatusAlreadyExists:
+			case engine.ImageStatusPullComplete, engine.ImageStatusAlreadyExists:
 				lm = p.paint("32", "✔")
-			case image.StatusFailed:
+			case engine.ImageStatusFailed:
 				lm = p.paint("31", "✘")
 			}
 			l := fmt.Sprintf("   %s %s %s", lm, id, e.Status)
-			if e.Status == image.StatusDownloading && e.Total > 0 {
+			if e.Status == engine.ImageStatusDownloading && e.Total > 0 {
 				l += " " + bar(e.Current, e.Total, 20) + " " + units.HumanSize(float64(e.Current)) + "/" + units.HumanSize(float64(e.Total))
 			}
 			out = append(out, l)

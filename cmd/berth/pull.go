@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -13,8 +12,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 type pullCmdOptions struct {
@@ -54,7 +53,7 @@ type pullWant struct {
 
 func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services []string) error {
 	switch o.policy {
-	case "", image.PolicyMissing, image.PolicyAlways:
+	case "", engine.PullPolicyMissing, engine.PullPolicyAlways:
 	default:
 		return fmt.Errorf("--policy %q: want missing or always", o.policy)
 	}
@@ -73,7 +72,7 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 	if err != nil {
 		return err
 	}
-	cfg, err := image.LoadConfig()
+	cfg, err := engine.LoadRegistryConfig()
 	if err != nil {
 		return err
 	}
@@ -83,19 +82,19 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 	var order []string
 	for _, name := range names {
 		svc := p.Services[name]
-		if svc.Image == "" || svc.PullPolicy == image.PolicyBuild || (o.ignoreBuildable && svc.Build != nil) {
+		if svc.Image == "" || svc.PullPolicy == engine.PullPolicyBuild || (o.ignoreBuildable && svc.Build != nil) {
 			if !o.quiet {
 				prog.skip(name, "will be built")
 			}
 			continue
 		}
-		if svc.PullPolicy == image.PolicyNever {
+		if svc.PullPolicy == engine.PullPolicyNever {
 			if !o.quiet {
 				prog.skip(name, "pull_policy is never")
 			}
 			continue
 		}
-		if o.policy == image.PolicyMissing {
+		if o.policy == engine.PullPolicyMissing {
 			if _, err := store.Get(svc.Image); err == nil {
 				if !o.quiet {
 					prog.skip(name, "image is present")
@@ -116,8 +115,8 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 		w := wants[k]
 		prog.add(w.ref, strings.Join(w.services, ", "))
 	}
-	puller := image.NewPuller(store, cfg)
-	popts := image.PullOptions{}
+	puller := engine.NewPuller(store, cfg)
+	popts := engine.PullOptions{}
 	if !o.quiet {
 		popts.Progress = prog.event
 		prog.run()
@@ -181,8 +180,8 @@ func pullServiceNames(p *types.Project, services []string) ([]string, error) {
 }
 
 // openImageStore opens the image store under berth's state root.
-func openImageStore() (*image.Store, error) {
-	return image.NewStore(filepath.Join(state.Root(), "image"))
+func openImageStore() (*engine.ImageStore, error) {
+	return engine.OpenImages(layout.FromEnv())
 }
 
 func isTerminalWriter(w any) bool {

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine"
 )
 
 type pushCmdOptions struct {
@@ -65,7 +65,7 @@ func runPush(ctx context.Context, g *globalOptions, o pushCmdOptions, services [
 	if err != nil {
 		return err
 	}
-	cfg, err := image.LoadConfig()
+	cfg, err := engine.LoadRegistryConfig()
 	if err != nil {
 		return err
 	}
@@ -97,14 +97,14 @@ func runPush(ctx context.Context, g *globalOptions, o pushCmdOptions, services [
 		}
 	}
 	prog.run()
-	pusher := image.NewPusher(store, cfg)
+	pusher := engine.NewPusher(store, cfg)
 	var mu sync.Mutex
 	var failed []error
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(4)
 	for _, j := range jobs {
 		eg.Go(func() error {
-			_, err := pusher.Push(ectx, j.ref, image.PushOptions{Progress: prog.event})
+			_, err := pusher.Push(ectx, j.ref, engine.PushOptions{Progress: prog.event})
 			if err == nil {
 				return nil
 			}
@@ -139,11 +139,11 @@ func newImagePushCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := image.LoadConfig()
+			cfg, err := engine.LoadRegistryConfig()
 			if err != nil {
 				return err
 			}
-			ref, err := image.ParseReference(args[0])
+			ref, err := engine.ParseImageReference(args[0])
 			if err != nil {
 				return err
 			}
@@ -156,7 +156,7 @@ func newImagePushCmd(g *globalOptions) *cobra.Command {
 			if !quiet {
 				fmt.Fprintf(g.stdout, "The push refers to repository [%s]\n", ref.Name())
 			}
-			pusher := image.NewPusher(store, cfg)
+			pusher := engine.NewPusher(store, cfg)
 			for _, r := range refs {
 				out := g.stdout
 				if quiet {
@@ -165,7 +165,7 @@ func newImagePushCmd(g *globalOptions) *cobra.Command {
 				prog := newPushProgress(out, !quiet && isTerminalWriter(g.stdout), g.colorEnabledOn(g.stdout), false)
 				prog.add(r)
 				prog.run()
-				res, err := pusher.Push(cmd.Context(), r, image.PushOptions{Progress: prog.event})
+				res, err := pusher.Push(cmd.Context(), r, engine.PushOptions{Progress: prog.event})
 				if err != nil {
 					prog.fail(r, err)
 				}
@@ -173,7 +173,7 @@ func newImagePushCmd(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				pr, _ := image.ParseReference(r)
+				pr, _ := engine.ParseImageReference(r)
 				if quiet {
 					fmt.Fprintln(g.stdout, pr.Familiar())
 				} else {
@@ -199,7 +199,7 @@ type pushProgress struct {
 	start   time.Time
 	order   []string
 	items   map[string]*pushItem
-	last    map[string]image.Status
+	last    map[string]engine.ImageStatus
 	drawn   int
 	ticker  redrawTicker
 }
@@ -208,12 +208,12 @@ type pushItem struct {
 	status string
 	err    bool
 	layers []string
-	layer  map[string]image.Event
+	layer  map[string]engine.ImageEvent
 }
 
 func newPushProgress(w io.Writer, tty, color, compose bool) *pushProgress {
 	return &pushProgress{w: w, tty: tty, color: color, compose: compose, start: time.Now(),
-		items: map[string]*pushItem{}, last: map[string]image.Status{}}
+		items: map[string]*pushItem{}, last: map[string]engine.ImageStatus{}}
 }
 
 func (p *pushProgress) add(ref string) {
@@ -221,11 +221,11 @@ func (p *pushProgress) add(ref string) {
 	defer p.mu.Unlock()
 	label := familiarRef(ref)
 	p.order = append(p.order, label)
-	p.items[label] = &pushItem{status: "Waiting", layer: map[string]image.Event{}}
+	p.items[label] = &pushItem{status: "Waiting", layer: map[string]engine.ImageEvent{}}
 }
 
 func familiarRef(ref string) string {
-	if r, err := image.ParseReference(ref); err == nil {
+	if r, err := engine.ParseImageReference(ref); err == nil {
 		return r.Familiar()
 	}
 	return ref
@@ -237,13 +237,13 @@ func (p *pushProgress) line(service, text string) {
 	defer p.mu.Unlock()
 	if p.tty {
 		p.order = append(p.order, service)
-		p.items[service] = &pushItem{status: text, layer: map[string]image.Event{}}
+		p.items[service] = &pushItem{status: text, layer: map[string]engine.ImageEvent{}}
 		return
 	}
 	fmt.Fprintf(p.w, " %s %s\n", service, text)
 }
 
-func (p *pushProgress) event(e image.Event) {
+func (p *pushProgress) event(e engine.ImageEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	it := p.items[e.Image]
@@ -252,7 +252,7 @@ func (p *pushProgress) event(e image.Event) {
 	}
 	if e.Layer == "" {
 		it.status = string(e.Status)
-		if e.Status == image.StatusPushDone {
+		if e.Status == engine.ImageStatusPushDone {
 			it.status = "Pushed"
 		}
 		if p.compose && !p.tty {
@@ -270,7 +270,7 @@ func (p *pushProgress) event(e image.Event) {
 	}
 	p.last[e.Image+e.Layer] = e.Status
 	text := string(e.Status)
-	if e.Status == image.StatusMounted {
+	if e.Status == engine.ImageStatusMounted {
 		text = "Mounted from " + e.From
 	}
 	if p.compose {
@@ -329,10 +329,10 @@ func (p *pushProgress) redraw() {
 		for _, id := range it.layers {
 			e := it.layer[id]
 			l := fmt.Sprintf("   %s: %s", id, e.Status)
-			if e.Status == image.StatusMounted {
+			if e.Status == engine.ImageStatusMounted {
 				l = fmt.Sprintf("   %s: Mounted from %s", id, e.From)
 			}
-			if e.Status == image.StatusPushing && e.Total > 0 {
+			if e.Status == engine.ImageStatusPushing && e.Total > 0 {
 				l += " " + bar(e.Current, e.Total, 20) + " " + units.HumanSize(float64(e.Current)) + "/" + units.HumanSize(float64(e.Total))
 			}
 			lines = append(lines, l)

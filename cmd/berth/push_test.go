@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine"
 )
 
 // TestPushProgress: off a terminal, one line per layer status as docker
@@ -16,13 +16,13 @@ func TestPushProgress(t *testing.T) {
 	p := newPushProgress(&plain, false, false, false)
 	p.add("127.0.0.1:5000/app:1")
 	img := "127.0.0.1:5000/app:1"
-	for _, e := range []image.Event{
-		{Image: img, Layer: "aaaaaaaaaaaa", Status: image.StatusPreparing},
-		{Image: img, Layer: "aaaaaaaaaaaa", Status: image.StatusPushing, Current: 1, Total: 10},
-		{Image: img, Layer: "aaaaaaaaaaaa", Status: image.StatusPushing, Current: 5, Total: 10},
-		{Image: img, Layer: "aaaaaaaaaaaa", Status: image.StatusPushed},
-		{Image: img, Layer: "bbbbbbbbbbbb", Status: image.StatusMounted, From: "team/base"},
-		{Image: img, Layer: "cccccccccccc", Status: image.StatusLayerExists},
+	for _, e := range []engine.ImageEvent{
+		{Image: img, Layer: "aaaaaaaaaaaa", Status: engine.ImageStatusPreparing},
+		{Image: img, Layer: "aaaaaaaaaaaa", Status: engine.ImageStatusPushing, Current: 1, Total: 10},
+		{Image: img, Layer: "aaaaaaaaaaaa", Status: engine.ImageStatusPushing, Current: 5, Total: 10},
+		{Image: img, Layer: "aaaaaaaaaaaa", Status: engine.ImageStatusPushed},
+		{Image: img, Layer: "bbbbbbbbbbbb", Status: engine.ImageStatusMounted, From: "team/base"},
+		{Image: img, Layer: "cccccccccccc", Status: engine.ImageStatusLayerExists},
 	} {
 		p.event(e)
 	}
@@ -34,7 +34,7 @@ func TestPushProgress(t *testing.T) {
 	var tty bytes.Buffer
 	p = newPushProgress(&tty, true, false, true)
 	p.add(img)
-	p.event(image.Event{Image: img, Layer: "aaaaaaaaaaaa", Status: image.StatusPushing, Current: 5 << 20, Total: 10 << 20})
+	p.event(engine.ImageEvent{Image: img, Layer: "aaaaaaaaaaaa", Status: engine.ImageStatusPushing, Current: 5 << 20, Total: 10 << 20})
 	p.redraw()
 	out := tty.String()
 	if !strings.Contains(out, "[+] Pushing 0/1") || !strings.Contains(out, "aaaaaaaaaaaa: Pushing [=========>") || !strings.Contains(out, "5.243MB/10.49MB") {

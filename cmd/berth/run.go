@@ -70,15 +70,15 @@ services it depends on (unless --no-deps). The exit code is the command's.`,
 			if err != nil {
 				return err
 			}
-			code, err := eng.Run(ctx, p, &o)
+			res, err := eng.Run(ctx, p, &o)
 			if err != nil {
 				return err
 			}
 			if o.Detach {
-				fmt.Fprintln(g.stdout, o.ContainerName)
+				fmt.Fprintln(g.stdout, res.Container)
 			}
-			if code != 0 {
-				return &exitCodeError{code: code}
+			if res.ExitCode != 0 {
+				return &exitCodeError{code: res.ExitCode}
 			}
 			return nil
 		},

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 // stateFree are the commands that never touch berth's state: they make
@@ -24,7 +24,7 @@ var stateFree = map[string]bool{
 }
 
 // ensureState runs before every command: it makes the state root and run
-// dir private, or tightens them (state.EnsureRoot), before anything else
+// dir private, or tightens them (layout.Layout.Ensure), before anything else
 // can create them with a looser mode, since many commands create their
 // own corner of the state first (volume create, network create, pull,
 // events). A tightened dir is said once, on stderr.
@@ -32,15 +32,11 @@ func (g *globalOptions) ensureState(c *cobra.Command) error {
 	if stateFree[c.CommandPath()] || c.HasSubCommands() {
 		return nil // groups only print their help
 	}
-	notices, err := state.EnsureRoot(state.Root())
+	notices, err := layout.FromEnv().Ensure()
 	if err != nil {
 		return err
 	}
-	more, err := state.EnsureRun(state.RunDir())
-	if err != nil {
-		return err
-	}
-	for _, n := range append(notices, more...) {
+	for _, n := range notices {
 		fmt.Fprintf(g.stderr, "berth: %s\n", n)
 	}
 	return nil

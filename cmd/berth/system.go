@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/state"
 )
 
 func newSystemCmd(g *globalOptions) *cobra.Command {
@@ -111,7 +110,7 @@ func dfRows(du *engine.DiskUsage) []dfRow {
 	cActive := 0
 	for _, c := range du.Containers {
 		cSize += c.Size
-		if c.Status == state.StatusRunning || c.Status == state.StatusPaused || c.Status == state.StatusRestarting {
+		if c.Status == engine.StatusRunning || c.Status == engine.StatusPaused || c.Status == engine.StatusRestarting {
 			cActive++
 		} else {
 			cReclaim += c.Size

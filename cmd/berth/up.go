@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/project"
 )
 
@@ -180,14 +179,14 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	}
 
 	before := map[string]bool{}
-	if recs, err := eng.Store().List(p.Name); err == nil {
+	if recs, err := eng.Containers(p.Name); err == nil {
 		for _, r := range recs {
 			before[r.ID] = true
 		}
 	}
 	var offsets map[string]int64
 	if !o.detach {
-		recs, _ := eng.Store().List(p.Name)
+		recs, _ := eng.Containers(p.Name)
 		offsets = eng.LogOffsets(recs)
 	}
 	plan, err := eng.Up(ctx, p, uo)
@@ -220,14 +219,14 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 
 	// Attached: follow the logs of the attached services' containers and
 	// watch the exits of the watched ones (those named, else the attached).
-	recs, err := eng.Store().List(p.Name)
+	recs, err := eng.Containers(p.Name)
 	if err != nil {
 		return err
 	}
-	follows := func(c *state.Container) bool {
+	follows := func(c *engine.Container) bool {
 		return !c.Oneoff && (attached[c.Service] || watched[c.Service])
 	}
-	var cs []*state.Container
+	var cs []*engine.Container
 	for _, r := range recs {
 		if follows(r) {
 			cs = append(cs, r)
@@ -253,13 +252,13 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	}
 	exitCode := 0
 	var abortedBy string
-	onExit := func(c *state.Container, st *state.RuntimeState) {
+	onExit := func(c *engine.Container, st *engine.ContainerState) {
 		pr.status(c, fmt.Sprintf("exited with code %d", st.ExitCode))
 		if o.exitCodeFrom != "" && c.Service == o.exitCodeFrom {
 			exitCode = st.ExitCode
 		}
 		abort := o.abortOnExit || (o.abortOnFail && st.ExitCode != 0)
-		if abort && abortedBy == "" && st.Status == state.StatusExited {
+		if abort && abortedBy == "" && st.Status == engine.StatusExited {
 			abortedBy = c.Name
 			if o.exitCodeFrom == "" {
 				exitCode = st.ExitCode
@@ -276,7 +275,7 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		Offsets: offsets,
 		Project: p.Name,
 		Join:    follows,
-		Watched: func(c *state.Container) bool { return watched[c.Service] },
+		Watched: func(c *engine.Container) bool { return watched[c.Service] },
 		Exited:  onExit,
 	}, line)
 	if aerr != nil && ctx.Err() != nil {
@@ -326,13 +325,13 @@ func stopProject(g *globalOptions, eng *engine.Engine, p *types.Project, service
 }
 
 func exitCodeOf(eng *engine.Engine, projectName, service string) int {
-	recs, err := eng.Store().List(projectName)
+	recs, err := eng.Containers(projectName)
 	if err != nil {
 		return -1
 	}
 	for _, r := range recs {
 		if r.Service == service && !r.Oneoff {
-			if st, err := eng.Store().GetState(r.ID); err == nil && st.Status == state.StatusExited {
+			if st, err := eng.ContainerState(r.ID); err == nil && st.Status == engine.StatusExited {
 				return st.ExitCode
 			}
 		}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -18,7 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/volumes"
 )
 
@@ -42,13 +42,13 @@ func newVolumeCmd(g *globalOptions) *cobra.Command {
 }
 
 func volumeManager() *volumes.Manager {
-	return volumes.New(filepath.Join(state.Root(), "volumes"))
+	return volumes.New(layout.FromEnv().Volumes())
 }
 
 // volumesInUse reads the container records: a volume is in use while any
 // container, running or not, records it (as Docker).
 func volumesInUse() (volumes.InUse, error) {
-	cs, err := state.NewStore(state.Root()).List("")
+	cs, err := engine.OpenRecords(layout.FromEnv()).Containers("")
 	if err != nil {
 		return nil, fmt.Errorf("read container records: %w", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/build"
 )
 
 type watchOptions struct {
@@ -47,7 +46,7 @@ func runWatch(ctx context.Context, g *globalOptions, o watchOptions, services []
 	}
 	var extra []engine.Opt
 	if o.quiet {
-		extra = append(extra, engine.WithBuildProgress(func(string, build.Step) {}))
+		extra = append(extra, engine.WithBuildProgress(func(string, engine.BuildStep) {}))
 	}
 	eng, err := g.newEngine(extra...)
 	if err != nil {

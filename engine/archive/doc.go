@@ -14,4 +14,7 @@
 // and a device copied out of a container is left to root alone), never
 // opened. The walk does not enter pseudo filesystems (/proc, /sys, ...)
 // beneath the source.
+//
+// It imports no berth package and must import none: the engine hands it an
+// open root.
 package archive

@@ -15,7 +15,7 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // DefaultServer is the key Docker stores Docker Hub's credentials under.
@@ -209,7 +209,7 @@ func (f *File) Save() error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("docker config %s: %w", f.path, err)
 	}
-	if err := state.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+	if err := fsutil.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("docker config: %w", err)
 	}
 	return nil

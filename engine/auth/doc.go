@@ -9,4 +9,7 @@
 //
 // The file is written atomically and 0600 (never left to the umask or to
 // an old file's looser mode); secrets are never logged.
+//
+// It imports internal/fsutil only of berth's packages; it must not import
+// the engine or image (image asks it for credentials).
 package auth

@@ -19,7 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network/ipam"
 )
 
@@ -39,6 +39,8 @@ type Builder struct {
 	// ipam and hostLock make the build networks (see WithNetworkSetup).
 	ipam     func() (*ipam.Allocator, error)
 	hostLock string
+	// fw holds the build networks' NAT rules (see WithFirewall).
+	fw Firewall
 }
 
 // Opt configures a Builder.
@@ -122,7 +124,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*image.Image, error) {
 			return nil, fmt.Errorf("tag %q: %w", t, err)
 		}
 	}
-	use, err := state.AcquireFile(ctx, b.useLock(), false)
+	use, err := fsutil.AcquireShared(ctx, b.useLock())
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // layerRef is a layer in the build cache.
@@ -42,7 +42,7 @@ func (b *Builder) blobPath(diffID string) string {
 // cacheGet returns the entry of key when its layer is still present.
 func (b *Builder) cacheGet(key string) (cacheEntry, bool) {
 	var e cacheEntry
-	if err := state.ReadJSON(b.keyPath(key), &e); err != nil {
+	if err := fsutil.ReadJSON(b.keyPath(key), &e); err != nil {
 		return e, false
 	}
 	if e.Layer != nil && !b.layerComplete(e.Layer.DiffID) {
@@ -54,7 +54,7 @@ func (b *Builder) cacheGet(key string) (cacheEntry, bool) {
 // cachePut records key's result (atomically: a concurrent build writing
 // the same key writes the same meaning).
 func (b *Builder) cachePut(key string, e cacheEntry) error {
-	return state.WriteJSON(b.keyPath(key), e)
+	return fsutil.WriteJSON(b.keyPath(key), e)
 }
 
 // cachedLayer is a v1.Layer read from the build cache's blob.

@@ -58,4 +58,9 @@
 // The result is assembled with go-containerregistry's mutate (history
 // entries as Docker writes them) and imported into the image store; tags
 // are set only once everything succeeded.
+//
+// Of berth's packages it imports engine/image, engine/rootfs,
+// engine/runtime, network (bridges, IPAM, nft, dns) and internal packages;
+// it must not import package engine, which hands it the image store, the
+// runtime, IPAM and the firewall.
 package build

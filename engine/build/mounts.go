@@ -15,7 +15,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // runMount is a RUN --mount, resolved: what it mounts and what it adds to
@@ -250,16 +250,16 @@ func (r *run) bindDir(ctx context.Context, w *workDir, i int, rm runMount, undo 
 // cacheMountDir is the persistent directory of a cache mount (its id, or
 // its target when it has none), made with the mount's mode and owner the
 // first time. sharing=locked holds a lock on it until released.
-func (b *Builder) cacheMountDir(ctx context.Context, m *instructions.Mount) (string, *state.Lock, error) {
+func (b *Builder) cacheMountDir(ctx context.Context, m *instructions.Mount) (string, *fsutil.Lock, error) {
 	id := m.CacheID
 	if id == "" {
 		id = path.Clean(m.Target)
 	}
 	sum := sha256.Sum256([]byte(id))
 	dir := filepath.Join(b.dir, "mounts", hex.EncodeToString(sum[:16]))
-	var lock *state.Lock
+	var lock *fsutil.Lock
 	if m.CacheSharing == instructions.MountSharingLocked {
-		l, err := state.Acquire(ctx, dir+".lock")
+		l, err := fsutil.Acquire(ctx, dir+".lock")
 		if err != nil {
 			return "", nil, err
 		}

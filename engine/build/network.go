@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/dns"
 	"github.com/berth-dev/berth/network/ipam"
@@ -36,6 +37,27 @@ func WithNetworkSetup(alloc func() (*ipam.Allocator, error), hostLock string) Op
 	return func(b *Builder) { b.ipam, b.hostLock = alloc, hostLock }
 }
 
+// Firewall is what builds ask of the host's packet filter: outbound NAT
+// for their networks (network/nft.Firewall).
+type Firewall interface {
+	AddNetwork(nft.NetworkRules) error
+	RemoveNetwork(id string) error
+	Cleanup() (bool, error)
+}
+
+// WithFirewall sets the firewall of build networks (default: berth's
+// nftables table, opened at the first build network).
+func WithFirewall(fw Firewall) Opt { return func(b *Builder) { b.fw = fw } }
+
+// firewall is the builder's firewall, berth's nftables table unless
+// WithFirewall set another.
+func (b *Builder) firewall() (Firewall, error) {
+	if b.fw != nil {
+		return b.fw, nil
+	}
+	return nft.New()
+}
+
 // buildNetwork is the network RUN steps get by default: a bridge of the
 // build's own, with a subnet from berth's IPAM pool and outbound NAT, as
 // Docker's builder runs RUN on a bridge rather than on the host's
@@ -43,6 +65,7 @@ func WithNetworkSetup(alloc func() (*ipam.Allocator, error), hostLock string) Op
 // is made at the first RUN that needs it and removed, with its firewall
 // rules and subnet, when the build ends.
 type buildNetwork struct {
+	fw       Firewall
 	alloc    *ipam.Allocator
 	hostLock string
 	name     string // IPAM name and firewall tag
@@ -73,7 +96,7 @@ func (b *Builder) allocator() (*ipam.Allocator, string, error) {
 		a, err := b.ipam()
 		return a, lock, err
 	}
-	a, err := ipam.New(filepath.Dir(b.dir))
+	a, err := ipam.New(layout.Layout{Root: filepath.Dir(b.dir)}.IPAM())
 	return a, lock, err
 }
 
@@ -83,10 +106,14 @@ func (b *Builder) newBuildNetwork(ctx context.Context) (_ *buildNetwork, err err
 	if err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
-	sweepBuildNetworks(ctx, alloc, hostLock)
+	fw, err := b.firewall()
+	if err != nil {
+		return nil, fmt.Errorf("build network: %w", err)
+	}
+	sweepBuildNetworks(ctx, fw, alloc, hostLock)
 	name := fmt.Sprintf("%s%d-%s", buildNetPrefix, os.Getpid(), randHex(4))
-	n := &buildNetwork{alloc: alloc, hostLock: hostLock, name: name, bridge: network.BridgeName(name)}
-	lock, err := state.Acquire(ctx, hostLock)
+	n := &buildNetwork{fw: fw, alloc: alloc, hostLock: hostLock, name: name, bridge: network.BridgeName(name)}
+	lock, err := fsutil.Acquire(ctx, hostLock)
 	if err != nil {
 		return nil, err
 	}
@@ -102,11 +129,6 @@ func (b *Builder) newBuildNetwork(ctx context.Context) (_ *buildNetwork, err err
 	if err := network.EnsureBridge(ctx, network.BridgeConfig{Name: n.bridge, NetworkID: n.name, Subnet: n.subnet, Gateway: n.gateway}); err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
-	fw, err := nft.New()
-	if err != nil {
-		return nil, fmt.Errorf("build network: %w", err)
-	}
-	defer fw.Close()
 	if err := fw.AddNetwork(nft.NetworkRules{ID: name, Bridge: n.bridge, Subnet: n.subnet}); err != nil {
 		return nil, fmt.Errorf("build network: %w", err)
 	}
@@ -115,7 +137,7 @@ func (b *Builder) newBuildNetwork(ctx context.Context) (_ *buildNetwork, err err
 
 // remove deletes the network's firewall rules, bridge and subnet.
 func (n *buildNetwork) remove(ctx context.Context) {
-	lock, err := state.Acquire(ctx, n.hostLock)
+	lock, err := fsutil.Acquire(ctx, n.hostLock)
 	if err != nil {
 		return
 	}
@@ -126,11 +148,8 @@ func (n *buildNetwork) remove(ctx context.Context) {
 // removeLocked is remove with the host network lock held. Each part goes
 // even when another fails.
 func (n *buildNetwork) removeLocked(ctx context.Context) {
-	if fw, err := nft.New(); err == nil {
-		_ = fw.RemoveNetwork(n.name)
-		_, _ = fw.Cleanup()
-		fw.Close()
-	}
+	_ = n.fw.RemoveNetwork(n.name)
+	_, _ = n.fw.Cleanup()
 	_ = network.DeleteBridge(ctx, n.bridge, n.name)
 	_ = n.alloc.ReleaseSubnet(ctx, n.name)
 }
@@ -165,7 +184,7 @@ func (n *buildNetwork) attach(ctx context.Context, nsPath, id string) (release f
 // sweepBuildNetworks removes the build networks of this state root whose
 // builder process is gone (killed mid-build): their bridges and rules
 // would otherwise stay until reboot.
-func sweepBuildNetworks(ctx context.Context, alloc *ipam.Allocator, hostLock string) {
+func sweepBuildNetworks(ctx context.Context, fw Firewall, alloc *ipam.Allocator, hostLock string) {
 	names, err := alloc.Networks(ctx)
 	if err != nil {
 		return
@@ -180,7 +199,7 @@ func sweepBuildNetworks(ctx context.Context, alloc *ipam.Allocator, hostLock str
 		if err != nil || pid <= 0 || processAlive(pid) {
 			continue
 		}
-		(&buildNetwork{alloc: alloc, hostLock: hostLock, name: name, bridge: network.BridgeName(name)}).remove(ctx)
+		(&buildNetwork{fw: fw, alloc: alloc, hostLock: hostLock, name: name, bridge: network.BridgeName(name)}).remove(ctx)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network/ipam"
 )
 
@@ -59,7 +60,7 @@ RUN --network=none ls /sys/class/net > /none
 	if got := fileOf(t, fs, "none"); got != "lo\n" {
 		t.Errorf("RUN --network=none interfaces %q, want lo", got)
 	}
-	alloc, err := ipam.New(filepath.Dir(e.cacheDir))
+	alloc, err := ipam.New(layout.Layout{Root: filepath.Dir(e.cacheDir)}.IPAM())
 	if err != nil {
 		t.Fatal(err)
 	}

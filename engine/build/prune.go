@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // useLock is held shared by every build and exclusively by Prune, so a
@@ -23,7 +23,7 @@ type PruneReport struct {
 // all, the contents of RUN --mount=type=cache mounts. Images already built
 // are in the image store and stay. It waits for running builds to end.
 func (b *Builder) Prune(ctx context.Context, all bool) (PruneReport, error) {
-	l, err := state.AcquireFile(ctx, b.useLock(), true)
+	l, err := fsutil.Acquire(ctx, b.useLock())
 	if err != nil {
 		return PruneReport{}, err
 	}
@@ -37,7 +37,7 @@ func (b *Builder) Prune(ctx context.Context, all bool) (PruneReport, error) {
 		dirs = append(dirs, filepath.Join(b.dir, "mounts"))
 	}
 	for _, d := range dirs {
-		rep.Reclaimed += state.DirSize(d)
+		rep.Reclaimed += fsutil.DirSize(d)
 		ents, err := os.ReadDir(d)
 		if err != nil && !os.IsNotExist(err) {
 			return rep, err

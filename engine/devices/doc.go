@@ -16,4 +16,7 @@
 //
 // The package reads the host; it never creates anything but the generated
 // spec file under the run dir.
+//
+// It imports no berth package and must import none above it: the engine
+// passes the service and applies the names to the spec.
 package devices

@@ -5,4 +5,7 @@
 // `berth events`. With no daemon to broadcast events, the file is the
 // broadcast: writers append whole lines under a flock, readers tail it,
 // and it rotates to events.jsonl.1 when it grows past its bound.
+//
+// It imports engine/state (the container records it describes) only; it
+// must not import package engine or the supervisor, which both write to it.
 package events

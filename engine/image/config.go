@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/layout"
 )
 
 // Config is the registry part of berth's config file and environment.
@@ -32,7 +31,7 @@ const (
 
 // DefaultConfigPaths are read in order; the first that exists is used.
 func DefaultConfigPaths() []string {
-	return []string{filepath.Join(state.Root(), "config.yaml"), "/etc/berth/config.yaml"}
+	return []string{layout.FromEnv().Config(), "/etc/berth/config.yaml"}
 }
 
 // LoadConfig reads the first existing file of paths (DefaultConfigPaths

@@ -16,4 +16,7 @@
 //
 // Nothing half-written is ever visible under blobs/ or layers/: a failed
 // import leaves the store as it was.
+//
+// It imports internal/fsutil and internal/layout only of berth's packages;
+// it must not import package engine or any other engine/ package.
 package image

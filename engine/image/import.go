@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // ImportOptions say what to record about an imported image.
@@ -184,7 +184,7 @@ func (s *Store) ensureLayer(ctx context.Context, img v1.Image, d v1.Descriptor, 
 		send(StatusAlreadyExists, d.Size)
 		return s.layerSize(chain), nil
 	}
-	lk, err := state.Acquire(ctx, s.layerLockPath(chain))
+	lk, err := fsutil.Acquire(ctx, s.layerLockPath(chain))
 	if err != nil {
 		return 0, err
 	}

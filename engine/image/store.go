@@ -15,7 +15,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // Sentinel errors of the store.
@@ -106,7 +106,7 @@ type layerRecord struct {
 
 func (s *Store) readIndex() (*indexFile, error) {
 	idx := &indexFile{}
-	if err := state.ReadJSON(s.indexPath(), idx); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := fsutil.ReadJSON(s.indexPath(), idx); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("image index: %w", err)
 	}
 	if idx.Images == nil {
@@ -121,7 +121,7 @@ func (s *Store) readIndex() (*indexFile, error) {
 // updateIndex runs fn on the index under the index lock and writes the
 // result atomically when fn succeeds.
 func (s *Store) updateIndex(ctx context.Context, fn func(*indexFile) error) error {
-	lk, err := state.Acquire(ctx, filepath.Join(s.root, "index.lock"))
+	lk, err := fsutil.Acquire(ctx, filepath.Join(s.root, "index.lock"))
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *Store) updateIndex(ctx context.Context, fn func(*indexFile) error) erro
 	if err := fn(idx); err != nil {
 		return err
 	}
-	return state.WriteJSON(s.indexPath(), idx)
+	return fsutil.WriteJSON(s.indexPath(), idx)
 }
 
 // Image is an image in the store.

@@ -1,4 +1,7 @@
-// Package runtime turns a service and its image config into an OCI runtime-spec config.json and drives an OCI runtime (crun or runc) through its CLI.
+// Package runtime makes OCI runtime specs and drives an OCI runtime.
+//
+// It turns a service and its image config into a runtime-spec
+// config.json and drives an OCI runtime (crun or runc) through its CLI.
 //
 // Spec generation is a list of small SpecOpt options applied in order over
 // Docker's defaults (NewSpec, WithDefaults); Generate composes them for one
@@ -11,4 +14,7 @@
 // codes come from the caller's wait4 as a child subreaper. Every driver
 // passes the conformance suite in runtimetest. The init for `init: true`
 // lives in initproc.
+//
+// It imports internal/fsutil only of berth's packages; it must not import
+// package engine, the supervisor or the image store, which call it.
 package runtime

@@ -8,7 +8,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // OCIVersion is the ociVersion berth writes into config.json. runtime-spec's
@@ -69,7 +69,7 @@ func WriteBundle(dir string, s *specs.Spec) error {
 	}
 	// temp + fsync + rename + fsync of the directory: a crash leaves the
 	// old config.json or the new one, never a torn one.
-	if err := state.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
 		return fmt.Errorf("bundle %s: %w", dir, err)
 	}
 	return nil

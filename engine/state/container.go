@@ -1,7 +1,6 @@
 package state
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network/portmap"
 )
 
@@ -146,21 +146,21 @@ type Store struct {
 	root string
 }
 
-// NewStore returns the record store under a berth state root.
-func NewStore(root string) *Store { return &Store{root: filepath.Join(root, "containers")} }
+// NewStore returns the record store in dir (layout.Layout.Containers).
+func NewStore(dir string) *Store { return &Store{root: dir} }
 
 // Dir is the directory of a container's records, logs and bundle.
 func (s *Store) Dir(id string) string { return filepath.Join(s.root, id) }
 
 // Put writes a container record atomically.
 func (s *Store) Put(c *Container) error {
-	return WriteJSON(filepath.Join(s.Dir(c.ID), "container.json"), c)
+	return fsutil.WriteJSON(filepath.Join(s.Dir(c.ID), "container.json"), c)
 }
 
 // Get reads one container record.
 func (s *Store) Get(id string) (*Container, error) {
 	var c Container
-	if err := ReadJSON(filepath.Join(s.Dir(id), "container.json"), &c); err != nil {
+	if err := fsutil.ReadJSON(filepath.Join(s.Dir(id), "container.json"), &c); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("container %s: %w", id, ErrNoContainer)
 		}
@@ -171,14 +171,14 @@ func (s *Store) Get(id string) (*Container, error) {
 
 // PutState writes the runtime part of a record.
 func (s *Store) PutState(id string, st *RuntimeState) error {
-	return WriteJSON(filepath.Join(s.Dir(id), "state.json"), st)
+	return fsutil.WriteJSON(filepath.Join(s.Dir(id), "state.json"), st)
 }
 
 // GetState reads the runtime part of a record; a container never started
 // is StatusCreated.
 func (s *Store) GetState(id string) (*RuntimeState, error) {
 	var st RuntimeState
-	err := ReadJSON(filepath.Join(s.Dir(id), "state.json"), &st)
+	err := fsutil.ReadJSON(filepath.Join(s.Dir(id), "state.json"), &st)
 	if errors.Is(err, os.ErrNotExist) {
 		return &RuntimeState{Status: StatusCreated}, nil
 	}
@@ -254,9 +254,4 @@ func (s *Store) List(project string) ([]*Container, error) {
 		return out[i].Number < out[j].Number
 	})
 	return out, nil
-}
-
-// ProjectLock serializes commands that change one project.
-func ProjectLock(ctx context.Context, root, project string) (*Lock, error) {
-	return Acquire(ctx, filepath.Join(root, "locks", "project-"+project+".lock"))
 }

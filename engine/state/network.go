@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // Network is berth's record of one network (a bridge).
@@ -33,12 +35,12 @@ var ErrNoNetwork = errors.New("no such network")
 type Networks struct{ dir string }
 
 // NewNetworks returns the network record store of a state root.
-func NewNetworks(root string) *Networks { return &Networks{dir: filepath.Join(root, "networks")} }
+func NewNetworks(dir string) *Networks { return &Networks{dir: dir} }
 
 func (n *Networks) path(name string) string { return filepath.Join(n.dir, name+".json") }
 
 // Put writes a record.
-func (n *Networks) Put(r *Network) error { return WriteJSON(n.path(r.Name), r) }
+func (n *Networks) Put(r *Network) error { return fsutil.WriteJSON(n.path(r.Name), r) }
 
 // Get reads a record by name.
 func (n *Networks) Get(name string) (*Network, error) {
@@ -46,7 +48,7 @@ func (n *Networks) Get(name string) (*Network, error) {
 		return nil, fmt.Errorf("network %q: %w", name, ErrNoNetwork)
 	}
 	var r Network
-	if err := ReadJSON(n.path(name), &r); err != nil {
+	if err := fsutil.ReadJSON(n.path(name), &r); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("network %s: %w", name, ErrNoNetwork)
 		}

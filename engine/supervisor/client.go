@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // Client talks to one project's supervisor.
@@ -76,7 +76,7 @@ func (c *Client) Ensure(ctx context.Context) error {
 	if err := privateDir(c.paths.Dir); err != nil {
 		return fmt.Errorf("project %s supervisor: %w", c.Project, err)
 	}
-	lock, err := state.Acquire(ctx, c.paths.Spawn)
+	lock, err := fsutil.Acquire(ctx, c.paths.Spawn)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (c *Client) Exit(ctx context.Context) error {
 		if _, err := os.Stat(path); err != nil {
 			continue // never made: no such process ever ran
 		}
-		l, err := state.AcquireFile(ctx, path, true)
+		l, err := fsutil.Acquire(ctx, path)
 		if err != nil {
 			return fmt.Errorf("project %s: waiting for the supervisor to exit: %w", c.Project, err)
 		}

@@ -1,4 +1,4 @@
-// Package supervisor is the per-project supervisor process (DESIGN.md
+// Package supervisor is the per-project supervisor process (docs/design.md
 // decision 1): the berth binary re-executed as a hidden subcommand, in its
 // own session, one per project with running containers. It is the child
 // subreaper of the project's containers: it creates and starts them through
@@ -16,4 +16,8 @@
 // The CLI side is Client: Ensure starts the supervisor when none answers
 // (under a spawn lock, so two commands never start two), then each call is
 // one JSON request and one JSON response on a fresh connection.
+//
+// It imports engine/state, engine/events, engine/logs, engine/runtime,
+// network/dns and internal packages; it must not import package engine,
+// which is its client.
 package supervisor

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // KeepConfig configures a project's keeper (see Keep).
@@ -47,7 +47,7 @@ func Keep(ctx context.Context, cfg KeepConfig) error {
 	if err := privateDir(paths.Dir); err != nil {
 		return err
 	}
-	lock, ok, err := state.TryAcquireFile(paths.Keeper, true)
+	lock, ok, err := fsutil.TryAcquire(paths.Keeper, true)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func recent(ts []time.Time, since time.Time) []time.Time {
 // the supervisor that adopted it (or will).
 func recordExit(paths Paths, pid, code int, logf func(string, ...any)) {
 	path := filepath.Join(paths.Exits, strconv.Itoa(pid))
-	if err := state.WriteFile(path, []byte(strconv.Itoa(code)+"\n"), 0o600); err != nil {
+	if err := fsutil.WriteFile(path, []byte(strconv.Itoa(code)+"\n"), 0o600); err != nil {
 		logf("keeper: record exit of pid %d: %v", pid, err)
 	}
 }

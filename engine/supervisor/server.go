@@ -20,6 +20,8 @@ import (
 	"github.com/berth-dev/berth/engine/logs"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
+	"github.com/berth-dev/berth/internal/layout"
 	"github.com/berth-dev/berth/network/dns"
 )
 
@@ -102,10 +104,10 @@ func Run(ctx context.Context, cfg Config) error {
 	s := &Server{
 		cfg:        cfg,
 		paths:      PathsFor(cfg.RunDir, cfg.Project),
-		store:      state.NewStore(cfg.Root),
+		store:      state.NewStore(layout.Layout{Root: cfg.Root}.Containers()),
 		containers: map[string]*managed{},
 		byPid:      map[int]*managed{},
-		events:     events.New(cfg.Root),
+		events:     events.New(layout.Layout{Root: cfg.Root}.Events()),
 	}
 	s.onHealth = func(m *managed, status string) {
 		if status != HealthStarting {
@@ -116,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	lock, err := state.Acquire(lctx, s.paths.Lock)
+	lock, err := fsutil.Acquire(lctx, s.paths.Lock)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("another supervisor holds project %s: %w", cfg.Project, err)
@@ -145,7 +147,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.Chmod(s.paths.Socket, 0o600); err != nil {
 		return err
 	}
-	if err := state.WriteFile(s.paths.Pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := fsutil.WriteFile(s.paths.Pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return err
 	}
 	defer os.Remove(s.paths.Pid)

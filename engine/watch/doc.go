@@ -6,4 +6,7 @@
 // into one batch, and the plan of one batch: per service, rebuild, the
 // files to sync, restart, exec hooks. Carrying a plan out (writing into
 // containers, restarting, rebuilding) is the engine's.
+//
+// It imports no berth package and must import none: the engine carries
+// plans out.
 package watch

@@ -7,4 +7,6 @@
 // RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, bind-mount /proc/self/fd/N on a
 // staging path only root reaches, give that path to runc, and unmount it
 // once runc has made its own copy in the container's mount namespace.
+//
+// It imports no berth package and must import none.
 package safepath

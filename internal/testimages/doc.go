@@ -13,4 +13,7 @@
 // packages a web app imports: the base image that examples and e2e tests
 // compile Go programs in, offline. Its one big layer is uncompressed and
 // kept in the same cache directory, keyed by the Go version.
+//
+// It imports no berth package; nothing but tests, benchmarks and examples
+// import it.
 package testimages

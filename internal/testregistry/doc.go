@@ -7,4 +7,7 @@
 // so the registry also serves as a docker.io mirror
 // (BERTH_REGISTRY_MIRRORS=docker.io=127.0.0.1:PORT makes `image: busybox`
 // resolve to it).
+//
+// It imports internal/testimages only; nothing but tests, benchmarks and
+// examples import it.
 package testregistry

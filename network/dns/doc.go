@@ -1,5 +1,5 @@
 // Package dns is the embedded resolver every berth container reaches at
-// 127.0.0.11:53, served by the project's supervisor (DESIGN.md decision 6).
+// 127.0.0.11:53, served by the project's supervisor (docs/design.md decision 6).
 //
 // A Server answers A queries for the names a Resolver knows — service
 // names, aliases, container names and hostnames, only on networks the
@@ -17,4 +17,7 @@
 // sockets stay in that namespace and are served by the supervisor's
 // goroutines like any other. ResolvConf and HostsFile write the
 // container's /etc/resolv.conf and /etc/hosts.
+//
+// It imports no berth package and must import nothing under engine/
+// (network/deps_test.go).
 package dns

@@ -7,4 +7,7 @@
 // berth network. Allocations live in one JSON file under the state root,
 // changed only under a cross-process flock, so two berth commands working
 // on two projects at once get disjoint subnets.
+//
+// It imports internal/fsutil (lock, atomic JSON) only of berth's packages;
+// it must import nothing under engine/ (network/deps_test.go).
 package ipam

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/berth-dev/berth/engine/state"
+	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/vishvananda/netlink"
 )
 
@@ -88,11 +88,12 @@ func WithPool(pool *net.IPNet, size int) Opt {
 // WithRouteLister replaces the host route lister (tests use a fake).
 func WithRouteLister(f RouteLister) Opt { return func(a *Allocator) { a.routes = f } }
 
-// New returns the allocator whose records live under the state root.
-func New(root string, opts ...Opt) (*Allocator, error) {
+// New returns the allocator whose records live in dir
+// (layout.Layout.IPAM: <state root>/network).
+func New(dir string, opts ...Opt) (*Allocator, error) {
 	a := &Allocator{
-		file:   filepath.Join(root, "network", "ipam.json"),
-		lock:   filepath.Join(root, "network", "ipam.lock"),
+		file:   filepath.Join(dir, "ipam.json"),
+		lock:   filepath.Join(dir, "ipam.lock"),
 		pool:   DefaultPool,
 		size:   DefaultSubnetSize,
 		routes: HostRoutes,
@@ -123,13 +124,13 @@ type netRecord struct {
 }
 
 func (a *Allocator) update(ctx context.Context, write bool, fn func(*record) error) error {
-	l, err := state.Acquire(ctx, a.lock)
+	l, err := fsutil.Acquire(ctx, a.lock)
 	if err != nil {
 		return err
 	}
 	defer l.Release()
 	rec := &record{}
-	if err := state.ReadJSON(a.file, rec); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := fsutil.ReadJSON(a.file, rec); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if rec.Networks == nil {
@@ -141,7 +142,7 @@ func (a *Allocator) update(ctx context.Context, write bool, fn func(*record) err
 	if !write {
 		return nil
 	}
-	return state.WriteJSON(a.file, rec)
+	return fsutil.WriteJSON(a.file, rec)
 }
 
 // AllocateSubnet gives network a subnet and gateway: requested when not

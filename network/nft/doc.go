@@ -55,4 +55,7 @@
 // turned it on, Cleanup turns it off again with the table (forward.go).
 // The other sysctl berth sets, route_localnet=1, is per bridge and goes
 // with the bridge.
+//
+// It imports network/portmap only of berth's packages; it must import
+// nothing under engine/ (network/deps_test.go).
 package nft
