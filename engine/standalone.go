@@ -56,6 +56,9 @@ type StandaloneOptions struct {
 	Created func(id string) error
 	// IP is the container's address on the first of Networks (--ip).
 	IP string
+	// Aliases are its names on the first of Networks besides its own
+	// (--network-alias); the default bridge takes none, as Docker's.
+	Aliases []string
 	// PublishAll publishes every exposed port (the image's EXPOSE and
 	// --expose) on a free host port (-P).
 	PublishAll bool
@@ -106,21 +109,29 @@ func standaloneProject(o *StandaloneOptions) (*types.Project, error) {
 	if svc.PullPolicy == "" {
 		svc.PullPolicy = types.PullPolicyMissing
 	}
+	userNetwork := len(o.Networks) > 0 && o.Networks[0] != DefaultBridge
+	if len(o.Aliases) > 0 && (svc.NetworkMode != "" || !userNetwork) {
+		return nil, fmt.Errorf("network-scoped alias is supported only for containers in user defined networks")
+	}
+	if o.IP != "" && (svc.NetworkMode != "" || !userNetwork) {
+		return nil, fmt.Errorf("user specified IP address is supported on user defined networks only")
+	}
 	switch {
 	case svc.NetworkMode != "":
 		svc.Networks = nil
-	case len(o.Networks) > 0:
+	case userNetwork:
 		svc.Networks = map[string]*types.ServiceNetworkConfig{}
 		for i, n := range o.Networks {
 			svc.Networks[n] = nil
-			if i == 0 && o.IP != "" {
-				svc.Networks[n] = &types.ServiceNetworkConfig{Ipv4Address: o.IP}
+			if i == 0 && (o.IP != "" || len(o.Aliases) > 0) {
+				svc.Networks[n] = &types.ServiceNetworkConfig{Ipv4Address: o.IP, Aliases: o.Aliases}
 			}
 			p.Networks[n] = types.NetworkConfig{Name: n, External: true}
 		}
 	default:
-		svc.Networks = map[string]*types.ServiceNetworkConfig{"default": nil}
-		p.Networks["default"] = types.NetworkConfig{Name: p.Name + "_default"}
+		// Docker's default bridge (defaultbridge.go): made on first use
+		svc.Networks = map[string]*types.ServiceNetworkConfig{defaultBridgeKey: nil}
+		p.Networks[defaultBridgeKey] = types.NetworkConfig{Name: DefaultBridge, External: true}
 	}
 	for _, v := range o.Volumes {
 		// made (as `docker volume create`) before Up, so that it belongs
