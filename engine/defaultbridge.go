@@ -101,9 +101,13 @@ func (e *Engine) joinDefaultBridge(ctx context.Context, p *types.Project, id str
 		return nil, nil, err
 	}
 	defer lock.Release()
-	rec, err := e.ensureDefaultBridgeLocked(ctx)
+	rec, err := e.networks().Get(DefaultBridge)
 	if err != nil {
-		return nil, nil, err
+		// removed since Up's ensureNetworks made sure of it (which
+		// also applied it: not again here)
+		if rec, err = e.ensureDefaultBridgeLocked(ctx); err != nil {
+			return nil, nil, err
+		}
 	}
 	ip, err := alloc.AllocateIP(ctx, rec.Name, id, nil)
 	if err != nil {
@@ -150,4 +154,15 @@ func (e *Engine) releaseDefaultBridge(ctx context.Context) error {
 	}
 	e.emit("Network", DefaultBridge, "Removed")
 	return nil
+}
+
+// servesNames reports whether a container is on a network whose names
+// berth's resolver serves: any but the default bridge.
+func servesNames(rec *state.Container) bool {
+	for _, a := range rec.Networks {
+		if a.Network != DefaultBridge {
+			return true
+		}
+	}
+	return false
 }

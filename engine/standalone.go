@@ -164,7 +164,7 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 			return nil, -1, fmt.Errorf("volume %s: %w", v, err)
 		}
 	}
-	if o.Foreground && (o.Run.Tty || o.Run.Interactive) {
+	if o.Foreground && (o.Run.Tty || o.Run.Interactive || runsAlone(o)) {
 		ro := o.Run
 		ro.Remove = o.Remove
 		ro.Service = StandaloneService
@@ -200,6 +200,15 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 	}
 	code, err := e.attachStandalone(ctx, p, rec, o)
 	return rec, code, err
+}
+
+// runsAlone reports whether a foreground container can run as `berth
+// run` does, with the CLI as its parent and no supervisor (the fast path
+// of `run --rm IMAGE CMD`): it goes with --rm, so no log needs to outlive
+// it, and it has no healthcheck, which only the supervisor runs.
+func runsAlone(o *StandaloneOptions) bool {
+	hc := o.Service.HealthCheck
+	return o.Remove && (hc == nil || hc.Disable)
 }
 
 // attachStandalone follows a foreground container's output until it
