@@ -89,7 +89,7 @@ func hostNameservers(t *testing.T) []string {
 // refused with Docker's message, and the network goes with its last
 // container.
 func TestContainerDefaultBridge(t *testing.T) {
-	e := containerEnv(t, "br-a", "br-b", "web")
+	e := containerEnv(t, "br-a", "br-b", "web", "br-auto")
 	if _, ok := networkLs(t, e)["bridge"]; ok {
 		t.Fatalf("network ls lists bridge before any container: nothing should be resident")
 	}
@@ -197,6 +197,21 @@ func TestContainerDefaultBridge(t *testing.T) {
 	if _, err := net.InterfaceByName(inspect[0].Options["com.docker.network.bridge.name"]); err == nil {
 		t.Errorf("bridge device %s still exists after the last container's rm", inspect[0].Options["com.docker.network.bridge.name"])
 	}
+
+	// -d --rm: made again on first use, gone with the autoremove
+	e.MustBerth(t, "container", "run", "-d", "--rm", "--name", "br-auto", "busybox", "sh", "-c", "sleep 1")
+	if _, ok := networkLs(t, e)["bridge"]; !ok {
+		t.Errorf("network ls: no bridge while br-auto runs on it")
+	}
+	Eventually(t, 30*time.Second, func() error {
+		if ls := containerLs(t, e, "-a"); len(ls) > 0 {
+			return fmt.Errorf("container ls -a: %v, want br-auto autoremoved", ls)
+		}
+		if _, ok := networkLs(t, e)["bridge"]; ok {
+			return fmt.Errorf("network ls lists bridge after the autoremove of its last container")
+		}
+		return nil
+	})
 }
 
 // TestContainerUserNetworkNames: two standalone containers on a user
