@@ -121,6 +121,10 @@ func TestContainerDefaultBridge(t *testing.T) {
 		t.Fatalf("br-a %s and br-b %s: want two addresses in bridge's subnet %s", ipA, ipB, subnet)
 	}
 
+	// the tutorials' way to learn it: the legacy top-level field
+	if r := e.MustBerth(t, "container", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "br-a"); strings.TrimSpace(r.Stdout) != ipA.String() {
+		t.Errorf("container inspect -f {{.NetworkSettings.IPAddress}} br-a: %q, want %s", r.Stdout, ipA)
+	}
 	// by address: yes
 	cFetch(t, e, "br-b", fmt.Sprintf("http://%s:8080/", ipA), "hostname:")
 	// by name: no, as on Docker's default bridge
