@@ -263,6 +263,13 @@ func (e *Engine) remove(ctx context.Context, rec *state.Container, removeVolumes
 			rt.Delete(ctx, rec.ID, true)
 		}
 	}
+	return e.removeRan(ctx, rec, removeVolumes)
+}
+
+// removeRan is remove for a container the runtime no longer knows: one
+// that `<runtime> run` ran in the foreground to its end (the runtime
+// deletes it then), so neither the supervisor nor the runtime is asked.
+func (e *Engine) removeRan(ctx context.Context, rec *state.Container, removeVolumes bool) error {
 	var errs []error
 	// A start killed half-way may have left a subpath bound in the dir:
 	// removing the dir through it would empty the volume.

@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/dns"
+	"github.com/berth-dev/berth/network/ipam"
 	"github.com/berth-dev/berth/network/nft"
 	"github.com/berth-dev/berth/network/portmap"
 )
@@ -114,25 +115,12 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 	var hostEntries []dns.HostEntry
 	var firstGateway net.IP
 	defaultRoute := true
+	onDefaultBridge := false
 	for i, key := range serviceNetworks(svc) {
-		rec, err := e.networks().Get(networkName(p, key))
-		if err != nil {
-			// not made by this command's ensureNetworks (a one-off on a
-			// network created since): make it now
-			if rec, err = e.ensureNetwork(ctx, p, key); err != nil {
-				return nil, err
-			}
-		}
-		var want net.IP
 		cfg := svc.Networks[key]
-		if cfg != nil && cfg.Ipv4Address != "" {
-			if want = net.ParseIP(cfg.Ipv4Address).To4(); want == nil {
-				return nil, fmt.Errorf("service %q: networks.%s.ipv4_address %q is not an IPv4 address", svc.Name, key, cfg.Ipv4Address)
-			}
-		}
-		ip, err := alloc.AllocateIP(ctx, rec.Name, id, want)
+		rec, ip, err := e.networkAddress(ctx, p, svc, key, id, alloc)
 		if err != nil {
-			return nil, fmt.Errorf("service %q: network %s: %w", svc.Name, key, err)
+			return nil, err
 		}
 		_, subnet, _ := net.ParseCIDR(rec.Subnet)
 		ones, _ := subnet.Mask.Size()
@@ -154,15 +142,19 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 			}
 			a.MAC = mac.String()
 		}
-		a.Aliases = []string{svc.Name, name, ns.hostname}
-		if cfg != nil {
-			a.Aliases = append(a.Aliases, cfg.Aliases...)
-		}
-		for _, l := range svc.Links {
-			target, alias, ok := strings.Cut(l, ":")
-			_ = target
-			if ok {
-				a.Aliases = append(a.Aliases, alias)
+		if rec.Name == DefaultBridge {
+			onDefaultBridge = true // no names there, as on Docker's
+		} else {
+			a.Aliases = []string{svc.Name, name, ns.hostname}
+			if cfg != nil {
+				a.Aliases = append(a.Aliases, cfg.Aliases...)
+			}
+			for _, l := range svc.Links {
+				target, alias, ok := strings.Cut(l, ":")
+				_ = target
+				if ok {
+					a.Aliases = append(a.Aliases, alias)
+				}
 			}
 		}
 		isDefault := defaultRoute && !rec.Internal
@@ -188,7 +180,43 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 	}
 	hosts := dns.HostsFile(hostEntries[:1], hostEntriesOf(svc.ExtraHosts), firstGateway)
 	resolv := dns.ResolvConf(nil, svc.DNSSearch, svc.DNSOpts)
+	if onDefaultBridge && len(ns.attached) == 1 {
+		// Docker's default bridge: the host's resolvers, no embedded DNS
+		resolv = dns.BridgeResolvConf(svc.DNS, svc.DNSSearch, svc.DNSOpts, "/etc/resolv.conf", "/run/systemd/resolve/resolv.conf")
+	}
 	return ns, writeNetFiles(dir, c, hosts, resolv, ns.hostname)
+}
+
+// networkAddress finds (or makes) the network a container joins under
+// key and allocates the container's address on it: the one it asks
+// (ipv4_address, --ip) or the next free one.
+func (e *Engine) networkAddress(ctx context.Context, p *types.Project, svc types.ServiceConfig, key, id string, alloc *ipam.Allocator) (*state.Network, net.IP, error) {
+	if networkName(p, key) == DefaultBridge {
+		rec, ip, err := e.joinDefaultBridge(ctx, p, id, alloc) // defaultbridge.go
+		if err != nil {
+			return nil, nil, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		return rec, ip, nil
+	}
+	rec, err := e.networks().Get(networkName(p, key))
+	if err != nil {
+		// not made by this command's ensureNetworks (a one-off on a
+		// network created since): make it now
+		if rec, err = e.ensureNetwork(ctx, p, key); err != nil {
+			return nil, nil, err
+		}
+	}
+	var want net.IP
+	if cfg := svc.Networks[key]; cfg != nil && cfg.Ipv4Address != "" {
+		if want = net.ParseIP(cfg.Ipv4Address).To4(); want == nil {
+			return nil, nil, fmt.Errorf("service %q: networks.%s.ipv4_address %q is not an IPv4 address", svc.Name, key, cfg.Ipv4Address)
+		}
+	}
+	ip, err := alloc.AllocateIP(ctx, rec.Name, id, want)
+	if err != nil {
+		return nil, nil, fmt.Errorf("service %q: network %s: %w", svc.Name, key, err)
+	}
+	return rec, ip, nil
 }
 
 func hostEntriesOf(h types.HostsList) []dns.HostEntry {
@@ -309,7 +337,7 @@ func (e *Engine) teardownNetwork(ctx context.Context, rec *state.Container) {
 		// the project's networks
 		if nets, err := e.networks().List(); err == nil {
 			for _, n := range nets {
-				if n.Project == rec.Project {
+				if n.Project == rec.Project || (n.Name == DefaultBridge && IsStandalone(rec)) {
 					ns.attached = append(ns.attached, state.Attachment{Network: n.Name})
 				}
 			}

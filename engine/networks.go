@@ -95,6 +95,9 @@ func priority(n *types.ServiceNetworkConfig) int {
 func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string) (*state.Network, error) {
 	cfg, declared := p.Networks[key]
 	name := networkName(p, key)
+	if name == DefaultBridge {
+		return e.ensureDefaultBridge(ctx, p) // defaultbridge.go
+	}
 	if err := names.ValidNetworkName(name); err != nil {
 		return nil, fmt.Errorf("networks.%s: %w", key, err)
 	}
@@ -162,8 +165,17 @@ type NetworkSpec struct {
 
 // CreateNetwork allocates a subnet and makes the bridge and its rules.
 // Nothing is left when it fails. The name becomes a file name under the
-// state root, so it must be a valid network name (names.ValidNetworkName).
+// state root, so it must be a valid network name (names.ValidNetworkName),
+// and not one of Docker's predefined networks (bridge, host, none).
 func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (rec *state.Network, err error) {
+	if predefinedNetwork(s.Name) {
+		return nil, fmt.Errorf("operation is not permitted on predefined %s network: %w", s.Name, ErrPredefinedNetwork)
+	}
+	return e.createNetwork(ctx, s)
+}
+
+// createNetwork is CreateNetwork, the default bridge's name allowed.
+func (e *Engine) createNetwork(ctx context.Context, s NetworkSpec) (rec *state.Network, err error) {
 	if err := names.ValidNetworkName(s.Name); err != nil {
 		return nil, err
 	}
@@ -267,8 +279,18 @@ func (e *Engine) applyNetwork(ctx context.Context, rec *state.Network) error {
 	return nil
 }
 
-// RemoveNetwork deletes a network that no container uses.
+// RemoveNetwork deletes a network that no container uses. The default
+// bridge is refused, as Docker refuses it: it goes by itself with its last
+// container.
 func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
+	if name == DefaultBridge {
+		return fmt.Errorf("%s is a pre-defined network and cannot be removed", name)
+	}
+	return e.removeNetwork(ctx, name)
+}
+
+// removeNetwork is RemoveNetwork, the default bridge included.
+func (e *Engine) removeNetwork(ctx context.Context, name string) error {
 	rec, err := e.networks().Get(name)
 	if err != nil {
 		return err
@@ -345,6 +367,12 @@ func (e *Engine) removeProjectNetworks(ctx context.Context, projectName string, 
 			continue
 		}
 		e.emit("Network", n.Name, "Removed")
+	}
+	if isStandaloneProject(projectName) {
+		// the last container on the default bridge takes it along
+		if err := e.releaseDefaultBridge(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("network %s: %w", DefaultBridge, err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -221,7 +221,8 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 		res.ExitCode = 0
 		return res, nil
 	}
-	if len(rec.Networks) > 0 {
+	named := servesNames(rec)
+	if named {
 		// the project's resolver must answer inside the one-off's netns
 		sup := e.supervisor(p.Name)
 		if err := sup.Ensure(ctx); err == nil {
@@ -230,13 +231,19 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 	}
 	var runErr error
 	res.ExitCode, runErr = e.runForeground(ctx, rec, *o)
-	if len(rec.Networks) > 0 {
+	if named {
 		// stop serving its names; the record itself stays unless --rm,
 		// with the exit runForeground wrote (Compose: "exited")
 		e.supervisor(p.Name).Call(context.WithoutCancel(ctx), supervisor.Request{Op: supervisor.OpUnserveDNS, ID: rec.ID})
 	}
 	if o.Remove {
-		if err := e.remove(context.WithoutCancel(ctx), rec, true); err != nil && runErr == nil {
+		remove := e.remove
+		if runErr == nil && !named {
+			// the runtime deleted it at its exit, and no supervisor
+			// holds it: nobody to ask
+			remove = e.removeRan
+		}
+		if err := remove(context.WithoutCancel(ctx), rec, true); err != nil && runErr == nil {
 			runErr = err
 		}
 	}

@@ -56,6 +56,9 @@ type StandaloneOptions struct {
 	Created func(id string) error
 	// IP is the container's address on the first of Networks (--ip).
 	IP string
+	// Aliases are its names on the first of Networks besides its own
+	// (--network-alias); the default bridge takes none, as Docker's.
+	Aliases []string
 	// PublishAll publishes every exposed port (the image's EXPOSE and
 	// --expose) on a free host port (-P).
 	PublishAll bool
@@ -106,21 +109,29 @@ func standaloneProject(o *StandaloneOptions) (*types.Project, error) {
 	if svc.PullPolicy == "" {
 		svc.PullPolicy = types.PullPolicyMissing
 	}
+	userNetwork := len(o.Networks) > 0 && o.Networks[0] != DefaultBridge
+	if len(o.Aliases) > 0 && (svc.NetworkMode != "" || !userNetwork) {
+		return nil, fmt.Errorf("network-scoped alias is supported only for containers in user defined networks")
+	}
+	if o.IP != "" && (svc.NetworkMode != "" || !userNetwork) {
+		return nil, fmt.Errorf("user specified IP address is supported on user defined networks only")
+	}
 	switch {
 	case svc.NetworkMode != "":
 		svc.Networks = nil
-	case len(o.Networks) > 0:
+	case userNetwork:
 		svc.Networks = map[string]*types.ServiceNetworkConfig{}
 		for i, n := range o.Networks {
 			svc.Networks[n] = nil
-			if i == 0 && o.IP != "" {
-				svc.Networks[n] = &types.ServiceNetworkConfig{Ipv4Address: o.IP}
+			if i == 0 && (o.IP != "" || len(o.Aliases) > 0) {
+				svc.Networks[n] = &types.ServiceNetworkConfig{Ipv4Address: o.IP, Aliases: o.Aliases}
 			}
 			p.Networks[n] = types.NetworkConfig{Name: n, External: true}
 		}
 	default:
-		svc.Networks = map[string]*types.ServiceNetworkConfig{"default": nil}
-		p.Networks["default"] = types.NetworkConfig{Name: p.Name + "_default"}
+		// Docker's default bridge (defaultbridge.go): made on first use
+		svc.Networks = map[string]*types.ServiceNetworkConfig{defaultBridgeKey: nil}
+		p.Networks[defaultBridgeKey] = types.NetworkConfig{Name: DefaultBridge, External: true}
 	}
 	for _, v := range o.Volumes {
 		// made (as `docker volume create`) before Up, so that it belongs
@@ -153,7 +164,7 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 			return nil, -1, fmt.Errorf("volume %s: %w", v, err)
 		}
 	}
-	if o.Foreground && (o.Run.Tty || o.Run.Interactive) {
+	if o.Foreground && (o.Run.Tty || o.Run.Interactive || runsAlone(o)) {
 		ro := o.Run
 		ro.Remove = o.Remove
 		ro.Service = StandaloneService
@@ -189,6 +200,15 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 	}
 	code, err := e.attachStandalone(ctx, p, rec, o)
 	return rec, code, err
+}
+
+// runsAlone reports whether a foreground container can run as `berth
+// run` does, with the CLI as its parent and no supervisor (the fast path
+// of `run --rm IMAGE CMD`): it goes with --rm, so no log needs to outlive
+// it, and it has no healthcheck, which only the supervisor runs.
+func runsAlone(o *StandaloneOptions) bool {
+	hc := o.Service.HealthCheck
+	return o.Remove && (hc == nil || hc.Disable)
 }
 
 // attachStandalone follows a foreground container's output until it

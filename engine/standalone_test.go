@@ -19,8 +19,11 @@ func TestStandaloneProject(t *testing.T) {
 	if svc.ContainerName != "web" || svc.Labels[LabelStandalone] != "true" || svc.Labels["dev.berth.autoremove"] != "true" {
 		t.Errorf("service: name %q labels %v", svc.ContainerName, svc.Labels)
 	}
-	if _, ok := svc.Networks["default"]; !ok || p.Networks["default"].Name != p.Name+"_default" {
-		t.Errorf("default network: %v %v", svc.Networks, p.Networks)
+	if n, ok := p.Networks[defaultBridgeKey]; !ok || n.Name != DefaultBridge || !bool(n.External) || len(p.Networks) != 1 {
+		t.Errorf("default network: %v, want only %s (external: Down leaves it to releaseDefaultBridge)", p.Networks, DefaultBridge)
+	}
+	if _, ok := svc.Networks[defaultBridgeKey]; !ok || len(svc.Networks) != 1 {
+		t.Errorf("service networks: %v, want the default bridge", svc.Networks)
 	}
 	if v := p.Volumes["data"]; v.Name != "data" || !bool(v.External) {
 		t.Errorf("named volume: %+v, want data, external", v)
@@ -34,8 +37,19 @@ func TestStandaloneProject(t *testing.T) {
 	if n := p.Networks["shared"]; n.Name != "shared" || !bool(n.External) {
 		t.Errorf("--network shared: %+v", n)
 	}
-	if _, ok := p.Networks["default"]; ok {
-		t.Errorf("--network shared still has a default network")
+	if _, ok := p.Networks[defaultBridgeKey]; ok {
+		t.Errorf("--network shared still has the default bridge")
+	}
+
+	o = &StandaloneOptions{Networks: []string{"shared"}, Aliases: []string{"db"}, IP: "10.1.2.3"}
+	p, _ = standaloneProject(o)
+	if cfg := p.Services[StandaloneService].Networks["shared"]; cfg == nil || cfg.Ipv4Address != "10.1.2.3" || len(cfg.Aliases) != 1 || cfg.Aliases[0] != "db" {
+		t.Errorf("--network shared --ip --network-alias: %+v", cfg)
+	}
+	for _, o := range []*StandaloneOptions{{Aliases: []string{"db"}}, {IP: "10.1.2.3"}} {
+		if _, err := standaloneProject(o); err == nil || !strings.Contains(err.Error(), "user defined networks") {
+			t.Errorf("alias/ip on the default bridge (%+v): %v, want Docker's refusal", o, err)
+		}
 	}
 
 	o = &StandaloneOptions{Foreground: true, Remove: true}

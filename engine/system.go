@@ -168,6 +168,9 @@ func (e *Engine) SystemPrune(ctx context.Context, o PruneOptions) (*PruneReport,
 			rep.Networks = append(rep.Networks, n.Name)
 		}
 	}
+	if err := e.releaseDefaultBridge(ctx); err != nil { // predefined: not reported, as Docker
+		errs = append(errs, err)
+	}
 
 	_, vols, _, err := e.inUse()
 	if err != nil {

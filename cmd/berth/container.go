@@ -65,6 +65,7 @@ type runFlags struct {
 	labelFiles                                                           []string
 	platform                                                             string
 	ip                                                                   string
+	networkAliases                                                       []string
 	cidfile                                                              string
 	gpus                                                                 string
 	entrypointSet, stopTimeoutSet                                        bool
@@ -103,7 +104,8 @@ func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
 	f.StringVarP(&o.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
 	f.StringVar(&o.restart, "restart", "no", "Restart policy: no, always, unless-stopped, on-failure[:max-retries]")
-	f.StringVar(&o.network, "network", "", "Connect a container to a network: bridge (its own), none, host, container:NAME or a berth network")
+	f.StringVar(&o.network, "network", "", "Connect a container to a network: bridge (the default, no name resolution), none, host, container:NAME or a berth network")
+	f.StringArrayVar(&o.networkAliases, "network-alias", nil, "Add network-scoped alias for the container (on a berth network)")
 	f.StringVar(&o.network, "net", "", "Connect a container to a network")
 	f.MarkHidden("net")
 	f.StringVar(&o.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104), on the network --network names")
@@ -274,6 +276,7 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 	if o.rm && o.restart != "no" {
 		return svc, so, fmt.Errorf("conflicting options: --restart %s and --rm", o.restart)
 	}
+	so.Aliases = o.networkAliases
 	switch n := o.network; {
 	case n == "" || n == "bridge" || n == "default":
 	case n == "none" || n == "host" || strings.HasPrefix(n, "container:"):

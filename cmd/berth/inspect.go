@@ -242,8 +242,14 @@ type endpointIPAM struct {
 }
 
 type networkSettings struct {
-	Ports    map[string][]portBinding
-	Networks map[string]endpointSettings
+	Ports map[string][]portBinding
+	// The legacy top-level fields Docker fills from the default bridge's
+	// endpoint only (tutorials read .NetworkSettings.IPAddress).
+	IPAddress   string
+	IPPrefixLen int
+	Gateway     string
+	MacAddress  string
+	Networks    map[string]endpointSettings
 }
 
 // serviceBits are the fields inspect reads from a record's hashed service
@@ -363,6 +369,10 @@ func inspectContainer(store *engine.Records, r *engine.Container) (containerJSON
 		c.NetworkSettings.Networks[n.Network] = endpointSettings{
 			IPAMConfig: requestedAddresses(r.Config, n.Key),
 			Aliases:    aliases, IPAddress: n.IP, IPPrefixLen: n.Prefix, Gateway: n.Gateway, MacAddress: n.MAC,
+		}
+		if n.Network == engine.DefaultBridge {
+			ns := &c.NetworkSettings
+			ns.IPAddress, ns.IPPrefixLen, ns.Gateway, ns.MacAddress = n.IP, n.Prefix, n.Gateway, n.MAC
 		}
 	}
 	if c.HostConfig.NetworkMode == "" {

@@ -197,9 +197,14 @@ func networkRmCmd(g *globalOptions) *cobra.Command {
 			}
 			var errs []string
 			for _, name := range args {
-				n, err := findNetwork(engine.OpenRecords(layout.FromEnv()), name)
-				if err == nil {
-					err = eng.RemoveNetwork(cmd.Context(), n.Name)
+				var err error
+				if name == engine.DefaultBridge {
+					err = eng.RemoveNetwork(cmd.Context(), name) // refused, as Docker
+				} else {
+					var n *engine.NetworkRecord
+					if n, err = findNetwork(engine.OpenRecords(layout.FromEnv()), name); err == nil {
+						err = eng.RemoveNetwork(cmd.Context(), n.Name)
+					}
 				}
 				if err != nil {
 					errs = append(errs, err.Error())

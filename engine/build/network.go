@@ -208,45 +208,8 @@ func processAlive(pid int) bool {
 	return err == nil || !errors.Is(err, os.ErrNotExist)
 }
 
-// Docker's fallback resolvers when the host has none a container can reach.
-var defaultNameservers = []string{"8.8.8.8", "8.8.4.4"}
-
 // bridgeResolvConf is the /etc/resolv.conf of a RUN on the build network,
-// as Docker writes one for its default bridge: the host's resolvers minus
-// loopback ones (they answer only in the host's namespace) and IPv6 ones
-// (the build network has no IPv6); systemd-resolved's upstream list when
-// the host file names only its stub; Google's when nothing is left.
+// as Docker writes one for its default bridge (dns.BridgeResolvConf).
 func bridgeResolvConf(paths ...string) []byte {
-	var rc dns.HostResolvConf
-	var servers []string
-	for _, p := range paths {
-		parsed, err := dns.ParseResolvConf(p)
-		if err != nil {
-			continue
-		}
-		rc = parsed
-		servers = servers[:0]
-		for _, ns := range parsed.Nameservers {
-			if ip := net.ParseIP(ns); ip != nil && ip.To4() != nil && !ip.IsLoopback() {
-				servers = append(servers, ns)
-			}
-		}
-		if len(servers) > 0 {
-			break
-		}
-	}
-	if len(servers) == 0 {
-		servers = defaultNameservers
-	}
-	var b strings.Builder
-	for _, ns := range servers {
-		b.WriteString("nameserver " + ns + "\n")
-	}
-	if len(rc.Search) > 0 {
-		b.WriteString("search " + strings.Join(rc.Search, " ") + "\n")
-	}
-	if len(rc.Options) > 0 {
-		b.WriteString("options " + strings.Join(rc.Options, " ") + "\n")
-	}
-	return []byte(b.String())
+	return dns.BridgeResolvConf(nil, nil, nil, paths...)
 }

@@ -28,6 +28,11 @@ type Network struct {
 	Created  time.Time         `json:"created"`
 }
 
+// DefaultBridge is the name of the default network of standalone
+// containers, Docker's `bridge`: made on first use, removed with its last
+// container; no name resolution on it. No other network may take the name.
+const DefaultBridge = "bridge"
+
 // ErrNoNetwork is returned for a network record that does not exist.
 var ErrNoNetwork = errors.New("no such network")
 

@@ -17,8 +17,9 @@ const DNSAddr = "127.0.0.11:53"
 // fatal: the container runs, only name lookups of others would fail.
 func (s *Server) serveDNS(m *managed) {
 	rec := m.rec
-	if rec.Netns == "" || len(rec.Networks) == 0 {
-		return
+	named := namedNetworks(rec.Networks)
+	if rec.Netns == "" || len(named) == 0 {
+		return // none, host, or only the default bridge: no resolver
 	}
 	s.mu.Lock()
 	if s.dnsTable == nil {
@@ -26,7 +27,7 @@ func (s *Server) serveDNS(m *managed) {
 		s.dnsTable.SetPeers(s.peerRecords)
 		s.dnsServer = dns.NewServer(s.dnsTable)
 	}
-	for _, a := range rec.Networks {
+	for _, a := range named {
 		s.dnsTable.Add(dns.Record{Network: a.Network, IP: net.ParseIP(a.IP), Names: a.Aliases, Container: rec.ID})
 	}
 	have := m.dns != nil
@@ -35,7 +36,7 @@ func (s *Server) serveDNS(m *managed) {
 	if have {
 		return
 	}
-	ln, err := srv.ListenInNetns(rec.Netns, DNSAddr, dns.AskerIP(net.ParseIP(rec.Networks[0].IP)), dns.Forwarders(rec.DNS))
+	ln, err := srv.ListenInNetns(rec.Netns, DNSAddr, dns.AskerIP(net.ParseIP(named[0].IP)), dns.Forwarders(rec.DNS))
 	if err != nil {
 		s.cfg.Logf("container %s: DNS: %v", rec.Name, err)
 		return
@@ -43,6 +44,19 @@ func (s *Server) serveDNS(m *managed) {
 	s.mu.Lock()
 	m.dns = ln
 	s.mu.Unlock()
+}
+
+// namedNetworks are the attachments whose names the resolver serves: all
+// but the default bridge, where containers find each other by address
+// only, as on Docker's.
+func namedNetworks(all []state.Attachment) []state.Attachment {
+	var out []state.Attachment
+	for _, a := range all {
+		if a.Network != state.DefaultBridge {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // unserveDNS drops a container served by serveDNS alone (one the CLI ran
@@ -102,7 +116,7 @@ func (s *Server) peerRecords(network string) []dns.Record {
 			continue
 		}
 		for _, a := range r.Networks {
-			if a.Network != network {
+			if a.Network != network || a.Network == state.DefaultBridge {
 				continue
 			}
 			if st, err := s.store.GetState(r.ID); err != nil || st.Status != state.StatusRunning {

@@ -240,3 +240,29 @@ func BenchmarkDNSLookup(b *testing.B) {
 		}
 	}
 }
+
+func TestBridgeResolvConf(t *testing.T) {
+	dir := t.TempDir()
+	stub := filepath.Join(dir, "stub.conf")
+	up := filepath.Join(dir, "upstream.conf")
+	os.WriteFile(stub, []byte("nameserver 127.0.0.53\nsearch lan.example\noptions edns0\n"), 0o644)
+	os.WriteFile(up, []byte("nameserver 192.0.2.53\nnameserver fd00::53\nsearch up.example\n"), 0o644)
+	for _, tc := range []struct {
+		name              string
+		dns, search, opts []string
+		paths             []string
+		want              string
+	}{
+		{"loopback only: Google's", nil, nil, nil, []string{stub}, "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch lan.example\noptions edns0\n"},
+		{"systemd's upstream file after the stub", nil, nil, nil, []string{stub, up}, "nameserver 192.0.2.53\nsearch up.example\n"},
+		{"missing file", nil, nil, nil, []string{filepath.Join(dir, "none")}, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"},
+		{"flags replace their part", []string{"192.0.2.1"}, []string{"corp.example"}, []string{"ndots:2"}, []string{up}, "nameserver 192.0.2.1\nsearch corp.example\noptions ndots:2\n"},
+	} {
+		if got := string(BridgeResolvConf(tc.dns, tc.search, tc.opts, tc.paths...)); got != tc.want {
+			t.Errorf("%s:\n%s\nwant\n%s", tc.name, got, tc.want)
+		}
+		if got := string(BridgeResolvConf(tc.dns, tc.search, tc.opts, tc.paths...)); strings.Contains(got, EmbeddedAddr) {
+			t.Errorf("%s: names the embedded resolver:\n%s", tc.name, got)
+		}
+	}
+}

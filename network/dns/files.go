@@ -136,3 +136,59 @@ func HostsFile(own []HostEntry, extra []HostEntry, gateway net.IP) []byte {
 	}
 	return b.Bytes()
 }
+
+// DefaultNameservers are Docker's fallback resolvers for a container off
+// the embedded DNS when the host has none it can reach.
+var DefaultNameservers = []string{"8.8.8.8", "8.8.4.4"}
+
+// BridgeResolvConf is the /etc/resolv.conf of a container that does not
+// use berth's resolver (the default bridge, a build's RUN), as Docker
+// writes one on its default bridge: the nameservers of the first of paths
+// that names one the container can reach (IPv4, not loopback: loopback
+// ones answer only in the host's namespace; so systemd-resolved's upstream
+// file can follow the stub's), Google's when none is left; the host's
+// search and options. dns, search and opts (--dns, --dns-search,
+// --dns-opt), when given, replace their part.
+func BridgeResolvConf(dns, search, opts []string, paths ...string) []byte {
+	var rc HostResolvConf
+	var servers []string
+	for _, p := range paths {
+		parsed, err := ParseResolvConf(p)
+		if err != nil {
+			continue
+		}
+		rc = parsed
+		servers = servers[:0]
+		for _, ns := range parsed.Nameservers {
+			if ip := net.ParseIP(ns); ip != nil && ip.To4() != nil && !ip.IsLoopback() {
+				servers = append(servers, ns)
+			}
+		}
+		if len(servers) > 0 {
+			break
+		}
+	}
+	if len(servers) == 0 {
+		servers = DefaultNameservers
+	}
+	if len(dns) > 0 {
+		servers = dns
+	}
+	if len(search) > 0 {
+		rc.Search = search
+	}
+	if len(opts) > 0 {
+		rc.Options = opts
+	}
+	var b bytes.Buffer
+	for _, ns := range servers {
+		b.WriteString("nameserver " + ns + "\n")
+	}
+	if len(rc.Search) > 0 {
+		b.WriteString("search " + strings.Join(rc.Search, " ") + "\n")
+	}
+	if len(rc.Options) > 0 {
+		b.WriteString("options " + strings.Join(rc.Options, " ") + "\n")
+	}
+	return b.Bytes()
+}
