@@ -169,7 +169,7 @@ func TestServerAnswersAndForwards(t *testing.T) {
 func TestHostUpstreams(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "resolv.conf")
-	os.WriteFile(p, []byte("# c\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nnameserver fd00::53\nsearch a.example b.example\noptions edns0\n"), 0o644)
+	os.WriteFile(p, []byte("# c\nnameserver 127.0.0.53\nnameserver 192.0.2.53\nnameserver fd00::53\nsearch a.example b.example\noptions edns0 ndots:3 timeout:1\n"), 0o644)
 	ups, err := HostUpstreams(p)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestHostUpstreams(t *testing.T) {
 		t.Fatalf("upstreams = %v", ups)
 	}
 	rc, _ := ParseResolvConf(p)
-	if strings.Join(rc.Search, " ") != "a.example b.example" || rc.Options[0] != "edns0" {
+	if strings.Join(rc.Search, " ") != "a.example b.example" || strings.Join(rc.Options, " ") != "ndots:3 timeout:1" {
 		t.Fatalf("parsed %+v", rc)
 	}
 	os.WriteFile(p, []byte("nameserver 127.0.0.53\n"), 0o644)

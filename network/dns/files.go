@@ -1,12 +1,12 @@
 package dns
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"strings"
+
+	"github.com/miekg/dns"
 )
 
 // EmbeddedAddr is where containers find berth's resolver.
@@ -16,29 +16,29 @@ const EmbeddedAddr = "127.0.0.11"
 type HostResolvConf struct {
 	Nameservers []string
 	Search      []string
-	Options     []string
+	// Options are the resolver options miekg/dns models (ndots, timeout,
+	// attempts), written back only where they differ from the resolver's
+	// defaults; others (edns0, rotate…) are not kept.
+	Options []string
 }
 
-// ParseResolvConf reads a resolv.conf file.
+// ParseResolvConf reads a resolv.conf file with miekg/dns's
+// ClientConfigFromFile.
 func ParseResolvConf(path string) (HostResolvConf, error) {
-	var rc HostResolvConf
-	data, err := os.ReadFile(path)
+	cc, err := dns.ClientConfigFromFile(path)
 	if err != nil {
-		return rc, fmt.Errorf("read %s: %w", path, err)
+		return HostResolvConf{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 2 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], ";") {
-			continue
-		}
-		switch f[0] {
-		case "nameserver":
-			rc.Nameservers = append(rc.Nameservers, f[1])
-		case "search", "domain":
-			rc.Search = f[1:]
-		case "options":
-			rc.Options = append(rc.Options, f[1:]...)
+	rc := HostResolvConf{Nameservers: cc.Servers, Search: cc.Search}
+	if len(rc.Search) == 0 {
+		rc.Search = nil
+	}
+	for _, o := range []struct {
+		name     string
+		val, def int
+	}{{"ndots", cc.Ndots, 1}, {"timeout", cc.Timeout, 5}, {"attempts", cc.Attempts, 2}} {
+		if o.val != o.def {
+			rc.Options = append(rc.Options, fmt.Sprintf("%s:%d", o.name, o.val))
 		}
 	}
 	return rc, nil
