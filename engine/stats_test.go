@@ -279,8 +279,11 @@ func TestStatsRealCgroup(t *testing.T) {
 		t.Fatalf("rows: %+v", rows)
 	}
 	r := rows[0]
-	if r.CPUPercent < 20 || r.CPUPercent > 110 {
-		t.Errorf("a busy loop uses %.1f%% CPU, want about 100", r.CPUPercent)
+	// How much CPU the loop gets depends on the machine's load: the test
+	// asks only that its CPU time was read (above 0) and is one thread's
+	// at most.
+	if r.CPUPercent <= 0 || r.CPUPercent > 110 {
+		t.Errorf("a busy loop uses %.1f%% CPU, want above 0 and at most one CPU's", r.CPUPercent)
 	}
 	// (MemUsage may be 0: v1 leaves a moved process's pages charged to
 	// its old cgroup, and the loop allocates nothing new.)
