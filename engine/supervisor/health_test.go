@@ -362,8 +362,10 @@ func TestHealthProbesNeverOverlap(t *testing.T) {
 		f.s.stopHealth(f.m)
 		f.rt.mu.Lock()
 		defer f.rt.mu.Unlock()
-		if f.rt.calls < 3 || f.rt.maxActive != 1 {
-			t.Errorf("%d probes, at most %d at once; want several, one at a time", f.rt.calls, f.rt.maxActive)
+		// the next wait starts when a probe ends: one every 1+15ms, the
+		// first at 1ms, so 10 begin within 150ms
+		if f.rt.calls != 10 || f.rt.maxActive != 1 {
+			t.Errorf("%d probes, at most %d at once; want 10, one at a time", f.rt.calls, f.rt.maxActive)
 		}
 	})
 }
