@@ -468,9 +468,6 @@ func TestLeakCheckFinds(t *testing.T) {
 		t.Errorf("process still there after checkLocal: %v", procs)
 	}
 
-	if s := unescapeMountinfo(`/tmp/a\040dir`); s != "/tmp/a dir" {
-		t.Errorf("unescapeMountinfo = %q", s)
-	}
 	before := hostSnapshot{links: map[string]string{"br-1": "bridge"}, netns: map[string]bool{}, nft: map[string]int{"inet berth": 2}}
 	after := hostSnapshot{
 		links: map[string]string{"br-1": "bridge", "veth9": "veth"},

@@ -6,7 +6,7 @@ import (
 	"net"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/berth-dev/berth/network/ipam"
 )

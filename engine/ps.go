@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
+
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/network/portmap"
 )
@@ -110,12 +112,12 @@ func summarize(c *state.Container, st *state.RuntimeState, now time.Time) Contai
 	s.RunningFor = ago(now.Sub(c.Created))
 	switch st.Status {
 	case state.StatusRunning:
-		s.Status = "Up " + duration(now.Sub(st.StartedAt))
+		s.Status = "Up " + units.HumanDuration(now.Sub(st.StartedAt))
 		if st.Health != "" {
 			s.Status += " (" + st.Health + ")"
 		}
 	case state.StatusPaused:
-		s.Status = "Up " + duration(now.Sub(st.StartedAt)) + " (Paused)"
+		s.Status = "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
 	case state.StatusRestarting:
 		s.Status = fmt.Sprintf("Restarting (%d) %s", st.ExitCode, ago(now.Sub(st.FinishedAt)))
 	case state.StatusExited:
@@ -172,26 +174,6 @@ func quoteCommand(args []string) string {
 	return `"` + strings.ReplaceAll(strings.Join(q, " "), `"`, `\"`) + `"`
 }
 
-// duration words a duration as Docker's ps does ("5 seconds").
-func duration(d time.Duration) string {
-	switch s := int(d.Seconds()); {
-	case s < 1:
-		return "Less than a second"
-	case s == 1:
-		return "1 second"
-	case s < 60:
-		return fmt.Sprintf("%d seconds", s)
-	case s < 120:
-		return "About a minute"
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
-	case d < 2*time.Hour:
-		return "About an hour"
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	}
-}
-
-func ago(d time.Duration) string { return duration(d) + " ago" }
+// ago words how long ago something happened as Docker's ps does
+// ("About a minute ago", "3 weeks ago").
+func ago(d time.Duration) string { return units.HumanDuration(d) + " ago" }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 
 	"github.com/berth-dev/berth/engine/state"
 )
@@ -220,50 +221,19 @@ func readCgroupMounts(path string) ([]cgroupMount, error) {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	defer f.Close()
-	var out []cgroupMount
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// id parent maj:min root mountpoint opts [optional...] - fstype source superopts
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if len(pf) < 5 || len(qf) < 3 {
-			continue
-		}
-		m := cgroupMount{root: unescapeMount(pf[3]), point: unescapeMount(pf[4])}
-		switch qf[0] {
-		case "cgroup2":
-			m.v2 = true
-		case "cgroup":
-			m.controllers = strings.Split(qf[2], ",")
-		default:
-			continue
-		}
-		out = append(out, m)
+	ms, err := mountinfo.GetMountsFromReader(f, mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	if err != nil {
+		return nil, fmt.Errorf("stats: %s: %w", path, err)
 	}
-	return out, sc.Err()
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
+	out := make([]cgroupMount, 0, len(ms))
+	for _, m := range ms {
+		c := cgroupMount{root: m.Root, point: m.Mountpoint, v2: m.FSType == "cgroup2"}
+		if !c.v2 {
+			c.controllers = strings.Split(m.VFSOptions, ",")
 		}
-		b.WriteByte(s[i])
+		out = append(out, c)
 	}
-	return b.String()
+	return out, nil
 }
 
 // procCgroups are a process's cgroup paths: per v1 controller, and its

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/berth-dev/berth/graph"
@@ -287,40 +288,44 @@ func TestWalkFirstErrorStops(t *testing.T) {
 }
 
 func TestWalkErrorCancelsRunningCalls(t *testing.T) {
-	g := mustNew(t, []string{"db", "cache", "web"}, map[string][]string{"web": {"db", "cache"}})
-	errBoom := errors.New("boom")
-	cacheRunning := make(chan struct{})
-	var cacheCause error
-	cacheDone := false
-	err := g.Walk(t.Context(), graph.Forward, 0, func(ctx context.Context, n string) error {
-		switch n {
-		case "cache":
-			close(cacheRunning)
-			select {
-			case <-ctx.Done():
-				cacheCause = context.Cause(ctx)
-			case <-time.After(patience):
+	// In a synctest bubble: the sleep below is fake, and a Walk that did
+	// not wait for it would return first every time.
+	synctest.Test(t, func(t *testing.T) {
+		g := mustNew(t, []string{"db", "cache", "web"}, map[string][]string{"web": {"db", "cache"}})
+		errBoom := errors.New("boom")
+		cacheRunning := make(chan struct{})
+		var cacheCause error
+		cacheDone := false
+		err := g.Walk(t.Context(), graph.Forward, 0, func(ctx context.Context, n string) error {
+			switch n {
+			case "cache":
+				close(cacheRunning)
+				select {
+				case <-ctx.Done():
+					cacheCause = context.Cause(ctx)
+				case <-time.After(patience):
+				}
+				time.Sleep(10 * time.Millisecond) // Walk must wait for this
+				cacheDone = true
+				return ctx.Err()
+			case "db":
+				<-cacheRunning
+				return errBoom
 			}
-			time.Sleep(10 * time.Millisecond) // Walk must wait for this
-			cacheDone = true
-			return ctx.Err()
-		case "db":
-			<-cacheRunning
-			return errBoom
+			t.Errorf("%s ran after its dependencies failed", n)
+			return nil
+		})
+		if got, want := fmt.Sprint(err), `service "db": boom`; got != want {
+			t.Errorf("Walk = %q, want %q", got, want)
 		}
-		t.Errorf("%s ran after its dependencies failed", n)
-		return nil
+		if !cacheDone {
+			t.Error("Walk returned before the running call for cache did")
+		}
+		var ne *graph.NodeError
+		if !errors.As(cacheCause, &ne) || ne.Node != "db" {
+			t.Errorf("cause of cache's cancel = %v, want the NodeError of db", cacheCause)
+		}
 	})
-	if got, want := fmt.Sprint(err), `service "db": boom`; got != want {
-		t.Errorf("Walk = %q, want %q", got, want)
-	}
-	if !cacheDone {
-		t.Error("Walk returned before the running call for cache did")
-	}
-	var ne *graph.NodeError
-	if !errors.As(cacheCause, &ne) || ne.Node != "db" {
-		t.Errorf("cause of cache's cancel = %v, want the NodeError of db", cacheCause)
-	}
 }
 
 // TestWalkCancel cancels the caller's context while calls block on it. Walk

@@ -206,20 +206,6 @@ func DeleteBridge(ctx context.Context, name, networkID string) error {
 	return nil
 }
 
-// BridgeExists reports whether a bridge of that name exists (for external
-// networks, which must).
-func BridgeExists(name string) (bool, error) {
-	link, err := netlink.LinkByName(name)
-	if err != nil {
-		if isNotFound(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("bridge %s: %w", name, err)
-	}
-	_, ok := link.(*netlink.Bridge)
-	return ok, nil
-}
-
 func isNotFound(err error) bool {
 	var nf netlink.LinkNotFoundError
 	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
@@ -354,7 +355,7 @@ the contents of RUN --mount=type=cache mounts. Built images stay.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "Deleted build cache entries: %d\nTotal reclaimed space: %s\n", rep.Entries, humanSize(rep.Reclaimed))
+			fmt.Fprintf(g.stdout, "Deleted build cache entries: %d\nTotal reclaimed space: %s\n", rep.Entries, units.HumanSize(float64(rep.Reclaimed)))
 			return nil
 		},
 	}

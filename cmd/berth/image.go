@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
+	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
@@ -445,26 +446,18 @@ func newImageSaveCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-// saveToFile writes the archive beside path and renames it into place, so
-// a failed save leaves no half archive under that name.
+// saveToFile writes the archive beside path and renames it into place
+// (renameio), so a failed save leaves no half archive under that name.
 func saveToFile(ctx context.Context, store *engine.ImageStore, path string, names []string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(0o644))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer f.Cleanup() // no-op after the replace
 	if err := store.Save(ctx, f, names...); err != nil {
-		f.Close()
 		return err
 	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return f.CloseAtomicallyReplace()
 }
 
 func newImageTagCmd(g *globalOptions) *cobra.Command {

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"text/template"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
@@ -152,23 +153,10 @@ func (p *statsPrinter) print(rows []engine.ContainerStats) error {
 }
 
 // binarySize prints bytes as Docker's memory columns do ("1.465MiB").
-func binarySize(n uint64) string {
-	return unitSize(float64(n), 1024, []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}, 4)
-}
+func binarySize(n uint64) string { return units.BytesSize(float64(n)) }
 
 // decimalSize prints bytes as Docker's I/O columns do ("1.2kB").
-func decimalSize(n uint64) string {
-	return unitSize(float64(n), 1000, []string{"B", "kB", "MB", "GB", "TB", "PB"}, 3)
-}
-
-func unitSize(v, base float64, units []string, precision int) string {
-	i := 0
-	for v >= base && i < len(units)-1 {
-		v /= base
-		i++
-	}
-	return strconv.FormatFloat(v, 'g', precision, 64) + units[i]
-}
+func decimalSize(n uint64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
 
 // templateFuncs are the functions docker's --format templates offer.
 var templateFuncs = template.FuncMap{

@@ -273,7 +273,7 @@ func newSystemPruneCmd(g *globalOptions) *cobra.Command {
 			if rep.BuildCache > 0 {
 				fmt.Fprintf(g.stdout, "Deleted build cache objects: %d\n\n", rep.BuildCache)
 			}
-			fmt.Fprintf(g.stdout, "Total reclaimed space: %s\n", humanSize(rep.Reclaimed))
+			fmt.Fprintf(g.stdout, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.Reclaimed)))
 			return err
 		},
 	}

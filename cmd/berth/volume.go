@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/engine"
@@ -333,7 +334,7 @@ func newVolumePruneCmd(g *globalOptions) *cobra.Command {
 				}
 				fmt.Fprintln(g.stdout)
 			}
-			fmt.Fprintf(g.stdout, "Total reclaimed space: %s\n", humanSize(rep.Reclaimed))
+			fmt.Fprintf(g.stdout, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.Reclaimed)))
 			return err
 		},
 	}
@@ -350,16 +351,4 @@ func confirmed(in io.Reader) bool {
 	line, _ := bufio.NewReader(in).ReadString('\n')
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes"
-}
-
-// humanSize prints a byte count in decimal units, as Docker does.
-func humanSize(n uint64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
-	f := float64(n)
-	i := 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.4g%s", f, units[i])
 }

@@ -19,14 +19,6 @@ type Spec struct {
 	DirOnly bool
 }
 
-// Dir and Base split Clean; the root's base is ".".
-func (s Spec) Dir() string {
-	if s.Clean == "/" {
-		return "/"
-	}
-	return filepath.Dir(s.Clean)
-}
-
 // Base is the last element of Clean, "." for the root.
 func (s Spec) Base() string {
 	if s.Clean == "/" {

@@ -50,9 +50,6 @@ type Opt func(*Builder)
 // image.Puller on the store with the registry config of image.LoadConfig).
 func WithPuller(p Puller) Opt { return func(b *Builder) { b.puller = p } }
 
-// WithClock sets the clock used for the times of new steps (tests).
-func WithClock(now func() time.Time) Opt { return func(b *Builder) { b.now = now } }
-
 // New makes a Builder storing images in store, running RUN steps with the
 // runtime rt returns (asked for once per build that has a RUN step to
 // run), and keeping its cache under stateDir ($BERTH_ROOT/build-cache).

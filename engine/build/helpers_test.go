@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/engine/image"
@@ -72,19 +73,13 @@ func (e *testEnv) checkNoLeaks(t testing.TB) {
 	for _, d := range ents {
 		t.Errorf("work dir left in the build cache: %s", d.Name())
 	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(e.cacheDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(mi), "\n") {
-		if strings.Contains(l, e.cacheDir) {
-			t.Errorf("mount left: %s", l)
-			// unmount so the temp dir can go
-			f := strings.Fields(l)
-			if len(f) > 4 {
-				_ = unmountForce(f[4])
-			}
-		}
+	for _, m := range ms {
+		t.Errorf("mount left: %s", m.Mountpoint)
+		_ = unmountForce(m.Mountpoint) // so the temp dir can go
 	}
 }
 

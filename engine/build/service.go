@@ -1,7 +1,6 @@
 package build
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -10,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
-
-	"github.com/berth-dev/berth/engine/image"
 )
 
 // ImageName is the image a service with `build:` builds: its `image:`,
@@ -82,20 +79,6 @@ func ServiceOptions(p *types.Project, svc types.ServiceConfig, noCache, pull boo
 		return Options{}, fmt.Errorf("service %q: build platforms %v: %w: berth builds linux/amd64 only", svc.Name, bc.Platforms, ErrPlatform)
 	}
 	return o, nil
-}
-
-// BuildService builds svc's image from its `build:` section (see
-// ServiceOptions) and returns it, tagged.
-func BuildService(ctx context.Context, b *Builder, p *types.Project, svc types.ServiceConfig, noCache, pull bool, progress func(Step)) (*image.Image, error) {
-	o, err := ServiceOptions(p, svc, noCache, pull, progress)
-	if err != nil {
-		return nil, err
-	}
-	img, err := b.Build(ctx, o)
-	if err != nil {
-		return nil, fmt.Errorf("service %q: build: %w", svc.Name, err)
-	}
-	return img, nil
 }
 
 // serviceSecrets are the build secrets of svc's build.secrets, by id: the

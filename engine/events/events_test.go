@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/berth-dev/berth/engine/state"
@@ -160,122 +161,140 @@ func TestConcurrentProcesses(t *testing.T) {
 	}
 }
 
+// The Follow tests run in a synctest bubble: the poll ticker and the
+// clock are fake, and synctest.Wait returns once Follow is parked on its
+// ticker, so no test depends on how fast this machine is.
+
 func TestFollow(t *testing.T) {
-	root := t.TempDir()
-	l := New(root, WithPollInterval(10*time.Millisecond))
-	old := ev(ActionCreate, "old", "web")
-	old.Time = time.Now().Add(-time.Hour)
-	if err := l.Emit(old); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	got := make(chan Event, 10)
-	done := make(chan error, 1)
-	go func() {
-		done <- l.Follow(ctx, Filter{Project: "p", Services: []string{"web"}}, func(e Event) error {
-			got <- e
-			return nil
-		})
-	}()
-	time.Sleep(50 * time.Millisecond) // let Follow reach the end of the file
-	l.Emit(ev(ActionStart, "db1", "db"))
-	l.Emit(ev(ActionStart, "web1", "web"))
-	select {
-	case e := <-got:
-		if e.ID != "web1" {
-			t.Fatalf("followed %+v, want web1 only (no old, no db)", e)
+	synctest.Test(t, func(t *testing.T) {
+		root := t.TempDir()
+		l := New(root, WithPollInterval(10*time.Millisecond))
+		old := ev(ActionCreate, "old", "web")
+		old.Time = time.Now().Add(-time.Hour)
+		if err := l.Emit(old); err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("follow saw no new event")
-	}
-	cancel()
-	if err := <-done; err != context.Canceled {
-		t.Errorf("follow returned %v", err)
-	}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		got := make(chan Event, 10)
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Follow(ctx, Filter{Project: "p", Services: []string{"web"}}, func(e Event) error {
+				got <- e
+				return nil
+			})
+		}()
+		synctest.Wait() // Follow has sought to the end of the file and waits for its ticker
+		l.Emit(ev(ActionStart, "db1", "db"))
+		l.Emit(ev(ActionStart, "web1", "web"))
+		time.Sleep(10 * time.Millisecond) // one poll
+		synctest.Wait()
+		select {
+		case e := <-got:
+			if e.ID != "web1" {
+				t.Fatalf("followed %+v, want web1 only (no old, no db)", e)
+			}
+		default:
+			t.Fatal("follow saw no new event after one poll")
+		}
+		if len(got) != 0 {
+			t.Errorf("followed more: %+v", <-got)
+		}
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Errorf("follow returned %v", err)
+		}
+	})
 }
 
 func TestFollowSinceUntil(t *testing.T) {
-	root := t.TempDir()
-	l := New(root, WithPollInterval(10*time.Millisecond))
-	now := time.Now()
-	for i, d := range []time.Duration{-time.Hour, -time.Minute, -time.Second} {
-		e := ev(ActionStart, strconv.Itoa(i), "web")
-		e.Time = now.Add(d)
-		l.Emit(e)
-	}
-	var ids []string
-	err := l.Follow(t.Context(), Filter{Since: now.Add(-2 * time.Minute), Until: now.Add(200 * time.Millisecond)}, func(e Event) error {
-		ids = append(ids, e.ID)
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		root := t.TempDir()
+		l := New(root, WithPollInterval(10*time.Millisecond))
+		now := time.Now()
+		for i, d := range []time.Duration{-time.Hour, -time.Minute, -time.Second} {
+			e := ev(ActionStart, strconv.Itoa(i), "web")
+			e.Time = now.Add(d)
+			l.Emit(e)
+		}
+		var ids []string
+		err := l.Follow(t.Context(), Filter{Since: now.Add(-2 * time.Minute), Until: now.Add(200 * time.Millisecond)}, func(e Event) error {
+			ids = append(ids, e.ID)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(ids, ",") != "1,2" {
+			t.Errorf("since/until replay: %v", ids)
+		}
+		if waited := time.Since(now); waited < 200*time.Millisecond || waited > 220*time.Millisecond {
+			t.Errorf("Follow returned %v after start, want just past Until (200ms)", waited)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(ids, ",") != "1,2" {
-		t.Errorf("since/until replay: %v", ids)
-	}
 }
 
 func TestRotation(t *testing.T) {
-	root := t.TempDir()
-	l := New(root, WithMaxSize(2048), WithPollInterval(5*time.Millisecond))
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var mu sync.Mutex
-	seen := map[string]bool{}
-	done := make(chan error, 1)
-	go func() {
-		done <- l.Follow(ctx, Filter{}, func(e Event) error {
-			mu.Lock()
-			seen[e.ID] = true
-			mu.Unlock()
-			return nil
-		})
-	}()
-	time.Sleep(30 * time.Millisecond)
-	const n = 100 // ~150 bytes each: many rotations
-	for i := range n {
-		if err := l.Emit(ev(ActionStart, strconv.Itoa(i), "web")); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		const poll = 5 * time.Millisecond
+		root := t.TempDir()
+		l := New(root, WithMaxSize(2048), WithPollInterval(poll))
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var mu sync.Mutex
+		seen := map[string]bool{}
+		done := make(chan error, 1)
+		go func() {
+			done <- l.Follow(ctx, Filter{}, func(e Event) error {
+				mu.Lock()
+				seen[e.ID] = true
+				mu.Unlock()
+				return nil
+			})
+		}()
+		synctest.Wait()
+		const n = 100 // ~150 bytes each: many rotations
+		for i := range n {
+			if err := l.Emit(ev(ActionStart, strconv.Itoa(i), "web")); err != nil {
+				t.Fatal(err)
+			}
+			if i%10 == 0 && i != 50 {
+				// let Follow poll: it catches some rotations as they
+				// happen; from 40 to 60 the log rotates twice
+				// between two polls
+				time.Sleep(poll)
+				synctest.Wait()
+			}
 		}
-		if i%10 == 0 {
-			time.Sleep(15 * time.Millisecond) // let Follow catch some rotations as they happen
+		if _, err := os.Stat(l.Path() + ".1"); err != nil {
+			t.Fatalf("no rotated file: %v", err)
 		}
-	}
-	if _, err := os.Stat(l.Path() + ".1"); err != nil {
-		t.Fatalf("no rotated file: %v", err)
-	}
-	for _, p := range []string{l.Path(), l.Path() + ".1"} {
-		if st, _ := os.Stat(p); st.Size() > 2048 {
-			t.Errorf("%s is %d bytes, over the bound", p, st.Size())
+		for _, p := range []string{l.Path(), l.Path() + ".1"} {
+			if st, _ := os.Stat(p); st.Size() > 2048 {
+				t.Errorf("%s is %d bytes, over the bound", p, st.Size())
+			}
 		}
-	}
-	// What is still on disk can be read back whole.
-	all, err := l.Read(Filter{})
-	if err != nil || len(all) == 0 || all[len(all)-1].ID != strconv.Itoa(n-1) {
-		t.Fatalf("read after rotation: %d events, %v", len(all), err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+		// What is still on disk can be read back whole.
+		all, err := l.Read(Filter{})
+		if err != nil || len(all) == 0 || all[len(all)-1].ID != strconv.Itoa(n-1) {
+			t.Fatalf("read after rotation: %d events, %v", len(all), err)
+		}
+		time.Sleep(poll) // one last poll reads the rest
+		synctest.Wait()
 		mu.Lock()
-		missing := []int{}
+		var missing []int
 		for i := range n {
 			if !seen[strconv.Itoa(i)] {
 				missing = append(missing, i)
 			}
 		}
 		mu.Unlock()
-		if len(missing) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
+		if len(missing) > 0 {
 			t.Fatalf("follow across rotation missed %v", missing)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	<-done
+		cancel()
+		<-done
+	})
 }
 
 func TestParseTime(t *testing.T) {

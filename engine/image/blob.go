@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/renameio/v2"
+
+	"github.com/berth-dev/berth/internal/fsutil"
 )
 
 // ErrDigestMismatch is wrapped when content does not hash to the digest
@@ -16,10 +19,10 @@ import (
 var ErrDigestMismatch = errors.New("digest mismatch")
 
 // blobWriter writes a blob to a temp file beside its final path while
-// hashing it; Commit verifies digest and size, fsyncs and renames, so a
+// hashing it; Commit verifies digest and size, then replaces atomically, so a
 // partial or wrong blob is never visible under its name.
 type blobWriter struct {
-	f     *os.File
+	f     *renameio.PendingFile
 	h     hash.Hash
 	n     int64
 	want  v1.Hash
@@ -32,7 +35,7 @@ func (s *Store) newBlobWriter(want v1.Hash, size int64) (*blobWriter, error) {
 		return nil, fmt.Errorf("blob %s: unsupported digest algorithm", want)
 	}
 	final := s.blobPath(want)
-	f, err := os.CreateTemp(filepath.Dir(final), ".tmp-"+want.Hex[:12]+"-*")
+	f, err := renameio.NewPendingFile(final, renameio.WithTempDir(filepath.Dir(final)), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", want, err)
 	}
@@ -57,16 +60,13 @@ func (w *blobWriter) Commit() error {
 		w.Abort()
 		return fmt.Errorf("blob %s: size %d, expected %d", w.want, w.n, w.size)
 	}
-	if err := w.f.Sync(); err != nil {
+	// fsync, rename, then fsync the directory: the index that will name
+	// this blob must not outlive it in a crash
+	if err := w.f.CloseAtomicallyReplace(); err != nil {
 		w.Abort()
 		return fmt.Errorf("blob %s: %w", w.want, err)
 	}
-	if err := w.f.Close(); err != nil {
-		os.Remove(w.f.Name())
-		return fmt.Errorf("blob %s: %w", w.want, err)
-	}
-	if err := os.Rename(w.f.Name(), w.final); err != nil {
-		os.Remove(w.f.Name())
+	if err := fsutil.SyncDir(filepath.Dir(w.final)); err != nil {
 		return fmt.Errorf("blob %s: %w", w.want, err)
 	}
 	return nil
@@ -74,8 +74,7 @@ func (w *blobWriter) Commit() error {
 
 // Abort drops the temp file; safe to call after Commit.
 func (w *blobWriter) Abort() {
-	w.f.Close()
-	os.Remove(w.f.Name())
+	_ = w.f.Cleanup()
 }
 
 // writeBlob stores data under want unless that blob exists; created says

@@ -36,19 +36,6 @@ type Store struct {
 // StoreOpt configures a Store.
 type StoreOpt func(*Store)
 
-// WithParallel bounds how many layers of one image are fetched and
-// unpacked at once (default: 2 × CPUs, between 4 and 8).
-func WithParallel(n int) StoreOpt {
-	return func(s *Store) {
-		if n > 0 {
-			s.parallel = n
-		}
-	}
-}
-
-// WithClock sets the clock used for pull times (tests).
-func WithClock(now func() time.Time) StoreOpt { return func(s *Store) { s.now = now } }
-
 // NewStore opens (creating if needed) the store at root.
 func NewStore(root string, opts ...StoreOpt) (*Store, error) {
 	s := &Store{root: root, parallel: min(max(2*runtime.NumCPU(), 4), 8), now: time.Now}

@@ -121,3 +121,22 @@ func TestFollow(t *testing.T) {
 		}
 	}
 }
+
+// TestParseOptionsSizes checks max-size is read as Docker's json-file
+// driver reads it (go-units' FromHumanSize: decimal units).
+func TestParseOptionsSizes(t *testing.T) {
+	for in, want := range map[string]int64{"10m": 10_000_000, "512k": 512_000, "1.5MB": 1_500_000, "1g": 1_000_000_000, "300": 300} {
+		o, err := ParseOptions(map[string]string{"max-size": in})
+		if err != nil || o.MaxSize != want {
+			t.Errorf("max-size %q: %d, %v; want %d", in, o.MaxSize, err, want)
+		}
+	}
+	for _, in := range []string{"0", "ten", "-5m"} {
+		if _, err := ParseOptions(map[string]string{"max-size": in}); err == nil {
+			t.Errorf("max-size %q: no error", in)
+		}
+	}
+	if o, err := ParseOptions(nil); err != nil || o.MaxSize != DefaultMaxSize || o.MaxFiles != DefaultMaxFiles {
+		t.Errorf("defaults: %+v, %v", o, err)
+	}
+}

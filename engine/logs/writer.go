@@ -7,9 +7,10 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/docker/go-units"
 )
 
 // Entry is one log line, as Docker's json-file driver writes it.
@@ -53,23 +54,14 @@ func ParseOptions(opts map[string]string) (Options, error) {
 	return o, nil
 }
 
+// parseSize reads max-size as Docker's json-file driver does
+// (units.FromHumanSize: decimal, "10m" is 10,000,000 bytes).
 func parseSize(s string) (int64, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}, {"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}, {"b", 1}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(s, 64)
+	n, err := units.FromHumanSize(s)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("want a size like 10m or 512k")
+		return 0, fmt.Errorf("want a positive size like 10m or 512k")
 	}
-	return int64(n * float64(mult)), nil
+	return n, nil
 }
 
 // Writer appends entries to a log file, rotating it to path.1 … path.N-1

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,23 +64,11 @@ func Unmount(l Layout) error {
 	return nil
 }
 
-// Mounted reports whether something is mounted at path.
+// Mounted reports whether something is mounted at path (exactly there,
+// as /proc/self/mountinfo lists it).
 func Mounted(path string) bool {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && unescape(f[4]) == path {
-			return true
-		}
-	}
-	return false
-}
-
-func unescape(s string) string {
-	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(path))
+	return err == nil && len(ms) > 0
 }
 
 // mountLayerByLayer mounts the overlay with fsopen/fsconfig, giving each

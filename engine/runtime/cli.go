@@ -33,12 +33,6 @@ var _ Runtime = (*CLI)(nil)
 // CLIOpt configures a CLI.
 type CLIOpt func(*CLI)
 
-// WithGlobalArgs adds arguments given before the subcommand on every call
-// (e.g. "--systemd-cgroup").
-func WithGlobalArgs(args ...string) CLIOpt {
-	return func(c *CLI) { c.global = append(c.global, args...) }
-}
-
 // LookupBinary finds an OCI runtime binary by name or path, also in the
 // sbin directories that a non-login PATH may miss (Debian's runc is /usr/sbin/runc).
 func LookupBinary(nameOrPath string) (string, error) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -76,12 +77,7 @@ func ProbeCached(ctx context.Context, binary, stateRoot string) (bool, error) {
 	}
 	if b, err := json.Marshal(r); err == nil {
 		if err := os.MkdirAll(dir, 0o700); err == nil {
-			tmp := cache + ".tmp" + randHex(4)
-			if os.WriteFile(tmp, b, 0o600) == nil {
-				if os.Rename(tmp, cache) != nil {
-					os.Remove(tmp)
-				}
-			}
+			_ = renameio.WriteFile(cache, b, 0o600, renameio.WithTempDir(dir)) // a cache: best effort
 		}
 	}
 	return r.OK, perr

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/moby/profiles/seccomp"
+	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -19,59 +20,46 @@ var dockerCapabilities = []string{
 	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
-// allCapabilities lists Linux capabilities by number (0..40).
-var allCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
-	"CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-	"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-}
+// capName is a capability's name as the OCI spec and compose files spell
+// it ("CAP_CHOWN").
+func capName(c capability.Cap) string { return "CAP_" + strings.ToUpper(c.String()) }
+
+// knownCapabilities are the capabilities moby/sys/capability knows, by
+// number: the names cap_add and cap_drop accept (as Docker).
+var knownCapabilities = func() []string {
+	var out []string
+	for _, c := range capability.ListKnown() {
+		out = append(out, capName(c))
+	}
+	return out
+}()
 
 // DefaultCapabilities returns a copy of Docker's default capability set.
 func DefaultCapabilities() []string { return slices.Clone(dockerCapabilities) }
 
-// AllCapabilities returns every capability the running kernel knows (all of
-// berth's list when /proc/sys/kernel/cap_last_cap cannot be read) that is
-// in berth's own bounding set: as Docker's privileged set, since the
-// runtime cannot give a container a capability berth lacks (a sandbox
+// AllCapabilities returns every capability the running kernel supports
+// (moby/sys/capability's ListSupported: the known ones up to
+// /proc/sys/kernel/cap_last_cap; all known ones when that cannot be read)
+// that is in berth's own bounding set: as Docker's privileged set, since
+// the runtime cannot give a container a capability berth lacks (a sandbox
 // without CAP_SYS_RESOURCE).
 func AllCapabilities() []string {
-	caps := slices.Clone(allCapabilities)
-	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n+1 < len(caps) && n >= 0 {
-			caps = caps[:n+1]
-		}
-	}
-	if bnd, ok := boundingSet(); ok {
-		kept := caps[:0]
-		for i, c := range caps {
-			if i < 64 && bnd&(1<<uint(i)) != 0 {
-				kept = append(kept, c)
-			}
-		}
-		caps = kept
-	}
-	return caps
-}
-
-// boundingSet reads this process's capability bounding set (CapBnd).
-func boundingSet() (uint64, bool) {
-	b, err := os.ReadFile("/proc/self/status")
+	caps, err := capability.ListSupported()
 	if err != nil {
-		return 0, false
+		caps = capability.ListKnown()
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return n, err == nil
+	self, err := capability.NewPid2(0)
+	if err == nil {
+		err = self.Load()
+	}
+	var out []string
+	for _, c := range caps {
+		if err == nil && !self.Get(capability.BOUNDING, c) {
+			continue
 		}
+		out = append(out, capName(c))
 	}
-	return 0, false
+	return out
 }
 
 // defaultMaskedPaths and defaultReadonlyPaths are moby's fixed lists
@@ -96,7 +84,7 @@ func normalizeCap(c string) (string, error) {
 	if !strings.HasPrefix(u, "CAP_") {
 		u = "CAP_" + u
 	}
-	if !slices.Contains(allCapabilities, u) {
+	if !slices.Contains(knownCapabilities, u) {
 		return "", fmt.Errorf("unknown capability %q", c)
 	}
 	return u, nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -527,5 +528,49 @@ func TestGenerateSecurityOpts(t *testing.T) {
 	h, _ := fakeAppArmor(t)
 	if s, _, err = gen(h); err != nil || s.Process.ApparmorProfile != runtime.DefaultAppArmorProfile {
 		t.Errorf("AppArmor host: profile %q %v", s.Process.ApparmorProfile, err)
+	}
+}
+
+// TestResolveUserCommentFirst: a comment line is no user, even one that
+// parses as uid 0 (moby/sys/user's passwd reader keeps comment lines).
+func TestResolveUserCommentFirst(t *testing.T) {
+	root := writeRootfs(t, "# x:0:0::/comment:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\n", "# 0\nwheel:x:10:root\n")
+	got, err := runtime.ResolveUser(root, "0", nil)
+	if err != nil || got.Home != "/root" || !slices.Equal(got.AdditionalGids, []uint32{10}) {
+		t.Errorf("uid 0: %+v, %v; want home /root, groups [10]", got, err)
+	}
+}
+
+// TestAllCapabilitiesFollowKernel: the privileged set is every capability
+// up to the kernel's cap_last_cap that this process's bounding set holds,
+// counted here from /proc without the capability library.
+func TestAllCapabilitiesFollowKernel(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		t.Skip(err)
+	}
+	last, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	st, _ := os.ReadFile("/proc/self/status")
+	var bnd uint64
+	for _, l := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapBnd:"); ok {
+			bnd, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	want := 0
+	for i := 0; i <= last && i < 64; i++ {
+		if bnd&(1<<uint(i)) != 0 {
+			want++
+		}
+	}
+	got := runtime.AllCapabilities()
+	if len(got) != want {
+		t.Errorf("AllCapabilities has %d, want %d (cap_last_cap %d, CapBnd %x): %v", len(got), want, last, bnd, got)
+	}
+	if bnd&(1<<0) != 0 && !slices.Contains(got, "CAP_CHOWN") {
+		t.Errorf("CAP_CHOWN missing: %v", got)
+	}
+	if last >= 40 && bnd&(1<<40) != 0 && !slices.Contains(got, "CAP_CHECKPOINT_RESTORE") {
+		t.Errorf("CAP_CHECKPOINT_RESTORE missing: %v", got)
 	}
 }

@@ -1,15 +1,16 @@
 package runtime
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/user"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -24,46 +25,35 @@ type ResolvedUser struct {
 	Home           string
 }
 
-type passwdEntry struct {
-	name     string
-	uid, gid uint32
-	home     string
-}
-
-type groupEntry struct {
-	name    string
-	gid     uint32
-	members []string
-}
-
-// ResolveUser resolves user (`name`, `uid`, `uid:gid`, `name:group`, empty
+// ResolveUser resolves spec (`name`, `uid`, `uid:gid`, `name:group`, empty
 // for root) and the group_add entries (names or gids) against /etc/passwd and
 // /etc/group inside rootfs, read through os.Root so that no symlink in the
-// image can make berth read a host file. Supplementary groups are the groups
+// image can make berth read a host file, and parsed by moby/sys/user (the
+// parser runc and Docker use). Supplementary groups are the groups
 // listing the user as a member, then groupAdd. A numeric uid missing from
 // /etc/passwd is allowed (gid 0, home "/"), as Docker; a name is not.
-func ResolveUser(rootfs, user string, groupAdd []string) (ResolvedUser, error) {
+func ResolveUser(rootfs, spec string, groupAdd []string) (ResolvedUser, error) {
 	users, groups, err := readUserFiles(rootfs)
 	if err != nil {
 		return ResolvedUser{}, err
 	}
-	uname, gname, hasGroup := strings.Cut(user, ":")
+	uname, gname, hasGroup := strings.Cut(spec, ":")
 	if uname == "" {
 		uname = "0"
 	}
 	r := ResolvedUser{Home: "/"}
-	var entry *passwdEntry
+	var entry *user.User
 	if id, ok := parseID(uname); ok {
 		r.UID = id
 		for i := range users {
-			if users[i].uid == id {
+			if users[i].Uid == int(id) {
 				entry = &users[i]
 				break
 			}
 		}
 	} else {
 		for i := range users {
-			if users[i].name == uname {
+			if users[i].Name == uname {
 				entry = &users[i]
 				break
 			}
@@ -71,12 +61,12 @@ func ResolveUser(rootfs, user string, groupAdd []string) (ResolvedUser, error) {
 		if entry == nil {
 			return ResolvedUser{}, fmt.Errorf("user %q: %w in the container's /etc/passwd", uname, ErrUserNotFound)
 		}
-		r.UID = entry.uid
+		r.UID = uint32(entry.Uid)
 	}
 	if entry != nil {
-		r.GID = entry.gid
-		if entry.home != "" {
-			r.Home = entry.home
+		r.GID = uint32(entry.Gid)
+		if entry.Home != "" {
+			r.Home = entry.Home
 		}
 	}
 	if hasGroup {
@@ -95,9 +85,9 @@ func ResolveUser(rootfs, user string, groupAdd []string) (ResolvedUser, error) {
 	}
 	if entry != nil {
 		for _, g := range groups {
-			for _, m := range g.members {
-				if m == entry.name {
-					add(g.gid)
+			for _, m := range g.List {
+				if m == entry.Name {
+					add(uint32(g.Gid))
 				}
 			}
 		}
@@ -112,13 +102,13 @@ func ResolveUser(rootfs, user string, groupAdd []string) (ResolvedUser, error) {
 	return r, nil
 }
 
-func lookupGroup(groups []groupEntry, g string) (uint32, error) {
+func lookupGroup(groups []user.Group, g string) (uint32, error) {
 	if id, ok := parseID(g); ok {
 		return id, nil
 	}
 	for _, e := range groups {
-		if e.name == g {
-			return e.gid, nil
+		if e.Name == g {
+			return uint32(e.Gid), nil
 		}
 	}
 	return 0, fmt.Errorf("group %q: %w in the container's /etc/group", g, ErrUserNotFound)
@@ -129,7 +119,10 @@ func parseID(s string) (uint32, bool) {
 	return uint32(n), err == nil
 }
 
-func readUserFiles(rootfs string) ([]passwdEntry, []groupEntry, error) {
+// readUserFiles reads the rootfs's /etc/passwd and /etc/group; a missing
+// file is empty. Comment lines and entries with ids out of range are left
+// out.
+func readUserFiles(rootfs string) ([]user.User, []user.Group, error) {
 	if rootfs == "" {
 		return nil, nil, nil
 	}
@@ -138,39 +131,20 @@ func readUserFiles(rootfs string) ([]passwdEntry, []groupEntry, error) {
 		return nil, nil, fmt.Errorf("rootfs %s: %w", rootfs, err)
 	}
 	defer root.Close()
-	var users []passwdEntry
-	var groups []groupEntry
-	err = readColonFile(root, "etc/passwd", func(f []string) {
-		if len(f) < 4 {
-			return
-		}
-		uid, ok1 := parseID(f[2])
-		gid, ok2 := parseID(f[3])
-		if !ok1 || !ok2 {
-			return
-		}
-		e := passwdEntry{name: f[0], uid: uid, gid: gid}
-		if len(f) > 5 {
-			e.home = f[5]
-		}
-		users = append(users, e)
+	var users []user.User
+	err = readRootFile(root, "etc/passwd", func(r io.Reader) (err error) {
+		users, err = user.ParsePasswdFilter(r, func(u user.User) bool {
+			return !strings.HasPrefix(u.Name, "#") && validID(u.Uid) && validID(u.Gid)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	err = readColonFile(root, "etc/group", func(f []string) {
-		if len(f) < 3 {
-			return
-		}
-		gid, ok := parseID(f[2])
-		if !ok {
-			return
-		}
-		e := groupEntry{name: f[0], gid: gid}
-		if len(f) > 3 && f[3] != "" {
-			e.members = strings.Split(f[3], ",")
-		}
-		groups = append(groups, e)
+	var groups []user.Group
+	err = readRootFile(root, "etc/group", func(r io.Reader) (err error) {
+		groups, err = user.ParseGroupFilter(r, func(g user.Group) bool { return validID(g.Gid) })
+		return err
 	})
 	if err != nil {
 		return nil, nil, err
@@ -178,8 +152,11 @@ func readUserFiles(rootfs string) ([]passwdEntry, []groupEntry, error) {
 	return users, groups, nil
 }
 
-// readColonFile calls fn with the fields of each line; a missing file is empty.
-func readColonFile(root *os.Root, name string, fn func([]string)) error {
+func validID(id int) bool { return id >= 0 && id <= math.MaxUint32 }
+
+// readRootFile opens name beneath root (a missing file is not an error:
+// parse is not called) and parses at most 16 MiB of it.
+func readRootFile(root *os.Root, name string, parse func(io.Reader) error) error {
 	f, err := root.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -188,16 +165,7 @@ func readColonFile(root *os.Root, name string, fn func([]string)) error {
 		return fmt.Errorf("read container's /%s: %w", name, err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fn(strings.Split(line, ":"))
-	}
-	if err := sc.Err(); err != nil {
+	if err := parse(io.LimitReader(f, 16<<20)); err != nil {
 		return fmt.Errorf("read container's /%s: %w", name, err)
 	}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -152,19 +151,6 @@ func (c *Client) command() *exec.Cmd {
 		self = "/proc/self/exe"
 	}
 	return exec.Command(self, "__supervise", "--project", c.Project)
-}
-
-// Pid returns the pid of the project's live supervisor, 0 when none.
-func (c *Client) Pid() int {
-	data, err := os.ReadFile(c.paths.Pid)
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	if pid <= 0 || syscall.Kill(pid, 0) != nil {
-		return 0
-	}
-	return pid
 }
 
 func tail(path string) string {

@@ -3,12 +3,13 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"io"
 	"reflect"
-	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -55,6 +56,12 @@ func (f *fakeRuntime) Exec(ctx context.Context, id string, p specs.Process, o ru
 	}()
 	if pr.out != "" {
 		o.Stdout.Write([]byte(pr.out))
+	}
+	// All output is written: close the pipe's write end so the prober's
+	// reader ends now (a goroutine blocked reading a pipe would keep the
+	// synctest bubble's clock from moving).
+	if c, ok := o.Stdout.(io.Closer); ok {
+		c.Close()
 	}
 	if pr.hang {
 		<-ctx.Done()
@@ -162,305 +169,329 @@ func ok(int) fakeProbe   { return fakeProbe{out: "ok\n"} }
 func fail(int) fakeProbe { return fakeProbe{out: "down\n", fail: true} }
 
 func TestHealthStartingToHealthy(t *testing.T) {
-	hc := &state.HealthConfig{Test: []string{"CMD-SHELL", "wget -q localhost || exit 1"}, Interval: 10 * time.Millisecond, Timeout: time.Second, Retries: 3}
-	f := newHealthFixture(t, hc, ok)
-	f.s.startHealth(f.m)
-	if got := f.next(t, time.Second); got != HealthStarting {
-		t.Fatalf("first status %q, want starting", got)
-	}
-	if got := f.next(t, 2*time.Second); got != HealthHealthy {
-		t.Fatalf("status %q, want healthy", got)
-	}
-	st := f.state()
-	if st.Health != HealthHealthy || st.FailingStreak != 0 || len(st.HealthLog) == 0 {
-		t.Fatalf("state %+v", st)
-	}
-	r := st.HealthLog[0]
-	if r.ExitCode != 0 || r.Output != "ok\n" || r.Start.IsZero() || r.End.Before(r.Start) {
-		t.Errorf("result %+v", r)
-	}
-	// Written to the record, for ps and inspect.
-	disk, err := f.s.store.GetState(f.m.id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if disk.Health != HealthHealthy || len(disk.HealthLog) == 0 {
-		t.Errorf("state on disk: %+v", disk)
-	}
-	// The probe runs as the container's process does.
-	f.rt.mu.Lock()
-	p := f.rt.procs[0]
-	f.rt.mu.Unlock()
-	if want := []string{"/bin/sh", "-c", "wget -q localhost || exit 1"}; !reflect.DeepEqual(p.Args, want) {
-		t.Errorf("args %q, want %q", p.Args, want)
-	}
-	if p.Cwd != "/srv" || p.User.UID != 1000 || !reflect.DeepEqual(p.Env, []string{"PATH=/bin", "FOO=bar"}) || p.Terminal {
-		t.Errorf("probe process %+v", p)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD-SHELL", "wget -q localhost || exit 1"}, Interval: 10 * time.Millisecond, Timeout: time.Second, Retries: 3}
+		f := newHealthFixture(t, hc, ok)
+		f.s.startHealth(f.m)
+		if got := f.next(t, time.Second); got != HealthStarting {
+			t.Fatalf("first status %q, want starting", got)
+		}
+		if got := f.next(t, 2*time.Second); got != HealthHealthy {
+			t.Fatalf("status %q, want healthy", got)
+		}
+		st := f.state()
+		if st.Health != HealthHealthy || st.FailingStreak != 0 || len(st.HealthLog) == 0 {
+			t.Fatalf("state %+v", st)
+		}
+		r := st.HealthLog[0]
+		if r.ExitCode != 0 || r.Output != "ok\n" || r.Start.IsZero() || r.End.Before(r.Start) {
+			t.Errorf("result %+v", r)
+		}
+		// Written to the record, for ps and inspect.
+		disk, err := f.s.store.GetState(f.m.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if disk.Health != HealthHealthy || len(disk.HealthLog) == 0 {
+			t.Errorf("state on disk: %+v", disk)
+		}
+		// The probe runs as the container's process does.
+		f.rt.mu.Lock()
+		p := f.rt.procs[0]
+		f.rt.mu.Unlock()
+		if want := []string{"/bin/sh", "-c", "wget -q localhost || exit 1"}; !reflect.DeepEqual(p.Args, want) {
+			t.Errorf("args %q, want %q", p.Args, want)
+		}
+		if p.Cwd != "/srv" || p.User.UID != 1000 || !reflect.DeepEqual(p.Env, []string{"PATH=/bin", "FOO=bar"}) || p.Terminal {
+			t.Errorf("probe process %+v", p)
+		}
+	})
 }
 
 func TestHealthUnhealthyAfterRetries(t *testing.T) {
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 5 * time.Millisecond, Timeout: time.Second, Retries: 3}
-	f := newHealthFixture(t, hc, func(n int) fakeProbe {
-		if n <= 2 {
-			return ok(n)
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 5 * time.Millisecond, Timeout: time.Second, Retries: 3}
+		f := newHealthFixture(t, hc, func(n int) fakeProbe {
+			if n <= 2 {
+				return ok(n)
+			}
+			return fail(n)
+		})
+		var streakAtUnhealthy, callsAtUnhealthy int
+		f.s.onHealth = func(m *managed, status string) {
+			if status == HealthUnhealthy {
+				f.s.mu.Lock()
+				streakAtUnhealthy = m.st.FailingStreak
+				f.s.mu.Unlock()
+				callsAtUnhealthy = f.rt.nCalls()
+			}
+			f.statuses <- status
 		}
-		return fail(n)
+		f.s.startHealth(f.m)
+		for _, want := range []string{HealthStarting, HealthHealthy, HealthUnhealthy} {
+			if got := f.next(t, 2*time.Second); got != want {
+				t.Fatalf("status %q, want %q", got, want)
+			}
+		}
+		if streakAtUnhealthy != 3 || callsAtUnhealthy != 5 {
+			t.Errorf("unhealthy at streak %d after %d probes, want streak 3 after 5", streakAtUnhealthy, callsAtUnhealthy)
+		}
+		st := f.state()
+		last := st.HealthLog[len(st.HealthLog)-1]
+		if last.ExitCode == 0 || !strings.Contains(last.Output, "exit status 1") {
+			t.Errorf("last result %+v", last)
+		}
+		// It keeps probing (and stays unhealthy) without more changes.
+		n := f.rt.nCalls()
+		deadline := time.Now().Add(2 * time.Second)
+		for f.rt.nCalls() < n+3 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if f.rt.nCalls() < n+3 {
+			t.Errorf("probing stopped once unhealthy")
+		}
+		select {
+		case s := <-f.statuses:
+			t.Errorf("unexpected status change to %q", s)
+		default:
+		}
 	})
-	var streakAtUnhealthy, callsAtUnhealthy int
-	f.s.onHealth = func(m *managed, status string) {
-		if status == HealthUnhealthy {
-			f.s.mu.Lock()
-			streakAtUnhealthy = m.st.FailingStreak
-			f.s.mu.Unlock()
-			callsAtUnhealthy = f.rt.nCalls()
-		}
-		f.statuses <- status
-	}
-	f.s.startHealth(f.m)
-	for _, want := range []string{HealthStarting, HealthHealthy, HealthUnhealthy} {
-		if got := f.next(t, 2*time.Second); got != want {
-			t.Fatalf("status %q, want %q", got, want)
-		}
-	}
-	if streakAtUnhealthy != 3 || callsAtUnhealthy != 5 {
-		t.Errorf("unhealthy at streak %d after %d probes, want streak 3 after 5", streakAtUnhealthy, callsAtUnhealthy)
-	}
-	st := f.state()
-	last := st.HealthLog[len(st.HealthLog)-1]
-	if last.ExitCode == 0 || !strings.Contains(last.Output, "exit status 1") {
-		t.Errorf("last result %+v", last)
-	}
-	// It keeps probing (and stays unhealthy) without more changes.
-	n := f.rt.nCalls()
-	deadline := time.Now().Add(2 * time.Second)
-	for f.rt.nCalls() < n+3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if f.rt.nCalls() < n+3 {
-		t.Errorf("probing stopped once unhealthy")
-	}
-	select {
-	case s := <-f.statuses:
-		t.Errorf("unexpected status change to %q", s)
-	default:
-	}
 }
 
 func TestHealthRecovers(t *testing.T) {
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 5 * time.Millisecond, Timeout: time.Second, Retries: 1}
-	f := newHealthFixture(t, hc, func(n int) fakeProbe {
-		if n == 1 {
-			return fail(n)
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 5 * time.Millisecond, Timeout: time.Second, Retries: 1}
+		f := newHealthFixture(t, hc, func(n int) fakeProbe {
+			if n == 1 {
+				return fail(n)
+			}
+			return ok(n)
+		})
+		f.s.startHealth(f.m)
+		for _, want := range []string{HealthStarting, HealthUnhealthy, HealthHealthy} {
+			if got := f.next(t, 2*time.Second); got != want {
+				t.Fatalf("status %q, want %q", got, want)
+			}
 		}
-		return ok(n)
+		if st := f.state(); st.FailingStreak != 0 {
+			t.Errorf("failing streak %d after a success", st.FailingStreak)
+		}
 	})
-	f.s.startHealth(f.m)
-	for _, want := range []string{HealthStarting, HealthUnhealthy, HealthHealthy} {
-		if got := f.next(t, 2*time.Second); got != want {
-			t.Fatalf("status %q, want %q", got, want)
-		}
-	}
-	if st := f.state(); st.FailingStreak != 0 {
-		t.Errorf("failing streak %d after a success", st.FailingStreak)
-	}
 }
 
 // Failures within start_period do not count; probes then come every
 // start_interval.
 func TestHealthStartPeriod(t *testing.T) {
-	const period = 200 * time.Millisecond
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 20 * time.Millisecond, StartInterval: 5 * time.Millisecond,
-		StartPeriod: period, Timeout: time.Second, Retries: 2}
-	f := newHealthFixture(t, hc, fail)
-	f.s.startHealth(f.m)
-	if got := f.next(t, time.Second); got != HealthStarting {
-		t.Fatalf("status %q", got)
-	}
-	if got := f.next(t, 3*time.Second); got != HealthUnhealthy {
-		t.Fatalf("status %q, want unhealthy", got)
-	}
-	if since := time.Since(f.m.started); since < period {
-		t.Errorf("unhealthy after %v, within the start period of %v", since, period)
-	}
-	st := f.state()
-	if st.FailingStreak != 2 {
-		t.Errorf("failing streak %d, want 2", st.FailingStreak)
-	}
-	// ~40 probes at 5ms in 200ms; at least well over the 2 retries.
-	if n := f.rt.nCalls(); n < 8 {
-		t.Errorf("%d probes during the start period; want them every start_interval", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const period = 200 * time.Millisecond
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 20 * time.Millisecond, StartInterval: 5 * time.Millisecond,
+			StartPeriod: period, Timeout: time.Second, Retries: 2}
+		f := newHealthFixture(t, hc, fail)
+		f.s.startHealth(f.m)
+		if got := f.next(t, time.Second); got != HealthStarting {
+			t.Fatalf("status %q", got)
+		}
+		if got := f.next(t, 3*time.Second); got != HealthUnhealthy {
+			t.Fatalf("status %q, want unhealthy", got)
+		}
+		if since := time.Since(f.m.started); since < period {
+			t.Errorf("unhealthy after %v, within the start period of %v", since, period)
+		}
+		st := f.state()
+		if st.FailingStreak != 2 {
+			t.Errorf("failing streak %d, want 2", st.FailingStreak)
+		}
+		// ~40 probes at 5ms in 200ms; at least well over the 2 retries.
+		if n := f.rt.nCalls(); n < 8 {
+			t.Errorf("%d probes during the start period; want them every start_interval", n)
+		}
+	})
 }
 
 // After the first success, probes come every interval even within the
 // start period.
 func TestHealthStartIntervalUntilHealthy(t *testing.T) {
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: time.Hour, StartInterval: 5 * time.Millisecond,
-		StartPeriod: time.Minute, Timeout: time.Second, Retries: 3}
-	f := newHealthFixture(t, hc, ok)
-	f.s.startHealth(f.m)
-	f.next(t, time.Second)
-	if got := f.next(t, time.Second); got != HealthHealthy {
-		t.Fatalf("status %q, want healthy (within start_interval, not interval)", got)
-	}
-	time.Sleep(100 * time.Millisecond)
-	if n := f.rt.nCalls(); n != 1 {
-		t.Errorf("%d probes; once healthy the next waits the interval (1h)", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: time.Hour, StartInterval: 5 * time.Millisecond,
+			StartPeriod: time.Minute, Timeout: time.Second, Retries: 3}
+		f := newHealthFixture(t, hc, ok)
+		f.s.startHealth(f.m)
+		f.next(t, time.Second)
+		if got := f.next(t, time.Second); got != HealthHealthy {
+			t.Fatalf("status %q, want healthy (within start_interval, not interval)", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := f.rt.nCalls(); n != 1 {
+			t.Errorf("%d probes; once healthy the next waits the interval (1h)", n)
+		}
+	})
 }
 
 func TestHealthTimeoutIsFailure(t *testing.T) {
-	hc := &state.HealthConfig{Test: []string{"CMD", "sleep", "100"}, Interval: 5 * time.Millisecond, Timeout: 30 * time.Millisecond, Retries: 1}
-	f := newHealthFixture(t, hc, func(int) fakeProbe { return fakeProbe{hang: true} })
-	f.s.startHealth(f.m)
-	f.next(t, time.Second)
-	if got := f.next(t, 3*time.Second); got != HealthUnhealthy {
-		t.Fatalf("status %q, want unhealthy", got)
-	}
-	st := f.state()
-	r := st.HealthLog[0]
-	if r.ExitCode != -1 || !strings.Contains(r.Output, "exceeded timeout") {
-		t.Errorf("result %+v", r)
-	}
-	if d := r.End.Sub(r.Start); d < 30*time.Millisecond || d > time.Second {
-		t.Errorf("timed-out probe took %v", d)
-	}
-	f.rt.mu.Lock()
-	canceled := f.rt.canceled
-	f.rt.mu.Unlock()
-	if canceled == 0 {
-		t.Error("the timed-out exec was not canceled")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "sleep", "100"}, Interval: 5 * time.Millisecond, Timeout: 30 * time.Millisecond, Retries: 1}
+		f := newHealthFixture(t, hc, func(int) fakeProbe { return fakeProbe{hang: true} })
+		f.s.startHealth(f.m)
+		f.next(t, time.Second)
+		if got := f.next(t, 3*time.Second); got != HealthUnhealthy {
+			t.Fatalf("status %q, want unhealthy", got)
+		}
+		st := f.state()
+		r := st.HealthLog[0]
+		if r.ExitCode != -1 || !strings.Contains(r.Output, "exceeded timeout") {
+			t.Errorf("result %+v", r)
+		}
+		if d := r.End.Sub(r.Start); d < 30*time.Millisecond || d > time.Second {
+			t.Errorf("timed-out probe took %v", d)
+		}
+		f.rt.mu.Lock()
+		canceled := f.rt.canceled
+		f.rt.mu.Unlock()
+		if canceled == 0 {
+			t.Error("the timed-out exec was not canceled")
+		}
+	})
 }
 
 func TestHealthProbesNeverOverlap(t *testing.T) {
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: time.Millisecond, Timeout: time.Second, Retries: 3}
-	f := newHealthFixture(t, hc, func(int) fakeProbe { return fakeProbe{sleep: 15 * time.Millisecond} })
-	f.s.startHealth(f.m)
-	time.Sleep(150 * time.Millisecond)
-	f.s.stopHealth(f.m)
-	f.rt.mu.Lock()
-	defer f.rt.mu.Unlock()
-	if f.rt.calls < 3 || f.rt.maxActive != 1 {
-		t.Errorf("%d probes, at most %d at once; want several, one at a time", f.rt.calls, f.rt.maxActive)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: time.Millisecond, Timeout: time.Second, Retries: 3}
+		f := newHealthFixture(t, hc, func(int) fakeProbe { return fakeProbe{sleep: 15 * time.Millisecond} })
+		f.s.startHealth(f.m)
+		time.Sleep(150 * time.Millisecond)
+		f.s.stopHealth(f.m)
+		f.rt.mu.Lock()
+		defer f.rt.mu.Unlock()
+		// the next wait starts when a probe ends: one every 1+15ms, the
+		// first at 1ms, so 10 begin within 150ms
+		if f.rt.calls != 10 || f.rt.maxActive != 1 {
+			t.Errorf("%d probes, at most %d at once; want 10, one at a time", f.rt.calls, f.rt.maxActive)
+		}
+	})
 }
 
 func TestHealthLogKeepsLastFiveCapped(t *testing.T) {
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: time.Millisecond, Timeout: time.Second, Retries: 100}
-	big := strings.Repeat("x", 5000)
-	f := newHealthFixture(t, hc, func(int) fakeProbe { return fakeProbe{out: big} })
-	f.s.startHealth(f.m)
-	deadline := time.Now().Add(3 * time.Second)
-	for f.rt.nCalls() < 8 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	f.s.stopHealth(f.m)
-	st := f.state()
-	if len(st.HealthLog) != 5 {
-		t.Fatalf("%d results kept, want 5", len(st.HealthLog))
-	}
-	for _, r := range st.HealthLog {
-		if len(r.Output) != 4096 {
-			t.Errorf("output of %d bytes, want 4096", len(r.Output))
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: time.Millisecond, Timeout: time.Second, Retries: 100}
+		big := strings.Repeat("x", 5000)
+		f := newHealthFixture(t, hc, func(int) fakeProbe { return fakeProbe{out: big} })
+		f.s.startHealth(f.m)
+		deadline := time.Now().Add(3 * time.Second)
+		for f.rt.nCalls() < 8 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
 		}
-	}
-	for i := 1; i < len(st.HealthLog); i++ {
-		if st.HealthLog[i].Start.Before(st.HealthLog[i-1].Start) {
-			t.Error("results out of order")
+		f.s.stopHealth(f.m)
+		st := f.state()
+		if len(st.HealthLog) != 5 {
+			t.Fatalf("%d results kept, want 5", len(st.HealthLog))
 		}
-	}
+		for _, r := range st.HealthLog {
+			if len(r.Output) != 4096 {
+				t.Errorf("output of %d bytes, want 4096", len(r.Output))
+			}
+		}
+		for i := 1; i < len(st.HealthLog); i++ {
+			if st.HealthLog[i].Start.Before(st.HealthLog[i-1].Start) {
+				t.Error("results out of order")
+			}
+		}
+	})
 }
 
 // stopHealth ends the loop, also in the middle of a probe, and nothing is
 // recorded after it.
 func TestHealthStopStopsProbing(t *testing.T) {
-	base := goruntime.NumGoroutine()
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 2 * time.Millisecond, Timeout: time.Hour, Retries: 3}
-	f := newHealthFixture(t, hc, func(n int) fakeProbe {
-		if n >= 3 {
-			return fakeProbe{hang: true}
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 2 * time.Millisecond, Timeout: time.Hour, Retries: 3}
+		f := newHealthFixture(t, hc, func(n int) fakeProbe {
+			if n >= 3 {
+				return fakeProbe{hang: true}
+			}
+			return ok(n)
+		})
+		f.s.startHealth(f.m)
+		deadline := time.Now().Add(2 * time.Second)
+		for f.rt.nCalls() < 3 && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
 		}
-		return ok(n)
+		before := f.state()
+		start := time.Now()
+		f.s.stopHealth(f.m)
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("stop took %v with a probe running", d)
+		}
+		n := f.rt.nCalls()
+		time.Sleep(50 * time.Millisecond)
+		if f.rt.nCalls() != n {
+			t.Error("probes ran after stop")
+		}
+		if after := f.state(); len(after.HealthLog) != len(before.HealthLog) {
+			t.Errorf("results recorded after stop: %d, then %d", len(before.HealthLog), len(after.HealthLog))
+		}
+		// synctest.Test fails when a goroutine of the loop is left blocked
 	})
-	f.s.startHealth(f.m)
-	deadline := time.Now().Add(2 * time.Second)
-	for f.rt.nCalls() < 3 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
-	before := f.state()
-	start := time.Now()
-	f.s.stopHealth(f.m)
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("stop took %v with a probe running", d)
-	}
-	n := f.rt.nCalls()
-	time.Sleep(50 * time.Millisecond)
-	if f.rt.nCalls() != n {
-		t.Error("probes ran after stop")
-	}
-	if after := f.state(); len(after.HealthLog) != len(before.HealthLog) {
-		t.Errorf("results recorded after stop: %d, then %d", len(before.HealthLog), len(after.HealthLog))
-	}
-	waitGoroutines(t, base)
 }
 
 // A loop whose container run has ended (another pid) stops by itself.
 func TestHealthEndsWithTheRun(t *testing.T) {
-	base := goruntime.NumGoroutine()
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 2 * time.Millisecond, Timeout: time.Second, Retries: 3}
-	f := newHealthFixture(t, hc, ok)
-	f.s.startHealth(f.m)
-	f.next(t, time.Second)
-	f.s.mu.Lock()
-	p := f.m.health
-	f.m.pid = 0
-	f.s.mu.Unlock()
-	select {
-	case <-p.done:
-	case <-time.After(2 * time.Second):
-		t.Fatal("the loop outlived its run")
-	}
-	waitGoroutines(t, base)
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 2 * time.Millisecond, Timeout: time.Second, Retries: 3}
+		f := newHealthFixture(t, hc, ok)
+		f.s.startHealth(f.m)
+		f.next(t, time.Second)
+		f.s.mu.Lock()
+		p := f.m.health
+		f.m.pid = 0
+		f.s.mu.Unlock()
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Second):
+			t.Fatal("the loop outlived its run")
+		}
+		// synctest.Test fails when a goroutine of the loop is left blocked
+	})
 }
 
 func TestHealthNoneConfigured(t *testing.T) {
-	f := newHealthFixture(t, nil, ok)
-	f.m.st.Health = HealthUnhealthy // from an older record
-	f.s.startHealth(f.m)
-	time.Sleep(20 * time.Millisecond)
-	if f.rt.nCalls() != 0 || f.m.health != nil {
-		t.Error("probed a container without a healthcheck")
-	}
-	if st := f.state(); st.Health != "" {
-		t.Errorf("health %q, want none", st.Health)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newHealthFixture(t, nil, ok)
+		f.m.st.Health = HealthUnhealthy // from an older record
+		f.s.startHealth(f.m)
+		time.Sleep(20 * time.Millisecond)
+		if f.rt.nCalls() != 0 || f.m.health != nil {
+			t.Error("probed a container without a healthcheck")
+		}
+		if st := f.state(); st.Health != "" {
+			t.Errorf("health %q, want none", st.Health)
+		}
+	})
 }
 
 // A restart starts over at "starting" with a fresh streak.
 func TestHealthRestartResets(t *testing.T) {
-	hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 2 * time.Millisecond, Timeout: time.Second, Retries: 1}
-	f := newHealthFixture(t, hc, fail)
-	f.s.startHealth(f.m)
-	f.next(t, time.Second)
-	if got := f.next(t, time.Second); got != HealthUnhealthy {
-		t.Fatalf("status %q", got)
-	}
-	f.s.stopHealth(f.m)
-	f.s.mu.Lock()
-	f.m.pid, f.m.started = 4343, time.Now()
-	f.s.mu.Unlock()
-	f.rt.mu.Lock()
-	f.rt.script = func(int) fakeProbe { return fakeProbe{hang: true} }
-	f.rt.mu.Unlock()
-	f.s.startHealth(f.m)
-	if got := f.next(t, time.Second); got != HealthStarting {
-		t.Fatalf("status %q after restart, want starting", got)
-	}
-	if st := f.state(); st.FailingStreak != 0 || len(st.HealthLog) == 0 {
-		t.Errorf("after restart: %+v (want streak 0, log kept)", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		hc := &state.HealthConfig{Test: []string{"CMD", "check"}, Interval: 2 * time.Millisecond, Timeout: time.Second, Retries: 1}
+		f := newHealthFixture(t, hc, fail)
+		f.s.startHealth(f.m)
+		f.next(t, time.Second)
+		if got := f.next(t, time.Second); got != HealthUnhealthy {
+			t.Fatalf("status %q", got)
+		}
+		f.s.stopHealth(f.m)
+		f.s.mu.Lock()
+		f.m.pid, f.m.started = 4343, time.Now()
+		f.s.mu.Unlock()
+		f.rt.mu.Lock()
+		f.rt.script = func(int) fakeProbe { return fakeProbe{hang: true} }
+		f.rt.mu.Unlock()
+		f.s.startHealth(f.m)
+		if got := f.next(t, time.Second); got != HealthStarting {
+			t.Fatalf("status %q after restart, want starting", got)
+		}
+		if st := f.state(); st.FailingStreak != 0 || len(st.HealthLog) == 0 {
+			t.Errorf("after restart: %+v (want streak 0, log kept)", st)
+		}
+	})
 }
 
 func TestProbeArgs(t *testing.T) {
@@ -491,18 +522,5 @@ func TestCapped(t *testing.T) {
 	}
 	if c.String() != "abcde" {
 		t.Errorf("kept %q", c.String())
-	}
-}
-
-// waitGoroutines fails when goroutines started by the test outlive it.
-func waitGoroutines(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for goruntime.NumGoroutine() > base && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := goruntime.NumGoroutine(); n > base {
-		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines left, %d before:\n%s", n, base, buf[:goruntime.Stack(buf, true)])
 	}
 }

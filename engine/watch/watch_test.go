@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -125,46 +126,57 @@ func TestCompileErrors(t *testing.T) {
 }
 
 // TestBatchBurst: a lone change is flushed after the short quiet period;
-// a burst is one batch; the ceiling bounds a writer that never stops.
+// a burst is one batch; the ceiling bounds a writer that never stops. It
+// runs in a synctest bubble: the timers are fake, the durations exact.
 func TestBatchBurst(t *testing.T) {
-	o := BatchOptions{Quiet: 20 * time.Millisecond, BurstQuiet: 200 * time.Millisecond, BurstSize: 3, Ceiling: time.Second}
-	in := make(chan string)
-	out := Batch(t.Context(), in, o)
-	start := time.Now()
-	in <- "a"
-	in <- "a"
-	if b := <-out; len(b) != 1 || b[0] != "a" {
-		t.Errorf("lone change: %v", b)
-	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("lone change flushed after %s, want about 20ms", d)
-	}
-	for i := range 200 {
-		in <- string(rune('a'+i%26)) + string(rune('a'+i/26))
-		if i%50 == 49 {
-			time.Sleep(40 * time.Millisecond) // longer than Quiet: still one batch
+	synctest.Test(t, func(t *testing.T) {
+		o := BatchOptions{Quiet: 20 * time.Millisecond, BurstQuiet: 200 * time.Millisecond, BurstSize: 3, Ceiling: time.Second}
+		in := make(chan string)
+		out := Batch(t.Context(), in, o)
+		start := time.Now()
+		in <- "a"
+		in <- "a"
+		if b := <-out; len(b) != 1 || b[0] != "a" {
+			t.Errorf("lone change: %v", b)
 		}
-	}
-	if b := <-out; len(b) != 200 {
-		t.Errorf("burst: a batch of %d, want 200", len(b))
-	}
-	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case in <- "x" + time.Now().String():
-				time.Sleep(5 * time.Millisecond)
+		if d := time.Since(start); d != o.Quiet {
+			t.Errorf("lone change flushed after %s, want the quiet period %s", d, o.Quiet)
+		}
+		for i := range 200 {
+			in <- string(rune('a'+i%26)) + string(rune('a'+i/26))
+			if i%50 == 49 {
+				time.Sleep(40 * time.Millisecond) // longer than Quiet: still one batch
 			}
 		}
-	}()
-	start = time.Now()
-	<-out
-	close(stop)
-	if d := time.Since(start); d > 1500*time.Millisecond {
-		t.Errorf("a writer that never stops got its first batch after %s, want ≤ the 1s ceiling", d)
-	}
+		start = time.Now()
+		if b := <-out; len(b) != 200 {
+			t.Errorf("burst: a batch of %d, want 200", len(b))
+		}
+		if d := time.Since(start); d != o.BurstQuiet-40*time.Millisecond {
+			t.Errorf("burst flushed %s after its last event, want BurstQuiet %s", d+40*time.Millisecond, o.BurstQuiet)
+		}
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(stopped)
+			for {
+				select {
+				case <-stop:
+					return
+				case in <- "x" + time.Now().String():
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		}()
+		synctest.Wait() // the writer's first event is in
+		start = time.Now()
+		<-out
+		d := time.Since(start)
+		close(stop)
+		<-stopped
+		if d != o.Ceiling {
+			t.Errorf("a writer that never stops got its first batch after %s, want the %s ceiling", d, o.Ceiling)
+		}
+	})
 }
 
 // TestWatchLimitError: a tree with more directories than the limit fails
@@ -223,8 +235,7 @@ func TestNotifierRecursive(t *testing.T) {
 	write(t, filepath.Join(dir, "a/b/c.txt"), "y")
 	expect(filepath.Join(dir, "a/b/c.txt"))
 	os.MkdirAll(filepath.Join(dir, "new/deep"), 0o755)
-	expect(filepath.Join(dir, "new"))
-	time.Sleep(50 * time.Millisecond)
+	expect(filepath.Join(dir, "new")) // sent once new/ and new/deep are watched
 	write(t, filepath.Join(dir, "new/deep/f.txt"), "z")
 	expect(filepath.Join(dir, "new/deep/f.txt"))
 	os.Remove(filepath.Join(dir, "a/b/c.txt"))

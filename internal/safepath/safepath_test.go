@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/testutil"
@@ -180,14 +181,9 @@ func TestMountFile(t *testing.T) {
 
 func isMount(t *testing.T, p string) bool {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(p))
 	must(t, err)
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) > 4 && f[4] == p {
-			return true
-		}
-	}
-	return false
+	return len(ms) > 0
 }
 
 // TestWriteFile: a file written beneath a root replaces a symlink at its

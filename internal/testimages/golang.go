@@ -21,6 +21,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/renameio/v2"
 )
 
 // GolangName is the name the Go toolchain image is saved and loaded under.
@@ -225,11 +226,11 @@ func makeGolangLayer(env goEnv, dir, file string) error {
 		return fmt.Errorf("GOROOT: %w", err)
 	}
 
-	tmp, err := os.CreateTemp(dir, "golang-*.tar.tmp")
+	tmp, err := renameio.NewPendingFile(file, renameio.WithTempDir(dir), renameio.WithStaticPermissions(0o644))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	defer tmp.Cleanup() // after the replace, a no-op
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	lw := &layerWriter{tw: tar.NewWriter(bw)}
 	// GOROOT's parents, then GOROOT itself, then the cache.
@@ -256,16 +257,10 @@ func makeGolangLayer(env goEnv, dir, file string) error {
 	if lw.err == nil {
 		lw.err = bw.Flush()
 	}
-	if err := tmp.Close(); lw.err == nil {
-		lw.err = err
-	}
-	if lw.err == nil {
-		lw.err = os.Chmod(tmp.Name(), 0o644) // CreateTemp makes it 0600
-	}
 	if lw.err != nil {
-		return fmt.Errorf("write %s: %w", tmp.Name(), lw.err)
+		return fmt.Errorf("write %s: %w", file, lw.err)
 	}
-	return os.Rename(tmp.Name(), file)
+	return tmp.CloseAtomicallyReplace()
 }
 
 // warmCache compiles golangWarm into gocache the way a build in the image

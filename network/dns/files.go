@@ -1,12 +1,13 @@
 package dns
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"strings"
+
+	"github.com/miekg/dns"
 )
 
 // EmbeddedAddr is where containers find berth's resolver.
@@ -16,28 +17,31 @@ const EmbeddedAddr = "127.0.0.11"
 type HostResolvConf struct {
 	Nameservers []string
 	Search      []string
-	Options     []string
+	// Options are the words of the file's options lines, as written
+	// (ndots:2, edns0, rotate…).
+	Options []string
 }
 
-// ParseResolvConf reads a resolv.conf file.
+// ParseResolvConf reads a resolv.conf file: nameservers and search with
+// miekg/dns's ClientConfigFromFile, and the options lines as written
+// (miekg models only ndots, timeout and attempts; a container, as under
+// Docker, gets the host's edns0, rotate, trust-ad… too).
 func ParseResolvConf(path string) (HostResolvConf, error) {
-	var rc HostResolvConf
+	cc, err := dns.ClientConfigFromFile(path)
+	if err != nil {
+		return HostResolvConf{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	rc := HostResolvConf{Nameservers: cc.Servers, Search: cc.Search}
+	if len(rc.Search) == 0 {
+		rc.Search = nil
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return rc, fmt.Errorf("read %s: %w", path, err)
+		return HostResolvConf{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 2 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], ";") {
-			continue
-		}
-		switch f[0] {
-		case "nameserver":
-			rc.Nameservers = append(rc.Nameservers, f[1])
-		case "search", "domain":
-			rc.Search = f[1:]
-		case "options":
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && f[0] == "options" {
 			rc.Options = append(rc.Options, f[1:]...)
 		}
 	}
