@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -244,6 +247,37 @@ func TestParityComposePublish(t *testing.T) {
 	repo := fmt.Sprintf("%s/%s", registry, e.Project)
 	e.MustBerth(t, "-f", "./oci/compose.yaml", "-f", "./oci/compose-override.yaml",
 		"-p", e.Project, "publish", "--with-env", "--yes", "--insecure-registry", repo+":test")
+
+	// Compose's layout: an OCI 1.1 artifact of type
+	// application/vnd.docker.compose.project, one layer per file.
+	req, _ := http.NewRequest("GET", "http://"+registry+"/v2/"+e.Project+"/manifests/test", nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		ArtifactType string `json:"artifactType"`
+		Layers       []struct {
+			MediaType   string            `json:"mediaType"`
+			Annotations map[string]string `json:"annotations"`
+		} `json:"layers"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layers []string
+	for _, l := range m.Layers {
+		layers = append(layers, l.MediaType+" "+l.Annotations["com.docker.compose.file"]+l.Annotations["com.docker.compose.envfile"]+" "+l.Annotations["com.docker.compose.extends"])
+	}
+	if m.ArtifactType != "application/vnd.docker.compose.project" || len(layers) != 4 ||
+		layers[0] != "application/vnd.docker.compose.file+yaml compose.yaml " ||
+		layers[1] != "application/vnd.docker.compose.file+yaml compose-override.yaml " ||
+		!strings.HasSuffix(layers[2], ".yaml true") || !strings.HasPrefix(layers[3], "application/vnd.docker.compose.envfile ") {
+		t.Errorf("artifact %q, layers:\n%s", m.ArtifactType, strings.Join(layers, "\n"))
+	}
 
 	cache := t.TempDir()
 	e.ExtraEnv = append(e.ExtraEnv, "XDG_CACHE_HOME="+cache)
