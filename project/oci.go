@@ -190,15 +190,11 @@ func (l *OCILoader) pull(r name.Reference, layers []v1.Descriptor, base, dir str
 	if err := writeNew(filepath.Join(tmp, "compose.yaml"), bytes.Join(compose, []byte("\n---\n"))); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) && !isNotEmpty(err) {
+	// Another load may have put the same digest there first.
+	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
 		return err
 	}
 	return nil
-}
-
-func isNotEmpty(err error) bool {
-	var le *os.LinkError
-	return errors.As(err, &le) && strings.Contains(le.Err.Error(), "not empty")
 }
 
 func fetchBlob(r name.Reference, d v1.Descriptor, opts []remote.Option) ([]byte, error) {
