@@ -357,7 +357,13 @@ func ArtifactFiles(p *types.Project, withEnv bool) ([]ArtifactFile, error) {
 			for i := 1; i < len(services.Content); i += 2 {
 				svc := services.Content[i]
 				for _, n := range envFileNodes(mapValue(svc, "env_file")) {
-					abs := absFrom(p.WorkingDir, n.Value)
+					// An extended file's paths are relative to it, the
+					// project's compose files' to the project directory.
+					base := p.WorkingDir
+					if it.extends {
+						base = filepath.Dir(it.path)
+					}
+					abs := absFrom(base, n.Value)
 					name := hashName(abs, ".env")
 					if _, ok := envFiles[abs]; !ok {
 						envFiles[abs] = name
