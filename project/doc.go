@@ -7,6 +7,10 @@
 // does at `up` time (container_name with replicas); the dependency edges
 // of the service graph; and the labels berth writes on its objects.
 //
-// It does no I/O beyond reading compose and env files, and imports no
+// It also makes and checks what `berth publish` pushes (publish.go) and
+// loads `-f oci://` projects back (oci.go, compose-go's ResourceLoader),
+// the only place it talks to a registry or writes files (its cache).
+//
+// It does no other I/O than reading compose and env files, and imports no
 // engine code (a test enforces this).
 package project

@@ -49,6 +49,10 @@ type Options struct {
 	NoResolvePaths  bool
 	NoConsistency   bool
 	NoEnvResolution bool
+
+	// InsecureRegistries are spoken to over plain HTTP when a -f file is
+	// an oci:// artifact (--insecure-registry).
+	InsecureRegistries []string
 }
 
 // Load loads, merges, interpolates and validates the project, with the
@@ -163,11 +167,12 @@ func (o Options) compose() (*cli.ProjectOptions, error) {
 	files := make([]string, len(o.Files))
 	for i, f := range o.Files {
 		files[i] = f
-		if f != "-" {
+		if f != "-" && !strings.HasPrefix(f, OCIPrefix) {
 			files[i] = o.abs(f)
 		}
 	}
 	fns := []cli.ProjectOptionsFn{
+		cli.WithResourceLoader(&OCILoader{Insecure: o.InsecureRegistries}),
 		cli.WithWorkingDirectory(o.abs(wd)),
 		cli.WithEnv(env),
 		cli.WithEnvFiles(envFiles...),
@@ -248,7 +253,7 @@ func checkFiles(po *cli.ProjectOptions) error {
 		return &NoFileError{Dir: dir}
 	}
 	for _, f := range po.ConfigPaths {
-		if f == "-" {
+		if f == "-" || strings.HasPrefix(f, OCIPrefix) {
 			continue
 		}
 		if _, err := os.Stat(f); err != nil {

@@ -25,6 +25,8 @@ type globalOptions struct {
 	allResources bool   // --all-resources: make unused networks and volumes too
 	progress     string // --progress: auto, tty, plain, quiet ("": COMPOSE_PROGRESS)
 
+	insecure []string // --insecure-registry: plain HTTP for -f oci://
+
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
@@ -41,6 +43,8 @@ func (g *globalOptions) projectOptions() project.Options {
 		ProjectDir:  g.projectDir,
 		EnvFiles:    envFiles,
 		Profiles:    g.profiles,
+
+		InsecureRegistries: g.insecure,
 	}
 }
 
@@ -104,6 +108,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 	f.StringVar(&g.ansi, "ansi", "", `When to print colours: "never", "always" or "auto" (default: COMPOSE_ANSI, else auto)`)
 	f.StringVar(&g.progress, "progress", "", "Progress output: auto, tty, plain or quiet (default: COMPOSE_PROGRESS, else auto)")
 	f.BoolVar(&g.allResources, "all-resources", false, "Include all resources, even those not used by services")
+	f.StringArrayVar(&g.insecure, "insecure-registry", nil, "Registries to reach over plain HTTP when a -f file is oci:// (repeatable)")
 	f.IntVar(&g.parallel, "parallel", 0, "How many services up works on at once, -1 for no limit (default: COMPOSE_PARALLEL_LIMIT, else 8)")
 
 	root.AddCommand(
@@ -130,6 +135,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newWaitCmd(g),
 		newPullCmd(g),
 		newPushCmd(g),
+		newPublishCmd(g),
 		newLoginCmd(g),
 		newLogoutCmd(g),
 		newInfoCmd(g),
