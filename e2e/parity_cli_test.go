@@ -699,7 +699,7 @@ func TestParityCLIMoreFlags(t *testing.T) {
       interval: 1s
 `)
 	r := e.MustBerth(t, "pull", "--include-deps", "web")
-	if !strings.Contains(r.Stderr, " db Pulling") {
+	if !strings.Contains(r.Stderr, " Image "+e.Image("logger")+" Pulling") {
 		t.Errorf("pull --include-deps web: want db's image pulled too:\n%s", r)
 	}
 	r = e.MustBerth(t, "run", "--rm", "--no-deps", "--cap-drop", "ALL", "web", "grep", "CapEff", "/proc/self/status")

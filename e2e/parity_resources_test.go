@@ -662,7 +662,6 @@ func TestParityComposeInterfaceName(t *testing.T) {
 
 // Compose: pull_test.go TestComposePull.
 func TestParityComposePull(t *testing.T) {
-	t.Skip("departs: berth pull reports per service (`simple Pulling`), not per image (`Image alpine:3.14 Pulled`); see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   simple:
     image: alpine:3.14
@@ -679,7 +678,6 @@ func TestParityComposePull(t *testing.T) {
 
 // Compose: pull_test.go TestPullImagePresentLocally.
 func TestParityComposePullImagePresentLocally(t *testing.T) {
-	t.Skip("departs: berth pull reports per service, not per image, and pulls a present image whose pull_policy is missing; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   simple:
     image: alpine:3.13.12
@@ -696,7 +694,6 @@ func TestParityComposePullImagePresentLocally(t *testing.T) {
 
 // Compose: pull_test.go TestPullNoImageNameGiven.
 func TestParityComposePullNoImageNameGiven(t *testing.T) {
-	t.Skip("departs: berth pull says `Skipped - will be built`, not `Skipped No image to be pulled`; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   no-image-service:
     build: .
@@ -717,7 +714,6 @@ const parityPullFailure = `services:
 
 // Compose: pull_test.go TestPullFailure.
 func TestParityComposePullFailure(t *testing.T) {
-	t.Skip("departs: berth reports the registry's `manifest unknown`, not Docker's `pull access denied for …`; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, parityPullFailure)
 	e.WriteFile(t, "Dockerfile", "FROM alpine:3.15")
 	r := e.Berth(t, "pull")
@@ -727,10 +723,26 @@ func TestParityComposePullFailure(t *testing.T) {
 
 // Compose: pull_test.go TestPullIgnoreFailures.
 func TestParityComposePullIgnoreFailures(t *testing.T) {
-	t.Skip("departs: berth pull --ignore-pull-failures prints no `must be built from source` hint; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, parityPullFailure)
 	e.WriteFile(t, "Dockerfile", "FROM alpine:3.15")
 	wantOut(t, e.MustBerth(t, "pull", "--ignore-pull-failures"), "Some service image(s) must be built from source by running:")
+}
+
+// Compose: compose_run_test.go TestComposeRunQuietPull.
+func TestParityComposeRunQuietPull(t *testing.T) {
+	e := parityEnv(t, `services:
+  backend:
+    image: nginx
+    command: nginx -t
+`)
+	e.MustBerth(t, "down", "--rmi", "all")
+	r := e.MustBerth(t, "run", "--quiet-pull", "backend")
+	wantNotOut(t, r, "Pull complete")
+	wantOut(t, r, "Pulled")
+	e.MustBerth(t, "down", "--rmi", "all")
+	e.ExtraEnv = append(e.ExtraEnv, "COMPOSE_PROGRESS=quiet")
+	r = e.MustBerth(t, "run", "backend")
+	wantNotOut(t, r, "Pull complete", "Pulled")
 }
 
 // Compose: compose_run_test.go TestComposeRunPullAlways (the nginx

@@ -142,10 +142,10 @@ func (p *pullProgress) skip(label, why string) {
 	defer p.mu.Unlock()
 	if p.tty {
 		p.order = append(p.order, label)
-		p.items[label] = &pullItem{status: "Skipped - " + why, layer: map[string]*engine.ImageEvent{}}
+		p.items[label] = &pullItem{status: "Skipped " + why, layer: map[string]*engine.ImageEvent{}}
 		return
 	}
-	fmt.Fprintf(p.w, " %s Skipped - %s\n", label, why)
+	fmt.Fprintf(p.w, " %s Skipped %s\n", label, why)
 }
 
 // plain prints a line when a status changes (non-tty only).

@@ -82,25 +82,32 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 	var order []string
 	for _, name := range names {
 		svc := p.Services[name]
-		if svc.Image == "" || svc.PullPolicy == engine.PullPolicyBuild || (o.ignoreBuildable && svc.Build != nil) {
+		switch {
+		case svc.Image == "":
 			if !o.quiet {
-				prog.skip(name, "will be built")
+				prog.skip(name, "No image to be pulled")
+			}
+			continue
+		case svc.PullPolicy == engine.PullPolicyBuild || (o.ignoreBuildable && svc.Build != nil):
+			if !o.quiet {
+				prog.skip(name, "Image will be built")
+			}
+			continue
+		case svc.PullPolicy == engine.PullPolicyNever:
+			if !o.quiet {
+				prog.skip(svc.Image, "Image is never pulled (pull_policy: never)")
 			}
 			continue
 		}
-		if svc.PullPolicy == engine.PullPolicyNever {
+		policy := svc.PullPolicy
+		if o.policy != "" {
+			policy = o.policy
+		}
+		if (policy == engine.PullPolicyMissing || policy == "if_not_present") && presentNotLatest(store, svc.Image) {
 			if !o.quiet {
-				prog.skip(name, "pull_policy is never")
+				prog.skip(svc.Image, "Image is already present locally")
 			}
 			continue
-		}
-		if o.policy == engine.PullPolicyMissing {
-			if _, err := store.Get(svc.Image); err == nil {
-				if !o.quiet {
-					prog.skip(name, "image is present")
-				}
-				continue
-			}
 		}
 		key := svc.Image + "\x00" + svc.Platform
 		w := wants[key]
@@ -113,7 +120,7 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 	}
 	for _, k := range order {
 		w := wants[k]
-		prog.add(w.ref, strings.Join(w.services, ", "))
+		prog.add(w.ref, "Image "+w.ref)
 	}
 	puller := engine.NewPuller(store, cfg)
 	popts := engine.PullOptions{}
@@ -123,7 +130,8 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 	}
 
 	var mu sync.Mutex
-	var errs []error
+	var errs, warnings []error
+	var mustBuild []string
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8) // images at once; each pulls its layers in parallel too
 	for _, k := range order {
@@ -135,30 +143,65 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 			defer func() { <-sem }()
 			opts := popts
 			opts.Platform = w.platform
-			if _, err := puller.Pull(ctx, w.ref, opts); err != nil {
-				err = fmt.Errorf("service %s: %w", strings.Join(w.services, ", "), err)
-				if !o.quiet {
-					prog.fail(w.ref, err)
+			_, err := puller.Pull(ctx, w.ref, opts)
+			if err == nil {
+				return
+			}
+			err = fmt.Errorf("service %s: %w", strings.Join(w.services, ", "), err)
+			if !o.quiet {
+				prog.fail(w.ref, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// as Compose: a service that can be built is not failed by
+			// its pull, and is named in the hint below
+			buildable := true
+			for _, name := range w.services {
+				if p.Services[name].Build == nil {
+					buildable = false
+				} else {
+					mustBuild = append(mustBuild, name)
 				}
-				mu.Lock()
+			}
+			switch {
+			case buildable:
+			case o.ignoreFailures:
+				warnings = append(warnings, err)
+			default:
 				errs = append(errs, err)
-				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	prog.finish()
-	if len(errs) == 0 {
-		return nil
+	sortErrors(warnings)
+	for _, err := range warnings {
+		fmt.Fprintf(g.stderr, "WARNING: %v\n", err)
 	}
-	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-	if o.ignoreFailures {
-		for _, err := range errs {
-			fmt.Fprintf(g.stderr, "WARNING: %v\n", err)
-		}
-		return nil
+	if len(mustBuild) > 0 {
+		sort.Strings(mustBuild)
+		fmt.Fprintf(g.stderr, "WARNING: Some service image(s) must be built from source by running:\n    berth build %s\n", strings.Join(mustBuild, " "))
 	}
+	sortErrors(errs)
 	return errors.Join(errs...)
+}
+
+func sortErrors(errs []error) {
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+}
+
+// presentNotLatest reports whether ref is in the store under a tag other
+// than latest: Compose's pull skips such an image for pull_policy missing,
+// and pulls a present :latest again.
+func presentNotLatest(store *engine.ImageStore, ref string) bool {
+	if _, err := store.Get(ref); err != nil {
+		return false
+	}
+	r, err := engine.ParseImageReference(ref)
+	if err != nil {
+		return false
+	}
+	return r.Digest != "" || r.Tag != "latest"
 }
 
 // pullServiceNames checks the named services exist; none named means all,

@@ -72,6 +72,10 @@ func (p *Puller) Pull(ctx context.Context, ref string, opts PullOptions) (*Image
 	opts.Progress.send(Event{Image: ref, Status: StatusResolving})
 	res, err := p.Resolve(ctx, r, opts.Platform)
 	if err != nil {
+		if accessDenied(err) {
+			// Docker's words for a repository the registry does not show
+			return nil, fmt.Errorf("pull access denied for %s, repository does not exist or may require 'docker login': pull %s: %w", r.FamiliarName(), r.Familiar(), err)
+		}
 		return nil, fmt.Errorf("pull %s: %w", r.Familiar(), err)
 	}
 	io := ImportOptions{RepoDigest: r.Name() + "@" + res.Digest, Pulled: true, Label: ref, Progress: opts.Progress}
@@ -233,6 +237,16 @@ func classify(err error) error {
 		return fmt.Errorf("%w (no such image or tag): %w", ErrManifestUnknown, err)
 	}
 	return err
+}
+
+// accessDenied reports whether a registry refused a repository or said it
+// has none of that name (not a missing tag of a repository it has).
+func accessDenied(err error) bool {
+	if errors.Is(err, ErrUnauthorized) {
+		return true
+	}
+	var te *transport.Error
+	return errors.As(err, &te) && hasCode(te, transport.NameUnknownErrorCode, transport.DeniedErrorCode)
 }
 
 // boundedError shows at most boundMessage's length of a registry's error

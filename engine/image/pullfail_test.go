@@ -29,7 +29,7 @@ func TestPullFailures(t *testing.T) {
 		fault   func(w http.ResponseWriter, r *http.Request, next http.Handler) bool // true: handled
 	}{
 		{name: "tag not found", ref: "app:nope", wantIs: ErrManifestUnknown},
-		{name: "repository not found", ref: "nothere:1", wantIs: ErrManifestUnknown},
+		{name: "repository not found", ref: "nothere:1", wantIs: ErrManifestUnknown, wantMsg: "/nothere, repository does not exist or may require 'docker login'"},
 		{name: "unauthorized", ref: "app:1", wantIs: ErrUnauthorized, fault: func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
 			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 			w.Header().Set("Content-Type", "application/json")
