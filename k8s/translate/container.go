@@ -59,6 +59,9 @@ func (t *translator) image(name string, s types.ServiceConfig) string {
 		if t.o.Registry != "" {
 			img := fmt.Sprintf("%s/%s-%s:latest", strings.TrimSuffix(t.o.Registry, "/"), t.p.Name, name)
 			t.approx(k, "not built by the cluster: image %s, which `berth k8s up --push` builds and pushes", img)
+			if s.Image != "" {
+				t.approx(svcKey(name, "image"), "replaced by %s (--registry): the cluster pulls what `berth k8s up --push` pushed", img)
+			}
 			return img
 		}
 		img := s.Image
@@ -508,7 +511,6 @@ func (t *translator) podSettings(name string, s types.ServiceConfig, pod *corev1
 		t.approx(svcKey(name, "shm_size"), "memory-backed emptyDir of %s mounted at /dev/shm", q)
 	}
 }
-
 
 // validateLabelLower says why h is not a DNS-1123 label, or "".
 func validateLabelLower(h string) string {

@@ -126,8 +126,15 @@ var serviceKeys = map[string]rule{
 func serviceFields(s types.ServiceConfig) []string {
 	var out []string
 	walkFields(reflect.ValueOf(s), func(key string, v reflect.Value) {
-		if !v.IsZero() {
-			out = append(out, key)
+		switch v.Kind() {
+		case reflect.Map, reflect.Slice:
+			if v.Len() > 0 {
+				out = append(out, key)
+			}
+		default:
+			if !v.IsZero() {
+				out = append(out, key)
+			}
 		}
 	})
 	sort.Strings(out)
@@ -162,6 +169,10 @@ func (t *translator) cover(name string, s types.ServiceConfig) {
 			continue
 		}
 		r, ok := serviceKeys[key]
+		if t.refusedServices[name] {
+			t.dropped(k, "not translated: the service is refused")
+			continue
+		}
 		if !ok {
 			t.dropped(k, "berth does not know this key")
 			continue
@@ -294,4 +305,78 @@ func validationLabelValue(v string) string {
 
 func validationDNS1123Label(v string) []string {
 	return validation.IsDNS1123Label(v)
+}
+
+// loadTime are the keys the loader resolves before translation sees the
+// project.
+var loadTime = map[string]string{
+	"env_file":   "read into the container env when the project was loaded",
+	"extends":    "merged into the service when the project was loaded",
+	"label_file": "read into the labels when the project was loaded",
+	"profiles":   "only the services of the active profiles are translated",
+}
+
+// coverModel gives a report line to every key of the file as written
+// that the translation of the loaded project did not report on.
+func (t *translator) coverModel() {
+	m := t.o.Model
+	if m == nil {
+		return
+	}
+	for _, top := range sortedKeys(m) {
+		switch top {
+		case "name":
+			continue
+		case "version":
+			t.dropped([]string{top}, "obsolete")
+			continue
+		case "include":
+			t.mapped([]string{top}, "the included files were merged when the project was loaded")
+			continue
+		case "services", "networks", "volumes", "configs", "secrets", "models", "jobs":
+		default:
+			if !t.reportedUnder(top) {
+				t.dropped([]string{top}, "not translated")
+			}
+			continue
+		}
+		entries, _ := m[top].(map[string]any)
+		for _, name := range sortedKeys(entries) {
+			k := top + "." + name
+			if top != "services" {
+				if !t.reportedUnder(k) {
+					t.dropped([]string{top, name}, "no translated service uses it")
+				}
+				continue
+			}
+			if l, ok := t.lineFor(k); ok && l.Verdict != Mapped && l.Verdict != Approximated {
+				continue // the whole service was dropped or refused
+			}
+			body, _ := entries[name].(map[string]any)
+			for _, key := range sortedKeys(body) {
+				if t.reportedUnder(k + "." + key) {
+					continue
+				}
+				if why, ok := loadTime[key]; ok {
+					t.mapped([]string{top, name, key}, "%s", why)
+				} else if r, ok := serviceKeys[key]; ok {
+					t.line([]string{top, name, key}, r.verdict, "%s (normalized away when the project was loaded)", r.detail)
+				} else if strings.HasPrefix(key, "x-") {
+					t.dropped([]string{top, name, key}, "extension: ignored")
+				} else {
+					t.dropped([]string{top, name, key}, "berth does not know this key")
+				}
+			}
+		}
+	}
+}
+
+// lineFor is the first report line of key.
+func (t *translator) lineFor(key string) (ReportLine, bool) {
+	for _, l := range t.report {
+		if l.Key == key {
+			return l, true
+		}
+	}
+	return ReportLine{}, false
 }

@@ -130,10 +130,12 @@ func (t *translator) published(name string, s types.ServiceConfig) {
 	var notes []string
 	seen := map[string]bool{}
 	for _, p := range s.Ports {
-		if p.Published == "" {
-			continue
-		}
 		first := p.Published
+		if first == "" {
+			// Docker publishes on a port of its choosing.
+			first = strconv.FormatUint(uint64(p.Target), 10)
+			notes = append(notes, fmt.Sprintf("port %d published on a host port Docker would choose: Service port %d, node port chosen by the cluster", p.Target, p.Target))
+		}
 		if lo, _, isRange := strings.Cut(p.Published, "-"); isRange {
 			first = lo
 			notes = append(notes, fmt.Sprintf("published range %s: port %s", p.Published, lo))
@@ -151,7 +153,7 @@ func (t *translator) published(name string, s types.ServiceConfig) {
 		}
 		seen[id] = true
 		sp := corev1.ServicePort{Name: portName(string(proto), int32(pub)), Port: int32(pub), Protocol: proto, TargetPort: intstr.FromInt32(int32(p.Target))}
-		if t.o.ServiceType == corev1.ServiceTypeNodePort {
+		if t.o.ServiceType == corev1.ServiceTypeNodePort && p.Published != "" {
 			if pub >= nodePortMin && pub <= nodePortMax {
 				sp.NodePort = int32(pub)
 			} else {
@@ -167,9 +169,6 @@ func (t *translator) published(name string, s types.ServiceConfig) {
 		svc.Spec.Ports = append(svc.Spec.Ports, sp)
 	}
 	if len(svc.Spec.Ports) == 0 {
-		if len(s.Ports) > 0 {
-			t.mapped(k, "no published port: container ports in Service %q", t.names[name])
-		}
 		return
 	}
 	if !t.add(svc, name, k...) {
@@ -229,7 +228,7 @@ func (t *translator) networkPolicies() {
 				}
 			}
 		}
-		member := metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: t.p.Name, LabelNetworkPrefix + networkLabel(n): "true"}}
+		member := metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: labelValue(t.p.Name), LabelNetworkPrefix + networkLabel(n): "true"}}
 		np := &networkingv1.NetworkPolicy{TypeMeta: typeMeta("networking.k8s.io/v1", "NetworkPolicy"), ObjectMeta: t.meta(withSuffix("network", dnsLabel(n)))}
 		np.Spec.PodSelector = member
 		np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
@@ -257,9 +256,6 @@ func (t *translator) networkPolicies() {
 		}
 		var ports []networkingv1.NetworkPolicyPort
 		for _, p := range s.Ports {
-			if p.Published == "" {
-				continue
-			}
 			proto := protocol(p.Protocol)
 			port := intstr.FromInt32(int32(p.Target))
 			ports = append(ports, networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &port})
