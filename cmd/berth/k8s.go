@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/berth-dev/berth/k8s/translate"
+	"github.com/berth-dev/berth/project"
 )
 
 // newK8sCmd is `berth k8s`: the project on a Kubernetes cluster.
@@ -69,6 +70,11 @@ func (o *k8sTranslateOptions) translate(ctx context.Context, g *globalOptions) (
 	}
 	p, err := g.loadProject(ctx)
 	if err != nil {
+		return nil, nil, err
+	}
+	// The file as written, so keys the loader resolves away get report
+	// lines too.
+	if to.Model, err = project.Model(ctx, g.projectOptions()); err != nil {
 		return nil, nil, err
 	}
 	r, err := translate.Translate(p, to)
