@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -454,6 +455,10 @@ func (t *translator) podSettings(name string, s types.ServiceConfig, pod *corev1
 		for _, ip := range ips {
 			if ip == "host-gateway" {
 				t.dropped(svcKey(name, "extra_hosts", h), "host-gateway: a pod has no single host to point at")
+				continue
+			}
+			if net.ParseIP(ip) == nil {
+				t.dropped(svcKey(name, "extra_hosts", h), "%q is not an IP address", ip)
 				continue
 			}
 			pod.HostAliases = appendHostAlias(pod.HostAliases, ip, h)

@@ -126,15 +126,8 @@ var serviceKeys = map[string]rule{
 func serviceFields(s types.ServiceConfig) []string {
 	var out []string
 	walkFields(reflect.ValueOf(s), func(key string, v reflect.Value) {
-		switch v.Kind() {
-		case reflect.Map, reflect.Slice:
-			if v.Len() > 0 {
-				out = append(out, key)
-			}
-		default:
-			if !v.IsZero() {
-				out = append(out, key)
-			}
+		if set(v) {
+			out = append(out, key)
 		}
 	})
 	sort.Strings(out)
@@ -182,6 +175,42 @@ func (t *translator) cover(name string, s types.ServiceConfig) {
 	for _, x := range sortedKeys(s.Extensions) {
 		t.dropped(svcKey(name, x), "extension: ignored")
 	}
+	if s.Deploy != nil && !t.refusedServices[name] {
+		walkFields(reflect.ValueOf(*s.Deploy), func(key string, v reflect.Value) {
+			k := svcKey(name, "deploy", key)
+			if !set(v) || t.reportedUnder(strings.Join(k, ".")) {
+				return
+			}
+			r, ok := deployKeys[key]
+			if !ok {
+				r = rule{Dropped, "berth does not know this key"}
+			}
+			t.line(k, r.verdict, "%s", r.detail)
+		})
+	}
+}
+
+// set says whether a field holds a value (an empty map or list does not).
+func set(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Map, reflect.Slice:
+		return v.Len() > 0
+	}
+	return !v.IsZero()
+}
+
+// deployKeys: the verdicts on deploy's keys the translation did not
+// report on itself.
+var deployKeys = map[string]rule{
+	"mode":            {Mapped, "replicated: a Deployment (global: DaemonSet)"},
+	"replicas":        {Mapped, "replicas"},
+	"labels":          {Mapped, "labels of the workload object"},
+	"update_config":   {Approximated, "Deployment strategy"},
+	"rollback_config": {Dropped, "Kubernetes rolls back on request (kubectl rollout undo), not by policy"},
+	"resources":       {Mapped, "container resources"},
+	"restart_policy":  {Dropped, "a Deployment always restarts its containers, with the kubelet's back-off; Jobs take restart"},
+	"placement":       {Dropped, "only constraints map (to a nodeSelector); preferences and max_replicas_per_node need affinity or topology spread rules written by hand"},
+	"endpoint_mode":   {Mapped, "Service kind"},
 }
 
 // reportedUnder says whether a line was made for key or a key below it.
@@ -230,6 +259,9 @@ func (t *translator) topLevel() {
 		}
 		if v.Driver != "" || len(v.DriverOpts) > 0 {
 			t.dropped(append(k, "driver"), "the storage class decides how volumes are made")
+		}
+		if v.Name != "" && v.Name != t.p.Name+"_"+n {
+			t.dropped(append(k, "name"), "the claim is named %q: Docker's volume name %q means nothing to Kubernetes", dnsLabel(n), v.Name)
 		}
 	}
 	for _, n := range sortedKeys(t.p.Configs) {

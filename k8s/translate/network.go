@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,7 +97,12 @@ func (t *translator) services(name string, s types.ServiceConfig, kind string) {
 	done := map[string]bool{t.names[name]: true}
 	for _, a := range aliases {
 		n := dnsLabel(a.name)
+		if n == t.names[name] {
+			t.mapped(a.key, "%q resolves through the service's own Service %q", a.name, n)
+			continue
+		}
 		if done[n] {
+			t.mapped(a.key, "%q resolves through Service %q, made for another of the service's names", a.name, n)
 			continue
 		}
 		done[n] = true
@@ -270,8 +276,12 @@ func (t *translator) networkPolicies() {
 		t.add(np, name, svcKey(name, "ports")...)
 	}
 	for _, name := range t.p.ServiceNames() {
-		if len(t.p.Services[name].Networks) > 0 {
+		s := t.p.Services[name]
+		if len(s.Networks) > 0 && !t.refusedServices[name] {
 			t.mapped(svcKey(name, "networks"), "pod labels %s<network>=true, which the networks' NetworkPolicies select", LabelNetworkPrefix)
+			for _, n := range sortedKeys(s.Networks) {
+				t.serviceNetworkKeys(name, n, s.Networks[n])
+			}
 		}
 	}
 }
@@ -324,4 +334,26 @@ func (t *translator) jobWaiterObjects() {
 	t.add(sa, "", "services")
 	t.add(role, "", "services")
 	t.add(rb, "", "services")
+}
+
+// serviceNetworkKeys reports the per-network keys of a service that
+// Kubernetes has no place for (aliases are Services, reported there).
+func (t *translator) serviceNetworkKeys(name, network string, c *types.ServiceNetworkConfig) {
+	if c == nil {
+		return
+	}
+	k := svcKey(name, "networks", network)
+	walkFields(reflect.ValueOf(*c), func(key string, v reflect.Value) {
+		if key == "aliases" || v.IsZero() || (v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() == 0 {
+			return
+		}
+		why := "the cluster's CNI plugin assigns pod addresses and interfaces"
+		switch key {
+		case "priority", "gw_priority":
+			why = "a pod has one network interface: there is no order to keep"
+		case "use_service_name_alias":
+			why = "the service's own Service always exists"
+		}
+		t.dropped(append(k, key), "%s", why)
+	})
 }
