@@ -267,12 +267,6 @@ func configKey(s string) string {
 	return out
 }
 
-type pvcType = corev1.PersistentVolumeClaim
-
-func accessMode(m string) corev1.PersistentVolumeAccessMode {
-	return corev1.PersistentVolumeAccessMode(m)
-}
-
 // pathErr is err without the absolute path a *fs.PathError repeats.
 func pathErr(err error) error {
 	var pe *fs.PathError
@@ -280,4 +274,41 @@ func pathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// projectVolumes makes the claims of the project's named volumes (those
+// that are not a StatefulSet's claim templates) and reports on each.
+func (t *translator) projectVolumes() {
+	for _, n := range sortedKeys(t.p.Volumes) {
+		v := t.p.Volumes[n]
+		k := []string{"volumes", n}
+		switch {
+		case bool(v.External):
+			t.approx(k, "external: expected to exist as PersistentVolumeClaim %q in the namespace", dnsLabel(v.Name))
+			continue
+		case t.stsVolumes[n] != "":
+			t.mapped(k, "volumeClaimTemplate of StatefulSet %q: one %s ReadWriteOnce claim per replica", t.names[t.stsVolumes[n]], defaultClaimSize)
+		default:
+			mode, note := "ReadWriteOnce", ""
+			users := t.volUse[n]
+			if len(users) > 1 {
+				mode, note = "ReadWriteMany", "; shared by "+strings.Join(users, ", ")+", so ReadWriteMany, which needs a storage class that supports it"
+			}
+			pvc := &corev1.PersistentVolumeClaim{TypeMeta: typeMeta("v1", "PersistentVolumeClaim"), ObjectMeta: t.meta(dnsLabel(n))}
+			pvc.Spec = t.claimSpec(corev1.PersistentVolumeAccessMode(mode))
+			pvc.Labels, _ = t.splitLabels(nil, v.Labels)
+			t.add(pvc, "", k...)
+			class := "the cluster's default storage class"
+			if t.o.StorageClass != "" {
+				class = "storage class " + t.o.StorageClass
+			}
+			t.approx(k, "PersistentVolumeClaim %q, %s, %s (compose volumes have no size), %s%s", pvc.Name, mode, defaultClaimSize, class, note)
+		}
+		if v.Driver != "" || len(v.DriverOpts) > 0 {
+			t.dropped(append(k, "driver"), "the storage class decides how volumes are made")
+		}
+		if v.Name != "" && v.Name != t.p.Name+"_"+n {
+			t.dropped(append(k, "name"), "the claim is named %q: Docker's volume name %q means nothing to Kubernetes", dnsLabel(n), v.Name)
+		}
+	}
 }

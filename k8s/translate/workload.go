@@ -45,7 +45,7 @@ func (t *translator) service(name string, s types.ServiceConfig) {
 	pod.Volumes = append(pod.Volumes, vols.volumes...)
 	pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts, vols.mounts...)
 	template := corev1.PodTemplateSpec{ObjectMeta: t.meta(""), Spec: pod}
-	template.Labels = t.podLabels(name, s)
+	template.Labels = t.podLabels(s)
 	template.Annotations = t.podAnnotations(name, s)
 	for k, v := range t.baseLabels(name) {
 		template.Labels[k] = v
@@ -194,9 +194,9 @@ func (t *translator) strategy(name string, s types.ServiceConfig, rwo bool) apps
 // workloadMeta puts deploy.labels and the service's labels on the
 // workload object.
 func (t *translator) workloadMeta(m *metav1.ObjectMeta, name string, s types.ServiceConfig) {
-	labels, annotations := t.splitLabels(svcKey(name, "labels"), s.Labels, false)
+	labels, annotations := t.splitLabels(svcKey(name, "labels"), s.Labels)
 	if s.Deploy != nil && len(s.Deploy.Labels) > 0 {
-		dl, da := t.splitLabels(svcKey(name, "deploy", "labels"), s.Deploy.Labels, true)
+		dl, da := t.splitLabels(svcKey(name, "deploy", "labels"), s.Deploy.Labels)
 		for k, v := range dl {
 			labels[k] = v
 		}
@@ -214,8 +214,8 @@ func (t *translator) workloadMeta(m *metav1.ObjectMeta, name string, s types.Ser
 
 // podLabels: the service's labels that are valid Kubernetes labels, plus
 // the network membership labels NetworkPolicies select on.
-func (t *translator) podLabels(name string, s types.ServiceConfig) map[string]string {
-	labels, _ := t.splitLabels(nil, s.Labels, false)
+func (t *translator) podLabels(s types.ServiceConfig) map[string]string {
+	labels, _ := t.splitLabels(nil, s.Labels)
 	for _, n := range t.networksOf(s) {
 		labels[LabelNetworkPrefix+networkLabel(n)] = "true"
 	}
@@ -223,7 +223,7 @@ func (t *translator) podLabels(name string, s types.ServiceConfig) map[string]st
 }
 
 func (t *translator) podAnnotations(name string, s types.ServiceConfig) map[string]string {
-	_, ann := t.splitLabels(nil, s.Labels, false)
+	_, ann := t.splitLabels(nil, s.Labels)
 	for _, k := range sortedKeys(s.Annotations) {
 		if errs := validationQualifiedName(k); errs != "" {
 			t.dropped(svcKey(name, "annotations", k), "not a valid Kubernetes annotation key: %s", errs)

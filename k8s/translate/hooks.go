@@ -1,0 +1,109 @@
+package translate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// lifecycle maps post_start and pre_stop hooks to exec handlers; several
+// hooks run in order in one shell.
+func (t *translator) lifecycle(name string, s types.ServiceConfig) *corev1.Lifecycle {
+	handler := func(key string, hooks []types.ServiceHook) *corev1.LifecycleHandler {
+		if len(hooks) == 0 {
+			return nil
+		}
+		k := svcKey(name, key)
+		var cmd []string
+		if len(hooks) == 1 {
+			cmd = hooks[0].Command
+		} else {
+			parts := make([]string, len(hooks))
+			for i, h := range hooks {
+				parts[i] = shellJoin(h.Command)
+			}
+			cmd = []string{"/bin/sh", "-c", strings.Join(parts, " && ")}
+		}
+		var lost []string
+		for _, h := range hooks {
+			if h.User != "" {
+				lost = append(lost, "user")
+			}
+			if h.Privileged {
+				lost = append(lost, "privileged")
+			}
+			if h.WorkingDir != "" {
+				lost = append(lost, "working_dir")
+			}
+			if len(h.Environment) > 0 {
+				lost = append(lost, "environment")
+			}
+		}
+		switch {
+		case len(lost) > 0:
+			t.approx(k, "lifecycle exec handler; the hooks' %s cannot be set on a handler (it runs as the container does)", strings.Join(lost, ", "))
+		case len(hooks) > 1:
+			t.approx(k, "one lifecycle exec handler running the %d hooks in order with /bin/sh -c", len(hooks))
+		default:
+			t.mapped(k, "lifecycle exec handler")
+		}
+		return &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: cmd}}
+	}
+	post := handler("post_start", s.PostStart)
+	pre := handler("pre_stop", s.PreStop)
+	if post == nil && pre == nil {
+		return nil
+	}
+	return &corev1.Lifecycle{PostStart: post, PreStop: pre}
+}
+
+// shellJoin quotes args for /bin/sh.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+// preStart maps pre_start hooks to init containers run before the
+// service's container, in its image unless the hook names another.
+func (t *translator) preStart(name string, s types.ServiceConfig, main corev1.Container) []corev1.Container {
+	var out []corev1.Container
+	for i, h := range s.PreStart {
+		c := corev1.Container{
+			Name:         fmt.Sprintf("pre-start-%d", i),
+			Image:        main.Image,
+			Command:      main.Command,
+			Args:         main.Args,
+			Env:          main.Env,
+			WorkingDir:   main.WorkingDir,
+			VolumeMounts: nil,
+		}
+		if h.Image != "" {
+			c.Image = h.Image
+		}
+		if h.Entrypoint != nil {
+			c.Command = h.Entrypoint
+		}
+		if h.Command != nil {
+			c.Args = h.Command
+		}
+		if h.WorkingDir != "" {
+			c.WorkingDir = h.WorkingDir
+		}
+		for _, k := range sortedKeys(h.Environment) {
+			if v := h.Environment[k]; v != nil {
+				c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: *v})
+			}
+		}
+		out = append(out, c)
+	}
+	if len(out) > 0 {
+		t.approx(svcKey(name, "pre_start"), "init containers pre-start-N, run before the service's container in every pod (per replica); image, command, entrypoint, environment and working_dir kept, other container keys of the hook not")
+	}
+	return out
+}
+
