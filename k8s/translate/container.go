@@ -312,4 +312,3 @@ func countText(d types.DeviceRequest) string {
 	}
 	return strconv.FormatInt(int64(d.Count), 10)
 }
-

@@ -106,4 +106,3 @@ func (t *translator) preStart(name string, s types.ServiceConfig, main corev1.Co
 	}
 	return out
 }
-
