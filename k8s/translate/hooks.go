@@ -53,6 +53,11 @@ func (t *translator) lifecycle(name string, s types.ServiceConfig) *corev1.Lifec
 	}
 	post := handler("post_start", s.PostStart)
 	pre := handler("pre_stop", s.PreStop)
+	if pre == nil {
+		pre = t.stopSignal(name, s)
+	} else if s.StopSignal != "" && !isTerm(s.StopSignal) {
+		t.dropped(svcKey(name, "stop_signal"), "the service has pre_stop hooks, which take the preStop handler; Kubernetes stops with SIGTERM")
+	}
 	if post == nil && pre == nil {
 		return nil
 	}
@@ -105,4 +110,34 @@ func (t *translator) preStart(name string, s types.ServiceConfig, main corev1.Co
 		t.approx(svcKey(name, "pre_start"), "init containers pre-start-N, run before the service's container in every pod (per replica); image, command, entrypoint, environment and working_dir kept, other container keys of the hook not")
 	}
 	return out
+}
+
+// stopSignal approximates stop_signal: Kubernetes stops a container with
+// the image's STOPSIGNAL or SIGTERM (lifecycle.stopSignal is still
+// feature-gated), so a preStop handler sends the service's signal to its
+// PID 1 first and waits for it to exit within the grace period.
+func (t *translator) stopSignal(name string, s types.ServiceConfig) *corev1.LifecycleHandler {
+	sig := strings.TrimPrefix(strings.ToUpper(s.StopSignal), "SIG")
+	k := svcKey(name, "stop_signal")
+	switch {
+	case s.StopSignal == "":
+		return nil
+	case isTerm(s.StopSignal):
+		t.mapped(k, "SIGTERM is what Kubernetes sends")
+		return nil
+	case s.Init != nil && *s.Init:
+		t.dropped(k, "with init: true the pod's PID 1 is the pause process, so there is no process to send %s to first; Kubernetes stops with SIGTERM", s.StopSignal)
+		return nil
+	}
+	t.approx(k, "preStop handler `kill -s %s 1`, then waiting for the process to exit (needs /bin/sh and kill in the image); Kubernetes sends SIGTERM only after it", sig)
+	return &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c",
+		"kill -s " + sig + " 1; while kill -0 1 2>/dev/null; do sleep 1; done"}}}
+}
+
+func isTerm(sig string) bool {
+	switch strings.TrimPrefix(strings.ToUpper(sig), "SIG") {
+	case "TERM", "15":
+		return true
+	}
+	return false
 }

@@ -103,7 +103,7 @@ var serviceKeys = map[string]rule{
 	"shm_size":            {Approximated, "memory emptyDir at /dev/shm"},
 	"stdin_open":          {Mapped, "container stdin"},
 	"stop_grace_period":   {Mapped, "terminationGracePeriodSeconds"},
-	"stop_signal":         {Dropped, "a container's stop signal comes from its image (lifecycle.stopSignal is an alpha feature)"},
+	"stop_signal":         {Approximated, "a preStop handler sends the signal"},
 	"storage_opt":         {Dropped, "ephemeral storage is limited with resources, not driver options"},
 	"sysctls":             {Approximated, "pod securityContext.sysctls"},
 	"tmpfs":               {Approximated, "memory emptyDir"},

@@ -438,6 +438,38 @@ services:
 	}
 }
 
+func TestStopSignal(t *testing.T) {
+	r := mustTranslate(t, loadYAML(t, `
+name: sig
+services:
+  quit:
+    image: nginx
+    stop_signal: SIGQUIT
+  term:
+    image: nginx
+    stop_signal: SIGTERM
+  hooked:
+    image: nginx
+    stop_signal: SIGINT
+    pre_stop: [{command: ["true"]}]
+`), Options{})
+	c := find[*appsv1.Deployment](t, r, "Deployment", "quit").Spec.Template.Spec.Containers[0]
+	if c.Lifecycle == nil || !strings.Contains(strings.Join(c.Lifecycle.PreStop.Exec.Command, " "), "kill -s QUIT 1") {
+		t.Errorf("quit lifecycle %+v", c.Lifecycle)
+	}
+	if c := find[*appsv1.Deployment](t, r, "Deployment", "term").Spec.Template.Spec.Containers[0]; c.Lifecycle != nil {
+		t.Errorf("SIGTERM needs no hook: %+v", c.Lifecycle)
+	}
+	if c := find[*appsv1.Deployment](t, r, "Deployment", "hooked").Spec.Template.Spec.Containers[0]; c.Lifecycle.PreStop.Exec.Command[0] != "true" {
+		t.Errorf("pre_stop replaced: %+v", c.Lifecycle.PreStop)
+	}
+	for key, verdict := range map[string]string{"services.quit.stop_signal": Approximated, "services.term.stop_signal": Mapped, "services.hooked.stop_signal": Dropped} {
+		if l := reportLine(t, r, key); l.Verdict != verdict {
+			t.Errorf("%s: %+v", key, l)
+		}
+	}
+}
+
 func TestPublishedPortsAndImages(t *testing.T) {
 	p := loadYAML(t, `
 name: pub
