@@ -116,7 +116,7 @@ var serviceKeys = map[string]rule{
 	"uts":                 {Dropped, "Kubernetes has no UTS namespace sharing"},
 	"volume_driver":       {Dropped, "storage comes from the storage class"},
 	"volumes":             {Mapped, "volumes"},
-	"volumes_from":        {Refused, "volumes_from"},
+	"volumes_from":        {Approximated, "the named volumes of the other service, shared"},
 	"working_dir":         {Mapped, "container workingDir"},
 }
 

@@ -252,6 +252,35 @@ services:
 	}
 }
 
+func TestVolumesFrom(t *testing.T) {
+	r := mustTranslate(t, loadYAML(t, `
+name: vf
+services:
+  data:
+    image: app
+    volumes: [store:/store, /scratch]
+  reader:
+    image: app
+    volumes_from: ["data:ro"]
+volumes:
+  store:
+`), Options{})
+	m := find[*appsv1.Deployment](t, r, "Deployment", "reader").Spec.Template.Spec.Containers[0].VolumeMounts
+	if len(m) != 1 || m[0].MountPath != "/store" || !m[0].ReadOnly {
+		t.Errorf("mounts %+v", m)
+	}
+	if pvc := find[*corev1.PersistentVolumeClaim](t, r, "PersistentVolumeClaim", "store"); pvc.Spec.AccessModes[0] != corev1.ReadWriteMany {
+		t.Errorf("shared claim %v", pvc.Spec.AccessModes)
+	}
+	if l := reportLine(t, r, "services.reader.volumes_from"); l.Verdict != Approximated || !strings.Contains(l.Detail, "/scratch not shared") {
+		t.Errorf("line %+v", l)
+	}
+	_, err := Translate(loadYAML(t, "services:\n  a:\n    image: x\n    volumes_from: [\"container:other\"]\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "services.a.volumes_from") {
+		t.Errorf("container: source: %v", err)
+	}
+}
+
 func TestConfigsAndSecrets(t *testing.T) {
 	r := mustTranslate(t, loadYAML(t, `
 name: files

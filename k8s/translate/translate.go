@@ -308,6 +308,16 @@ func (t *translator) scanUses() {
 				t.volUse[v.Source] = appendUnique(t.volUse[v.Source], name)
 			}
 		}
+		for _, vf := range s.VolumesFrom {
+			src, _, _ := strings.Cut(vf, ":")
+			if other, ok := t.p.Services[src]; ok {
+				for _, v := range other.Volumes {
+					if v.Type == types.VolumeTypeVolume && v.Source != "" {
+						t.volUse[v.Source] = appendUnique(t.volUse[v.Source], name)
+					}
+				}
+			}
+		}
 		for dep, d := range s.DependsOn {
 			if d.Condition == types.ServiceConditionCompletedSuccessfully {
 				t.jobs[dep] = true

@@ -59,10 +59,7 @@ func (t *translator) volumes(name string, s types.ServiceConfig, kind string) po
 			if v.Volume != nil && v.Volume.Subpath != "" {
 				mount.SubPath = v.Volume.Subpath
 			}
-			claim := dnsLabel(v.Source)
-			if vc, ok := t.p.Volumes[v.Source]; ok && bool(vc.External) && vc.Name != "" {
-				claim = dnsLabel(vc.Name)
-			}
+			claim := t.claimName(v.Source)
 			if kind == kindStatefulSet && len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
 				pv.claims = append(pv.claims, t.claimTemplate(mount.Name, v.Source))
 				t.stsVolumes[v.Source] = name
@@ -130,9 +127,7 @@ func (t *translator) volumes(name string, s types.ServiceConfig, kind string) po
 	if len(s.Tmpfs) > 0 {
 		t.approx(svcKey(name, "tmpfs"), "memory-backed emptyDir volumes (size kept as sizeLimit; mode and other options dropped)")
 	}
-	if len(s.VolumesFrom) > 0 {
-		t.refuse(svcKey(name, "volumes_from"), "service %q mounts the volumes of %s; declare the named volumes on the service itself", name, strings.Join(s.VolumesFrom, ", "))
-	}
+	t.volumesFrom(name, s, &pv)
 	if s.VolumeDriver != "" {
 		t.dropped(svcKey(name, "volume_driver"), "storage comes from the PVC's storage class")
 	}
@@ -310,5 +305,50 @@ func (t *translator) projectVolumes() {
 		if v.Name != "" && v.Name != t.p.Name+"_"+n {
 			t.dropped(append(k, "name"), "the claim is named %q: Docker's volume name %q means nothing to Kubernetes", dnsLabel(n), v.Name)
 		}
+	}
+}
+
+// claimName is the PersistentVolumeClaim of a named volume.
+func (t *translator) claimName(volume string) string {
+	if vc, ok := t.p.Volumes[volume]; ok && bool(vc.External) && vc.Name != "" {
+		return dnsLabel(vc.Name)
+	}
+	return dnsLabel(volume)
+}
+
+// volumesFrom mounts the named volumes of the services named in
+// volumes_from at the same targets (read-only with :ro); their other
+// mounts (binds, tmpfs, anonymous volumes) are not shared across pods.
+func (t *translator) volumesFrom(name string, s types.ServiceConfig, pv *podVolumes) {
+	if len(s.VolumesFrom) == 0 {
+		return
+	}
+	k := svcKey(name, "volumes_from")
+	var notes []string
+	for _, vf := range s.VolumesFrom {
+		src, mode, _ := strings.Cut(vf, ":")
+		if src == "container" {
+			t.refuse(k, "service %q mounts the volumes of container %s, which is not part of the project", name, mode)
+			continue
+		}
+		ss, ok := t.p.Services[src]
+		if !ok {
+			t.refuse(k, "service %q mounts the volumes of %q, which is not in the project", name, src)
+			continue
+		}
+		for _, v := range ss.Volumes {
+			if v.Type != types.VolumeTypeVolume || v.Source == "" {
+				notes = append(notes, fmt.Sprintf("%s's %s mount at %s not shared (only named volumes can be)", src, v.Type, v.Target))
+				continue
+			}
+			vol := corev1.Volume{Name: withSuffix("vol", dnsLabel(v.Source)), VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: t.claimName(v.Source)}}}
+			pv.add(vol)
+			pv.mounts = append(pv.mounts, corev1.VolumeMount{Name: vol.Name, MountPath: v.Target, ReadOnly: v.ReadOnly || mode == "ro"})
+			notes = append(notes, fmt.Sprintf("%s's volume %s at %s", src, v.Source, v.Target))
+		}
+	}
+	if len(notes) > 0 {
+		t.approx(k, "mounts %s (the claims are shared, so ReadWriteMany)", strings.Join(notes, "; "))
 	}
 }
