@@ -8,6 +8,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // podSpec builds the pod of a service: its one container, the init
@@ -120,9 +121,19 @@ func pullPolicy(p string) corev1.PullPolicy {
 
 // portSpec is one container port of a service.
 type portSpec struct {
-	port     int32
-	protocol corev1.Protocol
-	name     string
+	port        int32
+	protocol    corev1.Protocol
+	name        string // compose's port name, where valid as a Service port name
+	appProtocol string
+}
+
+// serviceName is the Service port name: compose's where it has a valid
+// one, else protocol-port.
+func (p portSpec) serviceName() string {
+	if p.name != "" && len(validation.IsValidPortName(p.name)) == 0 {
+		return p.name
+	}
+	return portName(string(p.protocol), p.port)
 }
 
 // servicePorts are the ports other services reach a service on: ports'
@@ -130,17 +141,22 @@ type portSpec struct {
 func (t *translator) servicePorts(s types.ServiceConfig) []portSpec {
 	var out []portSpec
 	seen := map[string]bool{}
-	addPort := func(port int32, proto string, name string) {
+	names := map[string]bool{}
+	addPort := func(port int32, proto string, name, app string) {
 		p := protocol(proto)
 		id := fmt.Sprintf("%d/%s", port, p)
 		if port <= 0 || seen[id] {
 			return
 		}
 		seen[id] = true
-		out = append(out, portSpec{port: port, protocol: p, name: name})
+		if names[name] {
+			name = ""
+		}
+		names[name] = true
+		out = append(out, portSpec{port: port, protocol: p, name: name, appProtocol: app})
 	}
 	for _, p := range s.Ports {
-		addPort(int32(p.Target), p.Protocol, p.Name)
+		addPort(int32(p.Target), p.Protocol, p.Name, p.AppProtocol)
 	}
 	for _, e := range s.Expose {
 		lo, hi, proto, err := parseExpose(e)
@@ -148,7 +164,7 @@ func (t *translator) servicePorts(s types.ServiceConfig) []portSpec {
 			continue
 		}
 		for port := lo; port <= hi && port-lo < 100; port++ {
-			addPort(port, proto, "")
+			addPort(port, proto, "", "")
 		}
 	}
 	return out

@@ -532,6 +532,10 @@ services:
 	if img := find[*appsv1.Deployment](t, r, "Deployment", "web").Spec.Template.Spec.Containers[0].Image; img != "registry.example:5000/pub-web:latest" {
 		t.Errorf("registry image %q", img)
 	}
+	r = mustTranslate(t, loadYAML(t, "name: pn\nservices:\n  web:\n    image: x\n    ports:\n      - {target: 80, published: \"8080\", name: http, app_protocol: http}\n"), Options{})
+	if sp := find[*corev1.Service](t, r, "Service", "web").Spec.Ports[0]; sp.Name != "http" || sp.AppProtocol == nil || *sp.AppProtocol != "http" {
+		t.Errorf("port name/app_protocol: %+v", sp)
+	}
 	if _, err := Translate(p, Options{ServiceType: "ClusterIP"}); err == nil {
 		t.Error("ClusterIP accepted as the published ports' type")
 	}

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
 )
 
 // NodePort range of a default cluster: a published port inside it is
@@ -54,10 +55,11 @@ func (t *translator) services(name string, s types.ServiceConfig, kind string) {
 			svc.Spec.PublishNotReadyAddresses = false
 		}
 		for _, p := range ports {
-			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
-				Name: portName(string(p.protocol), p.port), Port: p.port, Protocol: p.protocol,
-				TargetPort: intstr.FromInt32(p.port),
-			})
+			sp := corev1.ServicePort{Name: p.serviceName(), Port: p.port, Protocol: p.protocol, TargetPort: intstr.FromInt32(p.port)}
+			if p.appProtocol != "" {
+				sp.AppProtocol = ptr.To(p.appProtocol)
+			}
+			svc.Spec.Ports = append(svc.Spec.Ports, sp)
 		}
 		return svc
 	}
@@ -159,6 +161,9 @@ func (t *translator) published(name string, s types.ServiceConfig) {
 		}
 		seen[id] = true
 		sp := corev1.ServicePort{Name: portName(string(proto), int32(pub)), Port: int32(pub), Protocol: proto, TargetPort: intstr.FromInt32(int32(p.Target))}
+		if p.AppProtocol != "" {
+			sp.AppProtocol = ptr.To(p.AppProtocol)
+		}
 		if t.o.ServiceType == corev1.ServiceTypeNodePort && p.Published != "" {
 			if pub >= nodePortMin && pub <= nodePortMax {
 				sp.NodePort = int32(pub)
