@@ -139,6 +139,15 @@ func jobRestart(s types.ServiceConfig) (corev1.RestartPolicy, *int32) {
 }
 
 func (t *translator) scale(name string, s types.ServiceConfig, kind string) {
+	if kind == kindDaemonSet {
+		if s.Scale != nil {
+			t.dropped(svcKey(name, "scale"), "a DaemonSet (deploy.mode global) runs one pod per node")
+		}
+		if s.Deploy != nil && s.Deploy.Replicas != nil {
+			t.dropped(svcKey(name, "deploy", "replicas"), "a DaemonSet (deploy.mode global) runs one pod per node")
+		}
+		return
+	}
 	if s.Scale != nil {
 		t.mapped(svcKey(name, "scale"), "%s replicas: %d", kind, *s.Scale)
 	}
