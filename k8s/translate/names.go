@@ -82,10 +82,11 @@ func validateLabel(name string) string {
 	return strings.Join(validation.IsDNS1035Label(name), "; ")
 }
 
-// labelValue is a compose name as a label value: names longer than 63
+// LabelValue is a compose name (project, service) as the value of the
+// com.docker.compose.* labels that selectors use: names longer than 63
 // characters are cut and end in a hash of the whole; a trailing '-', '_'
 // or '.' becomes a hash too, since label values end alphanumeric.
-func labelValue(s string) string {
+func LabelValue(s string) string {
 	if len(validation.IsValidLabelValue(s)) == 0 {
 		return s
 	}

@@ -239,7 +239,7 @@ func (t *translator) networkPolicies() {
 				}
 			}
 		}
-		member := metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: labelValue(t.p.Name), LabelNetworkPrefix + networkLabel(n): "true"}}
+		member := metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: LabelValue(t.p.Name), LabelNetworkPrefix + networkLabel(n): "true"}}
 		np := &networkingv1.NetworkPolicy{TypeMeta: typeMeta("networking.k8s.io/v1", "NetworkPolicy"), ObjectMeta: t.meta(withSuffix("network", dnsLabel(n)))}
 		np.Spec.PodSelector = member
 		np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
