@@ -381,6 +381,8 @@ networks:
 	}
 }
 
+func validateLabelValue(v string) string { return validationLabelValue(v) }
+
 func TestNames(t *testing.T) {
 	for in, want := range map[string]string{
 		"web": "web", "my_svc": "my-svc", "Web.API": "web-api", "1st": "x1st", "a__": "a",
@@ -396,6 +398,12 @@ func TestNames(t *testing.T) {
 	n := serviceNames([]string{"web_1", "web-1", "db"})
 	if n["web-1"] != "web-1" || n["web_1"] == "web-1" || n["db"] != "db" || len(validateLabel(n["web_1"])) != 0 {
 		t.Errorf("collision: %v", n)
+	}
+	for _, in := range []string{"web", strings.Repeat("p", 70), "trailing_"} {
+		got := LabelValue(in)
+		if len(validateLabelValue(got)) != 0 || (len(in) <= 63 && in != "trailing_" && got != in) {
+			t.Errorf("LabelValue(%q) = %q", in, got)
+		}
 	}
 	if got := withSuffix(strings.Repeat("b", 60), "published"); len(got) > 63 || !strings.HasSuffix(got, "-published") {
 		t.Errorf("withSuffix %q", got)
