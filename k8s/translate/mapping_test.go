@@ -627,3 +627,40 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("report: %v\n%s", err, rep)
 	}
 }
+
+// TestConflictsTheServerRejects: combinations Docker accepts and the API
+// server does not are resolved the way Docker behaves, and reported.
+func TestConflictsTheServerRejects(t *testing.T) {
+	r := mustTranslate(t, loadYAML(t, `
+name: conflicts
+services:
+  priv:
+    image: x
+    privileged: true
+    security_opt: ["no-new-privileges:true"]
+  hostnet:
+    image: x
+    network_mode: host
+    sysctls: {net.ipv4.ip_forward: "1", kernel.msgmax: "65536"}
+  hostpid:
+    image: x
+    init: true
+    pid: host
+`), Options{})
+	if sc := find[*appsv1.Deployment](t, r, "Deployment", "priv").Spec.Template.Spec.Containers[0].SecurityContext; sc.AllowPrivilegeEscalation != nil {
+		t.Errorf("privileged with allowPrivilegeEscalation=false: %+v", sc)
+	}
+	if l := reportLine(t, r, "services.priv.security_opt"); l.Verdict != Approximated {
+		t.Errorf("security_opt line %+v", l)
+	}
+	pod := find[*appsv1.Deployment](t, r, "Deployment", "hostnet").Spec.Template.Spec
+	if !pod.HostNetwork || len(pod.SecurityContext.Sysctls) != 1 || pod.SecurityContext.Sysctls[0].Name != "kernel.msgmax" {
+		t.Errorf("hostnet pod %+v", pod.SecurityContext)
+	}
+	if l := reportLine(t, r, "services.hostnet.sysctls.net.ipv4.ip_forward"); l.Verdict != Dropped {
+		t.Errorf("net sysctl line %+v", l)
+	}
+	if pod := find[*appsv1.Deployment](t, r, "Deployment", "hostpid").Spec.Template.Spec; !pod.HostPID || pod.ShareProcessNamespace != nil {
+		t.Errorf("hostpid pod: hostPID %v shareProcessNamespace %v", pod.HostPID, pod.ShareProcessNamespace)
+	}
+}

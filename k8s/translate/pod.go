@@ -63,7 +63,9 @@ func (t *translator) podSettings(name string, s types.ServiceConfig, pod *corev1
 	if len(pod.HostAliases) > 0 {
 		t.mapped(svcKey(name, "extra_hosts"), "pod hostAliases")
 	}
-	if s.Init != nil && *s.Init {
+	if s.Init != nil && *s.Init && s.Pid == "host" {
+		t.dropped(svcKey(name, "init"), "with pid: host the pod cannot share a process namespace of its own")
+	} else if s.Init != nil && *s.Init {
 		pod.ShareProcessNamespace = ptr.To(true)
 		t.approx(svcKey(name, "init"), "shareProcessNamespace: the pod's pause process is PID 1 and reaps zombies, as docker-init does; containers of the pod see each other's processes")
 	}
