@@ -188,3 +188,7 @@ func (t *translator) lineFor(key string) (ReportLine, bool) {
 	}
 	return ReportLine{}, false
 }
+
+func validationDNS1123Subdomain(v string) []string {
+	return validation.IsDNS1123Subdomain(v)
+}

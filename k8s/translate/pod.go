@@ -30,7 +30,14 @@ func (t *translator) podSettings(name string, s types.ServiceConfig, pod *corev1
 		t.dropped(svcKey(name, "domainname"), "a pod's domain is set by its Service and namespace (subdomain), not freely")
 	}
 	if len(s.DNS) > 0 || len(s.DNSSearch) > 0 || len(s.DNSOpts) > 0 {
-		dc := &corev1.PodDNSConfig{Nameservers: s.DNS, Searches: s.DNSSearch}
+		dc := &corev1.PodDNSConfig{Searches: s.DNSSearch}
+		for _, ns := range s.DNS {
+			if net.ParseIP(ns) == nil {
+				t.dropped(svcKey(name, "dns", ns), "not an IP address")
+				continue
+			}
+			dc.Nameservers = append(dc.Nameservers, ns)
+		}
 		for _, o := range s.DNSOpts {
 			n, v, hasValue := strings.Cut(o, ":")
 			opt := corev1.PodDNSConfigOption{Name: n}
@@ -55,6 +62,10 @@ func (t *translator) podSettings(name string, s types.ServiceConfig, pod *corev1
 			}
 			if net.ParseIP(ip) == nil {
 				t.dropped(svcKey(name, "extra_hosts", h), "%q is not an IP address", ip)
+				continue
+			}
+			if len(validationDNS1123Subdomain(h)) > 0 {
+				t.dropped(svcKey(name, "extra_hosts", h), "%q is not a host name Kubernetes accepts in hostAliases", h)
 				continue
 			}
 			pod.HostAliases = appendHostAlias(pod.HostAliases, ip, h)
