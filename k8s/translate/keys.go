@@ -279,7 +279,7 @@ func (t *translator) splitLabels(key []string, in map[string]string) (labels, an
 	}
 	switch {
 	case len(moved) == 0 && len(lost) == 0:
-		t.mapped(key, "labels of the workload and its pods")
+		t.mapped(key, "kept as Kubernetes labels")
 	case len(lost) > 0:
 		t.approx(key, "labels; dropped %s (not valid Kubernetes keys)%s", strings.Join(lost, ", "), movedNote(moved))
 	default:
