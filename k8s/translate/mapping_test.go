@@ -3,6 +3,7 @@ package translate
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -662,5 +663,26 @@ services:
 	}
 	if pod := find[*appsv1.Deployment](t, r, "Deployment", "hostpid").Spec.Template.Spec; !pod.HostPID || pod.ShareProcessNamespace != nil {
 		t.Errorf("hostpid pod: hostPID %v shareProcessNamespace %v", pod.HostPID, pod.ShareProcessNamespace)
+	}
+}
+
+// TestKustomizeBuildsWriteDir runs kustomize (kubectl's) over WriteDir's
+// output, where kubectl is installed.
+func TestKustomizeBuildsWriteDir(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("no kubectl")
+	}
+	r := mustTranslate(t, loadDir(t, "../../examples/buildstack"), Options{Registry: "127.0.0.1:5000"})
+	dir := t.TempDir()
+	if err := WriteDir(r, dir); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "\n---\n") + 1; n != len(r.Objects) {
+		t.Errorf("kustomize built %d objects of %d:\n%s", n, len(r.Objects), out)
 	}
 }
