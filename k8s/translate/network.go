@@ -112,6 +112,10 @@ func (t *translator) services(name string, s types.ServiceConfig, kind string) {
 			t.dropped(a.key, "alias %q is also a service's name; the service keeps it", a.name)
 			continue
 		}
+		if prev, taken := t.taken["Service/"+n]; taken {
+			t.dropped(a.key, "alias %q: Service %q already answers for %s; a Service selects the pods of one service, so the first keeps the name (Compose would resolve it to both)", a.name, n, prev)
+			continue
+		}
 		if !t.add(mk(n, a.key), name, a.key...) {
 			continue
 		}
