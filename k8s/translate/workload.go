@@ -25,7 +25,9 @@ const (
 // whatever ConfigMaps and Secrets it mounts.
 func (t *translator) service(name string, s types.ServiceConfig) {
 	obj := t.names[name]
-	if obj != name {
+	if obj != name && obj == strings.ToLower(name) {
+		t.mapped(svcKey(name), "objects are named %q (Kubernetes names are lower case); DNS is case-insensitive, so %q still resolves", obj, name)
+	} else if obj != name {
 		t.approx(svcKey(name), "objects are named %q: Kubernetes names are lower-case RFC 1035 labels, so other characters become '-' (a hash is appended where two services would collide); containers that call this service %q must use %q", obj, name, obj)
 	}
 	if s.Provider != nil {
