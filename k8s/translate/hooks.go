@@ -79,13 +79,12 @@ func (t *translator) preStart(name string, s types.ServiceConfig, main corev1.Co
 	var out []corev1.Container
 	for i, h := range s.PreStart {
 		c := corev1.Container{
-			Name:         fmt.Sprintf("pre-start-%d", i),
-			Image:        main.Image,
-			Command:      main.Command,
-			Args:         main.Args,
-			Env:          main.Env,
-			WorkingDir:   main.WorkingDir,
-			VolumeMounts: nil,
+			Name:       fmt.Sprintf("pre-start-%d", i),
+			Image:      main.Image,
+			Command:    main.Command,
+			Args:       main.Args,
+			Env:        main.Env,
+			WorkingDir: main.WorkingDir,
 		}
 		if h.Image != "" {
 			c.Image = h.Image
@@ -99,15 +98,11 @@ func (t *translator) preStart(name string, s types.ServiceConfig, main corev1.Co
 		if h.WorkingDir != "" {
 			c.WorkingDir = h.WorkingDir
 		}
-		for _, k := range sortedKeys(h.Environment) {
-			if v := h.Environment[k]; v != nil {
-				c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: *v})
-			}
-		}
+		c.Env = mergeEnv(main.Env, h.Environment)
 		out = append(out, c)
 	}
 	if len(out) > 0 {
-		t.approx(svcKey(name, "pre_start"), "init containers pre-start-N, run before the service's container in every pod (per replica); image, command, entrypoint, environment and working_dir kept, other container keys of the hook not")
+		t.approx(svcKey(name, "pre_start"), "init containers pre-start-N, run before the service's container in every pod (per replica), with its volumes; image, command, entrypoint, environment and working_dir kept, other container keys of the hook not")
 	}
 	return out
 }
@@ -140,4 +135,26 @@ func isTerm(sig string) bool {
 		return true
 	}
 	return false
+}
+
+// mergeEnv is env with the hook's variables added, a hook's value
+// replacing the service's (Kubernetes rejects a name given twice).
+func mergeEnv(env []corev1.EnvVar, add types.MappingWithEquals) []corev1.EnvVar {
+	out := append([]corev1.EnvVar(nil), env...)
+	for _, k := range sortedKeys(add) {
+		v := add[k]
+		if v == nil {
+			continue
+		}
+		replaced := false
+		for i := range out {
+			if out[i].Name == k {
+				out[i].Value, replaced = *v, true
+			}
+		}
+		if !replaced {
+			out = append(out, corev1.EnvVar{Name: k, Value: *v})
+		}
+	}
+	return out
 }

@@ -686,3 +686,39 @@ func TestKustomizeBuildsWriteDir(t *testing.T) {
 		t.Errorf("kustomize built %d objects of %d:\n%s", n, len(r.Objects), out)
 	}
 }
+
+// TestPreStartAndSubpaths: fixes found by dry-running the corpus on
+// kube-apiserver v1.37.2 (duplicate env names, absolute subpaths).
+func TestPreStartAndSubpaths(t *testing.T) {
+	r := mustTranslate(t, loadYAML(t, `
+name: hooks
+services:
+  app:
+    image: myapp
+    environment: [COMMON=a, OVERRIDDEN=service]
+    volumes:
+      - type: volume
+        source: data
+        target: /data
+        volume: {subpath: /sub/dir}
+    pre_start:
+      - command: ["migrate"]
+        environment: [OVERRIDDEN=hook]
+volumes:
+  data: {}
+`), Options{})
+	pod := find[*appsv1.Deployment](t, r, "Deployment", "app").Spec.Template.Spec
+	hook := pod.InitContainers[0]
+	if hook.Name != "pre-start-0" || hook.Image != "myapp" || len(hook.Env) != 2 || hook.Env[1].Value != "hook" {
+		t.Errorf("hook %+v", hook)
+	}
+	if len(hook.VolumeMounts) != 1 || hook.VolumeMounts[0].MountPath != "/data" {
+		t.Errorf("hook mounts %+v", hook.VolumeMounts)
+	}
+	if sp := pod.Containers[0].VolumeMounts[0].SubPath; sp != "sub/dir" {
+		t.Errorf("subPath %q", sp)
+	}
+	if relSubPath("../x") != "" || relSubPath("a/../../b") != "" || relSubPath("a..b") != "a..b" {
+		t.Error("relSubPath lets a path leave the volume")
+	}
+}

@@ -57,7 +57,10 @@ func (t *translator) volumes(name string, s types.ServiceConfig, kind string) po
 			}
 			mount.Name = withSuffix("vol", dnsLabel(v.Source))
 			if v.Volume != nil && v.Volume.Subpath != "" {
-				mount.SubPath = v.Volume.Subpath
+				if mount.SubPath = relSubPath(v.Volume.Subpath); mount.SubPath == "" {
+					t.refuse(append(k, fmt.Sprint(i)), "service %q: volume subpath %q leaves the volume", name, v.Volume.Subpath)
+					continue
+				}
 			}
 			claim := t.claimName(v.Source)
 			if kind == kindStatefulSet && len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
@@ -96,7 +99,10 @@ func (t *translator) volumes(name string, s types.ServiceConfig, kind string) po
 		case types.VolumeTypeImage:
 			mount.Name = fmt.Sprintf("image-%d", i)
 			if v.Image != nil && v.Image.SubPath != "" {
-				mount.SubPath = v.Image.SubPath
+				if mount.SubPath = relSubPath(v.Image.SubPath); mount.SubPath == "" {
+					t.refuse(append(k, fmt.Sprint(i)), "service %q: image subpath %q leaves the image", name, v.Image.SubPath)
+					continue
+				}
 			}
 			mount.ReadOnly = true
 			pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: v.Source, PullPolicy: corev1.PullIfNotPresent}}})
@@ -351,4 +357,16 @@ func (t *translator) volumesFrom(name string, s types.ServiceConfig, pv *podVolu
 	if len(notes) > 0 {
 		t.approx(k, "mounts %s (the claims are shared, so ReadWriteMany)", strings.Join(notes, "; "))
 	}
+}
+
+// relSubPath is a compose subpath as Kubernetes wants it: relative,
+// without "..". Docker takes "/foo" as "foo"; "" means it leaves the
+// volume.
+func relSubPath(p string) string {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return ""
+		}
+	}
+	return strings.TrimPrefix(path.Clean("/"+p), "/")
 }

@@ -46,6 +46,13 @@ func (t *translator) service(name string, s types.ServiceConfig) {
 	vols := t.volumes(name, s, kind)
 	pod.Volumes = append(pod.Volumes, vols.volumes...)
 	pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts, vols.mounts...)
+	for i := range pod.InitContainers {
+		// pre_start hooks inherit the service's mounts (compose-go's
+		// merge rules); the wait containers need none.
+		if strings.HasPrefix(pod.InitContainers[i].Name, "pre-start-") {
+			pod.InitContainers[i].VolumeMounts = pod.Containers[0].VolumeMounts
+		}
+	}
 	template := corev1.PodTemplateSpec{ObjectMeta: t.meta(""), Spec: pod}
 	template.Labels = t.podLabels(s)
 	template.Annotations = t.podAnnotations(name, s)
