@@ -10,8 +10,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/runtime/runtimetest"
+	"github.com/berth-dev/berth/engine/ociruntime"
+	"github.com/berth-dev/berth/engine/ociruntime/runtimetest"
 )
 
 // BenchmarkContainerRunRm: `berth container run --rm busybox true` (on
@@ -32,7 +32,7 @@ func BenchmarkContainerRunRm(b *testing.B) {
 				args = append(args, "--network", tc.network)
 			}
 			args = append(args, "busybox", "true")
-			rt, err := runtime.Detect(context.Background(), "", b.TempDir())
+			rt, err := ociruntime.Detect(context.Background(), "", b.TempDir())
 			if err != nil {
 				b.Skipf("skipped: %v", err)
 			}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,4 +191,118 @@ func BenchmarkWatchLargeTree(b *testing.B) {
 	sort.Float64s(rss)
 	b.ReportMetric(percentile(settle, 0.5), "ms-settle")
 	b.ReportMetric(rss[len(rss)/2], "MB-rss")
+}
+
+// benchFreePort is a free TCP port on 127.0.0.1 for a bench's publish.
+func benchFreePort(b *testing.B) int {
+	b.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// benchAwaitBody polls url until its body holds want; the time it took.
+func benchAwaitBody(b *testing.B, url, want string, start time.Time, limit time.Duration) time.Duration {
+	b.Helper()
+	c := &http.Client{Timeout: time.Second}
+	for {
+		if resp, err := c.Get(url); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), want) {
+				return time.Since(start)
+			}
+		}
+		if time.Since(start) > limit {
+			b.Fatalf("%s did not answer %q within %s", url, want, limit)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// BenchmarkWatchSyncRestart: `sync+restart` of a small service (busybox
+// httpd serving a copy of the synced file it makes at start): 10 edits,
+// each timed from the write until the published port answers with the
+// new content, i.e. the service restarted. Median in ms (target ≤ 300).
+func BenchmarkWatchSyncRestart(b *testing.B) {
+	port := benchFreePort(b)
+	e := newBenchEnv(b, fmt.Sprintf(`services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && cp /conf/version /www/index.html && exec busybox httpd -f -p 8080 -h /www"]
+    ports:
+      - "127.0.0.1:%d:8080"
+    develop:
+      watch:
+        - path: ./conf
+          target: /conf
+          action: sync+restart
+`, port))
+	conf := filepath.Join(e.dir, "conf")
+	os.MkdirAll(conf, 0o755)
+	os.WriteFile(filepath.Join(conf, "version"), []byte("v0\n"), 0o644)
+	w := startBenchWatch(b, e)
+	w.waitEnabled(b, 3*time.Minute)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	benchAwaitBody(b, url, "v0", time.Now(), time.Minute)
+	var lat []time.Duration
+	for b.Loop() {
+		for i := 1; i <= 10; i++ {
+			v := fmt.Sprintf("v%d-%d", i, time.Now().UnixNano())
+			start := time.Now()
+			if err := os.WriteFile(filepath.Join(conf, "version"), []byte(v+"\n"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, benchAwaitBody(b, url, v, start, time.Minute))
+		}
+	}
+	b.ReportMetric(percentile(lat, 0.5), "ms-median")
+	b.ReportMetric(percentile(lat, 0.95), "ms-p95")
+}
+
+// BenchmarkWatchRebuild: `rebuild` of a Go web service (golang:local →
+// scratch, as examples/buildstack's api) after a one-line change: 3
+// edits, each timed from the write until the published port answers with
+// the new version. Median in s (target ≤ 2).
+func BenchmarkWatchRebuild(b *testing.B) {
+	port := benchFreePort(b)
+	e := newBenchEnv(b, fmt.Sprintf(`services:
+  web:
+    build: .
+    ports:
+      - "127.0.0.1:%d:8080"
+    develop:
+      watch:
+        - path: .
+          action: rebuild
+          ignore: [compose.yaml]
+`, port))
+	loadGolang(b, func(args ...string) { e.berth(b, args...) })
+	for name, content := range map[string]string{
+		"go.mod": "module example.com/web\n\ngo 1.22\n", "main.go": goWebMain,
+		"message.go": "package main\n\nconst message = \"v0\"\n", "Dockerfile": watchGoDockerfile,
+	} {
+		if err := os.WriteFile(filepath.Join(e.dir, name), []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w := startBenchWatch(b, e)
+	w.waitEnabled(b, 5*time.Minute)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	benchAwaitBody(b, url, "v0 from", time.Now(), 5*time.Minute)
+	var lat []time.Duration
+	for b.Loop() {
+		for i := 1; i <= 3; i++ {
+			v := fmt.Sprintf("v%d", i)
+			start := time.Now()
+			if err := os.WriteFile(filepath.Join(e.dir, "message.go"), []byte("package main\n\nconst message = \""+v+"\"\n"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, benchAwaitBody(b, url, v+" from", start, 3*time.Minute))
+		}
+	}
+	b.ReportMetric(percentile(lat, 0.5)/1000, "s-median")
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 )
 
 // Build modes of up: when a service with `build:` gets its image built.
@@ -40,7 +40,7 @@ func WithBuildProgress(fn func(service string, s build.Step)) Opt {
 // root, RUN steps on the engine's runtime).
 func (e *Engine) Builder() (*build.Builder, error) {
 	e.builderOnce.Do(func() {
-		rt := func(ctx context.Context) (runtime.Runtime, error) { return e.Runtime(ctx, "") }
+		rt := func(ctx context.Context) (ociruntime.Runtime, error) { return e.Runtime(ctx, "") }
 		e.builder, e.builderErr = build.New(e.images, rt, e.layout.BuildCache(), build.WithNetworkSetup(e.ipam, hostNetworkLock), build.WithFirewall(e.firewall))
 	})
 	return e.builder, e.builderErr
@@ -49,7 +49,7 @@ func (e *Engine) Builder() (*build.Builder, error) {
 // Build builds the images of the named services (all with `build:` when
 // none are named) and returns them by service. A named service without
 // `build:` is an error. Independent builds run at once, at most
-// runtime.NumCPU() of them; several services building the same image name
+// ociruntime.NumCPU() of them; several services building the same image name
 // build it once; a build that uses another's image (FROM, COPY --from,
 // additional_contexts service:NAME) waits for it (build.Plan). Progress
 // of all builds goes to the one WithBuildProgress callback, one call at a

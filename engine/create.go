@@ -18,8 +18,8 @@ import (
 	"github.com/berth-dev/berth/engine/devices"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/image"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/rootfs"
-	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/safepath"
@@ -124,7 +124,7 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		}
 	}
 
-	c := runtime.Container{
+	c := ociruntime.Container{
 		ID:         id,
 		Project:    p.Name,
 		Rootfs:     layout.Merged,
@@ -154,12 +154,12 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		c.InitBinary, c.InitArgs = self, []string{"__init", "--"}
 		// berth built the ordinary Go way (cgo on) is dynamically linked:
 		// it then runs as the init through the host's own loader.
-		if c.InitInterp, c.InitLibs, err = runtime.InitDeps(self); err != nil {
+		if c.InitInterp, c.InitLibs, err = ociruntime.InitDeps(self); err != nil {
 			return nil, fmt.Errorf("service %q: init: true: %w", svc.Name, err)
 		}
 	}
 
-	spec, warnings, err := runtime.Generate(cs.image.Config(), &svc, c)
+	spec, warnings, err := ociruntime.Generate(cs.image.Config(), &svc, c)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		AnonymousVolumes: anon,
 		Tty:              svc.Tty,
 		StdinOpen:        svc.StdinOpen,
-		StopSignal:       spec.Annotations[runtime.AnnotationStopSignal],
+		StopSignal:       spec.Annotations[ociruntime.AnnotationStopSignal],
 		Restart:          restartPolicy(svc),
 	}
 	if svc.Logging != nil {
@@ -288,11 +288,11 @@ func (e *Engine) removeRan(ctx context.Context, rec *state.Container, removeVolu
 			errs = append(errs, err)
 		}
 	}
-	if spec, err := runtime.ReadBundle(rec.Bundle); err == nil && spec.Linux != nil && spec.Linux.CgroupsPath != "" {
+	if spec, err := ociruntime.ReadBundle(rec.Bundle); err == nil && spec.Linux != nil && spec.Linux.CgroupsPath != "" {
 		// the runtime removes the container's cgroup; its project's goes
 		// with the last container
 		cg := spec.Linux.CgroupsPath
-		runtime.RemoveCgroup(cg, filepath.Dir(filepath.Dir(cg)))
+		ociruntime.RemoveCgroup(cg, filepath.Dir(filepath.Dir(cg)))
 	}
 	if len(errs) == 0 {
 		if err := e.store.Delete(rec.ID); err != nil {

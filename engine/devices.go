@@ -7,7 +7,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/devices"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 )
 
 // deviceRegistry is the host's CDI registry, read once per command and
@@ -34,8 +34,8 @@ func (e *Engine) deviceRegistry() (*devices.Registry, error) {
 // CDI devices: plain `devices:` nodes exist and are valid, cgroup rules
 // parse, every CDI name, GPU count or ID is on this host. It returns the
 // CDI names to inject and the registry that injects them (nil when none).
-func (e *Engine) serviceDevices(svc *types.ServiceConfig) ([]string, runtime.DeviceInjector, error) {
-	if err := runtime.CheckDevices(svc); err != nil {
+func (e *Engine) serviceDevices(svc *types.ServiceConfig) ([]string, ociruntime.DeviceInjector, error) {
+	if err := ociruntime.CheckDevices(svc); err != nil {
 		return nil, nil, err
 	}
 	wants, err := devices.Wants(svc)

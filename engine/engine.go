@@ -9,7 +9,7 @@ import (
 	"github.com/berth-dev/berth/engine/devices"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/internal/layout"
@@ -38,7 +38,7 @@ type Engine struct {
 	events *events.Log
 
 	rtMu     sync.Mutex
-	runtimes map[string]runtime.Runtime
+	runtimes map[string]ociruntime.Runtime
 
 	buildProgress func(service string, s build.Step)
 	builderOnce   sync.Once
@@ -85,7 +85,7 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 		progress: func(Event) {},
 		stdout:   io.Discard,
 		stderr:   io.Discard,
-		runtimes: map[string]runtime.Runtime{},
+		runtimes: map[string]ociruntime.Runtime{},
 	}
 	e.store = e.Records.containers
 	for _, o := range opts {
@@ -122,7 +122,7 @@ func (e *Engine) ensureDirs() error {
 }
 
 // Runtime returns the OCI runtime of a name ("" for the default one).
-func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, error) {
+func (e *Engine) Runtime(ctx context.Context, name string) (ociruntime.Runtime, error) {
 	if name == "" {
 		name = e.runtimeName
 	}
@@ -131,7 +131,7 @@ func (e *Engine) Runtime(ctx context.Context, name string) (runtime.Runtime, err
 	if rt, ok := e.runtimes[name]; ok {
 		return rt, nil
 	}
-	rt, err := runtime.Detect(ctx, name, e.layout.Run)
+	rt, err := ociruntime.Detect(ctx, name, e.layout.Run)
 	if err != nil {
 		return nil, err
 	}

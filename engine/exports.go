@@ -13,8 +13,8 @@ import (
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/runtime/initproc"
+	"github.com/berth-dev/berth/engine/ociruntime"
+	"github.com/berth-dev/berth/engine/ociruntime/initproc"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/internal/layout"
 )
@@ -135,10 +135,10 @@ func ServiceImageName(p *types.Project, svc types.ServiceConfig) string {
 type ArchiveOptions = archive.Options
 
 // ShortID is the 12-character form of a container ID.
-func ShortID(id string) string { return runtime.ShortID(id) }
+func ShortID(id string) string { return ociruntime.ShortID(id) }
 
 // ContainerSpec reads the OCI runtime spec a container runs with.
-func ContainerSpec(c *Container) (*specs.Spec, error) { return runtime.ReadBundle(c.Bundle) }
+func ContainerSpec(c *Container) (*specs.Spec, error) { return ociruntime.ReadBundle(c.Bundle) }
 
 // Events: the state root's event log.
 type (
@@ -198,8 +198,8 @@ func Supervise(ctx context.Context, l layout.Layout, project string, autoRemove 
 		Project: project,
 		Root:    l.Root,
 		RunDir:  l.Run,
-		RuntimeFor: func(ctx context.Context, name string) (runtime.Runtime, error) {
-			return runtime.Detect(ctx, name, l.Run)
+		RuntimeFor: func(ctx context.Context, name string) (ociruntime.Runtime, error) {
+			return ociruntime.Detect(ctx, name, l.Run)
 		},
 		Logf:       logf,
 		AutoRemove: autoRemove,

@@ -12,7 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/internal/safepath"
 )
 
@@ -73,7 +73,7 @@ func fileMounts(p *types.Project, svc types.ServiceConfig, dir string) ([]specs.
 			return fmt.Errorf("service %q: %s %q: %w", svc.Name, kind, ref.Source, err)
 		}
 		host := filepath.Join(dir, sub, ref.Source)
-		out = append(out, runtime.BindMount(host, target, true))
+		out = append(out, ociruntime.BindMount(host, target, true))
 		return nil
 	}
 	for _, s := range svc.Secrets {

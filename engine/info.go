@@ -15,7 +15,7 @@ import (
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network/ipam"
@@ -66,7 +66,7 @@ func (e *Engine) Info(ctx context.Context) *Info {
 		in.RuntimeError = err.Error()
 	} else {
 		in.Runtime = rt.Name()
-		if c, ok := rt.(*runtime.CLI); ok {
+		if c, ok := rt.(*ociruntime.CLI); ok {
 			in.RuntimePath = c.Binary()
 			in.RuntimeVersion = binaryVersion(ctx, c.Binary())
 		}

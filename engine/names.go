@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/names"
@@ -36,7 +36,7 @@ func (e *Engine) claimName(ctx context.Context, rec *state.Container) error {
 			continue
 		}
 		return fmt.Errorf("service %q: container name %q is already in use by container %s of service %q in project %q: remove that container or choose another container_name",
-			rec.Service, rec.Name, runtime.ShortID(r.ID), r.Service, r.Project)
+			rec.Service, rec.Name, ociruntime.ShortID(r.ID), r.Service, r.Project)
 	}
 	return e.store.Put(rec)
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network"
@@ -36,11 +36,11 @@ type netSetup struct {
 // own with a veth on each of its networks and its published ports. It
 // writes /etc/hosts, /etc/resolv.conf and /etc/hostname into the
 // container's directory and points c at them.
-func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, ports []portmap.Binding, c *runtime.Container) (_ *netSetup, err error) {
+func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, ports []portmap.Binding, c *ociruntime.Container) (_ *netSetup, err error) {
 	mode := svc.NetworkMode
 	ns := &netSetup{hostname: svc.Hostname, dns: svc.DNS}
 	if ns.hostname == "" {
-		ns.hostname = runtime.ShortID(id)
+		ns.hostname = ociruntime.ShortID(id)
 	}
 	localhost := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 	switch {
@@ -286,7 +286,7 @@ func (e *Engine) sharedNetnsOwner(p *types.Project, mode string) (*state.Contain
 	return containerByRef(recs, name)
 }
 
-func writeNetFiles(dir string, c *runtime.Container, hosts, resolv []byte, hostname string) error {
+func writeNetFiles(dir string, c *ociruntime.Container, hosts, resolv []byte, hostname string) error {
 	files := map[string][]byte{"hosts": hosts, "resolv.conf": resolv, "hostname": []byte(hostname + "\n")}
 	for name, data := range files {
 		if err := fsutil.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {

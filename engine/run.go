@@ -13,7 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/graph"
@@ -268,7 +268,7 @@ func (e *Engine) runForeground(ctx context.Context, rec *state.Container, o RunO
 	defer unstage()
 	st := &state.RuntimeState{Status: state.StatusRunning, StartedAt: time.Now().UTC()}
 	e.store.PutState(rec.ID, st)
-	code, err := rt.Run(ctx, rec.ID, rec.Bundle, runtime.Stdio{Stdin: stdin, Stdout: o.Stdout, Stderr: o.Stderr})
+	code, err := rt.Run(ctx, rec.ID, rec.Bundle, ociruntime.Stdio{Stdin: stdin, Stdout: o.Stdout, Stderr: o.Stderr})
 	st.Status, st.ExitCode, st.FinishedAt = state.StatusExited, code, time.Now().UTC()
 	e.store.PutState(rec.ID, st)
 	if err != nil && ctx.Err() == nil {
@@ -341,20 +341,20 @@ func (e *Engine) Exec(ctx context.Context, projectName string, o ExecOptions) (i
 // execIn runs a process in a running container; output, when set,
 // receives both streams instead of o's.
 func (e *Engine) execIn(ctx context.Context, rec *state.Container, o ExecOptions, output io.Writer) (int, error) {
-	spec, err := runtime.ReadBundle(rec.Bundle)
+	spec, err := ociruntime.ReadBundle(rec.Bundle)
 	if err != nil {
 		return -1, err
 	}
-	p := runtime.ExecProcess(spec.Process, o.Command, o.Env, o.Workdir, o.Tty)
+	p := ociruntime.ExecProcess(spec.Process, o.Command, o.Env, o.Workdir, o.Tty)
 	if o.User != "" {
-		u, err := runtime.ResolveUser(rec.Rootfs, o.User, nil)
+		u, err := ociruntime.ResolveUser(rec.Rootfs, o.User, nil)
 		if err != nil {
 			return -1, fmt.Errorf("exec in %s: %w", rec.Name, err)
 		}
 		p.User = specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.AdditionalGids}
 	}
 	if o.Privileged {
-		caps, err := runtime.Capabilities(nil, []string{"ALL"}, nil)
+		caps, err := ociruntime.Capabilities(nil, []string{"ALL"}, nil)
 		if err != nil {
 			return -1, err
 		}
@@ -364,7 +364,7 @@ func (e *Engine) execIn(ctx context.Context, rec *state.Container, o ExecOptions
 	if err != nil {
 		return -1, err
 	}
-	eo := runtime.ExecOpts{Detach: o.Detach}
+	eo := ociruntime.ExecOpts{Detach: o.Detach}
 	switch {
 	case output != nil:
 		eo.Stdout, eo.Stderr = output, output
@@ -384,7 +384,7 @@ func (e *Engine) execIn(ctx context.Context, rec *state.Container, o ExecOptions
 		return -1, fmt.Errorf("exec in %s: %w", rec.Name, err)
 	}
 	code, err := x.Wait()
-	var ce *runtime.CommandError
+	var ce *ociruntime.CommandError
 	if errors.As(err, &ce) {
 		return code, fmt.Errorf("exec in %s: %w", rec.Name, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/archive"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/internal/fsutil"
@@ -479,7 +479,7 @@ func (e *Engine) CopyContainer(ctx context.Context, rec *state.Container, in boo
 // withoutInit drops berth's init (`/.berth/init __init --`) from a
 // container's arguments.
 func withoutInit(args []string) []string {
-	if len(args) >= 3 && args[0] == runtime.InitPath && args[1] == "__init" && args[2] == "--" {
+	if len(args) >= 3 && args[0] == ociruntime.InitPath && args[1] == "__init" && args[2] == "--" {
 		return args[3:]
 	}
 	return args
@@ -536,7 +536,7 @@ func (e *Engine) RenameContainer(ctx context.Context, ref, name string) error {
 	}
 	for _, r := range recs {
 		if r.Name == name && r.ID != rec.ID {
-			return fmt.Errorf("the container name %q is already in use by container %s: remove or rename that container first", name, runtime.ShortID(r.ID))
+			return fmt.Errorf("the container name %q is already in use by container %s: remove or rename that container first", name, ociruntime.ShortID(r.ID))
 		}
 	}
 	old := rec.Name

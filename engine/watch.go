@@ -12,7 +12,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/archive"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/watch"
 )
@@ -223,7 +223,7 @@ func (w *watcher) user(c *state.Container) (int, int) {
 		return u[0], u[1]
 	}
 	uid, gid := -1, -1
-	if spec, err := runtime.ReadBundle(c.Bundle); err == nil && spec.Process != nil {
+	if spec, err := ociruntime.ReadBundle(c.Bundle); err == nil && spec.Process != nil {
 		uid, gid = int(spec.Process.User.UID), int(spec.Process.User.GID)
 	}
 	w.users[c.ID] = [2]int{uid, gid}

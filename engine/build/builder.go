@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/network/ipam"
 )
@@ -32,7 +32,7 @@ type Puller interface {
 // builds: cache entries and layers are written atomically.
 type Builder struct {
 	store  *image.Store
-	rt     func(context.Context) (runtime.Runtime, error)
+	rt     func(context.Context) (ociruntime.Runtime, error)
 	dir    string
 	puller Puller
 	now    func() time.Time
@@ -53,7 +53,7 @@ func WithPuller(p Puller) Opt { return func(b *Builder) { b.puller = p } }
 // New makes a Builder storing images in store, running RUN steps with the
 // runtime rt returns (asked for once per build that has a RUN step to
 // run), and keeping its cache under stateDir ($BERTH_ROOT/build-cache).
-func New(store *image.Store, rt func(ctx context.Context) (runtime.Runtime, error), stateDir string, opts ...Opt) (*Builder, error) {
+func New(store *image.Store, rt func(ctx context.Context) (ociruntime.Runtime, error), stateDir string, opts ...Opt) (*Builder, error) {
 	b := &Builder{store: store, rt: rt, dir: stateDir, now: time.Now}
 	for _, o := range opts {
 		o(b)
@@ -170,7 +170,7 @@ type run struct {
 	total  int // steps the build shows
 	seq    int // last step number used
 	rtOnce sync.Once
-	rt     runtime.Runtime
+	rt     ociruntime.Runtime
 	rtErr  error
 	// the build network, made by the first RUN on it (network.go)
 	netOnce sync.Once
@@ -178,7 +178,7 @@ type run struct {
 	netErr  error
 }
 
-func (r *run) runtime(ctx context.Context) (runtime.Runtime, error) {
+func (r *run) runtime(ctx context.Context) (ociruntime.Runtime, error) {
 	r.rtOnce.Do(func() {
 		if r.b.rt == nil {
 			r.rtErr = errors.New("build: no OCI runtime configured")

@@ -19,7 +19,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 )
 
 // copySpec is a COPY or ADD, expanded.
@@ -259,7 +259,7 @@ func copyInto(ctx context.Context, rootDir string, src *os.Root, srcs []source, 
 	defer dst.Close()
 	cp := &copier{dst: dst, src: src, buf: make([]byte, 256*1024), parents: map[string]string{}}
 	if c.chown != "" {
-		u, err := runtime.ResolveUser(rootDir, c.chown, nil)
+		u, err := ociruntime.ResolveUser(rootDir, c.chown, nil)
 		if err != nil {
 			return fmt.Errorf("--chown=%s: %w", c.chown, err)
 		}

@@ -60,7 +60,7 @@
 // are set only once everything succeeded.
 //
 // Of berth's packages it imports engine/image, engine/rootfs,
-// engine/runtime, network (bridges, IPAM, nft, dns) and internal packages;
+// engine/ociruntime, network (bridges, IPAM, nft, dns) and internal packages;
 // it must not import package engine, which hands it the image store, the
 // runtime, IPAM and the firewall.
 package build

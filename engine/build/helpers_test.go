@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/internal/testimages"
 	"github.com/berth-dev/berth/internal/testutil"
 )
@@ -55,7 +55,7 @@ func newEnv(t testing.TB, opts ...Opt) *testEnv {
 	if _, err := store.Import(t.Context(), bb, image.ImportOptions{Tags: []string{testimages.BusyboxName}}); err != nil {
 		t.Fatal(err)
 	}
-	rt := func(ctx context.Context) (runtime.Runtime, error) { return runtime.Detect(ctx, "", runDir) }
+	rt := func(ctx context.Context) (ociruntime.Runtime, error) { return ociruntime.Detect(ctx, "", runDir) }
 	cacheDir := filepath.Join(root, "build-cache")
 	b, err := New(store, rt, cacheDir, append([]Opt{WithPuller(offlinePuller{})}, opts...)...)
 	if err != nil {

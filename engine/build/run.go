@@ -20,7 +20,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 )
 
 // outputTail is how many lines of a failing RUN's output its error keeps.
@@ -176,31 +176,31 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 		return err
 	}
 	defer releaseNet()
-	cg := runtime.CgroupsPath("", "build", id)
-	host := runtime.HostSystem()
-	opts := []runtime.SpecOpt{
-		runtime.WithRoot(merged, false),
-		runtime.WithSystemPaths(host, false),
-		runtime.WithAppArmor(host, "", false, nil),
+	cg := ociruntime.CgroupsPath("", "build", id)
+	host := ociruntime.HostSystem()
+	opts := []ociruntime.SpecOpt{
+		ociruntime.WithRoot(merged, false),
+		ociruntime.WithSystemPaths(host, false),
+		ociruntime.WithAppArmor(host, "", false, nil),
 		netOpt,
-		runtime.WithArgs(argv...),
+		ociruntime.WithArgs(argv...),
 		func(s *specs.Spec) error { s.Process.Env = env; return nil },
-		runtime.WithWorkingDir("", st.cfg.Config.WorkingDir),
-		runtime.WithCgroupsPath(cg),
-		runtime.WithDefaultSeccomp(),
-		runtime.WithHostsFile(hosts),
-		runtime.WithMounts(mounts),
+		ociruntime.WithWorkingDir("", st.cfg.Config.WorkingDir),
+		ociruntime.WithCgroupsPath(cg),
+		ociruntime.WithDefaultSeccomp(),
+		ociruntime.WithHostsFile(hosts),
+		ociruntime.WithMounts(mounts),
 	}
 	if user := st.cfg.Config.User; user != "" {
-		opts = append(opts, runtime.WithUser(merged, user, nil))
+		opts = append(opts, ociruntime.WithUser(merged, user, nil))
 	}
 	if resolv != "" {
-		opts = append(opts, runtime.WithResolvConf(resolv))
+		opts = append(opts, ociruntime.WithResolvConf(resolv))
 	}
 	if r.o.ShmSize > 0 {
-		opts = append(opts, runtime.WithShmSize(r.o.ShmSize))
+		opts = append(opts, ociruntime.WithShmSize(r.o.ShmSize))
 	}
-	spec, err := runtime.NewSpec(opts...)
+	spec, err := ociruntime.NewSpec(opts...)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 	if err := os.Mkdir(bundle, 0o700); err != nil {
 		return err
 	}
-	if err := runtime.WriteBundle(bundle, spec); err != nil {
+	if err := ociruntime.WriteBundle(bundle, spec); err != nil {
 		return err
 	}
 	pr, pw, err := os.Pipe()
@@ -237,11 +237,11 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 		}
 		pr.Close()
 	}()
-	code, err := rt.Run(ctx, id, bundle, runtime.Stdio{Stdout: pw, Stderr: pw})
+	code, err := rt.Run(ctx, id, bundle, ociruntime.Stdio{Stdout: pw, Stderr: pw})
 	pw.Close()
 	wg.Wait()
 	_ = rt.Delete(context.WithoutCancel(ctx), id, true)
-	runtime.RemoveCgroup(cg, "/berth")
+	ociruntime.RemoveCgroup(cg, "/berth")
 	removeStubs(merged, stubs)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", ev.Instruction, err)
@@ -255,10 +255,10 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 // runNetwork gives a RUN its network: the host's (network host), a new
 // empty namespace made by the runtime (none), or, by default, a namespace
 // of its own at dir/netns on the build's bridge.
-func (r *run) runNetwork(ctx context.Context, dir, network, id string) (runtime.SpecOpt, func(), error) {
+func (r *run) runNetwork(ctx context.Context, dir, network, id string) (ociruntime.SpecOpt, func(), error) {
 	switch network {
 	case "host":
-		return runtime.WithNamespace(specs.NetworkNamespace, runtime.NamespaceMode{Host: true}), func() {}, nil
+		return ociruntime.WithNamespace(specs.NetworkNamespace, ociruntime.NamespaceMode{Host: true}), func() {}, nil
 	case "none":
 		return nil, func() {}, nil
 	}
@@ -271,7 +271,7 @@ func (r *run) runNetwork(ctx context.Context, dir, network, id string) (runtime.
 	if err != nil {
 		return nil, release, err
 	}
-	return runtime.WithNamespace(specs.NetworkNamespace, runtime.NamespaceMode{Path: path}), release, nil
+	return ociruntime.WithNamespace(specs.NetworkNamespace, ociruntime.NamespaceMode{Path: path}), release, nil
 }
 
 // hostFiles writes the /etc/hosts (and, with a network, /etc/resolv.conf)

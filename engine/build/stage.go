@@ -21,7 +21,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
 	"github.com/berth-dev/berth/engine/image"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 )
 
 // historyComment marks the history entries berth writes.
@@ -190,7 +190,7 @@ func (r *run) buildStage(ctx context.Context, i int) error {
 	}
 	st.index, st.name, st.total, st.step, st.args = i, r.stageName(i), total, 1, map[string]string{}
 	if _, ok := envMap(st.cfg.Config.Env)["PATH"]; !ok {
-		st.cfg.Config.Env = append(st.cfg.Config.Env, "PATH="+runtime.DefaultPath)
+		st.cfg.Config.Env = append(st.cfg.Config.Env, "PATH="+ociruntime.DefaultPath)
 	}
 	r.done(ev)
 	triggers, err := onbuildTriggers(st.cfg.Config.OnBuild)

@@ -13,8 +13,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/rootfs"
-	"github.com/berth-dev/berth/engine/runtime"
 )
 
 // workDir is the scratch space of one step: an overlay of the stage's
@@ -124,7 +124,7 @@ func (st *stageState) apply(key, createdBy string, e cacheEntry, b *Builder) {
 func mkdirAs(rootDir, dir, user string) error {
 	uid, gid := 0, 0
 	if user != "" {
-		u, err := runtime.ResolveUser(rootDir, user, nil)
+		u, err := ociruntime.ResolveUser(rootDir, user, nil)
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/engine/devices"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 )
 
 // The whole spec-generation path, as `up` runs it: a service with a GPU
@@ -46,7 +46,7 @@ devices:
 	svc.Deploy = &types.DeployConfig{Resources: types.Resources{Reservations: &types.Resource{
 		Devices: []types.DeviceRequest{{Driver: "nvidia", Count: 1, Capabilities: []string{"gpu"}}},
 	}}}
-	if err := runtime.CheckDevices(&svc); err != nil {
+	if err := ociruntime.CheckDevices(&svc); err != nil {
 		t.Fatal(err)
 	}
 	names, err := reg.Resolve(&svc)
@@ -56,8 +56,8 @@ devices:
 	if !slices.Equal(names, []string{"test.berth.dev/dev=zero", "nvidia.com/gpu=0"}) {
 		t.Fatalf("names = %q", names)
 	}
-	s, _, err := runtime.Generate(&v1.ConfigFile{Config: v1.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}}}, &svc,
-		runtime.Container{ID: "0123456789abcdef", Project: "p", Host: &runtime.Host{Sys: t.TempDir()},
+	s, _, err := ociruntime.Generate(&v1.ConfigFile{Config: v1.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}}}, &svc,
+		ociruntime.Container{ID: "0123456789abcdef", Project: "p", Host: &ociruntime.Host{Sys: t.TempDir()},
 			Rlimit:     func(int) (unix.Rlimit, error) { return unix.Rlimit{Cur: 1024, Max: 1024}, nil },
 			CDIDevices: names, CDI: reg})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/engine/logs"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 )
 
@@ -80,7 +80,7 @@ func (s *Server) stillRunning(ctx context.Context, m *managed, pid int) (int, bo
 		return -1, false
 	}
 	st, err := m.rt.State(ctx, m.id)
-	if err != nil || st.Pid != pid || (st.Status != runtime.StatusRunning && st.Status != runtime.StatusPaused) {
+	if err != nil || st.Pid != pid || (st.Status != ociruntime.StatusRunning && st.Status != ociruntime.StatusPaused) {
 		unix.Close(fd)
 		return -1, false
 	}

@@ -17,7 +17,7 @@
 // (under a spawn lock, so two commands never start two), then each call is
 // one JSON request and one JSON response on a fresh connection.
 //
-// It imports engine/state, engine/events, engine/logs, engine/runtime,
+// It imports engine/state, engine/events, engine/logs, engine/ociruntime,
 // network/dns and internal packages; it must not import package engine,
 // which is its client.
 package supervisor

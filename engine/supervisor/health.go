@@ -13,7 +13,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 )
 
@@ -136,7 +136,7 @@ type probeRun struct {
 	pid     int // its init
 	started time.Time
 	bundle  string
-	rt      runtime.Runtime
+	rt      ociruntime.Runtime
 }
 
 // probeLoop probes one run of a container until ctx is done or that run
@@ -168,7 +168,7 @@ func (s *Server) probeLoop(ctx context.Context, m *managed, p *prober, hc state.
 			continue
 		}
 		if base == nil {
-			spec, err := runtime.ReadBundle(run.bundle)
+			spec, err := ociruntime.ReadBundle(run.bundle)
 			if err == nil && spec.Process != nil {
 				base = spec.Process
 			} else if err == nil {
@@ -246,7 +246,7 @@ func probeArgs(test []string) ([]string, error) {
 // probe runs the test once in the container, as its own process runs
 // (env, user, cwd, capabilities), with stdout and stderr combined. A
 // probe that outlives Timeout is killed and counts as a failure.
-func (s *Server) probe(ctx context.Context, id string, rt runtime.Runtime, base *specs.Process, hc state.HealthConfig) state.HealthResult {
+func (s *Server) probe(ctx context.Context, id string, rt ociruntime.Runtime, base *specs.Process, hc state.HealthConfig) state.HealthResult {
 	res := state.HealthResult{Start: time.Now()}
 	fail := func(err error) state.HealthResult {
 		res.End, res.ExitCode, res.Output = time.Now(), -1, err.Error()
@@ -256,7 +256,7 @@ func (s *Server) probe(ctx context.Context, id string, rt runtime.Runtime, base 
 	if err != nil {
 		return fail(err)
 	}
-	proc := runtime.ExecProcess(base, args, nil, "", false)
+	proc := ociruntime.ExecProcess(base, args, nil, "", false)
 
 	// A pipe, not a buffer: a process the probe leaves behind that holds
 	// stdout must not keep the runtime's Wait from returning.
@@ -284,7 +284,7 @@ func (s *Server) probe(ctx context.Context, id string, rt runtime.Runtime, base 
 	execCtx, cancelExec := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelExec()
 	stopCut := context.AfterFunc(tctx, cancelExec)
-	ex, err := rt.Exec(execCtx, id, proc, runtime.ExecOpts{Stdout: w, Stderr: w, PidFile: pidFile})
+	ex, err := rt.Exec(execCtx, id, proc, ociruntime.ExecOpts{Stdout: w, Stderr: w, PidFile: pidFile})
 	stopCut()
 	w.Close()
 	if err != nil {

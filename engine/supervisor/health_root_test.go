@@ -8,8 +8,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/runtime/runtimetest"
+	"github.com/berth-dev/berth/engine/ociruntime"
+	"github.com/berth-dev/berth/engine/ociruntime/runtimetest"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/testutil"
 )
@@ -21,7 +21,7 @@ func TestHealthRunc(t *testing.T) {
 	testutil.RequiresRoot(t)
 	runtimetest.BecomeSubreaper(t)
 	root, _ := testutil.StateDirs(t)
-	rt, err := runtime.NewCLI(root, "runc")
+	rt, err := ociruntime.NewCLI(root, "runc")
 	if err != nil {
 		t.Skipf("skipped: %v", err)
 	}
@@ -29,7 +29,7 @@ func TestHealthRunc(t *testing.T) {
 	proj := "hr-" + runtimetest.ID()[:8]
 	s := &Server{
 		cfg: Config{Project: proj, Root: root, Logf: t.Logf,
-			RuntimeFor: func(context.Context, string) (runtime.Runtime, error) { return rt, nil }},
+			RuntimeFor: func(context.Context, string) (ociruntime.Runtime, error) { return rt, nil }},
 		store:      state.NewStore(root),
 		containers: map[string]*managed{},
 		byPid:      map[int]*managed{},

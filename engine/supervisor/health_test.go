@@ -14,7 +14,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 )
 
@@ -39,9 +39,9 @@ type fakeRuntime struct {
 	canceled  int // hanging execs that saw their context end
 }
 
-var _ runtime.Runtime = (*fakeRuntime)(nil)
+var _ ociruntime.Runtime = (*fakeRuntime)(nil)
 
-func (f *fakeRuntime) Exec(ctx context.Context, id string, p specs.Process, o runtime.ExecOpts) (*runtime.Execution, error) {
+func (f *fakeRuntime) Exec(ctx context.Context, id string, p specs.Process, o ociruntime.ExecOpts) (*ociruntime.Execution, error) {
 	f.mu.Lock()
 	f.calls++
 	pr := f.script(f.calls)
@@ -76,7 +76,7 @@ func (f *fakeRuntime) Exec(ctx context.Context, id string, p specs.Process, o ru
 	if pr.fail {
 		return nil, errors.New("exit status 1")
 	}
-	return &runtime.Execution{Pid: 1}, nil
+	return &ociruntime.Execution{Pid: 1}, nil
 }
 
 func (f *fakeRuntime) nCalls() int {
@@ -86,19 +86,19 @@ func (f *fakeRuntime) nCalls() int {
 }
 
 func (f *fakeRuntime) Name() string { return "fake" }
-func (f *fakeRuntime) Create(context.Context, string, string, runtime.CreateOpts) (int, error) {
+func (f *fakeRuntime) Create(context.Context, string, string, ociruntime.CreateOpts) (int, error) {
 	return 0, nil
 }
 func (f *fakeRuntime) Start(context.Context, string) error { return nil }
-func (f *fakeRuntime) State(context.Context, string) (runtime.State, error) {
-	return runtime.State{}, nil
+func (f *fakeRuntime) State(context.Context, string) (ociruntime.State, error) {
+	return ociruntime.State{}, nil
 }
 func (f *fakeRuntime) Kill(context.Context, string, syscall.Signal, bool) error { return nil }
 func (f *fakeRuntime) Delete(context.Context, string, bool) error               { return nil }
 func (f *fakeRuntime) Pause(context.Context, string) error                      { return nil }
 func (f *fakeRuntime) Resume(context.Context, string) error                     { return nil }
 func (f *fakeRuntime) Ps(context.Context, string) ([]int, error)                { return nil, nil }
-func (f *fakeRuntime) Run(context.Context, string, string, runtime.Stdio) (int, error) {
+func (f *fakeRuntime) Run(context.Context, string, string, ociruntime.Stdio) (int, error) {
 	return 0, nil
 }
 
@@ -120,7 +120,7 @@ func newHealthFixture(t *testing.T, hc *state.HealthConfig, script func(int) fak
 		Cwd:  "/srv",
 		User: specs.User{UID: 1000, GID: 1000},
 	}}
-	if err := runtime.WriteBundle(bundle, spec); err != nil {
+	if err := ociruntime.WriteBundle(bundle, spec); err != nil {
 		t.Fatal(err)
 	}
 	f := &healthFixture{rt: &fakeRuntime{script: script}, statuses: make(chan string, 1000)}

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/engine/events"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/safepath"
 )
@@ -62,7 +62,7 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	if err != nil {
 		return err
 	}
-	var opts runtime.CreateOpts
+	var opts ociruntime.CreateOpts
 	opts.PidFile = filepath.Join(s.store.Dir(m.id), "init.pid")
 	var closeAfter []*os.File
 	var readers []struct {
@@ -131,7 +131,7 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	// container that looks a name up at once must not be refused.
 	s.serveDNS(m)
 	create := m.rt.Create
-	cs, oneCall := m.rt.(runtime.CreateStarter)
+	cs, oneCall := m.rt.(ociruntime.CreateStarter)
 	if oneCall {
 		create = cs.CreateStarted
 	}
@@ -397,7 +397,7 @@ func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, time
 	case <-time.After(time.Second):
 		// A container sharing the host's pid namespace outlives its init's
 		// death: kill everything in its cgroup.
-		if err := m.rt.Kill(ctx, m.id, syscall.SIGKILL, true); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		if err := m.rt.Kill(ctx, m.id, syscall.SIGKILL, true); err != nil && !errors.Is(err, ociruntime.ErrNotFound) {
 			s.cfg.Logf("container %s: kill --all: %v", m.rec.Name, err)
 		}
 	case <-ctx.Done():

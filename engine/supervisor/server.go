@@ -18,7 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/logs"
-	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/layout"
@@ -31,7 +31,7 @@ type Config struct {
 	Root    string // berth state root
 	RunDir  string
 	// RuntimeFor returns the OCI runtime a container record names.
-	RuntimeFor func(ctx context.Context, name string) (runtime.Runtime, error)
+	RuntimeFor func(ctx context.Context, name string) (ociruntime.Runtime, error)
 	// IdleExit is how long the supervisor lingers with no running
 	// container before it exits (default 1s).
 	IdleExit time.Duration
@@ -78,7 +78,7 @@ type managed struct {
 
 	rec     *state.Container
 	st      *state.RuntimeState
-	rt      runtime.Runtime
+	rt      ociruntime.Runtime
 	pid     int
 	started time.Time
 	exited  chan struct{} // closed when the current run ends

@@ -1,7 +1,0 @@
-// Package runtimetest is the conformance suite every OCI runtime driver of
-// engine/runtime passes (Run), and the helpers to make busybox bundles for
-// tests and benchmarks.
-//
-// It imports engine/runtime and internal/testutil; nothing but tests import
-// it.
-package runtimetest
