@@ -230,3 +230,25 @@ func aOrAn(w string) string {
 	}
 	return "a " + w
 }
+
+// Locate finds the key at path (e.g. services, web, ports, 0) in the
+// compose files, the later files first since they override the earlier:
+// the file and 1-based line of the key itself, or of its deepest ancestor
+// where no file has the exact key; "", 0 when no file has even the first
+// key. Tools that report on a loaded project (a Kubernetes server
+// rejecting a translated object) use it to point at the source.
+func Locate(files []string, path []string) (file string, line int) {
+	for i := len(files) - 1; i >= 0; i-- {
+		if l := locateKey(files[i], path, true); l > 0 {
+			return files[i], l
+		}
+	}
+	for n := len(path) - 1; n >= 1; n-- {
+		for i := len(files) - 1; i >= 0; i-- {
+			if l := locateKey(files[i], path[:n], true); l > 0 {
+				return files[i], l
+			}
+		}
+	}
+	return "", 0
+}

@@ -1,0 +1,135 @@
+package translate
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+)
+
+// containerSecurity maps user, capabilities, read_only, privileged and
+// the security_opt entries Kubernetes has.
+func (t *translator) containerSecurity(name string, s types.ServiceConfig) *corev1.SecurityContext {
+	sc := &corev1.SecurityContext{}
+	set := false
+	if s.User != "" {
+		k := svcKey(name, "user")
+		u, g, hasGroup := strings.Cut(s.User, ":")
+		uid, uerr := strconv.ParseInt(u, 10, 64)
+		gid, gerr := strconv.ParseInt(g, 10, 64)
+		switch {
+		case uerr != nil:
+			t.dropped(k, "user %q: Kubernetes needs a numeric UID (runAsUser); the image's user name is not resolved", s.User)
+		case hasGroup && gerr != nil:
+			sc.RunAsUser, set = ptr.To(uid), true
+			t.approx(k, "runAsUser %d; group %q dropped: Kubernetes needs a numeric GID", uid, g)
+		default:
+			sc.RunAsUser, set = ptr.To(uid), true
+			if hasGroup {
+				sc.RunAsGroup = ptr.To(gid)
+			}
+			t.mapped(k, "securityContext runAsUser/runAsGroup")
+		}
+	}
+	if len(s.CapAdd) > 0 || len(s.CapDrop) > 0 {
+		sc.Capabilities = &corev1.Capabilities{Add: caps(s.CapAdd), Drop: caps(s.CapDrop)}
+		set = true
+		if len(s.CapAdd) > 0 {
+			t.mapped(svcKey(name, "cap_add"), "securityContext capabilities.add")
+		}
+		if len(s.CapDrop) > 0 {
+			t.mapped(svcKey(name, "cap_drop"), "securityContext capabilities.drop")
+		}
+	}
+	if s.ReadOnly {
+		sc.ReadOnlyRootFilesystem, set = ptr.To(true), true
+		t.mapped(svcKey(name, "read_only"), "securityContext readOnlyRootFilesystem")
+	}
+	if s.Privileged {
+		sc.Privileged, set = ptr.To(true), true
+		t.mapped(svcKey(name, "privileged"), "securityContext privileged")
+	}
+	var lost []string
+	for _, o := range s.SecurityOpt {
+		k, v := splitOpt(o)
+		switch {
+		case k == "no-new-privileges" && (v == "" || v == "true"):
+			sc.AllowPrivilegeEscalation, set = ptr.To(false), true
+		case k == "seccomp" && v == "unconfined":
+			sc.SeccompProfile, set = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}, true
+		case k == "apparmor" && v == "unconfined":
+			sc.AppArmorProfile, set = &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeUnconfined}, true
+		case k == "apparmor" && v != "":
+			sc.AppArmorProfile, set = &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeLocalhost, LocalhostProfile: ptr.To(v)}, true
+		default:
+			lost = append(lost, o)
+		}
+	}
+	if len(s.SecurityOpt) > 0 {
+		k := svcKey(name, "security_opt")
+		if len(lost) == 0 {
+			t.mapped(k, "securityContext (allowPrivilegeEscalation, seccompProfile, appArmorProfile)")
+		} else {
+			t.approx(k, "dropped %s: only no-new-privileges, seccomp=unconfined and apparmor profiles map (a seccomp profile file must be installed on the nodes as a Localhost profile)", strings.Join(lost, ", "))
+		}
+	}
+	if !set {
+		return nil
+	}
+	return sc
+}
+
+// caps are Docker capability names as Kubernetes writes them (no CAP_).
+func caps(list []string) []corev1.Capability {
+	var out []corev1.Capability
+	for _, c := range list {
+		out = append(out, corev1.Capability(strings.TrimPrefix(strings.ToUpper(c), "CAP_")))
+	}
+	return out
+}
+
+// podSecurity maps sysctls, group_add and ulimits (which Kubernetes
+// lacks).
+func (t *translator) podSecurity(name string, s types.ServiceConfig, pod *corev1.PodSpec) {
+	psc := &corev1.PodSecurityContext{}
+	set := false
+	for _, k := range sortedKeys(s.Sysctls) {
+		psc.Sysctls = append(psc.Sysctls, corev1.Sysctl{Name: k, Value: s.Sysctls[k]})
+		set = true
+	}
+	if len(s.Sysctls) > 0 {
+		t.approx(svcKey(name, "sysctls"), "pod securityContext.sysctls; sysctls outside Kubernetes' safe set need the kubelet's --allowed-unsafe-sysctls on the nodes, or the pod is rejected at admission")
+	}
+	var lost []string
+	for _, g := range s.GroupAdd {
+		if gid, err := strconv.ParseInt(g, 10, 64); err == nil {
+			psc.SupplementalGroups = append(psc.SupplementalGroups, gid)
+			set = true
+		} else {
+			lost = append(lost, g)
+		}
+	}
+	if len(s.GroupAdd) > 0 {
+		if len(lost) == 0 {
+			t.mapped(svcKey(name, "group_add"), "pod securityContext.supplementalGroups")
+		} else {
+			t.approx(svcKey(name, "group_add"), "supplementalGroups; dropped group names %s (Kubernetes needs numeric GIDs)", strings.Join(lost, ", "))
+		}
+	}
+	if len(s.Ulimits) > 0 {
+		t.dropped(svcKey(name, "ulimits"), "Kubernetes has no per-container rlimits; containers get the container runtime's defaults (set them on the nodes, or raise them in the entrypoint)")
+	}
+	if set {
+		pod.SecurityContext = psc
+	}
+}
+
+// splitOpt splits a security_opt entry at its first ':' or '='.
+func splitOpt(o string) (key, value string) {
+	if i := strings.IndexAny(o, ":="); i >= 0 {
+		return o[:i], o[i+1:]
+	}
+	return o, ""
+}

@@ -1,0 +1,273 @@
+package translate
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+)
+
+// maxConfigMapData keeps a ConfigMap or Secret under the API's 1 MiB
+// object limit, with room for its metadata.
+const maxConfigMapData = 1000 << 10
+
+// defaultClaimSize is what a PersistentVolumeClaim asks for: compose
+// volumes have no size.
+const defaultClaimSize = "1Gi"
+
+// podVolumes is what a service mounts.
+type podVolumes struct {
+	volumes []corev1.Volume
+	mounts  []corev1.VolumeMount
+	claims  []corev1.PersistentVolumeClaim // a StatefulSet's claim templates
+	rwo     bool                           // mounts a ReadWriteOnce claim shared by no other service
+}
+
+func (pv *podVolumes) add(v corev1.Volume) {
+	for _, have := range pv.volumes {
+		if have.Name == v.Name {
+			return
+		}
+	}
+	pv.volumes = append(pv.volumes, v)
+}
+
+// volumes maps a service's volumes, tmpfs, configs and secrets.
+func (t *translator) volumes(name string, s types.ServiceConfig, kind string) podVolumes {
+	var pv podVolumes
+	k := svcKey(name, "volumes")
+	var notes []string
+	for i, v := range s.Volumes {
+		mount := corev1.VolumeMount{MountPath: v.Target, ReadOnly: v.ReadOnly}
+		switch v.Type {
+		case types.VolumeTypeVolume:
+			if v.Source == "" {
+				mount.Name = fmt.Sprintf("anon-%d", i)
+				pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+				notes = append(notes, fmt.Sprintf("anonymous volume at %s: an emptyDir, which lives as long as the pod", v.Target))
+				break
+			}
+			mount.Name = withSuffix("vol", dnsLabel(v.Source))
+			if v.Volume != nil && v.Volume.Subpath != "" {
+				mount.SubPath = v.Volume.Subpath
+			}
+			claim := dnsLabel(v.Source)
+			if vc, ok := t.p.Volumes[v.Source]; ok && bool(vc.External) && vc.Name != "" {
+				claim = dnsLabel(vc.Name)
+			}
+			if kind == kindStatefulSet && len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
+				pv.claims = append(pv.claims, t.claimTemplate(mount.Name, v.Source))
+				t.stsVolumes[v.Source] = name
+				notes = append(notes, fmt.Sprintf("%s: volumeClaimTemplate %q, one claim per replica", v.Source, mount.Name))
+			} else {
+				pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}})
+				if len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
+					pv.rwo = true
+				}
+				notes = append(notes, fmt.Sprintf("%s: PersistentVolumeClaim %q at %s", v.Source, claim, v.Target))
+			}
+			if v.Volume == nil || !v.Volume.NoCopy {
+				notes = append(notes, fmt.Sprintf("Kubernetes does not copy the image's files at %s into a new volume as Docker does", v.Target))
+			}
+		case types.VolumeTypeTmpfs:
+			mount.Name = fmt.Sprintf("tmpfs-%d", i)
+			ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
+			if v.Tmpfs != nil && v.Tmpfs.Size > 0 {
+				ed.SizeLimit = resource.NewQuantity(int64(v.Tmpfs.Size), resource.BinarySI)
+			}
+			if v.Tmpfs != nil && v.Tmpfs.Mode != 0 {
+				notes = append(notes, fmt.Sprintf("tmpfs mode %o at %s dropped (emptyDir has none)", v.Tmpfs.Mode, v.Target))
+			}
+			pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{EmptyDir: ed}})
+			notes = append(notes, fmt.Sprintf("tmpfs at %s: memory-backed emptyDir", v.Target))
+		case types.VolumeTypeBind:
+			vol, sub, note, ok := t.bind(name, i, v)
+			if !ok {
+				continue
+			}
+			mount.Name, mount.SubPath, mount.ReadOnly = vol.Name, sub, true
+			pv.add(vol)
+			notes = append(notes, note)
+		case types.VolumeTypeImage:
+			mount.Name = fmt.Sprintf("image-%d", i)
+			if v.Image != nil && v.Image.SubPath != "" {
+				mount.SubPath = v.Image.SubPath
+			}
+			mount.ReadOnly = true
+			pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: v.Source, PullPolicy: corev1.PullIfNotPresent}}})
+			notes = append(notes, fmt.Sprintf("image %s at %s: an image volume (read-only; needs the ImageVolume feature, Kubernetes 1.33+)", v.Source, v.Target))
+		default:
+			t.refuse(append(k, fmt.Sprint(i)), "service %q: volume type %q at %s has no Kubernetes equivalent", name, v.Type, v.Target)
+			continue
+		}
+		pv.mounts = append(pv.mounts, mount)
+	}
+	if len(s.Volumes) > 0 && len(notes) > 0 {
+		t.approx(k, "%s", strings.Join(notes, "; "))
+	}
+	for i, tm := range s.Tmpfs {
+		target, opts, _ := strings.Cut(tm, ":")
+		n := fmt.Sprintf("tmpfs-list-%d", i)
+		ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
+		for _, o := range strings.Split(opts, ",") {
+			if size, ok := strings.CutPrefix(o, "size="); ok {
+				if q, err := resource.ParseQuantity(strings.ToUpper(strings.TrimSuffix(size, "b")) + "i"); err == nil {
+					ed.SizeLimit = &q
+				}
+			}
+		}
+		pv.add(corev1.Volume{Name: n, VolumeSource: corev1.VolumeSource{EmptyDir: ed}})
+		pv.mounts = append(pv.mounts, corev1.VolumeMount{Name: n, MountPath: target})
+	}
+	if len(s.Tmpfs) > 0 {
+		t.approx(svcKey(name, "tmpfs"), "memory-backed emptyDir volumes (size kept as sizeLimit; mode and other options dropped)")
+	}
+	if len(s.VolumesFrom) > 0 {
+		t.refuse(svcKey(name, "volumes_from"), "service %q mounts the volumes of %s; declare the named volumes on the service itself", name, strings.Join(s.VolumesFrom, ", "))
+	}
+	if s.VolumeDriver != "" {
+		t.dropped(svcKey(name, "volume_driver"), "storage comes from the PVC's storage class")
+	}
+	t.fileRefs(name, s, &pv)
+	return pv
+}
+
+// claimTemplate is a StatefulSet's per-replica claim for a named volume.
+func (t *translator) claimTemplate(claim, volume string) corev1.PersistentVolumeClaim {
+	c := corev1.PersistentVolumeClaim{ObjectMeta: t.meta(claim)}
+	c.APIVersion, c.Kind = "v1", "PersistentVolumeClaim"
+	c.Spec = t.claimSpec(corev1.ReadWriteOnce)
+	return c
+}
+
+func (t *translator) claimSpec(mode corev1.PersistentVolumeAccessMode) corev1.PersistentVolumeClaimSpec {
+	spec := corev1.PersistentVolumeClaimSpec{
+		AccessModes: []corev1.PersistentVolumeAccessMode{mode},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(defaultClaimSize)}},
+	}
+	if t.o.StorageClass != "" {
+		spec.StorageClassName = ptr.To(t.o.StorageClass)
+	}
+	return spec
+}
+
+// bind maps a bind mount: a regular file of the project, or a directory
+// of the project holding only regular files, becomes a ConfigMap (a
+// read-only copy taken now); anything else is refused.
+func (t *translator) bind(name string, i int, v types.ServiceVolumeConfig) (vol corev1.Volume, subPath, note string, ok bool) {
+	k := svcKey(name, "volumes", fmt.Sprint(i))
+	src := v.Source
+	rel, err := filepath.Rel(t.p.WorkingDir, src)
+	if err != nil || t.p.WorkingDir == "" || rel == ".." || strings.HasPrefix(rel, "../") || !filepath.IsAbs(src) {
+		t.refuse(k, "service %q: bind mount of host path %s (outside the project directory): a pod cannot see the files of the machine running berth; use a named volume, a config or a secret", name, src)
+		return vol, "", "", false
+	}
+	fi, err := t.files.Stat(src)
+	if err != nil {
+		t.refuse(k, "service %q: bind mount source %s: %v", name, rel, err)
+		return vol, "", "", false
+	}
+	cm := t.configMapObject(withSuffix(t.names[name], fmt.Sprintf("bind-%d", i)))
+	size := 0
+	switch {
+	case fi.Mode().IsRegular():
+		data, err := t.files.ReadFile(src)
+		if err != nil {
+			t.refuse(k, "service %q: bind mount source %s: %v", name, rel, err)
+			return vol, "", "", false
+		}
+		key := configKey(filepath.Base(src))
+		putData(cm, key, data)
+		size = len(data)
+		subPath = key
+		vol = corev1.Volume{Name: fmt.Sprintf("bind-%d", i), VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}, Items: []corev1.KeyToPath{{Key: key, Path: key}}}}}
+		note = fmt.Sprintf("file %s at %s: ConfigMap %q, a read-only copy of the file as it is now", rel, v.Target, cm.Name)
+	case fi.IsDir():
+		entries, err := t.files.ReadDir(src)
+		if err != nil {
+			t.refuse(k, "service %q: bind mount source %s: %v", name, rel, err)
+			return vol, "", "", false
+		}
+		for _, e := range entries {
+			if e.Type()&fs.ModeType != 0 {
+				t.refuse(k, "service %q: bind mount of directory %s holds %s, which is not a regular file: only files (flat) can become a ConfigMap; use a named volume", name, rel, path.Join(rel, e.Name()))
+				return vol, "", "", false
+			}
+			data, err := t.files.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				t.refuse(k, "service %q: bind mount source %s: %v", name, rel, err)
+				return vol, "", "", false
+			}
+			if configKey(e.Name()) != e.Name() {
+				t.refuse(k, "service %q: bind mount of directory %s: file name %q cannot be a ConfigMap key", name, rel, e.Name())
+				return vol, "", "", false
+			}
+			putData(cm, e.Name(), data)
+			size += len(data)
+		}
+		vol = corev1.Volume{Name: fmt.Sprintf("bind-%d", i), VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}}}}
+		note = fmt.Sprintf("directory %s at %s: ConfigMap %q, a read-only copy of its %d files as they are now", rel, v.Target, cm.Name, len(entries))
+	default:
+		t.refuse(k, "service %q: bind mount source %s is not a regular file or directory", name, rel)
+		return vol, "", "", false
+	}
+	if size > maxConfigMapData {
+		t.refuse(k, "service %q: bind mount source %s holds %d bytes, more than a ConfigMap may (1 MiB); use a named volume", name, rel, size)
+		return vol, "", "", false
+	}
+	if !v.ReadOnly {
+		note += " (the service mounted it read-write: writes now fail)"
+	}
+	t.add(cm, name, k...)
+	return vol, subPath, note, true
+}
+
+func (t *translator) configMapObject(name string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{TypeMeta: typeMeta("v1", "ConfigMap"), ObjectMeta: t.meta(name)}
+}
+
+func putData(cm *corev1.ConfigMap, key string, data []byte) {
+	if utf8.Valid(data) {
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		cm.Data[key] = string(data)
+		return
+	}
+	if cm.BinaryData == nil {
+		cm.BinaryData = map[string][]byte{}
+	}
+	cm.BinaryData[key] = data
+}
+
+// configKey makes s a valid ConfigMap/Secret key ([-._a-zA-Z0-9]+).
+func configKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	out := b.String()
+	if out == "" || out == "." || out == ".." {
+		out = "content"
+	}
+	return out
+}
+
+type pvcType = corev1.PersistentVolumeClaim
+
+func accessMode(m string) corev1.PersistentVolumeAccessMode {
+	return corev1.PersistentVolumeAccessMode(m)
+}
