@@ -148,6 +148,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newAttachCmd(g),
 		newSuperviseCmd(g),
 		newAutoRemoveCmd(g),
+		addK8sClusterCmds(newK8sCmd(g), g),
 		newInitCmd(),
 	)
 	registerCompletions(root, g)

@@ -23,6 +23,8 @@ import (
 // beyond these are applied after the storage kinds and found the same way.
 var ownedKinds = []schema.GroupVersionKind{
 	{Version: "v1", Kind: "ServiceAccount"},
+	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"},
+	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"},
 	{Version: "v1", Kind: "ConfigMap"},
 	{Version: "v1", Kind: "Secret"},
 	{Version: "v1", Kind: "PersistentVolumeClaim"},
@@ -41,7 +43,7 @@ func rank(k schema.GroupKind) int {
 	switch k.Kind {
 	case "Namespace":
 		return 0
-	case "ServiceAccount", "ConfigMap", "Secret", "PersistentVolumeClaim":
+	case "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Secret", "PersistentVolumeClaim":
 		return 1
 	case "Service":
 		return 2
