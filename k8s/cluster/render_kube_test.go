@@ -124,4 +124,3 @@ func ensureNamespace(t *testing.T, c *Client, ns string) {
 		t.Fatal(err)
 	}
 }
-
