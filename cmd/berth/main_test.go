@@ -59,7 +59,7 @@ func TestREADMECommandTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := map[string]string{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\| ([a-z ]+) \\|").FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z0-9-]+)` \\| ([a-z ]+) \\|").FindAllStringSubmatch(string(readme), -1) {
 		rows[m[1]] = m[2]
 	}
 	root := newRootCmd(nil, &bytes.Buffer{}, &bytes.Buffer{})

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ func (t *translator) image(name string, s types.ServiceConfig) string {
 		if t.o.Registry != "" {
 			img := fmt.Sprintf("%s/%s-%s:latest", strings.TrimSuffix(t.o.Registry, "/"), t.p.Name, name)
 			t.approx(k, "not built by the cluster: image %s, which `berth k8s up --push` builds and pushes", img)
+			if s.Image != "" {
+				t.approx(svcKey(name, "image"), "replaced by %s (--registry): the cluster pulls what `berth k8s up --push` pushed", img)
+			}
 			return img
 		}
 		img := s.Image
@@ -453,6 +457,10 @@ func (t *translator) podSettings(name string, s types.ServiceConfig, pod *corev1
 				t.dropped(svcKey(name, "extra_hosts", h), "host-gateway: a pod has no single host to point at")
 				continue
 			}
+			if net.ParseIP(ip) == nil {
+				t.dropped(svcKey(name, "extra_hosts", h), "%q is not an IP address", ip)
+				continue
+			}
 			pod.HostAliases = appendHostAlias(pod.HostAliases, ip, h)
 		}
 	}
@@ -508,7 +516,6 @@ func (t *translator) podSettings(name string, s types.ServiceConfig, pod *corev1
 		t.approx(svcKey(name, "shm_size"), "memory-backed emptyDir of %s mounted at /dev/shm", q)
 	}
 }
-
 
 // validateLabelLower says why h is not a DNS-1123 label, or "".
 func validateLabelLower(h string) string {

@@ -108,7 +108,7 @@ func (t *translator) fileObject(kind, source string) fileObject {
 	case def.File != "":
 		b, err := t.files.ReadFile(def.File)
 		if err != nil {
-			t.refuse(append(k, "file"), "%s %q: %v", strings.TrimSuffix(kind, "s"), source, err)
+			t.refuse(append(k, "file"), "%s %q: file %s: %v", strings.TrimSuffix(kind, "s"), source, relTo(t.p.WorkingDir, def.File), pathErr(err))
 			fo.ok = false
 			t.fileObjects[id] = fo
 			return fo

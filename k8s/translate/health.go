@@ -164,6 +164,8 @@ func (t *translator) waits(name string, s types.ServiceConfig) []corev1.Containe
 				Command: []string{"sh", "-c", script},
 			})
 			switch {
+			case !strings.HasPrefix(script, "until nc") && !t.headless(dep, ds):
+				t.approx(k, "init container %s waits only until the name %q resolves: %q has no TCP port to probe and its Service has a cluster IP, so readiness cannot be seen from another pod", cname, t.names[dep], dep)
 			case d.Condition == types.ServiceConditionCompletedSuccessfully:
 				// not reached: such dependencies are Jobs
 			case d.Condition == types.ServiceConditionHealthy && (ds.HealthCheck == nil || len(ds.HealthCheck.Test) == 0):
@@ -184,7 +186,9 @@ func (t *translator) waits(name string, s types.ServiceConfig) []corev1.Containe
 	return out
 }
 
-// waitScript is the busybox loop that waits for dep's Service.
+// waitScript is the busybox loop that waits for dep's Service. The name
+// stays short: busybox's nslookup applies the pod's search domains (the
+// namespace's first) only to names without a dot.
 func (t *translator) waitScript(dep string, ds types.ServiceConfig) string {
 	host := t.names[dep]
 	for _, p := range t.servicePorts(ds) {
@@ -192,5 +196,5 @@ func (t *translator) waitScript(dep string, ds types.ServiceConfig) string {
 			return fmt.Sprintf("until nc -z -w 2 %s %d; do echo waiting for %s; sleep 2; done", host, p.port, host)
 		}
 	}
-	return fmt.Sprintf("until nslookup %s.%s.svc >/dev/null 2>&1; do echo waiting for %s; sleep 2; done", host, t.ns, host)
+	return fmt.Sprintf("until nslookup %s >/dev/null 2>&1; do echo waiting for %s; sleep 2; done", host, host)
 }

@@ -15,15 +15,27 @@ import (
 // environment so results do not depend on the machine.
 func loadDir(t *testing.T, dir string) *types.Project {
 	t.Helper()
+	p, _ := loadDirModel(t, dir)
+	return p
+}
+
+// loadDirModel is loadDir and the file's raw model (Options.Model).
+func loadDirModel(t *testing.T, dir string) (*types.Project, map[string]any) {
+	t.Helper()
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := project.Load(t.Context(), project.Options{WorkingDir: abs, ProjectDir: abs, Environ: []string{"BERTH_TEST=1"}})
+	o := project.Options{WorkingDir: abs, ProjectDir: abs, Environ: []string{"BERTH_TEST=1"}}
+	p, err := project.Load(t.Context(), o)
 	if err != nil {
 		t.Fatalf("load %s: %v", dir, err)
 	}
-	return p
+	m, err := project.Model(t.Context(), o)
+	if err != nil {
+		t.Fatalf("model %s: %v", dir, err)
+	}
+	return p, m
 }
 
 // loadYAML writes a compose file (and extra files) to a temporary

@@ -126,7 +126,7 @@ var serviceKeys = map[string]rule{
 func serviceFields(s types.ServiceConfig) []string {
 	var out []string
 	walkFields(reflect.ValueOf(s), func(key string, v reflect.Value) {
-		if !v.IsZero() {
+		if set(v) {
 			out = append(out, key)
 		}
 	})
@@ -162,6 +162,10 @@ func (t *translator) cover(name string, s types.ServiceConfig) {
 			continue
 		}
 		r, ok := serviceKeys[key]
+		if t.refusedServices[name] {
+			t.dropped(k, "not translated: the service is refused")
+			continue
+		}
 		if !ok {
 			t.dropped(k, "berth does not know this key")
 			continue
@@ -171,6 +175,42 @@ func (t *translator) cover(name string, s types.ServiceConfig) {
 	for _, x := range sortedKeys(s.Extensions) {
 		t.dropped(svcKey(name, x), "extension: ignored")
 	}
+	if s.Deploy != nil && !t.refusedServices[name] {
+		walkFields(reflect.ValueOf(*s.Deploy), func(key string, v reflect.Value) {
+			k := svcKey(name, "deploy", key)
+			if !set(v) || t.reportedUnder(strings.Join(k, ".")) {
+				return
+			}
+			r, ok := deployKeys[key]
+			if !ok {
+				r = rule{Dropped, "berth does not know this key"}
+			}
+			t.line(k, r.verdict, "%s", r.detail)
+		})
+	}
+}
+
+// set says whether a field holds a value (an empty map or list does not).
+func set(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Map, reflect.Slice:
+		return v.Len() > 0
+	}
+	return !v.IsZero()
+}
+
+// deployKeys: the verdicts on deploy's keys the translation did not
+// report on itself.
+var deployKeys = map[string]rule{
+	"mode":            {Mapped, "replicated: a Deployment (global: DaemonSet)"},
+	"replicas":        {Mapped, "replicas"},
+	"labels":          {Mapped, "labels of the workload object"},
+	"update_config":   {Approximated, "Deployment strategy"},
+	"rollback_config": {Dropped, "Kubernetes rolls back on request (kubectl rollout undo), not by policy"},
+	"resources":       {Mapped, "container resources"},
+	"restart_policy":  {Dropped, "a Deployment always restarts its containers, with the kubelet's back-off; Jobs take restart"},
+	"placement":       {Dropped, "only constraints map (to a nodeSelector); preferences and max_replicas_per_node need affinity or topology spread rules written by hand"},
+	"endpoint_mode":   {Mapped, "Service kind"},
 }
 
 // reportedUnder says whether a line was made for key or a key below it.
@@ -219,6 +259,9 @@ func (t *translator) topLevel() {
 		}
 		if v.Driver != "" || len(v.DriverOpts) > 0 {
 			t.dropped(append(k, "driver"), "the storage class decides how volumes are made")
+		}
+		if v.Name != "" && v.Name != t.p.Name+"_"+n {
+			t.dropped(append(k, "name"), "the claim is named %q: Docker's volume name %q means nothing to Kubernetes", dnsLabel(n), v.Name)
 		}
 	}
 	for _, n := range sortedKeys(t.p.Configs) {
@@ -294,4 +337,78 @@ func validationLabelValue(v string) string {
 
 func validationDNS1123Label(v string) []string {
 	return validation.IsDNS1123Label(v)
+}
+
+// loadTime are the keys the loader resolves before translation sees the
+// project.
+var loadTime = map[string]string{
+	"env_file":   "read into the container env when the project was loaded",
+	"extends":    "merged into the service when the project was loaded",
+	"label_file": "read into the labels when the project was loaded",
+	"profiles":   "only the services of the active profiles are translated",
+}
+
+// coverModel gives a report line to every key of the file as written
+// that the translation of the loaded project did not report on.
+func (t *translator) coverModel() {
+	m := t.o.Model
+	if m == nil {
+		return
+	}
+	for _, top := range sortedKeys(m) {
+		switch top {
+		case "name":
+			continue
+		case "version":
+			t.dropped([]string{top}, "obsolete")
+			continue
+		case "include":
+			t.mapped([]string{top}, "the included files were merged when the project was loaded")
+			continue
+		case "services", "networks", "volumes", "configs", "secrets", "models", "jobs":
+		default:
+			if !t.reportedUnder(top) {
+				t.dropped([]string{top}, "not translated")
+			}
+			continue
+		}
+		entries, _ := m[top].(map[string]any)
+		for _, name := range sortedKeys(entries) {
+			k := top + "." + name
+			if top != "services" {
+				if !t.reportedUnder(k) {
+					t.dropped([]string{top, name}, "no translated service uses it")
+				}
+				continue
+			}
+			if l, ok := t.lineFor(k); ok && l.Verdict != Mapped && l.Verdict != Approximated {
+				continue // the whole service was dropped or refused
+			}
+			body, _ := entries[name].(map[string]any)
+			for _, key := range sortedKeys(body) {
+				if t.reportedUnder(k + "." + key) {
+					continue
+				}
+				if why, ok := loadTime[key]; ok {
+					t.mapped([]string{top, name, key}, "%s", why)
+				} else if r, ok := serviceKeys[key]; ok {
+					t.line([]string{top, name, key}, r.verdict, "%s (normalized away when the project was loaded)", r.detail)
+				} else if strings.HasPrefix(key, "x-") {
+					t.dropped([]string{top, name, key}, "extension: ignored")
+				} else {
+					t.dropped([]string{top, name, key}, "berth does not know this key")
+				}
+			}
+		}
+	}
+}
+
+// lineFor is the first report line of key.
+func (t *translator) lineFor(key string) (ReportLine, bool) {
+	for _, l := range t.report {
+		if l.Key == key {
+			return l, true
+		}
+	}
+	return ReportLine{}, false
 }

@@ -82,6 +82,21 @@ func validateLabel(name string) string {
 	return strings.Join(validation.IsDNS1035Label(name), "; ")
 }
 
+// labelValue is a compose name as a label value: names longer than 63
+// characters are cut and end in a hash of the whole; a trailing '-', '_'
+// or '.' becomes a hash too, since label values end alphanumeric.
+func labelValue(s string) string {
+	if len(validation.IsValidLabelValue(s)) == 0 {
+		return s
+	}
+	h := shortHash(s)
+	cut := s
+	if len(cut) > validation.LabelValueMaxLength-len(h)-1 {
+		cut = cut[:validation.LabelValueMaxLength-len(h)-1]
+	}
+	return strings.TrimRight(cut, "-_.") + "-" + h
+}
+
 // portName is a valid, unique-enough name for a Service port.
 func portName(proto string, port int32) string {
 	return fmt.Sprintf("%s-%d", strings.ToLower(proto), port)

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,7 +97,12 @@ func (t *translator) services(name string, s types.ServiceConfig, kind string) {
 	done := map[string]bool{t.names[name]: true}
 	for _, a := range aliases {
 		n := dnsLabel(a.name)
+		if n == t.names[name] {
+			t.mapped(a.key, "%q resolves through the service's own Service %q", a.name, n)
+			continue
+		}
 		if done[n] {
+			t.mapped(a.key, "%q resolves through Service %q, made for another of the service's names", a.name, n)
 			continue
 		}
 		done[n] = true
@@ -130,10 +136,12 @@ func (t *translator) published(name string, s types.ServiceConfig) {
 	var notes []string
 	seen := map[string]bool{}
 	for _, p := range s.Ports {
-		if p.Published == "" {
-			continue
-		}
 		first := p.Published
+		if first == "" {
+			// Docker publishes on a port of its choosing.
+			first = strconv.FormatUint(uint64(p.Target), 10)
+			notes = append(notes, fmt.Sprintf("port %d published on a host port Docker would choose: Service port %d, node port chosen by the cluster", p.Target, p.Target))
+		}
 		if lo, _, isRange := strings.Cut(p.Published, "-"); isRange {
 			first = lo
 			notes = append(notes, fmt.Sprintf("published range %s: port %s", p.Published, lo))
@@ -151,7 +159,7 @@ func (t *translator) published(name string, s types.ServiceConfig) {
 		}
 		seen[id] = true
 		sp := corev1.ServicePort{Name: portName(string(proto), int32(pub)), Port: int32(pub), Protocol: proto, TargetPort: intstr.FromInt32(int32(p.Target))}
-		if t.o.ServiceType == corev1.ServiceTypeNodePort {
+		if t.o.ServiceType == corev1.ServiceTypeNodePort && p.Published != "" {
 			if pub >= nodePortMin && pub <= nodePortMax {
 				sp.NodePort = int32(pub)
 			} else {
@@ -167,9 +175,6 @@ func (t *translator) published(name string, s types.ServiceConfig) {
 		svc.Spec.Ports = append(svc.Spec.Ports, sp)
 	}
 	if len(svc.Spec.Ports) == 0 {
-		if len(s.Ports) > 0 {
-			t.mapped(k, "no published port: container ports in Service %q", t.names[name])
-		}
 		return
 	}
 	if !t.add(svc, name, k...) {
@@ -229,7 +234,7 @@ func (t *translator) networkPolicies() {
 				}
 			}
 		}
-		member := metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: t.p.Name, LabelNetworkPrefix + networkLabel(n): "true"}}
+		member := metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: labelValue(t.p.Name), LabelNetworkPrefix + networkLabel(n): "true"}}
 		np := &networkingv1.NetworkPolicy{TypeMeta: typeMeta("networking.k8s.io/v1", "NetworkPolicy"), ObjectMeta: t.meta(withSuffix("network", dnsLabel(n)))}
 		np.Spec.PodSelector = member
 		np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
@@ -257,9 +262,6 @@ func (t *translator) networkPolicies() {
 		}
 		var ports []networkingv1.NetworkPolicyPort
 		for _, p := range s.Ports {
-			if p.Published == "" {
-				continue
-			}
 			proto := protocol(p.Protocol)
 			port := intstr.FromInt32(int32(p.Target))
 			ports = append(ports, networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &port})
@@ -274,8 +276,12 @@ func (t *translator) networkPolicies() {
 		t.add(np, name, svcKey(name, "ports")...)
 	}
 	for _, name := range t.p.ServiceNames() {
-		if len(t.p.Services[name].Networks) > 0 {
+		s := t.p.Services[name]
+		if len(s.Networks) > 0 && !t.refusedServices[name] {
 			t.mapped(svcKey(name, "networks"), "pod labels %s<network>=true, which the networks' NetworkPolicies select", LabelNetworkPrefix)
+			for _, n := range sortedKeys(s.Networks) {
+				t.serviceNetworkKeys(name, n, s.Networks[n])
+			}
 		}
 	}
 }
@@ -328,4 +334,26 @@ func (t *translator) jobWaiterObjects() {
 	t.add(sa, "", "services")
 	t.add(role, "", "services")
 	t.add(rb, "", "services")
+}
+
+// serviceNetworkKeys reports the per-network keys of a service that
+// Kubernetes has no place for (aliases are Services, reported there).
+func (t *translator) serviceNetworkKeys(name, network string, c *types.ServiceNetworkConfig) {
+	if c == nil {
+		return
+	}
+	k := svcKey(name, "networks", network)
+	walkFields(reflect.ValueOf(*c), func(key string, v reflect.Value) {
+		if key == "aliases" || v.IsZero() || (v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() == 0 {
+			return
+		}
+		why := "the cluster's CNI plugin assigns pod addresses and interfaces"
+		switch key {
+		case "priority", "gw_priority":
+			why = "a pod has one network interface: there is no order to keep"
+		case "use_service_name_alias":
+			why = "the service's own Service always exists"
+		}
+		t.dropped(append(k, key), "%s", why)
+	})
 }

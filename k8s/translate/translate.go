@@ -43,6 +43,12 @@ type Options struct {
 	Registry     string             // when set, services with build: get image Registry/<project>-<service>:latest (what `k8s up --push` pushes)
 	Liveness     bool               // also emit liveness probes from healthchecks
 
+	// Model is the project as the files wrote it (project.Model), so
+	// keys the loader resolves away (env_file, extends, include,
+	// label_file, disabled services) get report lines too; nil skips
+	// that pass.
+	Model map[string]any
+
 	// Files reads the files the project names (bind mount sources,
 	// config and secret files); nil means the local file system.
 	Files Files
@@ -149,6 +155,9 @@ type translator struct {
 	// fileObjects: ConfigMaps/Secrets made from top-level configs and
 	// secrets, by "configs/NAME" or "secrets/NAME".
 	fileObjects map[string]fileObject
+	// refusedServices were refused as a whole: their other keys are
+	// reported as dropped with them.
+	refusedServices map[string]bool
 }
 
 func newTranslator(p *types.Project, o Options) (*translator, error) {
@@ -162,7 +171,7 @@ func newTranslator(p *types.Project, o Options) (*translator, error) {
 		return nil, fmt.Errorf("service type %q: want NodePort or LoadBalancer", o.ServiceType)
 	}
 	t := &translator{p: p, o: o, files: o.Files, reported: map[string]bool{}, taken: map[string]string{},
-		jobs: map[string]bool{}, volUse: map[string][]string{}, stsVolumes: map[string]string{}, fileObjects: map[string]fileObject{}}
+		jobs: map[string]bool{}, volUse: map[string][]string{}, stsVolumes: map[string]string{}, fileObjects: map[string]fileObject{}, refusedServices: map[string]bool{}}
 	if t.files == nil {
 		t.files = osFiles{}
 	}
@@ -183,7 +192,24 @@ func (t *translator) run() {
 		t.service(name, t.p.Services[name])
 	}
 	t.networkPolicies()
+	for _, name := range t.p.ServiceNames() {
+		t.cover(name, t.p.Services[name])
+	}
 	t.topLevel()
+	t.coverModel()
+	// Report lines in key order, a key's own line before its children.
+	sort.SliceStable(t.report, func(i, j int) bool { return keyLess(t.report[i].Key, t.report[j].Key) })
+}
+
+// keyLess orders dotted keys segment by segment.
+func keyLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
 }
 
 // line adds a report line; the first line for a key wins over the key
@@ -240,16 +266,16 @@ func (t *translator) add(obj runtime.Object, service string, key ...string) bool
 // baseLabels are the labels of every object of the service ("" for
 // project-wide objects); selectors use the project and service labels.
 func (t *translator) baseLabels(service string) map[string]string {
-	l := map[string]string{LabelManagedBy: ManagedBy, LabelProject: t.p.Name}
+	l := map[string]string{LabelManagedBy: ManagedBy, LabelProject: labelValue(t.p.Name)}
 	if service != "" {
-		l[LabelService] = service
+		l[LabelService] = labelValue(service)
 	}
 	return l
 }
 
 // selector matches the pods of a service.
 func (t *translator) selector(service string) map[string]string {
-	return map[string]string{LabelProject: t.p.Name, LabelService: service}
+	return map[string]string{LabelProject: labelValue(t.p.Name), LabelService: labelValue(service)}
 }
 
 func (t *translator) meta(name string) metav1.ObjectMeta {

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -171,7 +172,7 @@ func (t *translator) bind(name string, i int, v types.ServiceVolumeConfig) (vol 
 	}
 	fi, err := t.files.Stat(src)
 	if err != nil {
-		t.refuse(k, "service %q: bind mount source %s: %v", name, rel, err)
+		t.refuse(k, "service %q: bind mount source %s: %v", name, rel, pathErr(err))
 		return vol, "", "", false
 	}
 	cm := t.configMapObject(withSuffix(t.names[name], fmt.Sprintf("bind-%d", i)))
@@ -180,7 +181,7 @@ func (t *translator) bind(name string, i int, v types.ServiceVolumeConfig) (vol 
 	case fi.Mode().IsRegular():
 		data, err := t.files.ReadFile(src)
 		if err != nil {
-			t.refuse(k, "service %q: bind mount source %s: %v", name, rel, err)
+			t.refuse(k, "service %q: bind mount source %s: %v", name, rel, pathErr(err))
 			return vol, "", "", false
 		}
 		key := configKey(filepath.Base(src))
@@ -193,7 +194,7 @@ func (t *translator) bind(name string, i int, v types.ServiceVolumeConfig) (vol 
 	case fi.IsDir():
 		entries, err := t.files.ReadDir(src)
 		if err != nil {
-			t.refuse(k, "service %q: bind mount source %s: %v", name, rel, err)
+			t.refuse(k, "service %q: bind mount source %s: %v", name, rel, pathErr(err))
 			return vol, "", "", false
 		}
 		for _, e := range entries {
@@ -203,7 +204,7 @@ func (t *translator) bind(name string, i int, v types.ServiceVolumeConfig) (vol 
 			}
 			data, err := t.files.ReadFile(filepath.Join(src, e.Name()))
 			if err != nil {
-				t.refuse(k, "service %q: bind mount source %s: %v", name, rel, err)
+				t.refuse(k, "service %q: bind mount source %s: %v", name, rel, pathErr(err))
 				return vol, "", "", false
 			}
 			if configKey(e.Name()) != e.Name() {
@@ -270,4 +271,13 @@ type pvcType = corev1.PersistentVolumeClaim
 
 func accessMode(m string) corev1.PersistentVolumeAccessMode {
 	return corev1.PersistentVolumeAccessMode(m)
+}
+
+// pathErr is err without the absolute path a *fs.PathError repeats.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

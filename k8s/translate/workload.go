@@ -30,10 +30,12 @@ func (t *translator) service(name string, s types.ServiceConfig) {
 	}
 	if s.Provider != nil {
 		t.refuse(svcKey(name, "provider"), "service %q is implemented by provider %q, not by a container; Kubernetes cannot run it", name, s.Provider.Type)
+		t.refusedServices[name] = true
 		return
 	}
 	if strings.HasPrefix(s.NetworkMode, types.ServicePrefix) || strings.HasPrefix(s.NetworkMode, types.ContainerPrefix) {
 		t.refuse(svcKey(name, "network_mode"), "service %q shares the network namespace of %q; in Kubernetes that means one pod, which berth does not build from two services", name, s.NetworkMode)
+		t.refusedServices[name] = true
 		return
 	}
 
@@ -92,7 +94,6 @@ func (t *translator) service(name string, s types.ServiceConfig) {
 	t.scale(name, s, kind)
 	t.restart(name, s, kind)
 	t.services(name, s, kind)
-	t.cover(name, s)
 }
 
 // kindOf picks the workload kind and says which rule picked it.
