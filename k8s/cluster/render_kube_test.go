@@ -34,9 +34,9 @@ func corpus(t *testing.T) map[string]project.Options {
 			rel, _ := filepath.Rel(root, p)
 			switch {
 			case e.IsDir():
-				out[rel] = project.Options{WorkingDir: p, Environ: []string{}}
+				out[rel] = project.Options{WorkingDir: p, ProjectDir: p, Environ: []string{"BERTH_TEST=1"}}
 			case strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml"):
-				out[rel] = project.Options{WorkingDir: base, Files: []string{p}, Environ: []string{}}
+				out[rel] = project.Options{WorkingDir: base, Files: []string{p}, Environ: []string{"BERTH_TEST=1"}}
 			}
 		}
 	}
@@ -60,7 +60,11 @@ func TestRenderValidatesOnServer(t *testing.T) {
 				t.Logf("not loadable (compose-go): %v", err)
 				return
 			}
-			res, err := translate.Translate(p, translate.Options{})
+			model, err := project.Model(t.Context(), o)
+			if err != nil {
+				t.Fatalf("model: %v", err)
+			}
+			res, err := translate.Translate(p, translate.Options{Model: model})
 			var ref *translate.RefusalError
 			if errors.As(err, &ref) {
 				if !hasRefusal(res) {
