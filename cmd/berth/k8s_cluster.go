@@ -70,7 +70,7 @@ build: are built and pushed to --registry first.`,
 	o.k8sTranslateOptions.addFlags(f)
 	o.k8sClusterOptions.addFlags(f)
 	f.BoolVar(&o.push, "push", false, "Build the images of services with build: and push them to --registry first")
-	f.BoolVar(&o.wait, "wait", false, "Wait until every Deployment is available and every Job complete")
+	f.BoolVar(&o.wait, "wait", false, "Wait until every Deployment, StatefulSet and DaemonSet is available and every Job complete")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long --wait waits")
 	return cmd
 }

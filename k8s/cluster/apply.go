@@ -32,6 +32,7 @@ var ownedKinds = []schema.GroupVersionKind{
 	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
 	{Group: "batch", Version: "v1", Kind: "Job"},
 	{Group: "apps", Version: "v1", Kind: "StatefulSet"},
+	{Group: "apps", Version: "v1", Kind: "DaemonSet"},
 	{Group: "apps", Version: "v1", Kind: "Deployment"},
 }
 
@@ -120,7 +121,7 @@ func (e *RejectedError) Unwrap() error { return e.Err }
 // UpResult is what Up did.
 type UpResult struct {
 	Changes   []Change
-	Workloads []Ref // the Deployments, StatefulSets and Jobs applied, for Wait
+	Workloads []Ref // the Deployments, StatefulSets, DaemonSets and Jobs applied, for Wait
 }
 
 // Ref names one object on the server.
@@ -204,7 +205,7 @@ func (c *Client) Up(ctx context.Context, res *translate.Result, files []string) 
 		}
 		out.Changes = append(out.Changes, ch)
 		switch ch.Kind.Kind {
-		case "Deployment", "StatefulSet", "Job":
+		case "Deployment", "StatefulSet", "DaemonSet", "Job":
 			out.Workloads = append(out.Workloads, Ref{o.mapping.Resource, ch.Kind, got.GetNamespace(), got.GetName()})
 		}
 	}

@@ -3,6 +3,8 @@ package cluster
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +68,8 @@ func TestReady(t *testing.T) {
 		{"deployment not updated", deployment("web", 2, appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 1}), false, "1/2 updated"},
 		{"deployment unavailable", deployment("web", 2, appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 2, AvailableReplicas: 1}), false, "1/2 available"},
 		{"deployment available", deployment("web", 2, appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 2, AvailableReplicas: 2, Conditions: []appsv1.DeploymentCondition{available}}), true, ""},
+		{"daemonset not ready", &appsv1.DaemonSet{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"}, Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 2, NumberReady: 1}}, false, "1/2 ready"},
+		{"daemonset without nodes", &appsv1.DaemonSet{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"}}, true, ""},
 		{"job running", job("migrate"), false, "not complete"},
 		{"job complete", job("migrate", batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}), true, ""},
 		{"service", &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}}, true, ""},
@@ -233,5 +237,23 @@ func TestRank(t *testing.T) {
 		if rank(schema.GroupKind{Kind: order[i-1]}) >= rank(schema.GroupKind{Kind: order[i]}) {
 			t.Errorf("%s not applied before %s", order[i-1], order[i])
 		}
+	}
+}
+
+// TestBuiltImages: the images `up --push` pushes are those the workloads
+// of services with build: run, as the translation named them.
+func TestBuiltImages(t *testing.T) {
+	dir := t.TempDir()
+	compose := "name: shop\nservices:\n  api:\n    build: .\n  cache:\n    image: redis\n"
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(compose), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := load(t, dir)
+	got := BuiltImages(p, mustTranslate(t, p, translate.Options{Registry: "127.0.0.1:5000"}))
+	if len(got) != 1 || got["api"] != "127.0.0.1:5000/shop-api:latest" {
+		t.Errorf("BuiltImages = %v", got)
 	}
 }

@@ -8,7 +8,8 @@
 // `down -v`). An object the server refuses fails Up with the server's
 // message and the compose file position of the key it came from. Re-applying
 // an unchanged project changes nothing on the server. Wait polls until
-// every Deployment and StatefulSet is available and every Job complete.
+// every Deployment, StatefulSet and DaemonSet is available and every Job
+// complete.
 // Ps, Logs and Down find the project's objects by label — never by a
 // record kept on the client — so they work from any machine holding the
 // kubeconfig.

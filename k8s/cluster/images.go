@@ -26,6 +26,8 @@ func BuiltImages(p *types.Project, res *translate.Result) map[string]string {
 			pod = &w.Spec.Template.Spec
 		case *appsv1.StatefulSet:
 			pod = &w.Spec.Template.Spec
+		case *appsv1.DaemonSet:
+			pod = &w.Spec.Template.Spec
 		case *batchv1.Job:
 			pod = &w.Spec.Template.Spec
 		}

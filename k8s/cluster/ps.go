@@ -12,13 +12,13 @@ import (
 	"github.com/berth-dev/berth/project"
 )
 
-// Workload is one Deployment, StatefulSet or Job of the project.
+// Workload is one Deployment, StatefulSet, DaemonSet or Job of the project.
 type Workload struct {
-	Kind    string // Deployment, StatefulSet, Job
+	Kind    string // Deployment, StatefulSet, DaemonSet, Job
 	Name    string
 	Service string
 	Ready   int32 // ready replicas; a Job's succeeded pods
-	Desired int32 // replicas; a Job's completions
+	Desired int32 // replicas; a DaemonSet's scheduled pods; a Job's completions
 }
 
 // ServiceInfo is one Service of the project and its ports.
@@ -54,6 +54,13 @@ func (c *Client) Ps(ctx context.Context) (*Status, error) {
 	}
 	for _, s := range sts.Items {
 		st.Workloads = append(st.Workloads, Workload{"StatefulSet", s.Name, s.Labels[project.LabelService], s.Status.ReadyReplicas, deref(s.Spec.Replicas, 1)})
+	}
+	dss, err := apps.DaemonSets(c.Namespace).List(ctx, opts)
+	if err != nil {
+		return nil, c.listErr("daemonsets", err)
+	}
+	for _, d := range dss.Items {
+		st.Workloads = append(st.Workloads, Workload{"DaemonSet", d.Name, d.Labels[project.LabelService], d.Status.NumberReady, d.Status.DesiredNumberScheduled})
 	}
 	jobs, err := c.kube.BatchV1().Jobs(c.Namespace).List(ctx, opts)
 	if err != nil {

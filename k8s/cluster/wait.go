@@ -72,7 +72,8 @@ func (c *Client) Wait(ctx context.Context, workloads []Ref, timeout, interval ti
 // Ready says whether a workload is ready, and if not why, from its status:
 // a Deployment when its controller has seen its latest spec, all replicas
 // are updated and its Available condition is true; a StatefulSet when its
-// controller has seen its latest spec and all replicas are ready; a Job
+// controller has seen its latest spec and all replicas are ready; a
+// DaemonSet when all the pods it scheduled are ready; a Job
 // when its Complete condition is true (its Failed condition is an error).
 // Other kinds are ready.
 func Ready(u *unstructured.Unstructured) (bool, string, error) {
@@ -103,6 +104,16 @@ func Ready(u *unstructured.Unstructured) (bool, string, error) {
 		ready, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
 		if ready < replicas {
 			return false, fmt.Sprintf("%d/%d ready", ready, replicas), nil
+		}
+		return true, "", nil
+	case "DaemonSet":
+		if observed < gen {
+			return false, "not yet seen by its controller", nil
+		}
+		want, _, _ := unstructured.NestedInt64(u.Object, "status", "desiredNumberScheduled")
+		ready, _, _ := unstructured.NestedInt64(u.Object, "status", "numberReady")
+		if ready < want {
+			return false, fmt.Sprintf("%d/%d ready", ready, want), nil
 		}
 		return true, "", nil
 	case "Job":
