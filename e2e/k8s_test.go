@@ -8,6 +8,7 @@ package e2e
 import (
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ func projectObjects(t *testing.T, s *kubetest.Server, project string) []string {
 // down -v leaves nothing of the project.
 func TestK8sWebstack(t *testing.T) {
 	e, s := kubeEnv(t, "webstack")
+	checkRender(t, e, s)
 	r := e.MustBerth(t, "k8s", "up")
 	if !strings.Contains(r.Stdout, "deployment.apps/web created") || strings.Contains(r.Stdout, "unchanged") {
 		t.Errorf("first up:\n%s", r)
@@ -99,6 +101,35 @@ func TestK8sWebstack(t *testing.T) {
 	if !strings.Contains(r.Stdout, "namespace/webstack deleted") {
 		t.Errorf("down -v did not delete the namespace berth made:\n%s", r)
 	}
+}
+
+// checkRender: `berth k8s render -o DIR` writes manifests that the API
+// server accepts (`kubectl apply --dry-run=server`, in a namespace of its
+// own that exists for real, as a dry run creates none).
+func checkRender(t *testing.T, e *Env, s *kubetest.Server) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "manifests")
+	e.MustBerth(t, "k8s", "render", "--namespace", "render-check", "-o", dir)
+	kubectl := func(args ...string) string {
+		out, err := exec.CommandContext(t.Context(), s.Kubectl, append([]string{"--kubeconfig", s.Kubeconfig}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	kubectl("create", "namespace", "render-check")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	args := []string{"apply", "--dry-run=server", "-o", "name"}
+	for _, f := range files {
+		if b := filepath.Base(f); b != "kustomization.yaml" && !strings.HasPrefix(b, "namespace-") {
+			args = append(args, "-f", f)
+		}
+	}
+	out := kubectl(args...)
+	if n := len(strings.Fields(out)); n != len(args)/2-1 || n < 5 {
+		t.Errorf("kubectl accepted %d objects of %d files:\n%s", n, len(args)/2-1, out)
+	}
+	kubectl("delete", "namespace", "render-check", "--wait=false")
 }
 
 // TestK8sBuildstackPush: `k8s up --push --registry` builds the three
