@@ -126,8 +126,8 @@ func checkRender(t *testing.T, e *Env, s *kubetest.Server) {
 		}
 	}
 	out := kubectl(args...)
-	if n := len(strings.Fields(out)); n != len(args)/2-1 || n < 5 {
-		t.Errorf("kubectl accepted %d objects of %d files:\n%s", n, len(args)/2-1, out)
+	if n, want := len(strings.Fields(out)), (len(args)-4)/2; n != want || n < 5 {
+		t.Errorf("kubectl accepted %d objects of %d files:\n%s", n, want, out)
 	}
 	kubectl("delete", "namespace", "render-check", "--wait=false")
 }
