@@ -30,17 +30,28 @@ func kubeEnv(t *testing.T, example string) (*Env, *kubetest.Server) {
 	return e, s
 }
 
-// projectObjects lists, with the assets' kubectl, every object of the
-// project across the kinds berth renders, in all namespaces.
+// projectObjects lists, with the assets' kubectl, every live object of
+// the project across the kinds berth renders, in all namespaces, as
+// kind/name.
 func projectObjects(t *testing.T, s *kubetest.Server, project string) []string {
 	t.Helper()
 	out, err := exec.CommandContext(t.Context(), s.Kubectl, "--kubeconfig", s.Kubeconfig, "get",
 		"deployments,statefulsets,jobs,services,configmaps,secrets,persistentvolumeclaims,networkpolicies,serviceaccounts,roles,rolebindings",
-		"-A", "-l", "com.docker.compose.project="+project, "-o", "name").CombinedOutput()
+		"-A", "-l", "com.docker.compose.project="+project, "--no-headers",
+		"-o", "custom-columns=KIND:.kind,NAME:.metadata.name,DELETING:.metadata.deletionTimestamp").CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl get: %v\n%s", err, out)
 	}
-	return strings.Fields(string(out))
+	// An object being deleted is gone for this purpose: a claim keeps its
+	// pvc-protection finalizer until kube-controller-manager, absent here,
+	// removes it.
+	var live []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[2] == "<none>" {
+			live = append(live, strings.ToLower(f[0])+"/"+f[1])
+		}
+	}
+	return live
 }
 
 // TestK8sWebstack: `k8s up` of examples/webstack applies every object, a

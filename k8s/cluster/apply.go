@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -108,9 +109,9 @@ func (e *RejectedError) Error() string {
 	if len(e.Key) > 0 {
 		fmt.Fprintf(&b, "%s: ", strings.Join(e.Key, "."))
 	}
-	fmt.Fprintf(&b, "%s %q", strings.ToLower(e.Kind.String()), e.Name)
+	fmt.Fprintf(&b, "%s %q", e.Kind.Kind, e.Name)
 	if e.Service != "" {
-		fmt.Fprintf(&b, " of service %q", e.Service)
+		fmt.Fprintf(&b, " (from service %s)", e.Service)
 	}
 	fmt.Fprintf(&b, " rejected by the API server: %v", e.Err)
 	return b.String()
@@ -192,14 +193,28 @@ func (c *Client) Up(ctx context.Context, res *translate.Result, files []string) 
 		k := objKey{o.mapping.Resource, o.obj.GetName()}
 		applied[k] = true
 		ri := c.resource(o.mapping)
-		got, err := ri.Apply(ctx, o.obj.GetName(), o.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
-		if err != nil {
-			return out, c.rejected(o, files, err)
-		}
-		ch := Change{Kind: o.mapping.GroupVersionKind.GroupKind(), Name: got.GetName(), Service: o.src.Service, Action: Created}
-		if prev, ok := before[k]; ok {
+		ch := Change{Kind: o.mapping.GroupVersionKind.GroupKind(), Name: o.obj.GetName(), Service: o.src.Service, Action: Created}
+		prev, existed := before[k]
+		var got *unstructured.Unstructured
+		if existed {
+			// Some kinds (PersistentVolumeClaims) are rewritten by an
+			// apply that changes nothing; a dry run first keeps an
+			// unchanged object untouched.
+			dry, err := ri.Apply(ctx, o.obj.GetName(), o.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
+			if err != nil {
+				return out, c.rejected(o, files, err)
+			}
 			ch.Action = Configured
-			if prev.GetResourceVersion() == got.GetResourceVersion() {
+			if sameObject(prev, dry) {
+				ch.Action, got = Unchanged, prev
+			}
+		}
+		if got == nil {
+			var err error
+			if got, err = ri.Apply(ctx, o.obj.GetName(), o.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+				return out, c.rejected(o, files, err)
+			}
+			if existed && prev.GetResourceVersion() == got.GetResourceVersion() {
 				ch.Action = Unchanged
 			}
 		}
@@ -306,6 +321,23 @@ func (c *Client) listOwned(ctx context.Context, kinds []schema.GroupVersionKind)
 		}
 	}
 	return out, nil
+}
+
+// sameObject reports whether an apply's result b is the object a as it
+// is: equal but for the resourceVersion and the times in managedFields.
+func sameObject(a, b *unstructured.Unstructured) bool {
+	return equality.Semantic.DeepEqual(comparable(a), comparable(b))
+}
+
+func comparable(u *unstructured.Unstructured) map[string]any {
+	c := u.DeepCopy()
+	unstructured.RemoveNestedField(c.Object, "metadata", "resourceVersion")
+	mf := c.GetManagedFields()
+	for i := range mf {
+		mf[i].Time = nil
+	}
+	c.SetManagedFields(mf)
+	return c.Object
 }
 
 func sortedObjects(m map[objKey]*unstructured.Unstructured, gvr schema.GroupVersionResource) []*unstructured.Unstructured {

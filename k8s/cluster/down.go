@@ -34,6 +34,9 @@ func (c *Client) Down(ctx context.Context, o DownOptions) ([]Change, error) {
 			continue
 		}
 		for _, u := range sortedObjects(found, m.Resource) {
+			if u.GetDeletionTimestamp() != nil {
+				continue // already going (a finalizer holds it)
+			}
 			ch := Change{Kind: gvk.GroupKind(), Name: u.GetName(), Service: u.GetLabels()[project.LabelService], Action: Deleted}
 			if gvk.Kind == "PersistentVolumeClaim" && !o.Volumes {
 				ch.Action, ch.Why = Kept, "down -v removes volumes"

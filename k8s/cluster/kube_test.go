@@ -61,7 +61,9 @@ func connect(t *testing.T, s *kubetest.Server, name, namespace string) *Client {
 }
 
 // versions is every object of the project on the server (PVCs included)
-// by kind/name, with its resourceVersion.
+// by kind/name, with its resourceVersion. An object being deleted is not
+// counted: a claim keeps its kubernetes.io/pvc-protection finalizer until
+// kube-controller-manager, which this control plane lacks, removes it.
 func versions(t *testing.T, c *Client) map[string]string {
 	t.Helper()
 	found, err := c.listOwned(t.Context(), ownedKinds)
@@ -70,7 +72,9 @@ func versions(t *testing.T, c *Client) map[string]string {
 	}
 	out := map[string]string{}
 	for k, u := range found {
-		out[k.gvr.Resource+"/"+k.name] = u.GetResourceVersion()
+		if u.GetDeletionTimestamp() == nil {
+			out[k.gvr.Resource+"/"+k.name] = u.GetResourceVersion()
+		}
 	}
 	return out
 }
