@@ -88,7 +88,7 @@ func TestK8sWebstack(t *testing.T) {
 
 	start := time.Now()
 	r = e.Berth(t, "k8s", "up", "--wait", "--timeout", "2s")
-	if r.Code == 0 || !strings.Contains(r.Stderr, "timed out") || !strings.Contains(r.Stderr, "deployment/web (0/1 available)") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "timed out") || !strings.Contains(r.Stderr, "deployment/web (not yet seen by its controller)") {
 		t.Errorf("up --wait without a kubelet: want a timeout naming web:\n%s", r)
 	}
 	if d := time.Since(start); d > 30*time.Second {
