@@ -198,6 +198,9 @@ func checkCoverage(t *testing.T, file string, r *Result) {
 					continue
 				}
 				for key := range sm {
+					if key == "x-develop" { // compose-go's legacy name of develop
+						key = "develop"
+					}
 					if k := fmt.Sprintf("services.%s.%s", name, key); !covered(k) {
 						missing = append(missing, k)
 					}

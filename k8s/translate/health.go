@@ -45,6 +45,10 @@ func (t *translator) probes(name string, s types.ServiceConfig) (readiness, star
 		t.refuse(append(k, "test"), "test must start with CMD, CMD-SHELL or NONE, not %q", h.Test[0])
 		return nil, nil, nil
 	}
+	if len(cmd) == 0 || strings.TrimSpace(strings.Join(cmd, "")) == "" || cmd[len(cmd)-1] == "" {
+		t.refuse(append(k, "test"), "service %q: the healthcheck's %s test has no command", name, h.Test[0])
+		return nil, nil, nil
+	}
 	interval := durOr(h.Interval, defaultInterval)
 	timeout := durOr(h.Timeout, defaultTimeout)
 	retries := int32(defaultRetries)

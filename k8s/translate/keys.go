@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // rule is the verdict on a service key that the translation did not
@@ -104,7 +103,7 @@ var serviceKeys = map[string]rule{
 	"shm_size":            {Approximated, "memory emptyDir at /dev/shm"},
 	"stdin_open":          {Mapped, "container stdin"},
 	"stop_grace_period":   {Mapped, "terminationGracePeriodSeconds"},
-	"stop_signal":         {Dropped, "a container's stop signal comes from its image (lifecycle.stopSignal is an alpha feature)"},
+	"stop_signal":         {Approximated, "a preStop handler sends the signal"},
 	"storage_opt":         {Dropped, "ephemeral storage is limited with resources, not driver options"},
 	"sysctls":             {Approximated, "pod securityContext.sysctls"},
 	"tmpfs":               {Approximated, "memory emptyDir"},
@@ -117,7 +116,7 @@ var serviceKeys = map[string]rule{
 	"uts":                 {Dropped, "Kubernetes has no UTS namespace sharing"},
 	"volume_driver":       {Dropped, "storage comes from the storage class"},
 	"volumes":             {Mapped, "volumes"},
-	"volumes_from":        {Refused, "volumes_from"},
+	"volumes_from":        {Approximated, "the named volumes of the other service, shared"},
 	"working_dir":         {Mapped, "container workingDir"},
 }
 
@@ -232,38 +231,7 @@ func (t *translator) topLevel() {
 	if t.jobWaiter {
 		t.jobWaiterObjects()
 	}
-	for _, n := range sortedKeys(t.p.Volumes) {
-		v := t.p.Volumes[n]
-		k := []string{"volumes", n}
-		switch {
-		case bool(v.External):
-			t.approx(k, "external: expected to exist as PersistentVolumeClaim %q in the namespace", dnsLabel(v.Name))
-			continue
-		case t.stsVolumes[n] != "":
-			t.mapped(k, "volumeClaimTemplate of StatefulSet %q: one %s ReadWriteOnce claim per replica", t.names[t.stsVolumes[n]], defaultClaimSize)
-		default:
-			mode, note := "ReadWriteOnce", ""
-			users := t.volUse[n]
-			if len(users) > 1 {
-				mode, note = "ReadWriteMany", "; shared by "+strings.Join(users, ", ")+", so ReadWriteMany, which needs a storage class that supports it"
-			}
-			pvc := &pvcType{TypeMeta: typeMeta("v1", "PersistentVolumeClaim"), ObjectMeta: t.meta(dnsLabel(n))}
-			pvc.Spec = t.claimSpec(accessMode(mode))
-			pvc.Labels, _ = t.splitLabels(nil, v.Labels, false)
-			t.add(pvc, "", k...)
-			class := "the cluster's default storage class"
-			if t.o.StorageClass != "" {
-				class = "storage class " + t.o.StorageClass
-			}
-			t.approx(k, "PersistentVolumeClaim %q, %s, %s (compose volumes have no size), %s%s", pvc.Name, mode, defaultClaimSize, class, note)
-		}
-		if v.Driver != "" || len(v.DriverOpts) > 0 {
-			t.dropped(append(k, "driver"), "the storage class decides how volumes are made")
-		}
-		if v.Name != "" && v.Name != t.p.Name+"_"+n {
-			t.dropped(append(k, "name"), "the claim is named %q: Docker's volume name %q means nothing to Kubernetes", dnsLabel(n), v.Name)
-		}
-	}
+	t.projectVolumes()
 	for _, n := range sortedKeys(t.p.Configs) {
 		if !t.reportedUnder("configs." + n) {
 			t.dropped([]string{"configs", n}, "no service uses it")
@@ -291,7 +259,7 @@ func (t *translator) topLevel() {
 // splitLabels: compose labels that are valid Kubernetes labels, and the
 // rest (values with spaces, long keys) as annotations. With a key, it
 // reports what it did.
-func (t *translator) splitLabels(key []string, in map[string]string, _ bool) (labels, annotations map[string]string) {
+func (t *translator) splitLabels(key []string, in map[string]string) (labels, annotations map[string]string) {
 	labels, annotations = map[string]string{}, map[string]string{}
 	var moved, lost []string
 	for _, k := range sortedKeys(in) {
@@ -311,7 +279,7 @@ func (t *translator) splitLabels(key []string, in map[string]string, _ bool) (la
 	}
 	switch {
 	case len(moved) == 0 && len(lost) == 0:
-		t.mapped(key, "labels of the workload and its pods")
+		t.mapped(key, "kept as Kubernetes labels")
 	case len(lost) > 0:
 		t.approx(key, "labels; dropped %s (not valid Kubernetes keys)%s", strings.Join(lost, ", "), movedNote(moved))
 	default:
@@ -325,90 +293,4 @@ func movedNote(moved []string) string {
 		return ""
 	}
 	return "; " + strings.Join(moved, ", ") + " kept as annotations (the values are not valid label values)"
-}
-
-func validationQualifiedName(k string) string {
-	return strings.Join(validation.IsQualifiedName(k), "; ")
-}
-
-func validationLabelValue(v string) string {
-	return strings.Join(validation.IsValidLabelValue(v), "; ")
-}
-
-func validationDNS1123Label(v string) []string {
-	return validation.IsDNS1123Label(v)
-}
-
-// loadTime are the keys the loader resolves before translation sees the
-// project.
-var loadTime = map[string]string{
-	"env_file":   "read into the container env when the project was loaded",
-	"extends":    "merged into the service when the project was loaded",
-	"label_file": "read into the labels when the project was loaded",
-	"profiles":   "only the services of the active profiles are translated",
-}
-
-// coverModel gives a report line to every key of the file as written
-// that the translation of the loaded project did not report on.
-func (t *translator) coverModel() {
-	m := t.o.Model
-	if m == nil {
-		return
-	}
-	for _, top := range sortedKeys(m) {
-		switch top {
-		case "name":
-			continue
-		case "version":
-			t.dropped([]string{top}, "obsolete")
-			continue
-		case "include":
-			t.mapped([]string{top}, "the included files were merged when the project was loaded")
-			continue
-		case "services", "networks", "volumes", "configs", "secrets", "models", "jobs":
-		default:
-			if !t.reportedUnder(top) {
-				t.dropped([]string{top}, "not translated")
-			}
-			continue
-		}
-		entries, _ := m[top].(map[string]any)
-		for _, name := range sortedKeys(entries) {
-			k := top + "." + name
-			if top != "services" {
-				if !t.reportedUnder(k) {
-					t.dropped([]string{top, name}, "no translated service uses it")
-				}
-				continue
-			}
-			if l, ok := t.lineFor(k); ok && l.Verdict != Mapped && l.Verdict != Approximated {
-				continue // the whole service was dropped or refused
-			}
-			body, _ := entries[name].(map[string]any)
-			for _, key := range sortedKeys(body) {
-				if t.reportedUnder(k + "." + key) {
-					continue
-				}
-				if why, ok := loadTime[key]; ok {
-					t.mapped([]string{top, name, key}, "%s", why)
-				} else if r, ok := serviceKeys[key]; ok {
-					t.line([]string{top, name, key}, r.verdict, "%s (normalized away when the project was loaded)", r.detail)
-				} else if strings.HasPrefix(key, "x-") {
-					t.dropped([]string{top, name, key}, "extension: ignored")
-				} else {
-					t.dropped([]string{top, name, key}, "berth does not know this key")
-				}
-			}
-		}
-	}
-}
-
-// lineFor is the first report line of key.
-func (t *translator) lineFor(key string) (ReportLine, bool) {
-	for _, l := range t.report {
-		if l.Key == key {
-			return l, true
-		}
-	}
-	return ReportLine{}, false
 }

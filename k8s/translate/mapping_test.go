@@ -3,6 +3,7 @@ package translate
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -252,6 +253,35 @@ services:
 	}
 }
 
+func TestVolumesFrom(t *testing.T) {
+	r := mustTranslate(t, loadYAML(t, `
+name: vf
+services:
+  data:
+    image: app
+    volumes: [store:/store, /scratch]
+  reader:
+    image: app
+    volumes_from: ["data:ro"]
+volumes:
+  store:
+`), Options{})
+	m := find[*appsv1.Deployment](t, r, "Deployment", "reader").Spec.Template.Spec.Containers[0].VolumeMounts
+	if len(m) != 1 || m[0].MountPath != "/store" || !m[0].ReadOnly {
+		t.Errorf("mounts %+v", m)
+	}
+	if pvc := find[*corev1.PersistentVolumeClaim](t, r, "PersistentVolumeClaim", "store"); pvc.Spec.AccessModes[0] != corev1.ReadWriteMany {
+		t.Errorf("shared claim %v", pvc.Spec.AccessModes)
+	}
+	if l := reportLine(t, r, "services.reader.volumes_from"); l.Verdict != Approximated || !strings.Contains(l.Detail, "/scratch not shared") {
+		t.Errorf("line %+v", l)
+	}
+	_, err := Translate(loadYAML(t, "services:\n  a:\n    image: x\n    volumes_from: [\"container:other\"]\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "services.a.volumes_from") {
+		t.Errorf("container: source: %v", err)
+	}
+}
+
 func TestConfigsAndSecrets(t *testing.T) {
 	r := mustTranslate(t, loadYAML(t, `
 name: files
@@ -352,6 +382,8 @@ networks:
 	}
 }
 
+func validateLabelValue(v string) string { return validationLabelValue(v) }
+
 func TestNames(t *testing.T) {
 	for in, want := range map[string]string{
 		"web": "web", "my_svc": "my-svc", "Web.API": "web-api", "1st": "x1st", "a__": "a",
@@ -367,6 +399,12 @@ func TestNames(t *testing.T) {
 	n := serviceNames([]string{"web_1", "web-1", "db"})
 	if n["web-1"] != "web-1" || n["web_1"] == "web-1" || n["db"] != "db" || len(validateLabel(n["web_1"])) != 0 {
 		t.Errorf("collision: %v", n)
+	}
+	for _, in := range []string{"web", strings.Repeat("p", 70), "trailing_"} {
+		got := LabelValue(in)
+		if len(validateLabelValue(got)) != 0 || (len(in) <= 63 && in != "trailing_" && got != in) {
+			t.Errorf("LabelValue(%q) = %q", in, got)
+		}
 	}
 	if got := withSuffix(strings.Repeat("b", 60), "published"); len(got) > 63 || !strings.HasSuffix(got, "-published") {
 		t.Errorf("withSuffix %q", got)
@@ -438,6 +476,38 @@ services:
 	}
 }
 
+func TestStopSignal(t *testing.T) {
+	r := mustTranslate(t, loadYAML(t, `
+name: sig
+services:
+  quit:
+    image: nginx
+    stop_signal: SIGQUIT
+  term:
+    image: nginx
+    stop_signal: SIGTERM
+  hooked:
+    image: nginx
+    stop_signal: SIGINT
+    pre_stop: [{command: ["true"]}]
+`), Options{})
+	c := find[*appsv1.Deployment](t, r, "Deployment", "quit").Spec.Template.Spec.Containers[0]
+	if c.Lifecycle == nil || !strings.Contains(strings.Join(c.Lifecycle.PreStop.Exec.Command, " "), "kill -s QUIT 1") {
+		t.Errorf("quit lifecycle %+v", c.Lifecycle)
+	}
+	if c := find[*appsv1.Deployment](t, r, "Deployment", "term").Spec.Template.Spec.Containers[0]; c.Lifecycle != nil {
+		t.Errorf("SIGTERM needs no hook: %+v", c.Lifecycle)
+	}
+	if c := find[*appsv1.Deployment](t, r, "Deployment", "hooked").Spec.Template.Spec.Containers[0]; c.Lifecycle.PreStop.Exec.Command[0] != "true" {
+		t.Errorf("pre_stop replaced: %+v", c.Lifecycle.PreStop)
+	}
+	for key, verdict := range map[string]string{"services.quit.stop_signal": Approximated, "services.term.stop_signal": Mapped, "services.hooked.stop_signal": Dropped} {
+		if l := reportLine(t, r, key); l.Verdict != verdict {
+			t.Errorf("%s: %+v", key, l)
+		}
+	}
+}
+
 func TestPublishedPortsAndImages(t *testing.T) {
 	p := loadYAML(t, `
 name: pub
@@ -470,6 +540,10 @@ services:
 	}
 	if img := find[*appsv1.Deployment](t, r, "Deployment", "web").Spec.Template.Spec.Containers[0].Image; img != "registry.example:5000/pub-web:latest" {
 		t.Errorf("registry image %q", img)
+	}
+	r = mustTranslate(t, loadYAML(t, "name: pn\nservices:\n  web:\n    image: x\n    ports:\n      - {target: 80, published: \"8080\", name: http, app_protocol: http}\n"), Options{})
+	if sp := find[*corev1.Service](t, r, "Service", "web").Spec.Ports[0]; sp.Name != "http" || sp.AppProtocol == nil || *sp.AppProtocol != "http" {
+		t.Errorf("port name/app_protocol: %+v", sp)
 	}
 	if _, err := Translate(p, Options{ServiceType: "ClusterIP"}); err == nil {
 		t.Error("ClusterIP accepted as the published ports' type")
@@ -552,5 +626,99 @@ func TestWriteDir(t *testing.T) {
 	rep, err := os.ReadFile(filepath.Join(dir, ReportFile))
 	if err != nil || !strings.Contains(string(rep), "| services.web.ports | approximated |") {
 		t.Errorf("report: %v\n%s", err, rep)
+	}
+}
+
+// TestConflictsTheServerRejects: combinations Docker accepts and the API
+// server does not are resolved the way Docker behaves, and reported.
+func TestConflictsTheServerRejects(t *testing.T) {
+	r := mustTranslate(t, loadYAML(t, `
+name: conflicts
+services:
+  priv:
+    image: x
+    privileged: true
+    security_opt: ["no-new-privileges:true"]
+  hostnet:
+    image: x
+    network_mode: host
+    sysctls: {net.ipv4.ip_forward: "1", kernel.msgmax: "65536"}
+  hostpid:
+    image: x
+    init: true
+    pid: host
+`), Options{})
+	if sc := find[*appsv1.Deployment](t, r, "Deployment", "priv").Spec.Template.Spec.Containers[0].SecurityContext; sc.AllowPrivilegeEscalation != nil {
+		t.Errorf("privileged with allowPrivilegeEscalation=false: %+v", sc)
+	}
+	if l := reportLine(t, r, "services.priv.security_opt"); l.Verdict != Approximated {
+		t.Errorf("security_opt line %+v", l)
+	}
+	pod := find[*appsv1.Deployment](t, r, "Deployment", "hostnet").Spec.Template.Spec
+	if !pod.HostNetwork || len(pod.SecurityContext.Sysctls) != 1 || pod.SecurityContext.Sysctls[0].Name != "kernel.msgmax" {
+		t.Errorf("hostnet pod %+v", pod.SecurityContext)
+	}
+	if l := reportLine(t, r, "services.hostnet.sysctls.net.ipv4.ip_forward"); l.Verdict != Dropped {
+		t.Errorf("net sysctl line %+v", l)
+	}
+	if pod := find[*appsv1.Deployment](t, r, "Deployment", "hostpid").Spec.Template.Spec; !pod.HostPID || pod.ShareProcessNamespace != nil {
+		t.Errorf("hostpid pod: hostPID %v shareProcessNamespace %v", pod.HostPID, pod.ShareProcessNamespace)
+	}
+}
+
+// TestKustomizeBuildsWriteDir runs kustomize (kubectl's) over WriteDir's
+// output, where kubectl is installed.
+func TestKustomizeBuildsWriteDir(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("no kubectl")
+	}
+	r := mustTranslate(t, loadDir(t, "../../examples/buildstack"), Options{Registry: "127.0.0.1:5000"})
+	dir := t.TempDir()
+	if err := WriteDir(r, dir); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "\n---\n") + 1; n != len(r.Objects) {
+		t.Errorf("kustomize built %d objects of %d:\n%s", n, len(r.Objects), out)
+	}
+}
+
+// TestPreStartAndSubpaths: fixes found by dry-running the corpus on
+// kube-apiserver v1.37.2 (duplicate env names, absolute subpaths).
+func TestPreStartAndSubpaths(t *testing.T) {
+	r := mustTranslate(t, loadYAML(t, `
+name: hooks
+services:
+  app:
+    image: myapp
+    environment: [COMMON=a, OVERRIDDEN=service]
+    volumes:
+      - type: volume
+        source: data
+        target: /data
+        volume: {subpath: /sub/dir}
+    pre_start:
+      - command: ["migrate"]
+        environment: [OVERRIDDEN=hook]
+volumes:
+  data: {}
+`), Options{})
+	pod := find[*appsv1.Deployment](t, r, "Deployment", "app").Spec.Template.Spec
+	hook := pod.InitContainers[0]
+	if hook.Name != "pre-start-0" || hook.Image != "myapp" || len(hook.Env) != 2 || hook.Env[1].Value != "hook" {
+		t.Errorf("hook %+v", hook)
+	}
+	if len(hook.VolumeMounts) != 1 || hook.VolumeMounts[0].MountPath != "/data" {
+		t.Errorf("hook mounts %+v", hook.VolumeMounts)
+	}
+	if sp := pod.Containers[0].VolumeMounts[0].SubPath; sp != "sub/dir" {
+		t.Errorf("subPath %q", sp)
+	}
+	if relSubPath("../x") != "" || relSubPath("a/../../b") != "" || relSubPath("a..b") != "a..b" {
+		t.Error("relSubPath lets a path leave the volume")
 	}
 }

@@ -82,10 +82,11 @@ func validateLabel(name string) string {
 	return strings.Join(validation.IsDNS1035Label(name), "; ")
 }
 
-// labelValue is a compose name as a label value: names longer than 63
+// LabelValue is a compose name (project, service) as the value of the
+// com.docker.compose.* labels that selectors use: names longer than 63
 // characters are cut and end in a hash of the whole; a trailing '-', '_'
 // or '.' becomes a hash too, since label values end alphanumeric.
-func labelValue(s string) string {
+func LabelValue(s string) string {
 	if len(validation.IsValidLabelValue(s)) == 0 {
 		return s
 	}
@@ -100,4 +101,94 @@ func labelValue(s string) string {
 // portName is a valid, unique-enough name for a Service port.
 func portName(proto string, port int32) string {
 	return fmt.Sprintf("%s-%d", strings.ToLower(proto), port)
+}
+
+func validationQualifiedName(k string) string {
+	return strings.Join(validation.IsQualifiedName(k), "; ")
+}
+
+func validationLabelValue(v string) string {
+	return strings.Join(validation.IsValidLabelValue(v), "; ")
+}
+
+func validationDNS1123Label(v string) []string {
+	return validation.IsDNS1123Label(v)
+}
+
+// loadTime are the keys the loader resolves before translation sees the
+// project.
+var loadTime = map[string]string{
+	"env_file":   "read into the container env when the project was loaded",
+	"extends":    "merged into the service when the project was loaded",
+	"label_file": "read into the labels when the project was loaded",
+	"profiles":   "only the services of the active profiles are translated",
+}
+
+// coverModel gives a report line to every key of the file as written
+// that the translation of the loaded project did not report on.
+func (t *translator) coverModel() {
+	m := t.o.Model
+	if m == nil {
+		return
+	}
+	for _, top := range sortedKeys(m) {
+		switch top {
+		case "name":
+			continue
+		case "version":
+			t.dropped([]string{top}, "obsolete")
+			continue
+		case "include":
+			t.mapped([]string{top}, "the included files were merged when the project was loaded")
+			continue
+		case "services", "networks", "volumes", "configs", "secrets", "models", "jobs":
+		default:
+			if !t.reportedUnder(top) {
+				t.dropped([]string{top}, "not translated")
+			}
+			continue
+		}
+		entries, _ := m[top].(map[string]any)
+		for _, name := range sortedKeys(entries) {
+			k := top + "." + name
+			if top != "services" {
+				if !t.reportedUnder(k) {
+					t.dropped([]string{top, name}, "no translated service uses it")
+				}
+				continue
+			}
+			if l, ok := t.lineFor(k); ok && l.Verdict != Mapped && l.Verdict != Approximated {
+				continue // the whole service was dropped or refused
+			}
+			body, _ := entries[name].(map[string]any)
+			for _, key := range sortedKeys(body) {
+				if t.reportedUnder(k + "." + key) {
+					continue
+				}
+				if why, ok := loadTime[key]; ok {
+					t.mapped([]string{top, name, key}, "%s", why)
+				} else if r, ok := serviceKeys[key]; ok {
+					t.line([]string{top, name, key}, r.verdict, "%s (normalized away when the project was loaded)", r.detail)
+				} else if strings.HasPrefix(key, "x-") {
+					t.dropped([]string{top, name, key}, "extension: ignored")
+				} else {
+					t.dropped([]string{top, name, key}, "berth does not know this key")
+				}
+			}
+		}
+	}
+}
+
+// lineFor is the first report line of key.
+func (t *translator) lineFor(key string) (ReportLine, bool) {
+	for _, l := range t.report {
+		if l.Key == key {
+			return l, true
+		}
+	}
+	return ReportLine{}, false
+}
+
+func validationDNS1123Subdomain(v string) []string {
+	return validation.IsDNS1123Subdomain(v)
 }

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
 )
 
 // NodePort range of a default cluster: a published port inside it is
@@ -54,10 +55,11 @@ func (t *translator) services(name string, s types.ServiceConfig, kind string) {
 			svc.Spec.PublishNotReadyAddresses = false
 		}
 		for _, p := range ports {
-			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
-				Name: portName(string(p.protocol), p.port), Port: p.port, Protocol: p.protocol,
-				TargetPort: intstr.FromInt32(p.port),
-			})
+			sp := corev1.ServicePort{Name: p.serviceName(), Port: p.port, Protocol: p.protocol, TargetPort: intstr.FromInt32(p.port)}
+			if p.appProtocol != "" {
+				sp.AppProtocol = ptr.To(p.appProtocol)
+			}
+			svc.Spec.Ports = append(svc.Spec.Ports, sp)
 		}
 		return svc
 	}
@@ -110,6 +112,10 @@ func (t *translator) services(name string, s types.ServiceConfig, kind string) {
 			t.dropped(a.key, "alias %q is also a service's name; the service keeps it", a.name)
 			continue
 		}
+		if prev, taken := t.taken["Service/"+n]; taken {
+			t.dropped(a.key, "alias %q: Service %q already answers for %s; a Service selects the pods of one service, so the first keeps the name (Compose would resolve it to both)", a.name, n, prev)
+			continue
+		}
 		if !t.add(mk(n, a.key), name, a.key...) {
 			continue
 		}
@@ -159,6 +165,9 @@ func (t *translator) published(name string, s types.ServiceConfig) {
 		}
 		seen[id] = true
 		sp := corev1.ServicePort{Name: portName(string(proto), int32(pub)), Port: int32(pub), Protocol: proto, TargetPort: intstr.FromInt32(int32(p.Target))}
+		if p.AppProtocol != "" {
+			sp.AppProtocol = ptr.To(p.AppProtocol)
+		}
 		if t.o.ServiceType == corev1.ServiceTypeNodePort && p.Published != "" {
 			if pub >= nodePortMin && pub <= nodePortMax {
 				sp.NodePort = int32(pub)
@@ -234,7 +243,7 @@ func (t *translator) networkPolicies() {
 				}
 			}
 		}
-		member := metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: labelValue(t.p.Name), LabelNetworkPrefix + networkLabel(n): "true"}}
+		member := metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: LabelValue(t.p.Name), LabelNetworkPrefix + networkLabel(n): "true"}}
 		np := &networkingv1.NetworkPolicy{TypeMeta: typeMeta("networking.k8s.io/v1", "NetworkPolicy"), ObjectMeta: t.meta(withSuffix("network", dnsLabel(n)))}
 		np.Spec.PodSelector = member
 		np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}

@@ -55,6 +55,10 @@ func (t *translator) containerSecurity(name string, s types.ServiceConfig) *core
 	for _, o := range s.SecurityOpt {
 		k, v := splitOpt(o)
 		switch {
+		case k == "no-new-privileges" && (v == "" || v == "true") && (s.Privileged || hasCap(s.CapAdd, "SYS_ADMIN")):
+			// The API server rejects the combination; privileged wins,
+			// as it does in Docker.
+			lost = append(lost, o+" (the container is privileged or has CAP_SYS_ADMIN)")
 		case k == "no-new-privileges" && (v == "" || v == "true"):
 			sc.AllowPrivilegeEscalation, set = ptr.To(false), true
 		case k == "seccomp" && v == "unconfined":
@@ -81,6 +85,15 @@ func (t *translator) containerSecurity(name string, s types.ServiceConfig) *core
 	return sc
 }
 
+func hasCap(list []string, c string) bool {
+	for _, x := range caps(list) {
+		if string(x) == c || x == "ALL" {
+			return true
+		}
+	}
+	return false
+}
+
 // caps are Docker capability names as Kubernetes writes them (no CAP_).
 func caps(list []string) []corev1.Capability {
 	var out []corev1.Capability
@@ -96,6 +109,10 @@ func (t *translator) podSecurity(name string, s types.ServiceConfig, pod *corev1
 	psc := &corev1.PodSecurityContext{}
 	set := false
 	for _, k := range sortedKeys(s.Sysctls) {
+		if pod.HostNetwork && strings.HasPrefix(k, "net.") {
+			t.dropped(svcKey(name, "sysctls", k), "a pod on the host's network cannot set network sysctls")
+			continue
+		}
 		psc.Sysctls = append(psc.Sysctls, corev1.Sysctl{Name: k, Value: s.Sysctls[k]})
 		set = true
 	}

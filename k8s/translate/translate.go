@@ -266,16 +266,16 @@ func (t *translator) add(obj runtime.Object, service string, key ...string) bool
 // baseLabels are the labels of every object of the service ("" for
 // project-wide objects); selectors use the project and service labels.
 func (t *translator) baseLabels(service string) map[string]string {
-	l := map[string]string{LabelManagedBy: ManagedBy, LabelProject: labelValue(t.p.Name)}
+	l := map[string]string{LabelManagedBy: ManagedBy, LabelProject: LabelValue(t.p.Name)}
 	if service != "" {
-		l[LabelService] = labelValue(service)
+		l[LabelService] = LabelValue(service)
 	}
 	return l
 }
 
 // selector matches the pods of a service.
 func (t *translator) selector(service string) map[string]string {
-	return map[string]string{LabelProject: labelValue(t.p.Name), LabelService: labelValue(service)}
+	return map[string]string{LabelProject: LabelValue(t.p.Name), LabelService: LabelValue(service)}
 }
 
 func (t *translator) meta(name string) metav1.ObjectMeta {
@@ -306,6 +306,16 @@ func (t *translator) scanUses() {
 		for _, v := range s.Volumes {
 			if v.Type == types.VolumeTypeVolume && v.Source != "" {
 				t.volUse[v.Source] = appendUnique(t.volUse[v.Source], name)
+			}
+		}
+		for _, vf := range s.VolumesFrom {
+			src, _, _ := strings.Cut(vf, ":")
+			if other, ok := t.p.Services[src]; ok {
+				for _, v := range other.Volumes {
+					if v.Type == types.VolumeTypeVolume && v.Source != "" {
+						t.volUse[v.Source] = appendUnique(t.volUse[v.Source], name)
+					}
+				}
 			}
 		}
 		for dep, d := range s.DependsOn {

@@ -57,12 +57,12 @@ func (t *translator) volumes(name string, s types.ServiceConfig, kind string) po
 			}
 			mount.Name = withSuffix("vol", dnsLabel(v.Source))
 			if v.Volume != nil && v.Volume.Subpath != "" {
-				mount.SubPath = v.Volume.Subpath
+				if mount.SubPath = relSubPath(v.Volume.Subpath); mount.SubPath == "" {
+					t.refuse(append(k, fmt.Sprint(i)), "service %q: volume subpath %q leaves the volume", name, v.Volume.Subpath)
+					continue
+				}
 			}
-			claim := dnsLabel(v.Source)
-			if vc, ok := t.p.Volumes[v.Source]; ok && bool(vc.External) && vc.Name != "" {
-				claim = dnsLabel(vc.Name)
-			}
+			claim := t.claimName(v.Source)
 			if kind == kindStatefulSet && len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
 				pv.claims = append(pv.claims, t.claimTemplate(mount.Name, v.Source))
 				t.stsVolumes[v.Source] = name
@@ -99,7 +99,10 @@ func (t *translator) volumes(name string, s types.ServiceConfig, kind string) po
 		case types.VolumeTypeImage:
 			mount.Name = fmt.Sprintf("image-%d", i)
 			if v.Image != nil && v.Image.SubPath != "" {
-				mount.SubPath = v.Image.SubPath
+				if mount.SubPath = relSubPath(v.Image.SubPath); mount.SubPath == "" {
+					t.refuse(append(k, fmt.Sprint(i)), "service %q: image subpath %q leaves the image", name, v.Image.SubPath)
+					continue
+				}
 			}
 			mount.ReadOnly = true
 			pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: v.Source, PullPolicy: corev1.PullIfNotPresent}}})
@@ -130,9 +133,7 @@ func (t *translator) volumes(name string, s types.ServiceConfig, kind string) po
 	if len(s.Tmpfs) > 0 {
 		t.approx(svcKey(name, "tmpfs"), "memory-backed emptyDir volumes (size kept as sizeLimit; mode and other options dropped)")
 	}
-	if len(s.VolumesFrom) > 0 {
-		t.refuse(svcKey(name, "volumes_from"), "service %q mounts the volumes of %s; declare the named volumes on the service itself", name, strings.Join(s.VolumesFrom, ", "))
-	}
+	t.volumesFrom(name, s, &pv)
 	if s.VolumeDriver != "" {
 		t.dropped(svcKey(name, "volume_driver"), "storage comes from the PVC's storage class")
 	}
@@ -267,12 +268,6 @@ func configKey(s string) string {
 	return out
 }
 
-type pvcType = corev1.PersistentVolumeClaim
-
-func accessMode(m string) corev1.PersistentVolumeAccessMode {
-	return corev1.PersistentVolumeAccessMode(m)
-}
-
 // pathErr is err without the absolute path a *fs.PathError repeats.
 func pathErr(err error) error {
 	var pe *fs.PathError
@@ -280,4 +275,98 @@ func pathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// projectVolumes makes the claims of the project's named volumes (those
+// that are not a StatefulSet's claim templates) and reports on each.
+func (t *translator) projectVolumes() {
+	for _, n := range sortedKeys(t.p.Volumes) {
+		v := t.p.Volumes[n]
+		k := []string{"volumes", n}
+		switch {
+		case bool(v.External):
+			t.approx(k, "external: expected to exist as PersistentVolumeClaim %q in the namespace", dnsLabel(v.Name))
+			continue
+		case t.stsVolumes[n] != "":
+			t.mapped(k, "volumeClaimTemplate of StatefulSet %q: one %s ReadWriteOnce claim per replica", t.names[t.stsVolumes[n]], defaultClaimSize)
+		default:
+			mode, note := "ReadWriteOnce", ""
+			users := t.volUse[n]
+			if len(users) > 1 {
+				mode, note = "ReadWriteMany", "; shared by "+strings.Join(users, ", ")+", so ReadWriteMany, which needs a storage class that supports it"
+			}
+			pvc := &corev1.PersistentVolumeClaim{TypeMeta: typeMeta("v1", "PersistentVolumeClaim"), ObjectMeta: t.meta(dnsLabel(n))}
+			pvc.Spec = t.claimSpec(corev1.PersistentVolumeAccessMode(mode))
+			pvc.Labels, _ = t.splitLabels(nil, v.Labels)
+			t.add(pvc, "", k...)
+			class := "the cluster's default storage class"
+			if t.o.StorageClass != "" {
+				class = "storage class " + t.o.StorageClass
+			}
+			t.approx(k, "PersistentVolumeClaim %q, %s, %s (compose volumes have no size), %s%s", pvc.Name, mode, defaultClaimSize, class, note)
+		}
+		if v.Driver != "" || len(v.DriverOpts) > 0 {
+			t.dropped(append(k, "driver"), "the storage class decides how volumes are made")
+		}
+		if v.Name != "" && v.Name != t.p.Name+"_"+n {
+			t.dropped(append(k, "name"), "the claim is named %q: Docker's volume name %q means nothing to Kubernetes", dnsLabel(n), v.Name)
+		}
+	}
+}
+
+// claimName is the PersistentVolumeClaim of a named volume.
+func (t *translator) claimName(volume string) string {
+	if vc, ok := t.p.Volumes[volume]; ok && bool(vc.External) && vc.Name != "" {
+		return dnsLabel(vc.Name)
+	}
+	return dnsLabel(volume)
+}
+
+// volumesFrom mounts the named volumes of the services named in
+// volumes_from at the same targets (read-only with :ro); their other
+// mounts (binds, tmpfs, anonymous volumes) are not shared across pods.
+func (t *translator) volumesFrom(name string, s types.ServiceConfig, pv *podVolumes) {
+	if len(s.VolumesFrom) == 0 {
+		return
+	}
+	k := svcKey(name, "volumes_from")
+	var notes []string
+	for _, vf := range s.VolumesFrom {
+		src, mode, _ := strings.Cut(vf, ":")
+		if src == "container" {
+			t.refuse(k, "service %q mounts the volumes of container %s, which is not part of the project", name, mode)
+			continue
+		}
+		ss, ok := t.p.Services[src]
+		if !ok {
+			t.refuse(k, "service %q mounts the volumes of %q, which is not in the project", name, src)
+			continue
+		}
+		for _, v := range ss.Volumes {
+			if v.Type != types.VolumeTypeVolume || v.Source == "" {
+				notes = append(notes, fmt.Sprintf("%s's %s mount at %s not shared (only named volumes can be)", src, v.Type, v.Target))
+				continue
+			}
+			vol := corev1.Volume{Name: withSuffix("vol", dnsLabel(v.Source)), VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: t.claimName(v.Source)}}}
+			pv.add(vol)
+			pv.mounts = append(pv.mounts, corev1.VolumeMount{Name: vol.Name, MountPath: v.Target, ReadOnly: v.ReadOnly || mode == "ro"})
+			notes = append(notes, fmt.Sprintf("%s's volume %s at %s", src, v.Source, v.Target))
+		}
+	}
+	if len(notes) > 0 {
+		t.approx(k, "mounts %s (the claims are shared, so ReadWriteMany)", strings.Join(notes, "; "))
+	}
+}
+
+// relSubPath is a compose subpath as Kubernetes wants it: relative,
+// without "..". Docker takes "/foo" as "foo"; "" means it leaves the
+// volume.
+func relSubPath(p string) string {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return ""
+		}
+	}
+	return strings.TrimPrefix(path.Clean("/"+p), "/")
 }

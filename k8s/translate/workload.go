@@ -25,7 +25,9 @@ const (
 // whatever ConfigMaps and Secrets it mounts.
 func (t *translator) service(name string, s types.ServiceConfig) {
 	obj := t.names[name]
-	if obj != name {
+	if obj != name && obj == strings.ToLower(name) {
+		t.mapped(svcKey(name), "objects are named %q (Kubernetes names are lower case); DNS is case-insensitive, so %q still resolves", obj, name)
+	} else if obj != name {
 		t.approx(svcKey(name), "objects are named %q: Kubernetes names are lower-case RFC 1035 labels, so other characters become '-' (a hash is appended where two services would collide); containers that call this service %q must use %q", obj, name, obj)
 	}
 	if s.Provider != nil {
@@ -44,8 +46,15 @@ func (t *translator) service(name string, s types.ServiceConfig) {
 	vols := t.volumes(name, s, kind)
 	pod.Volumes = append(pod.Volumes, vols.volumes...)
 	pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts, vols.mounts...)
+	for i := range pod.InitContainers {
+		// pre_start hooks inherit the service's mounts (compose-go's
+		// merge rules); the wait containers need none.
+		if strings.HasPrefix(pod.InitContainers[i].Name, "pre-start-") {
+			pod.InitContainers[i].VolumeMounts = pod.Containers[0].VolumeMounts
+		}
+	}
 	template := corev1.PodTemplateSpec{ObjectMeta: t.meta(""), Spec: pod}
-	template.Labels = t.podLabels(name, s)
+	template.Labels = t.podLabels(s)
 	template.Annotations = t.podAnnotations(name, s)
 	for k, v := range t.baseLabels(name) {
 		template.Labels[k] = v
@@ -139,6 +148,15 @@ func jobRestart(s types.ServiceConfig) (corev1.RestartPolicy, *int32) {
 }
 
 func (t *translator) scale(name string, s types.ServiceConfig, kind string) {
+	if kind == kindDaemonSet {
+		if s.Scale != nil {
+			t.dropped(svcKey(name, "scale"), "a DaemonSet (deploy.mode global) runs one pod per node")
+		}
+		if s.Deploy != nil && s.Deploy.Replicas != nil {
+			t.dropped(svcKey(name, "deploy", "replicas"), "a DaemonSet (deploy.mode global) runs one pod per node")
+		}
+		return
+	}
 	if s.Scale != nil {
 		t.mapped(svcKey(name, "scale"), "%s replicas: %d", kind, *s.Scale)
 	}
@@ -194,9 +212,9 @@ func (t *translator) strategy(name string, s types.ServiceConfig, rwo bool) apps
 // workloadMeta puts deploy.labels and the service's labels on the
 // workload object.
 func (t *translator) workloadMeta(m *metav1.ObjectMeta, name string, s types.ServiceConfig) {
-	labels, annotations := t.splitLabels(svcKey(name, "labels"), s.Labels, false)
+	labels, annotations := t.splitLabels(svcKey(name, "labels"), s.Labels)
 	if s.Deploy != nil && len(s.Deploy.Labels) > 0 {
-		dl, da := t.splitLabels(svcKey(name, "deploy", "labels"), s.Deploy.Labels, true)
+		dl, da := t.splitLabels(svcKey(name, "deploy", "labels"), s.Deploy.Labels)
 		for k, v := range dl {
 			labels[k] = v
 		}
@@ -214,8 +232,8 @@ func (t *translator) workloadMeta(m *metav1.ObjectMeta, name string, s types.Ser
 
 // podLabels: the service's labels that are valid Kubernetes labels, plus
 // the network membership labels NetworkPolicies select on.
-func (t *translator) podLabels(name string, s types.ServiceConfig) map[string]string {
-	labels, _ := t.splitLabels(nil, s.Labels, false)
+func (t *translator) podLabels(s types.ServiceConfig) map[string]string {
+	labels, _ := t.splitLabels(nil, s.Labels)
 	for _, n := range t.networksOf(s) {
 		labels[LabelNetworkPrefix+networkLabel(n)] = "true"
 	}
@@ -223,7 +241,7 @@ func (t *translator) podLabels(name string, s types.ServiceConfig) map[string]st
 }
 
 func (t *translator) podAnnotations(name string, s types.ServiceConfig) map[string]string {
-	_, ann := t.splitLabels(nil, s.Labels, false)
+	_, ann := t.splitLabels(nil, s.Labels)
 	for _, k := range sortedKeys(s.Annotations) {
 		if errs := validationQualifiedName(k); errs != "" {
 			t.dropped(svcKey(name, "annotations", k), "not a valid Kubernetes annotation key: %s", errs)
