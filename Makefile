@@ -7,7 +7,7 @@ BIN     := bin/berth
 PKGS     = $(shell $(GO) list ./... | grep -v /e2e)
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: all build deps vet lint fmt-check test test-unit test-fuzz test-e2e fuzz bench demo clean
+.PHONY: all build deps kube-assets vet lint fmt-check test test-unit test-fuzz test-e2e fuzz bench demo clean
 
 all: build
 
@@ -22,6 +22,20 @@ ifeq ($(IS_ROOT),yes)
 	bash scripts/install-deps.sh
 else
 	@echo "deps: not root — skipping Debian packages (root and e2e tiers will be skipped)"
+endif
+
+# The Kubernetes control plane of the k8s tier (kube-apiserver and kubectl
+# built from k8s.io/kubernetes in tools/kube, Debian's etcd), built once into
+# a cache dir keyed by version: the first build is 10–25 min on 2 cores,
+# later runs find it. Tests of the tier read KUBEBUILDER_ASSETS; as root
+# they fail when it is missing, so the tier is never skipped silently.
+KUBE_ASSETS_CACHE ?= $(or $(BERTH_KUBE_ASSETS_CACHE),/root/.cache/berth-kube)
+KUBE_ASSETS := $(KUBE_ASSETS_CACHE)/v1.37.2
+kube-assets: deps
+ifeq ($(IS_ROOT),yes)
+	BERTH_KUBE_ASSETS_CACHE=$(KUBE_ASSETS_CACHE) GO=$(GO) sh scripts/kube-assets.sh
+else
+	@echo "kube-assets: not root — skipping (the k8s tier will be skipped)"
 endif
 
 vet:
@@ -47,7 +61,7 @@ fmt-check:
 # Unit tests everywhere; root-tier tests in the same packages run when root
 # and skip with a visible message otherwise.
 test-unit:
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) $(GO) test -count=1 -timeout 20m $(PKGS)
 
 # Fuzz targets of every parser of untrusted input (layer tar entries, cp
 # paths, port specs, names, env files): a short bounded run of each in
@@ -60,9 +74,9 @@ fuzz:
 
 # End-to-end tests of the built binary (root only; they say so when skipped).
 test-e2e:
-	$(GO) test -count=1 -timeout 40m ./e2e/...
+	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) $(GO) test -count=1 -timeout 40m ./e2e/...
 
-test: deps vet lint fmt-check test-unit test-fuzz test-e2e
+test: deps kube-assets vet lint fmt-check test-unit test-fuzz test-e2e
 
 # Benchmarks: package benchmarks (runtime baseline, pull+unpack, DNS,
 # attach, DNAT throughput, graph) then whole-command ones of the built

@@ -11,9 +11,11 @@
 #   iproute2        ip, for looking at bridges, veths and netns by hand
 #   util-linux      nsenter, unshare, mount
 #   procps          ps, pgrep (tests and debugging)
+#   etcd-server     etcd, the store kube-apiserver of the k8s test tier runs
+#                   on (scripts/kube-assets.sh copies it into the assets dir)
 set -eu
 
-PACKAGES="busybox-static runc crun nftables iproute2 util-linux procps"
+PACKAGES="busybox-static runc crun nftables iproute2 util-linux procps etcd-server"
 
 die() {
 	echo "install-deps: $*" >&2

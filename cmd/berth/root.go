@@ -158,7 +158,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newAttachCmd(g),
 		newSuperviseCmd(g),
 		newAutoRemoveCmd(g),
-		newK8sCmd(g),
+		addK8sClusterCmds(newK8sCmd(g), g),
 		newInitCmd(),
 	)
 	registerCompletions(root, g)
