@@ -154,3 +154,49 @@ func TestUsagePieces(t *testing.T) {
 		t.Errorf("b's usage %+v, want shared %d unique %d", iu, shared, unique)
 	}
 }
+
+func TestLocalTagged(t *testing.T) {
+	idx := &indexFile{
+		Images: map[string]*record{"sha256:m": {Manifest: "sha256:m"}},
+		Tags: map[string]tagRecord{
+			"docker.io/library/a:1":    {Manifest: "sha256:m"},
+			"docker.io/library/gone:1": {Manifest: "sha256:gone"},
+		},
+	}
+	for _, tc := range []struct {
+		ref  string
+		want string // manifest; "" = ErrNoLocalTag
+	}{
+		{"a:1", "sha256:m"},
+		{"docker.io/library/a:1", "sha256:m"},
+		{"a:2", ""},
+		{"gone:1", ""},
+	} {
+		r, err := ParseReference(tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := localTagged(idx, r)
+		if tc.want == "" {
+			if !errors.Is(err, ErrNoLocalTag) || !strings.Contains(err.Error(), "push "+r.Familiar()) {
+				t.Errorf("%s: %v, want ErrNoLocalTag naming it", tc.ref, err)
+			}
+			continue
+		}
+		if err != nil || rec.Manifest != tc.want {
+			t.Errorf("%s: %v, %v", tc.ref, rec, err)
+		}
+	}
+}
+
+func TestTagsByConfig(t *testing.T) {
+	got := tagsByConfig([]dockerManifestEntry{
+		{Config: "blobs/sha256/abc", RepoTags: []string{"a:1"}},
+		{Config: "abc.json", RepoTags: []string{"a:2"}},
+		{Config: "def.json"},
+	})
+	want := map[string][]string{"sha256:abc": {"a:1", "a:2"}, "sha256:def": nil}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tagsByConfig = %q, want %q", got, want)
+	}
+}
