@@ -123,44 +123,13 @@ func (s *syncer) entry(e SyncEntry) error {
 	}
 	gone := herr != nil
 	rel := path.Clean(e.Rel)
-	if rel == "." || rel == "/" || strings.HasPrefix(rel, "../") || rel == ".." {
-		if !gone && hst.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return nil // the target itself: it exists
-		}
-		if rel == "." || rel == "/" {
-			return nil // the target is never removed nor replaced by a file
-		}
-		return fmt.Errorf("%q is not beneath the target", e.Rel)
-	}
-	comps := strings.Split(rel, "/")
-	// the parents, opened (made, when the host has the entry) one name at
-	// a time, never through a symlink
-	dir, err := dupDir(tdir)
-	if err != nil {
+	if done, err := outsideRel(rel, e.Rel, !gone && hst.Mode&unix.S_IFMT == unix.S_IFDIR); done {
 		return err
 	}
-	hostDir := strings.TrimSuffix(e.Host, "/"+rel)
-	for i, c := range comps[:len(comps)-1] {
-		var next *os.File
-		if gone {
-			next, err = openDirNoFollow(dir, c)
-			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
-				dir.Close()
-				return nil // nothing there to remove
-			}
-		} else {
-			mode := uint32(0o755)
-			var pst unix.Stat_t
-			if unix.Lstat(path.Join(hostDir, strings.Join(comps[:i+1], "/")), &pst) == nil {
-				mode = pst.Mode & 0o7777
-			}
-			next, err = s.mkdir(dir, c, mode)
-		}
-		dir.Close()
-		if err != nil {
-			return err
-		}
-		dir = next
+	comps := strings.Split(rel, "/")
+	dir, err := s.parents(tdir, comps, strings.TrimSuffix(e.Host, "/"+rel), gone)
+	if err != nil || dir == nil {
+		return err
 	}
 	defer dir.Close()
 	name := comps[len(comps)-1]
@@ -187,6 +156,55 @@ func (s *syncer) entry(e SyncEntry) error {
 		return s.symlink(dir, name, e.Host)
 	}
 	return nil // sockets, FIFOs, devices of the host tree are not synced
+}
+
+// outsideRel handles an entry whose cleaned path rel is not beneath the
+// target: the target itself (rel "." or "/") is never removed nor
+// replaced by a file, and is there already when the host has a directory
+// (hostDir); a path that climbs out (raw, as given) is an error. done is
+// false for a path beneath the target.
+func outsideRel(rel, raw string, hostDir bool) (done bool, err error) {
+	if rel != "." && rel != "/" && !strings.HasPrefix(rel, "../") && rel != ".." {
+		return false, nil
+	}
+	if hostDir || rel == "." || rel == "/" {
+		return true, nil
+	}
+	return true, fmt.Errorf("%q is not beneath the target", raw)
+}
+
+// parents opens the parent directories of the entry comps beneath tdir
+// one name at a time, never through a symlink. For an entry the host has,
+// missing ones are made with the modes of hostDir's; for one it has not
+// (gone), a missing parent means nothing there to remove: dir is nil.
+func (s *syncer) parents(tdir *os.File, comps []string, hostDir string, gone bool) (dir *os.File, err error) {
+	dir, err = dupDir(tdir)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range comps[:len(comps)-1] {
+		var next *os.File
+		if gone {
+			next, err = openDirNoFollow(dir, c)
+			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+				dir.Close()
+				return nil, nil
+			}
+		} else {
+			mode := uint32(0o755)
+			var pst unix.Stat_t
+			if unix.Lstat(path.Join(hostDir, strings.Join(comps[:i+1], "/")), &pst) == nil {
+				mode = pst.Mode & 0o7777
+			}
+			next, err = s.mkdir(dir, c, mode)
+		}
+		dir.Close()
+		if err != nil {
+			return nil, err
+		}
+		dir = next
+	}
+	return dir, nil
 }
 
 // mkdir opens the directory name in dir, making it with mode when absent

@@ -105,120 +105,166 @@ func isRemote(src string) bool {
 // an image; the cache key holds the content hash of what is copied (for a
 // stage or image source, its key or ID, which fix that content).
 func (r *run) copyStep(ctx context.Context, st *stageState, c copySpec, fail func(error) error) error {
+	if err := checkCopySpec(&c); err != nil {
+		return fail(err)
+	}
+	dest := destPath(c.dest, st.cfg.Config.WorkingDir)
+	src := &copySource{}
+	defer src.close()
+	var err error
+	switch {
+	case c.heredocs > 0:
+		err = r.heredocSource(src, &c)
+	case c.from == "":
+		err = src.open("context ", r.ctx.sources, &c)
+	default:
+		err = r.fromSource(ctx, src, &c)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	createdBy := c.createdBy()
+	return r.fsStep(ctx, st, createdBy, createdBy, []string{createdBy, src.key}, fail, func(ctx context.Context, w *workDir, _ *stepEvent) error {
+		return r.copyFiles(ctx, w, src, &c, dest)
+	})
+}
+
+// checkCopySpec refuses what berth's COPY and ADD do not do: heredocs
+// mixed with files, --parents, --checksum and remote sources.
+func checkCopySpec(c *copySpec) error {
 	name := "COPY"
 	if c.add {
 		name = "ADD"
 	}
 	switch {
 	case c.heredocs > 0 && (len(c.srcs) > 0 || c.from != ""):
-		return fail(fmt.Errorf("%w: %s of files and heredocs at once", ErrUnsupported, name))
+		return fmt.Errorf("%w: %s of files and heredocs at once", ErrUnsupported, name)
 	case c.parents:
-		return fail(fmt.Errorf("%w: %s --parents", ErrUnsupported, name))
+		return fmt.Errorf("%w: %s --parents", ErrUnsupported, name)
 	case c.checksum != "":
-		return fail(fmt.Errorf("%w: ADD --checksum (remote sources)", ErrUnsupported))
+		return fmt.Errorf("%w: ADD --checksum (remote sources)", ErrUnsupported)
 	}
 	for _, s := range c.srcs {
 		if c.add && isRemote(s) {
-			return fail(fmt.Errorf("ADD %s: %w (berth builds offline): download the file into the build context and COPY it", s, ErrRemoteSource))
+			return fmt.Errorf("ADD %s: %w (berth builds offline): download the file into the build context and COPY it", s, ErrRemoteSource)
 		}
 	}
-	dest := destPath(c.dest, st.cfg.Config.WorkingDir)
-	var (
-		srcKey string
-		lowers []string
-		where  string
-		srcs   []source
-		ctxDir *os.Root
-	)
-	switch {
-	case c.heredocs > 0:
-		dir, err := os.MkdirTemp(r.b.tmpDir(), "heredoc-")
-		if err != nil {
-			return fail(err)
-		}
-		defer os.RemoveAll(dir)
-		var names []string
-		for _, h := range c.contents {
-			name := path.Base(path.Clean("/" + h.Path))
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(h.Data), 0o644); err != nil {
-				return fail(err)
-			}
-			names = append(names, name)
-		}
-		root, got, h, err := sourcesIn(dir, names, nil, nil, " (heredoc)")
-		if err != nil {
-			return fail(err)
-		}
-		defer root.Close()
-		srcs = got
-		srcKey, ctxDir = "heredoc "+h, root
-	case c.from == "":
-		root, got, h, err := r.ctx.sources(c.srcs, c.excludes)
-		if err != nil {
-			return fail(err)
-		}
-		defer root.Close()
-		srcs = got
-		srcKey, ctxDir = "context "+h, root
-	default:
-		from, err := r.args.expandGlobal(c.from)
-		if err != nil {
-			return fail(err)
-		}
-		if j, ok := r.df.stageIndex(from, c.stageFrom); ok {
-			src := r.stages[j]
-			if src == nil {
-				return fail(fmt.Errorf("--from=%s: %w: stage not built", from, ErrUnknownStage))
-			}
-			srcKey, lowers, where = "stage "+src.key, src.lowers, " in stage "+from
-			break
-		}
-		if nc, ok := r.namedContext(from); ok {
-			if nc.dir != "" {
-				root, got, h, err := nc.sources(c.srcs, c.excludes)
-				if err != nil {
-					return fail(err)
-				}
-				defer root.Close()
-				srcs, srcKey, ctxDir = got, "context "+from+" "+h, root
-				break
-			}
-			img, err := r.contextImage(ctx, nc)
-			if err != nil {
-				return fail(err)
-			}
-			srcKey, lowers, where = "image "+img.ID(), img.LayerDirs(), " in image "+nc.ref
-			break
-		}
-		img, err := r.baseImage(ctx, from)
-		if err != nil {
-			return fail(fmt.Errorf("--from=%s: %w: no stage of that name before this one (stages: %s), no additional context, and no image: %v", from, ErrUnknownStage, r.df.stageNames(), err))
-		}
-		srcKey, lowers, where = "image "+img.ID(), img.LayerDirs(), " in image "+from
+	return nil
+}
+
+// copySource is where a COPY's files come from: a directory (root, with
+// the sources collected already), or the layers of a stage or an image
+// (lowers), mounted when the step runs.
+type copySource struct {
+	key     string // its part of the step's cache key
+	root    *os.Root
+	srcs    []source
+	lowers  []string
+	where   string // " in stage NAME", " in image REF", for errors
+	closers []func()
+}
+
+// close undoes what the source holds open, last first.
+func (s *copySource) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
 	}
-	createdBy := c.createdBy()
-	return r.fsStep(ctx, st, createdBy, createdBy, []string{createdBy, srcKey}, fail, func(ctx context.Context, w *workDir, _ *stepEvent) error {
-		root := ctxDir
-		if root == nil {
-			m, err := r.b.mount(lowers)
-			if err != nil {
-				return err
-			}
-			defer m.cleanup()
-			if root, err = os.OpenRoot(m.layout.Merged); err != nil {
-				return err
-			}
-			defer root.Close()
-			ex, err := excludeMatcher(c.excludes)
-			if err != nil {
-				return err
-			}
-			if srcs, err = collect(root, c.srcs, nil, ex, where); err != nil {
-				return err
-			}
+}
+
+// open collects c's sources in a directory with sources (a build
+// context's method); the key is keyPrefix and their content hash.
+func (s *copySource) open(keyPrefix string, sources func(srcs, excludes []string) (*os.Root, []source, string, error), c *copySpec) error {
+	root, got, h, err := sources(c.srcs, c.excludes)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { root.Close() })
+	s.root, s.srcs, s.key = root, got, keyPrefix+h
+	return nil
+}
+
+// heredocSource writes a COPY's heredocs into a temporary directory, each
+// named by the base of its path, and takes them from there.
+func (r *run) heredocSource(s *copySource, c *copySpec) error {
+	dir, err := os.MkdirTemp(r.b.tmpDir(), "heredoc-")
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { os.RemoveAll(dir) })
+	var names []string
+	for _, h := range c.contents {
+		name := path.Base(path.Clean("/" + h.Path))
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(h.Data), 0o644); err != nil {
+			return err
 		}
-		return copyInto(ctx, w.layout.Merged, root, srcs, dest, &c)
-	})
+		names = append(names, name)
+	}
+	root, got, h, err := sourcesIn(dir, names, nil, nil, " (heredoc)")
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { root.Close() })
+	s.root, s.srcs, s.key = root, got, "heredoc "+h
+	return nil
+}
+
+// fromSource resolves COPY --from: an earlier stage, else an additional
+// context (a directory or an image), else an image.
+func (r *run) fromSource(ctx context.Context, s *copySource, c *copySpec) error {
+	from, err := r.args.expandGlobal(c.from)
+	if err != nil {
+		return err
+	}
+	if j, ok := r.df.stageIndex(from, c.stageFrom); ok {
+		src := r.stages[j]
+		if src == nil {
+			return fmt.Errorf("--from=%s: %w: stage not built", from, ErrUnknownStage)
+		}
+		s.key, s.lowers, s.where = "stage "+src.key, src.lowers, " in stage "+from
+		return nil
+	}
+	if nc, ok := r.namedContext(from); ok {
+		if nc.dir != "" {
+			return s.open("context "+from+" ", nc.sources, c)
+		}
+		img, err := r.contextImage(ctx, nc)
+		if err != nil {
+			return err
+		}
+		s.key, s.lowers, s.where = "image "+img.ID(), img.LayerDirs(), " in image "+nc.ref
+		return nil
+	}
+	img, err := r.baseImage(ctx, from)
+	if err != nil {
+		return fmt.Errorf("--from=%s: %w: no stage of that name before this one (stages: %s), no additional context, and no image: %v", from, ErrUnknownStage, r.df.stageNames(), err)
+	}
+	s.key, s.lowers, s.where = "image "+img.ID(), img.LayerDirs(), " in image "+from
+	return nil
+}
+
+// copyFiles copies the sources into the step's rootfs at dest; sources in
+// layers are collected from their mount first.
+func (r *run) copyFiles(ctx context.Context, w *workDir, s *copySource, c *copySpec, dest string) error {
+	root := s.root
+	if root == nil {
+		m, err := r.b.mount(s.lowers)
+		if err != nil {
+			return err
+		}
+		defer m.cleanup()
+		if root, err = os.OpenRoot(m.layout.Merged); err != nil {
+			return err
+		}
+		defer root.Close()
+		ex, err := excludeMatcher(c.excludes)
+		if err != nil {
+			return err
+		}
+		if s.srcs, err = collect(root, c.srcs, nil, ex, s.where); err != nil {
+			return err
+		}
+	}
+	return copyInto(ctx, w.layout.Merged, root, s.srcs, dest, c)
 }
 
 // copier writes sources into a rootfs with Docker's COPY semantics.
@@ -265,29 +311,12 @@ func copyInto(ctx context.Context, rootDir string, src *os.Root, srcs []source, 
 		}
 		cp.uid, cp.gid = int(u.UID), int(u.GID)
 	}
-	if c.chmod != "" {
-		m, err := strconv.ParseUint(c.chmod, 8, 32)
-		if err != nil || m > 0o7777 {
-			return fmt.Errorf("--chmod=%s: %w: want an octal mode", c.chmod, ErrUnsupported)
-		}
-		mode := fileMode(uint32(m))
-		cp.chmod = &mode
+	if cp.chmod, err = parseChmod(c.chmod); err != nil {
+		return err
 	}
-	// The destination is resolved as the container sees it: through the
-	// image's symlinks, absolute ones included (/var/run -> /run).
-	destRel := strings.TrimPrefix(path.Clean(dest), "/")
-	full, err := resolveIn(dst, destRel, true)
+	destRel, destIsDir, err := cp.destination(dest)
 	if err != nil {
-		return fmt.Errorf("%s: %w", dest, err)
-	}
-	destIsDir := strings.HasSuffix(dest, "/")
-	if fi, err := dst.Stat(orDot(full)); err == nil && fi.IsDir() {
-		destIsDir = true
-	}
-	if destIsDir {
-		destRel = full
-	} else if destRel, err = cp.resolveParent(destRel); err != nil {
-		return fmt.Errorf("%s: %w", dest, err)
+		return err
 	}
 	if len(srcs) > 1 && !destIsDir {
 		return fmt.Errorf("when copying more than one source, the destination must be a directory and end with a /: %s", dest)
@@ -296,36 +325,8 @@ func copyInto(ctx context.Context, rootDir string, src *os.Root, srcs []source, 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		switch {
-		case s.isDir:
-			if err := mkdirAll(dst, destRel, 0o755, cp.uid, cp.gid); err != nil {
-				return err
-			}
-			for _, e := range s.entries {
-				if err := cp.entry(e, path.Join(destRel, e.dest)); err != nil {
-					return err
-				}
-			}
-		case c.add && !c.noUnpack:
-			done, err := cp.extract(ctx, rootDir, s.rel, destRel)
-			if err != nil {
-				return err
-			}
-			if done {
-				continue
-			}
-			fallthrough
-		default:
-			target := destRel
-			if destIsDir {
-				target = path.Join(destRel, path.Base(s.rel))
-			}
-			if err := mkdirAll(dst, path.Dir(orDot(target)), 0o755, cp.uid, cp.gid); err != nil {
-				return err
-			}
-			if err := cp.entry(s.entries[0], target); err != nil {
-				return err
-			}
+		if err := cp.source(ctx, rootDir, s, destRel, destIsDir, c); err != nil {
+			return err
 		}
 	}
 	for i := len(cp.dirs) - 1; i >= 0; i-- {
@@ -333,6 +334,71 @@ func copyInto(ctx context.Context, rootDir string, src *os.Root, srcs []source, 
 		_ = dst.Chtimes(cp.dirDest[i], mt, mt)
 	}
 	return nil
+}
+
+// parseChmod parses --chmod's octal mode; "" is none (nil).
+func parseChmod(s string) (*fs.FileMode, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m > 0o7777 {
+		return nil, fmt.Errorf("--chmod=%s: %w: want an octal mode", s, ErrUnsupported)
+	}
+	mode := fileMode(uint32(m))
+	return &mode, nil
+}
+
+// destination resolves dest as the container sees it: through the
+// image's symlinks, absolute ones included (/var/run -> /run). It is a
+// directory when it ends with / or is one already.
+func (cp *copier) destination(dest string) (destRel string, destIsDir bool, err error) {
+	destRel = strings.TrimPrefix(path.Clean(dest), "/")
+	full, err := resolveIn(cp.dst, destRel, true)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: %w", dest, err)
+	}
+	destIsDir = strings.HasSuffix(dest, "/")
+	if fi, err := cp.dst.Stat(orDot(full)); err == nil && fi.IsDir() {
+		destIsDir = true
+	}
+	if destIsDir {
+		return full, true, nil
+	}
+	if destRel, err = cp.resolveParent(destRel); err != nil {
+		return "", false, fmt.Errorf("%s: %w", dest, err)
+	}
+	return destRel, false, nil
+}
+
+// source copies one source to destRel: a directory's contents into it, a
+// local archive of ADD unpacked into it, a file into it or as it.
+func (cp *copier) source(ctx context.Context, rootDir string, s source, destRel string, destIsDir bool, c *copySpec) error {
+	if s.isDir {
+		if err := mkdirAll(cp.dst, destRel, 0o755, cp.uid, cp.gid); err != nil {
+			return err
+		}
+		for _, e := range s.entries {
+			if err := cp.entry(e, path.Join(destRel, e.dest)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if c.add && !c.noUnpack {
+		done, err := cp.extract(ctx, rootDir, s.rel, destRel)
+		if err != nil || done {
+			return err
+		}
+	}
+	target := destRel
+	if destIsDir {
+		target = path.Join(destRel, path.Base(s.rel))
+	}
+	if err := mkdirAll(cp.dst, path.Dir(orDot(target)), 0o755, cp.uid, cp.gid); err != nil {
+		return err
+	}
+	return cp.entry(s.entries[0], target)
 }
 
 // fileMode turns unix permission bits into a Go file mode.
@@ -361,22 +427,8 @@ func (cp *copier) entry(e srcEntry, target string) error {
 	if err != nil {
 		return err
 	}
-	old, err := cp.dst.Lstat(target)
-	if err == nil && m.IsDir() && old.Mode()&fs.ModeSymlink != 0 {
-		// a directory copied onto a symlink to a directory goes through
-		// it (COPY lib/ /lib/ on a merged-/usr image)
-		if full, rerr := resolveIn(cp.dst, target, true); rerr == nil {
-			if fi, serr := cp.dst.Stat(orDot(full)); serr == nil && fi.IsDir() {
-				target, old = full, fi
-			}
-		}
-	}
-	if err == nil {
-		if old.IsDir() != m.IsDir() || old.Mode()&fs.ModeSymlink != 0 || m&fs.ModeSymlink != 0 {
-			if err := cp.dst.RemoveAll(target); err != nil {
-				return err
-			}
-		}
+	if target, err = cp.clearTarget(target, m); err != nil {
+		return err
 	}
 	switch {
 	case m.IsDir():
@@ -408,6 +460,30 @@ func (cp *copier) entry(e srcEntry, target string) error {
 	return nil
 }
 
+// clearTarget makes room at target for an entry of mode m: what is there
+// is removed unless both are directories (or both plain files). A
+// directory copied onto a symlink to a directory goes through it (COPY
+// lib/ /lib/ on a merged-/usr image): the target is then the link's.
+func (cp *copier) clearTarget(target string, m fs.FileMode) (string, error) {
+	old, err := cp.dst.Lstat(target)
+	if err != nil {
+		return target, nil
+	}
+	if m.IsDir() && old.Mode()&fs.ModeSymlink != 0 {
+		if full, rerr := resolveIn(cp.dst, target, true); rerr == nil {
+			if fi, serr := cp.dst.Stat(orDot(full)); serr == nil && fi.IsDir() {
+				target, old = full, fi
+			}
+		}
+	}
+	if old.IsDir() != m.IsDir() || old.Mode()&fs.ModeSymlink != 0 || m&fs.ModeSymlink != 0 {
+		if err := cp.dst.RemoveAll(target); err != nil {
+			return "", err
+		}
+	}
+	return target, nil
+}
+
 func (cp *copier) file(rel, target string) error {
 	in, err := cp.src.Open(rel)
 	if err != nil {
@@ -433,39 +509,67 @@ func (cp *copier) extract(ctx context.Context, rootDir, rel, destRel string) (do
 		return false, fmt.Errorf("%s: %w", rel, err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64*1024)
-	var r io.Reader = br
-	magic, _ := br.Peek(6)
-	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return false, nil
-		}
-		defer zr.Close()
-		r = zr
-	case len(magic) >= 3 && string(magic[:3]) == "BZh":
-		r = bzip2.NewReader(br)
-	case len(magic) >= 4 && string(magic[:4]) == "\x28\xb5\x2f\xfd":
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			return false, nil
-		}
-		defer zr.Close()
-		r = zr
-	case len(magic) >= 6 && string(magic) == "\xfd7zXZ\x00":
-		return false, fmt.Errorf("ADD %s: %w: xz archives (unpack it into the context, or use a .tar.gz)", rel, ErrUnsupported)
+	r, closeR, err := decompressed(bufio.NewReaderSize(f, 64*1024))
+	if err != nil {
+		return false, fmt.Errorf("ADD %s: %w", rel, err)
 	}
+	if r == nil {
+		return false, nil
+	}
+	defer closeR()
 	tr := bufio.NewReaderSize(r, 1024)
-	hdr, err := tr.Peek(263)
-	if err != nil || string(hdr[257:262]) != "ustar" {
+	if !isTar(tr) {
 		return false, nil
 	}
 	if err := mkdirAll(cp.dst, destRel, 0o755, cp.uid, cp.gid); err != nil {
 		return false, err
 	}
-	// Unpack takes a host path: refuse one that goes through a symlink of
-	// the image, which could point anywhere on the host.
+	if cur := cp.symlinkIn(destRel); cur != "" {
+		// Unpack takes a host path: refuse one that goes through a
+		// symlink of the image, which could point anywhere on the host.
+		return false, fmt.Errorf("ADD %s: %w: destination /%s is a symlink", rel, ErrUnsupported, cur)
+	}
+	if _, err := image.Unpack(ctx, tr, filepath.Join(rootDir, filepath.FromSlash(destRel))); err != nil {
+		return false, fmt.Errorf("ADD %s: %w", rel, err)
+	}
+	return true, nil
+}
+
+// decompressed reads br through the decompressor its magic number names
+// (gzip, bzip2, zstd; none for anything else). r is nil when br cannot be
+// an archive after all (a broken gzip or zstd header); xz is refused.
+func decompressed(br *bufio.Reader) (r io.Reader, closeR func(), err error) {
+	magic, _ := br.Peek(6)
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, nil
+		}
+		return zr, func() { zr.Close() }, nil
+	case len(magic) >= 3 && string(magic[:3]) == "BZh":
+		return bzip2.NewReader(br), func() {}, nil
+	case len(magic) >= 4 && string(magic[:4]) == "\x28\xb5\x2f\xfd":
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, nil, nil
+		}
+		return zr, zr.Close, nil
+	case len(magic) >= 6 && string(magic) == "\xfd7zXZ\x00":
+		return nil, nil, fmt.Errorf("%w: xz archives (unpack it into the context, or use a .tar.gz)", ErrUnsupported)
+	}
+	return br, func() {}, nil
+}
+
+// isTar reports whether r starts with a ustar header.
+func isTar(r *bufio.Reader) bool {
+	hdr, err := r.Peek(263)
+	return err == nil && string(hdr[257:262]) == "ustar"
+}
+
+// symlinkIn returns the first component path of destRel that is a
+// symlink in the rootfs, or "".
+func (cp *copier) symlinkIn(destRel string) string {
 	cur := ""
 	for _, part := range strings.Split(destRel, "/") {
 		if part == "" {
@@ -473,11 +577,8 @@ func (cp *copier) extract(ctx context.Context, rootDir, rel, destRel string) (do
 		}
 		cur = path.Join(cur, part)
 		if fi, err := cp.dst.Lstat(cur); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return false, fmt.Errorf("ADD %s: %w: destination /%s is a symlink", rel, ErrUnsupported, cur)
+			return cur
 		}
 	}
-	if _, err := image.Unpack(ctx, tr, filepath.Join(rootDir, filepath.FromSlash(destRel))); err != nil {
-		return false, fmt.Errorf("ADD %s: %w", rel, err)
-	}
-	return true, nil
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -14,7 +15,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -207,39 +207,21 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 	// The runtime makes mount points that the image lacks (/proc, /etc/hosts
 	// on scratch...); they are no change of the step's and are removed.
 	stubs := missingMountPoints(merged, spec)
-	if err := mkdirAs(merged, spec.Process.Cwd, ""); err != nil {
-		return fmt.Errorf("working directory %s: %w", spec.Process.Cwd, err)
-	}
-	if err := os.Mkdir(bundle, 0o700); err != nil {
-		return err
-	}
-	if err := ociruntime.WriteBundle(bundle, spec); err != nil {
+	if err := writeRunBundle(merged, bundle, spec); err != nil {
 		return err
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	var tail []string
-	var wg sync.WaitGroup
-	wg.Add(1)
+	lines := make(chan []string, 1)
 	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			tail = append(tail, line)
-			if len(tail) > outputTail {
-				tail = tail[1:]
-			}
-			r.output(ev, line)
-		}
+		lines <- lastLines(pr, outputTail, func(line string) { r.output(ev, line) })
 		pr.Close()
 	}()
 	code, err := rt.Run(ctx, id, bundle, ociruntime.Stdio{Stdout: pw, Stderr: pw})
 	pw.Close()
-	wg.Wait()
+	tail := <-lines
 	_ = rt.Delete(context.WithoutCancel(ctx), id, true)
 	ociruntime.RemoveCgroup(cg, "/berth")
 	removeStubs(merged, stubs)
@@ -250,6 +232,35 @@ func (r *run) container(ctx context.Context, w *workDir, st *stageState, network
 		return &RunError{Command: strings.Join(argv, " "), ExitCode: code, Output: tail}
 	}
 	return nil
+}
+
+// writeRunBundle makes the working directory of spec in the rootfs at
+// merged (owned by root) and writes the RUN's bundle at bundle.
+func writeRunBundle(merged, bundle string, spec *specs.Spec) error {
+	if err := mkdirAs(merged, spec.Process.Cwd, ""); err != nil {
+		return fmt.Errorf("working directory %s: %w", spec.Process.Cwd, err)
+	}
+	if err := os.Mkdir(bundle, 0o700); err != nil {
+		return err
+	}
+	return ociruntime.WriteBundle(bundle, spec)
+}
+
+// lastLines passes each line of r to each as it comes and returns the
+// last n lines once r ends (lines of up to 1 MiB).
+func lastLines(r io.Reader, n int, each func(string)) []string {
+	var tail []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		tail = append(tail, line)
+		if len(tail) > n {
+			tail = tail[1:]
+		}
+		each(line)
+	}
+	return tail
 }
 
 // runNetwork gives a RUN its network: the host's (network host), a new

@@ -145,12 +145,7 @@ func (r *run) stageName(i int) string {
 func (r *run) buildStage(ctx context.Context, i int) error {
 	s := r.df.stages[i]
 	line := lineOf(s.Location)
-	total := 1
-	for _, c := range s.Commands {
-		if isFSStep(c) {
-			total++
-		}
-	}
+	total := 1 + fsSteps(s.Commands)
 	baseName, err := r.args.expandGlobal(s.BaseName)
 	if err != nil {
 		return fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, s.BaseName, err)
@@ -162,31 +157,9 @@ func (r *run) buildStage(ctx context.Context, i int) error {
 			return r.fail(ev, fmt.Errorf("%s:%d: FROM --platform=%s: %w: berth builds linux/amd64 only", r.df.name, line, s.Platform, ErrPlatform))
 		}
 	}
-	var st *stageState
-	switch j, isStage := r.df.stageIndex(baseName, i); {
-	case isStage:
-		st = r.stages[j].clone()
-		st.key = hashKey(st.key, "FROM stage")
-	case strings.EqualFold(baseName, "scratch"):
-		st = &stageState{base: empty.Image, cfg: &v1.ConfigFile{}, key: hashKey("", "FROM scratch"), created: time.Unix(0, 0).UTC()}
-	default:
-		from := baseName
-		if nc, ok := r.namedContext(baseName); ok {
-			if nc.dir != "" {
-				return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w: FROM a directory context (use COPY --from=%s)", r.df.name, line, baseName, ErrUnsupported, baseName))
-			}
-			from = nc.ref
-		}
-		img, err := r.baseImage(ctx, from)
-		if err != nil {
-			return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err))
-		}
-		vi, err := img.V1Image()
-		if err != nil {
-			return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err))
-		}
-		st = &stageState{base: vi, lowers: img.LayerDirs(), cfg: img.Config().DeepCopy(), key: hashKey("", "FROM", img.ID()), created: img.Created(), healthStart: img.HealthStartInterval()}
-		st.adds = nil
+	st, err := r.stageBase(ctx, i, baseName)
+	if err != nil {
+		return r.fail(ev, fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err))
 	}
 	st.index, st.name, st.total, st.step, st.args = i, r.stageName(i), total, 1, map[string]string{}
 	if _, ok := envMap(st.cfg.Config.Env)["PATH"]; !ok {
@@ -198,11 +171,7 @@ func (r *run) buildStage(ctx context.Context, i int) error {
 		return fmt.Errorf("%s:%d: FROM %s: %w", r.df.name, line, baseName, err)
 	}
 	st.cfg.Config.OnBuild = nil // consumed, as Docker does
-	for _, c := range triggers {
-		if isFSStep(c) {
-			st.total++
-		}
-	}
+	st.total += fsSteps(triggers)
 	for _, cmd := range append(triggers, s.Commands...) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -213,6 +182,46 @@ func (r *run) buildStage(ctx context.Context, i int) error {
 	}
 	r.stages[i] = st
 	return nil
+}
+
+// fsSteps counts the commands that are shown as steps of their own.
+func fsSteps(cmds []instructions.Command) int {
+	n := 0
+	for _, c := range cmds {
+		if isFSStep(c) {
+			n++
+		}
+	}
+	return n
+}
+
+// stageBase is the state stage i starts FROM: an earlier stage, scratch,
+// or an image (a named context may stand for it), pulled when needed.
+func (r *run) stageBase(ctx context.Context, i int, baseName string) (*stageState, error) {
+	if j, isStage := r.df.stageIndex(baseName, i); isStage {
+		st := r.stages[j].clone()
+		st.key = hashKey(st.key, "FROM stage")
+		return st, nil
+	}
+	if strings.EqualFold(baseName, "scratch") {
+		return &stageState{base: empty.Image, cfg: &v1.ConfigFile{}, key: hashKey("", "FROM scratch"), created: time.Unix(0, 0).UTC()}, nil
+	}
+	from := baseName
+	if nc, ok := r.namedContext(baseName); ok {
+		if nc.dir != "" {
+			return nil, fmt.Errorf("%w: FROM a directory context (use COPY --from=%s)", ErrUnsupported, baseName)
+		}
+		from = nc.ref
+	}
+	img, err := r.baseImage(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	vi, err := img.V1Image()
+	if err != nil {
+		return nil, err
+	}
+	return &stageState{base: vi, lowers: img.LayerDirs(), cfg: img.Config().DeepCopy(), key: hashKey("", "FROM", img.ID()), created: img.Created(), healthStart: img.HealthStartInterval()}, nil
 }
 
 // onbuildTriggers parses the ONBUILD instructions a base image recorded;
@@ -287,124 +296,13 @@ func (st *stageState) configStep(createdBy string, keyExtra ...string) {
 func (r *run) dispatch(ctx context.Context, st *stageState, cmd instructions.Command) error {
 	line := lineOf(cmd.Location())
 	fail := func(err error) error { return fmt.Errorf("%s:%d: %s: %w", r.df.name, line, oneLine(cmdText(cmd)), err) }
-	if ex, ok := cmd.(instructions.SupportsSingleWordExpansion); ok {
-		if err := ex.Expand(r.expander(st)); err != nil {
-			return fail(err)
-		}
+	if err := r.expandWords(st, cmd); err != nil {
+		return fail(err)
 	}
-	if ex, ok := cmd.(instructions.SupportsSingleWordExpansionRaw); ok {
-		// heredoc contents with an unquoted delimiter: variables expanded,
-		// quotes kept
-		lex := shell.NewLex('\\')
-		lex.SkipProcessQuotes = true
-		env := envGetter(envMap(st.cfg.Config.Env), st.args)
-		if err := ex.ExpandRaw(func(word string) (string, error) {
-			v, _, err := lex.ProcessWord(word, env)
-			return v, err
-		}); err != nil {
-			return fail(err)
-		}
-	}
-	c := &st.cfg.Config
 	switch cmd := cmd.(type) {
-	case *instructions.EnvCommand:
-		var parts []string
-		for _, kv := range cmd.Env {
-			c.Env = setEnv(c.Env, kv.Key, kv.Value)
-			parts = append(parts, kv.Key+"="+kv.Value)
-		}
-		st.configStep("ENV " + strings.Join(parts, " "))
-	case *instructions.LabelCommand:
-		var parts []string
-		for _, kv := range cmd.Labels {
-			if c.Labels == nil {
-				c.Labels = map[string]string{}
-			}
-			c.Labels[kv.Key] = kv.Value
-			parts = append(parts, kv.Key+"="+kv.Value)
-		}
-		st.configStep("LABEL " + strings.Join(parts, " "))
-	case *instructions.MaintainerCommand:
-		st.cfg.Author = cmd.Maintainer
-		st.configStep("MAINTAINER " + cmd.Maintainer)
 	case *instructions.ArgCommand:
-		for _, kv := range cmd.Args {
-			v, ok := r.args.buildArg(kv.Key)
-			switch {
-			case ok:
-			case kv.Value != nil:
-				v, ok = *kv.Value, true
-			default:
-				if gv, gok := r.args.global[kv.Key]; gok {
-					v, ok = gv, true
-				} else if pv, pok := platformArgs()[kv.Key]; pok {
-					v, ok = pv, true
-				}
-			}
-			if ok {
-				st.args[kv.Key] = v
-				st.key = hashKey(st.key, "ARG "+kv.Key+"="+v)
-			} else {
-				delete(st.args, kv.Key)
-			}
-		}
-	case *instructions.UserCommand:
-		c.User = cmd.User
-		st.configStep("USER " + cmd.User)
-	case *instructions.ExposeCommand:
-		var ports []string
-		for _, p := range cmd.Ports {
-			words, err := r.args.lex.ProcessWords(p, envGetter(envMap(c.Env), st.args))
-			if err != nil {
-				return fail(err)
-			}
-			ports = append(ports, words...)
-		}
-		if c.ExposedPorts == nil {
-			c.ExposedPorts = map[string]struct{}{}
-		}
-		for _, p := range ports {
-			if !strings.Contains(p, "/") {
-				p += "/tcp"
-			}
-			c.ExposedPorts[strings.ToLower(p)] = struct{}{}
-		}
-		st.configStep("EXPOSE " + strings.Join(ports, " "))
-	case *instructions.VolumeCommand:
-		if c.Volumes == nil {
-			c.Volumes = map[string]struct{}{}
-		}
-		for _, v := range cmd.Volumes {
-			if v == "" {
-				return fail(errors.New("VOLUME specified can not be an empty string"))
-			}
-			c.Volumes[v] = struct{}{}
-		}
-		st.configStep("VOLUME " + jsonList(cmd.Volumes))
-	case *instructions.StopSignalCommand:
-		c.StopSignal = cmd.Signal
-		st.configStep("STOPSIGNAL " + cmd.Signal)
-	case *instructions.ShellCommand:
-		c.Shell = slices.Clone(cmd.Shell)
-		st.configStep("SHELL " + jsonList(cmd.Shell))
-	case *instructions.OnbuildCommand:
-		c.OnBuild = append(c.OnBuild, cmd.Expression)
-		st.configStep("ONBUILD " + cmd.Expression)
-	case *instructions.CmdCommand:
-		c.Cmd = r.commandLine(st, cmd.ShellDependantCmdLine)
-		st.cmdSet = true
-		st.configStep("CMD " + jsonList(c.Cmd))
-	case *instructions.EntrypointCommand:
-		c.Entrypoint = r.commandLine(st, cmd.ShellDependantCmdLine)
-		if !st.cmdSet {
-			c.Cmd = nil // as Docker: an ENTRYPOINT drops the CMD inherited from the base
-		}
-		st.configStep("ENTRYPOINT " + jsonList(c.Entrypoint))
-	case *instructions.HealthCheckCommand:
-		h := cmd.Health
-		c.Healthcheck = &v1.HealthConfig{Test: slices.Clone(h.Test), Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
-		st.healthStart = h.StartInterval
-		st.configStep("HEALTHCHECK " + jsonList(h.Test))
+		r.declareArgs(st, cmd)
+		return nil
 	case *instructions.WorkdirCommand:
 		return r.workdir(ctx, st, cmd, fail)
 	case *instructions.RunCommand:
@@ -417,8 +315,178 @@ func (r *run) dispatch(ctx context.Context, st *stageState, cmd instructions.Com
 		cs := addSpecOf(cmd)
 		cs.stageFrom = st.index
 		return r.copyStep(ctx, st, cs, fail)
+	}
+	createdBy, err := r.configInstruction(st, cmd)
+	if err != nil {
+		return fail(err)
+	}
+	st.configStep(createdBy)
+	return nil
+}
+
+// expandWords expands the stage's ENV and ARGs in the words of cmd, and in
+// the contents of heredocs with an unquoted delimiter (variables expanded,
+// quotes kept).
+func (r *run) expandWords(st *stageState, cmd instructions.Command) error {
+	if ex, ok := cmd.(instructions.SupportsSingleWordExpansion); ok {
+		if err := ex.Expand(r.expander(st)); err != nil {
+			return err
+		}
+	}
+	if ex, ok := cmd.(instructions.SupportsSingleWordExpansionRaw); ok {
+		lex := shell.NewLex('\\')
+		lex.SkipProcessQuotes = true
+		env := envGetter(envMap(st.cfg.Config.Env), st.args)
+		if err := ex.ExpandRaw(func(word string) (string, error) {
+			v, _, err := lex.ProcessWord(word, env)
+			return v, err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// declareArgs gives each ARG of cmd its value: the build arg, else its
+// default, else the global ARG or the automatic platform arg of that
+// name. An ARG with none of these is unset in the stage.
+func (r *run) declareArgs(st *stageState, cmd *instructions.ArgCommand) {
+	for _, kv := range cmd.Args {
+		v, ok := r.args.buildArg(kv.Key)
+		switch {
+		case ok:
+		case kv.Value != nil:
+			v, ok = *kv.Value, true
+		default:
+			if gv, gok := r.args.global[kv.Key]; gok {
+				v, ok = gv, true
+			} else if pv, pok := platformArgs()[kv.Key]; pok {
+				v, ok = pv, true
+			}
+		}
+		if ok {
+			st.args[kv.Key] = v
+			st.key = hashKey(st.key, "ARG "+kv.Key+"="+v)
+		} else {
+			delete(st.args, kv.Key)
+		}
+	}
+}
+
+// configInstruction applies an instruction that changes only the image
+// config and returns its history's created-by text.
+func (r *run) configInstruction(st *stageState, cmd instructions.Command) (createdBy string, err error) {
+	c := &st.cfg.Config
+	switch cmd := cmd.(type) {
+	case *instructions.EnvCommand:
+		return "ENV " + setEnvs(c, cmd.Env), nil
+	case *instructions.LabelCommand:
+		return "LABEL " + setLabels(c, cmd.Labels), nil
+	case *instructions.MaintainerCommand:
+		st.cfg.Author = cmd.Maintainer
+		return "MAINTAINER " + cmd.Maintainer, nil
+	case *instructions.UserCommand:
+		c.User = cmd.User
+		return "USER " + cmd.User, nil
+	case *instructions.ExposeCommand:
+		ports, err := r.exposePorts(st, cmd.Ports)
+		if err != nil {
+			return "", err
+		}
+		return "EXPOSE " + strings.Join(ports, " "), nil
+	case *instructions.VolumeCommand:
+		if err := addVolumes(c, cmd.Volumes); err != nil {
+			return "", err
+		}
+		return "VOLUME " + jsonList(cmd.Volumes), nil
+	case *instructions.StopSignalCommand:
+		c.StopSignal = cmd.Signal
+		return "STOPSIGNAL " + cmd.Signal, nil
+	case *instructions.ShellCommand:
+		c.Shell = slices.Clone(cmd.Shell)
+		return "SHELL " + jsonList(cmd.Shell), nil
+	case *instructions.OnbuildCommand:
+		c.OnBuild = append(c.OnBuild, cmd.Expression)
+		return "ONBUILD " + cmd.Expression, nil
+	case *instructions.CmdCommand:
+		c.Cmd = r.commandLine(st, cmd.ShellDependantCmdLine)
+		st.cmdSet = true
+		return "CMD " + jsonList(c.Cmd), nil
+	case *instructions.EntrypointCommand:
+		c.Entrypoint = r.commandLine(st, cmd.ShellDependantCmdLine)
+		if !st.cmdSet {
+			c.Cmd = nil // as Docker: an ENTRYPOINT drops the CMD inherited from the base
+		}
+		return "ENTRYPOINT " + jsonList(c.Entrypoint), nil
+	case *instructions.HealthCheckCommand:
+		h := cmd.Health
+		c.Healthcheck = &v1.HealthConfig{Test: slices.Clone(h.Test), Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+		st.healthStart = h.StartInterval
+		return "HEALTHCHECK " + jsonList(h.Test), nil
 	default:
-		return fail(fmt.Errorf("%w: instruction %s", ErrUnsupported, strings.ToUpper(cmd.Name())))
+		return "", fmt.Errorf("%w: instruction %s", ErrUnsupported, strings.ToUpper(cmd.Name()))
+	}
+}
+
+// setEnvs sets ENV's variables in order and returns them as KEY=VALUE
+// words.
+func setEnvs(c *v1.Config, kvs instructions.KeyValuePairs) string {
+	var parts []string
+	for _, kv := range kvs {
+		c.Env = setEnv(c.Env, kv.Key, kv.Value)
+		parts = append(parts, kv.Key+"="+kv.Value)
+	}
+	return strings.Join(parts, " ")
+}
+
+// setLabels sets LABEL's labels in order and returns them as KEY=VALUE
+// words.
+func setLabels(c *v1.Config, kvs instructions.KeyValuePairs) string {
+	var parts []string
+	for _, kv := range kvs {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		c.Labels[kv.Key] = kv.Value
+		parts = append(parts, kv.Key+"="+kv.Value)
+	}
+	return strings.Join(parts, " ")
+}
+
+// exposePorts expands EXPOSE's words (one may name several ports) and
+// adds each port, tcp unless it says otherwise, lower-cased.
+func (r *run) exposePorts(st *stageState, words []string) ([]string, error) {
+	c := &st.cfg.Config
+	var ports []string
+	for _, p := range words {
+		ws, err := r.args.lex.ProcessWords(p, envGetter(envMap(c.Env), st.args))
+		if err != nil {
+			return nil, err
+		}
+		ports = append(ports, ws...)
+	}
+	if c.ExposedPorts == nil {
+		c.ExposedPorts = map[string]struct{}{}
+	}
+	for _, p := range ports {
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
+		}
+		c.ExposedPorts[strings.ToLower(p)] = struct{}{}
+	}
+	return ports, nil
+}
+
+// addVolumes adds VOLUME's paths; an empty one is an error, as Docker's.
+func addVolumes(c *v1.Config, vols []string) error {
+	if c.Volumes == nil {
+		c.Volumes = map[string]struct{}{}
+	}
+	for _, v := range vols {
+		if v == "" {
+			return errors.New("VOLUME specified can not be an empty string")
+		}
+		c.Volumes[v] = struct{}{}
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -61,48 +62,99 @@ func (s *Store) Import(ctx context.Context, img v1.Image, opts ImportOptions) (*
 }
 
 func (s *Store) importLocked(ctx context.Context, img v1.Image, opts ImportOptions, tags []string, made *created) (*Image, error) {
+	m, err := readImageMeta(img)
+	if err != nil {
+		return nil, err
+	}
+	chains := chainIDs(m.diffIDs)
+	sizes, err := s.ensureLayers(ctx, img, m, chains, opts, made)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range []struct {
+		h    v1.Hash
+		data []byte
+	}{{m.manifest.Config.Digest, m.rawConfig}, {m.digest, m.rawManifest}} {
+		ok, err := s.writeBlob(b.h, b.data)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			made.add(b.h, v1.Hash{})
+		}
+	}
+	rec := m.record(chains, sizes, s.now().UTC())
+	var result *Image
+	err = s.updateIndex(ctx, func(idx *indexFile) error {
+		tr := indexImage(idx, rec, tags, opts, s.now)
+		var err error
+		result, err = s.load(idx, rec, tr)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// imageMeta is what an import reads of an image before its layers: the
+// manifest and config, raw and parsed, checked against each other.
+type imageMeta struct {
+	rawManifest, rawConfig []byte
+	digest                 v1.Hash // of the manifest
+	manifest               *v1.Manifest
+	mediaType              string
+	cfg                    *v1.ConfigFile
+	diffIDs                []v1.Hash
+}
+
+// readImageMeta reads img's manifest and config; the config must hash to
+// the manifest's digest of it and list a diff ID for each layer.
+func readImageMeta(img v1.Image) (*imageMeta, error) {
 	rawManifest, err := img.RawManifest()
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	digest := sha256Hash(rawManifest)
-	manifest, err := v1.ParseManifest(bytes.NewReader(rawManifest))
-	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", digest, err)
+	m := &imageMeta{rawManifest: rawManifest, digest: sha256Hash(rawManifest)}
+	if m.manifest, err = v1.ParseManifest(bytes.NewReader(rawManifest)); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", m.digest, err)
 	}
-	mediaType := string(manifest.MediaType)
-	if mediaType == "" {
+	m.mediaType = string(m.manifest.MediaType)
+	if m.mediaType == "" {
 		if mt, err := img.MediaType(); err == nil {
-			mediaType = string(mt)
+			m.mediaType = string(mt)
 		}
 	}
-	rawConfig, err := img.RawConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", manifest.Config.Digest, err)
+	cd := m.manifest.Config.Digest
+	if m.rawConfig, err = img.RawConfigFile(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", cd, err)
 	}
-	if got := sha256Hash(rawConfig); got != manifest.Config.Digest {
-		return nil, fmt.Errorf("config %s: %w: content hashes to %s", manifest.Config.Digest, ErrDigestMismatch, got)
+	if got := sha256Hash(m.rawConfig); got != cd {
+		return nil, fmt.Errorf("config %s: %w: content hashes to %s", cd, ErrDigestMismatch, got)
 	}
-	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawConfig))
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", manifest.Config.Digest, err)
+	if m.cfg, err = v1.ParseConfigFile(bytes.NewReader(m.rawConfig)); err != nil {
+		return nil, fmt.Errorf("config %s: %w", cd, err)
 	}
-	diffIDs := cfg.RootFS.DiffIDs
-	if len(diffIDs) != len(manifest.Layers) {
-		return nil, fmt.Errorf("manifest %s has %d layers but its config lists %d diff IDs", digest, len(manifest.Layers), len(diffIDs))
+	m.diffIDs = m.cfg.RootFS.DiffIDs
+	if len(m.diffIDs) != len(m.manifest.Layers) {
+		return nil, fmt.Errorf("manifest %s has %d layers but its config lists %d diff IDs", m.digest, len(m.manifest.Layers), len(m.diffIDs))
 	}
-	chains := chainIDs(diffIDs)
+	return m, nil
+}
+
+// ensureLayers brings every layer of the image into the store, s.parallel
+// at a time, and returns their unpacked sizes.
+func (s *Store) ensureLayers(ctx context.Context, img v1.Image, m *imageMeta, chains []v1.Hash, opts ImportOptions, made *created) ([]int64, error) {
 	label := opts.Label
-	for _, d := range manifest.Layers {
+	for _, d := range m.manifest.Layers {
 		opts.Progress.send(Event{Image: label, Layer: short(d.Digest), Status: StatusWaiting, Total: d.Size})
 	}
-
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.parallel)
-	sizes := make([]int64, len(manifest.Layers))
-	for i, d := range manifest.Layers {
+	sizes := make([]int64, len(m.manifest.Layers))
+	for i, d := range m.manifest.Layers {
 		g.Go(func() error {
-			n, err := s.ensureLayer(gctx, img, d, diffIDs[i], chains[i], label, opts.Progress, made)
+			n, err := s.ensureLayer(gctx, img, d, m.diffIDs[i], chains[i], label, opts.Progress, made)
 			if err != nil {
 				opts.Progress.send(Event{Image: label, Layer: short(d.Digest), Status: StatusFailed})
 				return fmt.Errorf("layer %s: %w", d.Digest, err)
@@ -114,60 +166,51 @@ func (s *Store) importLocked(ctx context.Context, img v1.Image, opts ImportOptio
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for _, b := range []struct {
-		h    v1.Hash
-		data []byte
-	}{{manifest.Config.Digest, rawConfig}, {digest, rawManifest}} {
-		ok, err := s.writeBlob(b.h, b.data)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			made.add(b.h, v1.Hash{})
-		}
-	}
+	return sizes, nil
+}
 
+// record is the index record of the imported image, added at now.
+func (m *imageMeta) record(chains []v1.Hash, sizes []int64, now time.Time) *record {
 	rec := &record{
-		Manifest: digest.String(), MediaType: mediaType, Config: manifest.Config.Digest.String(),
-		Platform: platformOf(cfg), Created: cfg.Created.Time, Added: s.now().UTC(),
+		Manifest: m.digest.String(), MediaType: m.mediaType, Config: m.manifest.Config.Digest.String(),
+		Platform: platformOf(m.cfg), Created: m.cfg.Created.Time, Added: now,
 	}
-	for i, d := range manifest.Layers {
+	for i, d := range m.manifest.Layers {
 		rec.Layers = append(rec.Layers, layerRecord{Blob: d.Digest.String(), Chain: chains[i].String()})
 		rec.Size += sizes[i]
 	}
-	var result *Image
-	err = s.updateIndex(ctx, func(idx *indexFile) error {
-		if old := idx.Images[rec.Manifest]; old != nil {
-			rec.RepoDigests = old.RepoDigests
-			rec.Added = old.Added
-		}
-		if opts.RepoDigest != "" {
-			ref, err := ParseReference(opts.RepoDigest)
-			if err == nil && ref.Digest != "" {
-				rd := ref.Name() + "@" + ref.Digest
-				if !slices.Contains(rec.RepoDigests, rd) {
-					rec.RepoDigests = append(rec.RepoDigests, rd)
-				}
-			}
-		}
-		idx.Images[rec.Manifest] = rec
-		var tr *tagRecord
-		for _, t := range tags {
-			nt := tagRecord{Manifest: rec.Manifest}
-			if opts.Pulled {
-				nt.Pulled = s.now().UTC()
-			}
-			idx.Tags[t] = nt
-			tr = &nt
-		}
-		var err error
-		result, err = s.load(idx, rec, tr)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	return rec
+}
+
+// indexImage puts rec into idx, keeping the repo digests and added time
+// of an image imported before and adding opts.RepoDigest, and points
+// tags at it (marked pulled at now() for a pull). It returns the last
+// tag's record, nil without tags.
+func indexImage(idx *indexFile, rec *record, tags []string, opts ImportOptions, now func() time.Time) *tagRecord {
+	if old := idx.Images[rec.Manifest]; old != nil {
+		rec.RepoDigests = old.RepoDigests
+		rec.Added = old.Added
 	}
-	return result, nil
+	if opts.RepoDigest != "" {
+		ref, err := ParseReference(opts.RepoDigest)
+		if err == nil && ref.Digest != "" {
+			rd := ref.Name() + "@" + ref.Digest
+			if !slices.Contains(rec.RepoDigests, rd) {
+				rec.RepoDigests = append(rec.RepoDigests, rd)
+			}
+		}
+	}
+	idx.Images[rec.Manifest] = rec
+	var tr *tagRecord
+	for _, t := range tags {
+		nt := tagRecord{Manifest: rec.Manifest}
+		if opts.Pulled {
+			nt.Pulled = now().UTC()
+		}
+		idx.Tags[t] = nt
+		tr = &nt
+	}
+	return tr
 }
 
 // ensureLayer makes sure the layer's blob and unpacked dir are in the
@@ -194,26 +237,35 @@ func (s *Store) ensureLayer(ctx context.Context, img v1.Image, d v1.Descriptor, 
 		send(StatusAlreadyExists, d.Size)
 		return s.layerSize(chain), nil
 	}
-
 	if haveBlob { // verified when written: unpack from it
-		f, err := os.Open(s.blobPath(d.Digest))
-		if err != nil {
-			return 0, err
-		}
-		defer f.Close()
-		send(StatusExtracting, 0)
-		tmp, n, err := s.unpackTemp(ctx, f, diffID, chain)
-		if err != nil {
-			return 0, err
-		}
-		if err := s.commitLayer(tmp, chain); err != nil {
-			return 0, err
-		}
-		made.add(v1.Hash{}, chain)
-		send(StatusPullComplete, d.Size)
-		return n, nil
+		return s.unpackBlob(ctx, d, diffID, chain, send, made)
 	}
+	return s.fetchLayer(ctx, img, d, diffID, chain, haveDir, send, made)
+}
 
+// unpackBlob unpacks a layer whose blob the store holds already.
+func (s *Store) unpackBlob(ctx context.Context, d v1.Descriptor, diffID, chain v1.Hash, send func(Status, int64), made *created) (int64, error) {
+	f, err := os.Open(s.blobPath(d.Digest))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	send(StatusExtracting, 0)
+	tmp, n, err := s.unpackTemp(ctx, f, diffID, chain)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.commitLayer(tmp, chain); err != nil {
+		return 0, err
+	}
+	made.add(v1.Hash{}, chain)
+	send(StatusPullComplete, d.Size)
+	return n, nil
+}
+
+// fetchLayer reads the layer's compressed stream once, writing its blob
+// and, unless the unpacked dir is there already (haveDir), unpacking it.
+func (s *Store) fetchLayer(ctx context.Context, img v1.Image, d v1.Descriptor, diffID, chain v1.Hash, haveDir bool, send func(Status, int64), made *created) (int64, error) {
 	layer, err := img.LayerByDigest(d.Digest)
 	if err != nil {
 		return 0, err

@@ -179,90 +179,124 @@ func (ix *tarIndex) ociImages() ([]loadable, error) {
 	if err := json.Unmarshal(data, &index); err != nil {
 		return nil, fmt.Errorf("%w: index.json: %v", ErrBadArchive, err)
 	}
-	dockerTags := map[string][]string{} // config digest → names, from manifest.json
+	w := &ociWalker{ix: ix, dockerTags: map[string][]string{}, byManifest: map[v1.Hash]*loadable{}}
 	if ix.has("manifest.json") {
 		if entries, err := ix.dockerManifest(); err == nil {
-			for _, e := range entries {
-				cfg := "sha256:" + strings.TrimSuffix(path.Base(e.Config), ".json")
-				dockerTags[cfg] = append(dockerTags[cfg], e.RepoTags...)
-			}
+			w.dockerTags = tagsByConfig(entries)
 		}
 	}
-	byManifest := map[v1.Hash]*loadable{}
-	var out []*loadable
-	var walk func(descs []v1.Descriptor, depth int) error
-	walk = func(descs []v1.Descriptor, depth int) error {
-		for _, d := range descs {
-			name := imageName(d.Annotations)
-			switch {
-			case d.MediaType.IsIndex():
-				if depth > 4 {
-					return fmt.Errorf("%w: indexes nested too deep", ErrBadArchive)
-				}
-				raw, err := ix.readBlob(d.Digest)
-				if err != nil {
-					return err
-				}
-				var sub v1.IndexManifest
-				if err := json.Unmarshal(raw, &sub); err != nil {
-					return fmt.Errorf("%w: index %s: %v", ErrBadArchive, d.Digest, err)
-				}
-				want, _ := parsePlatform("")
-				h, err := choosePlatform(sub.Manifests, want)
-				if err != nil {
-					return fmt.Errorf("index %s: %w", d.Digest, err)
-				}
-				for _, m := range sub.Manifests {
-					if m.Digest == h {
-						if name != "" {
-							m.Annotations = map[string]string{annotationImageName: name}
-						}
-						if err := walk([]v1.Descriptor{m}, depth+1); err != nil {
-							return err
-						}
-					}
-				}
-			case d.MediaType.IsImage() || d.MediaType == "":
-				l := byManifest[d.Digest]
-				if l == nil {
-					raw, err := ix.readBlob(d.Digest)
-					if err != nil {
-						return err
-					}
-					var m v1.Manifest
-					if err := json.Unmarshal(raw, &m); err != nil {
-						return fmt.Errorf("%w: manifest %s: %v", ErrBadArchive, d.Digest, err)
-					}
-					rawConfig, err := ix.readBlob(m.Config.Digest)
-					if err != nil {
-						return err
-					}
-					img, err := newBlobImage(raw, rawConfig, ix.openBlob)
-					if err != nil {
-						return err
-					}
-					l = &loadable{img: img, id: m.Config.Digest.String()}
-					for _, t := range dockerTags[l.id] {
-						l.tags = appendNew(l.tags, fullName(t))
-					}
-					byManifest[d.Digest] = l
-					out = append(out, l)
-				}
-				if name != "" {
-					l.tags = appendNew(l.tags, fullName(name))
-				}
-			}
-		}
-		return nil
-	}
-	if err := walk(index.Manifests, 0); err != nil {
+	if err := w.walk(index.Manifests, 0); err != nil {
 		return nil, err
 	}
-	res := make([]loadable, len(out))
-	for i, l := range out {
+	res := make([]loadable, len(w.out))
+	for i, l := range w.out {
 		res[i] = *l
 	}
 	return res, nil
+}
+
+// tagsByConfig maps the config digest of each image of a docker
+// manifest.json to its names.
+func tagsByConfig(entries []dockerManifestEntry) map[string][]string {
+	tags := map[string][]string{}
+	for _, e := range entries {
+		cfg := "sha256:" + strings.TrimSuffix(path.Base(e.Config), ".json")
+		tags[cfg] = append(tags[cfg], e.RepoTags...)
+	}
+	return tags
+}
+
+// ociWalker collects the images of an OCI layout's index, each once
+// however many descriptors name it, in the order first met.
+type ociWalker struct {
+	ix         *tarIndex
+	dockerTags map[string][]string // config digest → names, from manifest.json
+	byManifest map[v1.Hash]*loadable
+	out        []*loadable
+}
+
+// walk visits the descriptors of an index depth levels down.
+func (w *ociWalker) walk(descs []v1.Descriptor, depth int) error {
+	for _, d := range descs {
+		name := imageName(d.Annotations)
+		switch {
+		case d.MediaType.IsIndex():
+			if err := w.index(d, name, depth); err != nil {
+				return err
+			}
+		case d.MediaType.IsImage() || d.MediaType == "":
+			if err := w.image(d, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// index walks into a nested index, to its image for the default
+// platform, which takes the index's name.
+func (w *ociWalker) index(d v1.Descriptor, name string, depth int) error {
+	if depth > 4 {
+		return fmt.Errorf("%w: indexes nested too deep", ErrBadArchive)
+	}
+	raw, err := w.ix.readBlob(d.Digest)
+	if err != nil {
+		return err
+	}
+	var sub v1.IndexManifest
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		return fmt.Errorf("%w: index %s: %v", ErrBadArchive, d.Digest, err)
+	}
+	want, _ := parsePlatform("")
+	h, err := choosePlatform(sub.Manifests, want)
+	if err != nil {
+		return fmt.Errorf("index %s: %w", d.Digest, err)
+	}
+	for _, m := range sub.Manifests {
+		if m.Digest == h {
+			if name != "" {
+				m.Annotations = map[string]string{annotationImageName: name}
+			}
+			if err := w.walk([]v1.Descriptor{m}, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// image adds the image of manifest d (once), named by name and by the
+// docker manifest's names of its config.
+func (w *ociWalker) image(d v1.Descriptor, name string) error {
+	l := w.byManifest[d.Digest]
+	if l == nil {
+		raw, err := w.ix.readBlob(d.Digest)
+		if err != nil {
+			return err
+		}
+		var m v1.Manifest
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("%w: manifest %s: %v", ErrBadArchive, d.Digest, err)
+		}
+		rawConfig, err := w.ix.readBlob(m.Config.Digest)
+		if err != nil {
+			return err
+		}
+		img, err := newBlobImage(raw, rawConfig, w.ix.openBlob)
+		if err != nil {
+			return err
+		}
+		l = &loadable{img: img, id: m.Config.Digest.String()}
+		for _, t := range w.dockerTags[l.id] {
+			l.tags = appendNew(l.tags, fullName(t))
+		}
+		w.byManifest[d.Digest] = l
+		w.out = append(w.out, l)
+	}
+	if name != "" {
+		l.tags = appendNew(l.tags, fullName(name))
+	}
+	return nil
 }
 
 // imageName is the image name of an OCI descriptor's annotations; a bare

@@ -83,10 +83,9 @@ func (ps *Pusher) Push(ctx context.Context, ref string, opts PushOptions) (*Push
 	if err != nil {
 		return nil, err
 	}
-	t, ok := idx.Tags[r.String()]
-	rec := idx.Images[t.Manifest]
-	if !ok || rec == nil {
-		return nil, fmt.Errorf("push %s: %w: %s", r.Familiar(), ErrNoLocalTag, r.Familiar())
+	rec, err := localTagged(idx, r)
+	if err != nil {
+		return nil, err
 	}
 	img, err := s.v1Image(rec)
 	if err != nil {
@@ -100,7 +99,6 @@ func (ps *Pusher) Push(ctx context.Context, ref string, opts PushOptions) (*Push
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", r.Familiar(), err)
 	}
-	reg := tag.RegistryStr()
 	obs := &pushObserver{base: remote.DefaultTransport}
 	pi, err := newPushImage(img, r.Familiar(), mountSources(idx, rec, r, nopts), opts.Progress)
 	if err != nil {
@@ -110,21 +108,49 @@ func (ps *Pusher) Push(ctx context.Context, ref string, opts PushOptions) (*Push
 		remote.WithContext(ctx), remote.WithAuthFromKeychain(ps.p.keychain),
 		remote.WithTransport(obs), remote.WithRetryBackoff(PushBackoff),
 	}, ps.p.remoteOpts...)
-	for _, l := range pi.layers {
-		opts.Progress.send(Event{Image: r.Familiar(), Layer: l.short, Status: StatusPreparing, Total: l.size})
-	}
-	if err := remote.Write(tag, pi, ropts...); err != nil {
-		for _, l := range pi.layers {
-			if !l.finished() {
-				opts.Progress.send(Event{Image: r.Familiar(), Layer: l.short, Status: StatusFailed})
-			}
-		}
-		return nil, pushError(r, reg, explainHead(err, tag, ropts))
+	if err := uploadImage(tag, pi, ropts, opts.Progress); err != nil {
+		return nil, pushError(r, tag.RegistryStr(), explainHead(err, tag, ropts))
 	}
 	res := &PushResult{Ref: r.Familiar(), Digest: rec.Manifest}
 	if m, err := img.RawManifest(); err == nil {
 		res.Size = int64(len(m))
 	}
+	res.tally(pi, obs, opts.Progress)
+	err = s.addRepoDigest(ctx, rec.Manifest, r.Name()+"@"+rec.Manifest)
+	opts.Progress.send(Event{Image: r.Familiar(), Status: StatusPushDone})
+	return res, err
+}
+
+// localTagged is the image the tag r names in the index.
+func localTagged(idx *indexFile, r Reference) (*record, error) {
+	t, ok := idx.Tags[r.String()]
+	rec := idx.Images[t.Manifest]
+	if !ok || rec == nil {
+		return nil, fmt.Errorf("push %s: %w: %s", r.Familiar(), ErrNoLocalTag, r.Familiar())
+	}
+	return rec, nil
+}
+
+// uploadImage uploads pi under tag, reporting its layers as preparing first and,
+// when the upload fails, those not finished as failed.
+func uploadImage(tag name.Tag, pi *pushImage, ropts []remote.Option, progress ProgressFunc) error {
+	for _, l := range pi.layers {
+		progress.send(Event{Image: l.label, Layer: l.short, Status: StatusPreparing, Total: l.size})
+	}
+	err := remote.Write(tag, pi, ropts...)
+	if err != nil {
+		for _, l := range pi.layers {
+			if !l.finished() {
+				progress.send(Event{Image: l.label, Layer: l.short, Status: StatusFailed})
+			}
+		}
+	}
+	return err
+}
+
+// tally counts the blobs (layers and config) of a push by what became of
+// them, and reports each layer's end.
+func (res *PushResult) tally(pi *pushImage, obs *pushObserver, progress ProgressFunc) {
 	for _, l := range append(pi.layers, pi.config) {
 		st := l.status(obs)
 		switch st {
@@ -136,22 +162,24 @@ func (ps *Pusher) Push(ctx context.Context, ref string, opts PushOptions) (*Push
 			res.Skipped++
 		}
 		if l != pi.config {
-			ev := Event{Image: r.Familiar(), Layer: l.short, Status: st, Current: l.size, Total: l.size}
+			ev := Event{Image: res.Ref, Layer: l.short, Status: st, Current: l.size, Total: l.size}
 			if st == StatusMounted {
 				ev.From = obs.mountedFrom(l.digest)
 			}
-			opts.Progress.send(ev)
+			progress.send(ev)
 		}
 	}
-	rd := r.Name() + "@" + rec.Manifest
-	err = s.updateIndex(ctx, func(idx *indexFile) error {
-		if cur := idx.Images[rec.Manifest]; cur != nil && !slices.Contains(cur.RepoDigests, rd) {
+}
+
+// addRepoDigest records rd (name@digest) as a repo digest of the image
+// with manifest digest manifest.
+func (s *Store) addRepoDigest(ctx context.Context, manifest, rd string) error {
+	return s.updateIndex(ctx, func(idx *indexFile) error {
+		if cur := idx.Images[manifest]; cur != nil && !slices.Contains(cur.RepoDigests, rd) {
 			cur.RepoDigests = append(cur.RepoDigests, rd)
 		}
 		return nil
 	})
-	opts.Progress.send(Event{Image: r.Familiar(), Status: StatusPushDone})
-	return res, err
 }
 
 // TagsOf lists the tags (full names) of repository repo (a name without

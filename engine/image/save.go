@@ -41,35 +41,10 @@ func (s *Store) Save(ctx context.Context, w io.Writer, names ...string) error {
 	if err != nil {
 		return err
 	}
-	type entry struct {
-		rec  *record
-		tags []string // full names
+	entries, err := saveSelection(idx, names)
+	if err != nil {
+		return err
 	}
-	var order []string
-	entries := map[string]*entry{}
-	for _, n := range names {
-		rec, tr, err := lookup(idx, n)
-		if err != nil {
-			return fmt.Errorf("save: %w", err)
-		}
-		e := entries[rec.Manifest]
-		if e == nil {
-			e = &entry{rec: rec}
-			entries[rec.Manifest] = e
-			order = append(order, rec.Manifest)
-		}
-		if tr != nil {
-			ref, _ := ParseReference(n)
-			e.tags = appendNew(e.tags, ref.String())
-		} else {
-			for t, r := range idx.Tags {
-				if r.Manifest == rec.Manifest {
-					e.tags = appendNew(e.tags, t)
-				}
-			}
-		}
-	}
-
 	tw := tar.NewWriter(w)
 	written := map[v1.Hash]bool{}
 	var ociIndex v1.IndexManifest
@@ -79,50 +54,12 @@ func (s *Store) Save(ctx context.Context, w io.Writer, names ...string) error {
 	if err := writeTarFile(tw, "oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
 		return err
 	}
-	for _, m := range order {
-		e := entries[m]
-		img, err := s.v1Image(e.rec)
+	for _, e := range entries {
+		descs, de, err := s.saveImage(ctx, tw, e, written)
 		if err != nil {
 			return err
 		}
-		man, err := img.Manifest()
-		if err != nil {
-			return err
-		}
-		mh, _ := v1.NewHash(e.rec.Manifest)
-		blobs := []v1.Hash{mh, man.Config.Digest}
-		de := dockerManifestEntry{Config: blobName(man.Config.Digest), RepoTags: []string{}}
-		for _, l := range man.Layers {
-			blobs = append(blobs, l.Digest)
-			de.Layers = append(de.Layers, blobName(l.Digest))
-		}
-		for _, b := range blobs {
-			if written[b] {
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := s.writeTarBlob(tw, b); err != nil {
-				return fmt.Errorf("save %s: %w", shortID(e.rec.Config), err)
-			}
-			written[b] = true
-		}
-		fi, err := os.Stat(s.blobPath(mh))
-		if err != nil {
-			return err
-		}
-		desc := v1.Descriptor{MediaType: types.MediaType(e.rec.MediaType), Digest: mh, Size: fi.Size()}
-		if len(e.tags) == 0 {
-			ociIndex.Manifests = append(ociIndex.Manifests, desc)
-		}
-		for _, t := range e.tags {
-			ref, _ := ParseReference(t)
-			d := desc
-			d.Annotations = map[string]string{annotationImageName: t, annotationRefName: ref.Tag}
-			ociIndex.Manifests = append(ociIndex.Manifests, d)
-			de.RepoTags = append(de.RepoTags, ref.Familiar())
-		}
+		ociIndex.Manifests = append(ociIndex.Manifests, descs...)
 		dockerManifest = append(dockerManifest, de)
 	}
 	for name, v := range map[string]any{"index.json": ociIndex, "manifest.json": dockerManifest} {
@@ -135,6 +72,101 @@ func (s *Store) Save(ctx context.Context, w io.Writer, names ...string) error {
 		}
 	}
 	return tw.Close()
+}
+
+// saveEntry is one image a save writes, with the tags it is saved under
+// (full names).
+type saveEntry struct {
+	rec  *record
+	tags []string
+}
+
+// saveSelection resolves the names of a save to the images they name, in
+// the order first named: a tag adds itself, an ID every tag of the image.
+func saveSelection(idx *indexFile, names []string) ([]*saveEntry, error) {
+	var order []*saveEntry
+	entries := map[string]*saveEntry{}
+	for _, n := range names {
+		rec, tr, err := lookup(idx, n)
+		if err != nil {
+			return nil, fmt.Errorf("save: %w", err)
+		}
+		e := entries[rec.Manifest]
+		if e == nil {
+			e = &saveEntry{rec: rec}
+			entries[rec.Manifest] = e
+			order = append(order, e)
+		}
+		if tr != nil {
+			ref, _ := ParseReference(n)
+			e.tags = appendNew(e.tags, ref.String())
+			continue
+		}
+		for t, r := range idx.Tags {
+			if r.Manifest == rec.Manifest {
+				e.tags = appendNew(e.tags, t)
+			}
+		}
+	}
+	return order, nil
+}
+
+// saveImage writes the blobs of one image not written yet and returns its
+// entries of index.json and manifest.json.
+func (s *Store) saveImage(ctx context.Context, tw *tar.Writer, e *saveEntry, written map[v1.Hash]bool) ([]v1.Descriptor, dockerManifestEntry, error) {
+	var de dockerManifestEntry
+	img, err := s.v1Image(e.rec)
+	if err != nil {
+		return nil, de, err
+	}
+	man, err := img.Manifest()
+	if err != nil {
+		return nil, de, err
+	}
+	mh, _ := v1.NewHash(e.rec.Manifest)
+	blobs := []v1.Hash{mh, man.Config.Digest}
+	de = dockerManifestEntry{Config: blobName(man.Config.Digest), RepoTags: []string{}}
+	for _, l := range man.Layers {
+		blobs = append(blobs, l.Digest)
+		de.Layers = append(de.Layers, blobName(l.Digest))
+	}
+	for _, b := range blobs {
+		if written[b] {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, de, err
+		}
+		if err := s.writeTarBlob(tw, b); err != nil {
+			return nil, de, fmt.Errorf("save %s: %w", shortID(e.rec.Config), err)
+		}
+		written[b] = true
+	}
+	fi, err := os.Stat(s.blobPath(mh))
+	if err != nil {
+		return nil, de, err
+	}
+	desc := v1.Descriptor{MediaType: types.MediaType(e.rec.MediaType), Digest: mh, Size: fi.Size()}
+	descs, repoTags := taggedDescriptors(desc, e.tags)
+	de.RepoTags = append(de.RepoTags, repoTags...)
+	return descs, de, nil
+}
+
+// taggedDescriptors gives an image's manifest descriptor once per tag,
+// annotated with the full name and the tag as containerd and OCI tools
+// read them (untagged: once, bare), and the tags as docker names them.
+func taggedDescriptors(desc v1.Descriptor, tags []string) (descs []v1.Descriptor, repoTags []string) {
+	if len(tags) == 0 {
+		descs = append(descs, desc)
+	}
+	for _, t := range tags {
+		ref, _ := ParseReference(t)
+		d := desc
+		d.Annotations = map[string]string{annotationImageName: t, annotationRefName: ref.Tag}
+		descs = append(descs, d)
+		repoTags = append(repoTags, ref.Familiar())
+	}
+	return descs, repoTags
 }
 
 func blobName(h v1.Hash) string { return path.Join("blobs", h.Algorithm, h.Hex) }

@@ -99,6 +99,9 @@ func cleanPath(name string) (string, error) {
 	return p, nil
 }
 
+// entry writes one tar entry beneath the layer root: its parents first,
+// then the entry by kind. Every path is cleaned and written through the
+// os.Root, so no entry reaches outside the root.
 func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	name, err := cleanPath(hdr.Name)
 	if err != nil {
@@ -111,119 +114,150 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 			return unsafeOr(err)
 		}
 	}
-	// Whiteouts.
 	if strings.HasPrefix(base, whiteoutPrefix) {
-		switch {
-		case base == whiteoutOpaque:
-			return u.setXattr(dir, opaqueXattr, []byte("y"))
-		case strings.HasPrefix(base, whiteoutMeta):
-			return nil // aufs bookkeeping (hardlink dirs), meaningless here
-		default:
-			target := path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))
-			if err := u.removeExisting(target, false); err != nil {
-				return err
-			}
-			return u.atParent(target, func(fd int, b string) error {
-				if err := unix.Mknodat(fd, b, unix.S_IFCHR, 0); err != nil {
-					return fmt.Errorf("create whiteout %s: %w", target, err)
-				}
-				return nil
-			})
-		}
+		return u.whiteout(dir, base)
 	}
 
 	mode := tarMode(hdr)
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		if err := u.removeExisting(name, true); err != nil {
-			return err
-		}
-		if name != "." {
-			if err := u.root.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-				return unsafeOr(err)
-			}
-		}
-		if err := u.root.Lchown(name, hdr.Uid, hdr.Gid); err != nil && !u.chownOK(err) {
-			return err
-		}
-		if err := u.root.Chmod(name, mode); err != nil {
-			return err
-		}
-		if err := u.xattrs(name, hdr); err != nil {
-			return err
-		}
-		u.dirs = append(u.dirs, dirTimes{name, accessTime(hdr), hdr.ModTime})
-		return nil
-
+		return u.directory(name, hdr, mode)
 	case tar.TypeReg: // the reader turns the old TypeRegA into TypeReg
 		if err := u.removeExisting(name, false); err != nil {
 			return err
 		}
 		return u.regular(name, hdr, mode, r)
-
 	case tar.TypeSymlink:
-		if err := u.removeExisting(name, false); err != nil {
-			return err
-		}
-		if err := u.root.Symlink(hdr.Linkname, name); err != nil {
-			return unsafeOr(err)
-		}
-		if err := u.root.Lchown(name, hdr.Uid, hdr.Gid); err != nil && !u.chownOK(err) {
-			return err
-		}
-		return u.atParent(name, func(fd int, b string) error {
-			return unix.UtimesNanoAt(fd, b, timespecs(hdr), unix.AT_SYMLINK_NOFOLLOW)
-		})
-
+		return u.symlink(name, hdr)
 	case tar.TypeLink:
-		target, err := cleanPath(hdr.Linkname)
-		if err != nil {
-			return fmt.Errorf("%w: hardlink target %q escapes the layer root", ErrUnsafeEntry, hdr.Linkname)
-		}
-		if _, err := u.root.Lstat(target); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("%w: hardlink target %q is not in the layer", ErrUnsafeEntry, hdr.Linkname)
-			}
-			return fmt.Errorf("%w: hardlink target %q: %v", ErrUnsafeEntry, hdr.Linkname, err)
-		}
-		if err := u.removeExisting(name, false); err != nil {
-			return err
-		}
-		if err := u.root.Link(target, name); err != nil {
-			return unsafeOr(err)
-		}
-		return nil
-
+		return u.hardlink(name, hdr)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		if err := u.removeExisting(name, false); err != nil {
-			return err
-		}
-		typ := uint32(unix.S_IFIFO)
-		switch hdr.Typeflag {
-		case tar.TypeChar:
-			typ = unix.S_IFCHR
-		case tar.TypeBlock:
-			typ = unix.S_IFBLK
-		}
-		dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
-		return u.atParent(name, func(fd int, b string) error {
-			if err := unix.Mknodat(fd, b, typ|uint32(hdr.Mode&0o7777), dev); err != nil {
-				return fmt.Errorf("mknod: %w", err)
-			}
-			if err := unix.Fchownat(fd, b, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil && !u.chownOK(err) {
-				return fmt.Errorf("chown: %w", err)
-			}
-			if err := unix.Fchmodat(fd, b, uint32(hdr.Mode&0o7777), 0); err != nil {
-				return fmt.Errorf("chmod: %w", err)
-			}
-			return unix.UtimesNanoAt(fd, b, timespecs(hdr), unix.AT_SYMLINK_NOFOLLOW)
-		})
-
+		return u.device(name, hdr)
 	case tar.TypeXGlobalHeader:
 		return nil
 	default:
 		return fmt.Errorf("unsupported tar entry type %q", hdr.Typeflag)
 	}
+}
+
+// whiteout applies the whiteout file base in dir: an opaque marker
+// becomes the opaque xattr of dir, aufs bookkeeping (.wh..wh.*, hardlink
+// dirs) is meaningless here and skipped, and a whiteout of a name becomes
+// a 0/0 character device in its place.
+func (u *unpacker) whiteout(dir, base string) error {
+	switch {
+	case base == whiteoutOpaque:
+		return u.setXattr(dir, opaqueXattr, []byte("y"))
+	case strings.HasPrefix(base, whiteoutMeta):
+		return nil
+	}
+	target := path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))
+	if err := u.removeExisting(target, false); err != nil {
+		return err
+	}
+	return u.atParent(target, func(fd int, b string) error {
+		if err := unix.Mknodat(fd, b, unix.S_IFCHR, 0); err != nil {
+			return fmt.Errorf("create whiteout %s: %w", target, err)
+		}
+		return nil
+	})
+}
+
+// directory makes a directory entry (keeping a directory there already)
+// with its owner, mode and xattrs; its times are set once the layer is
+// written.
+func (u *unpacker) directory(name string, hdr *tar.Header, mode os.FileMode) error {
+	if err := u.removeExisting(name, true); err != nil {
+		return err
+	}
+	if name != "." {
+		if err := u.root.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return unsafeOr(err)
+		}
+	}
+	if err := u.root.Lchown(name, hdr.Uid, hdr.Gid); err != nil && !u.chownOK(err) {
+		return err
+	}
+	if err := u.root.Chmod(name, mode); err != nil {
+		return err
+	}
+	if err := u.xattrs(name, hdr); err != nil {
+		return err
+	}
+	u.dirs = append(u.dirs, dirTimes{name, accessTime(hdr), hdr.ModTime})
+	return nil
+}
+
+// symlink makes a symlink entry with its owner and times; its target is
+// stored as it is and never followed here.
+func (u *unpacker) symlink(name string, hdr *tar.Header) error {
+	if err := u.removeExisting(name, false); err != nil {
+		return err
+	}
+	if err := u.root.Symlink(hdr.Linkname, name); err != nil {
+		return unsafeOr(err)
+	}
+	if err := u.root.Lchown(name, hdr.Uid, hdr.Gid); err != nil && !u.chownOK(err) {
+		return err
+	}
+	return u.atParent(name, func(fd int, b string) error {
+		return unix.UtimesNanoAt(fd, b, timespecs(hdr), unix.AT_SYMLINK_NOFOLLOW)
+	})
+}
+
+// hardlink links name to a file already written in this layer; a target
+// outside the layer root, or not in it, is refused.
+func (u *unpacker) hardlink(name string, hdr *tar.Header) error {
+	target, err := cleanPath(hdr.Linkname)
+	if err != nil {
+		return fmt.Errorf("%w: hardlink target %q escapes the layer root", ErrUnsafeEntry, hdr.Linkname)
+	}
+	if _, err := u.root.Lstat(target); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: hardlink target %q is not in the layer", ErrUnsafeEntry, hdr.Linkname)
+		}
+		return fmt.Errorf("%w: hardlink target %q: %v", ErrUnsafeEntry, hdr.Linkname, err)
+	}
+	if err := u.removeExisting(name, false); err != nil {
+		return err
+	}
+	if err := u.root.Link(target, name); err != nil {
+		return unsafeOr(err)
+	}
+	return nil
+}
+
+// device makes a character or block device or a fifo with its owner,
+// mode and times.
+func (u *unpacker) device(name string, hdr *tar.Header) error {
+	if err := u.removeExisting(name, false); err != nil {
+		return err
+	}
+	typ := nodeType(hdr.Typeflag)
+	dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
+	return u.atParent(name, func(fd int, b string) error {
+		if err := unix.Mknodat(fd, b, typ|uint32(hdr.Mode&0o7777), dev); err != nil {
+			return fmt.Errorf("mknod: %w", err)
+		}
+		if err := unix.Fchownat(fd, b, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil && !u.chownOK(err) {
+			return fmt.Errorf("chown: %w", err)
+		}
+		if err := unix.Fchmodat(fd, b, uint32(hdr.Mode&0o7777), 0); err != nil {
+			return fmt.Errorf("chmod: %w", err)
+		}
+		return unix.UtimesNanoAt(fd, b, timespecs(hdr), unix.AT_SYMLINK_NOFOLLOW)
+	})
+}
+
+// nodeType is the mknod file type of a device or fifo tar entry.
+func nodeType(typeflag byte) uint32 {
+	switch typeflag {
+	case tar.TypeChar:
+		return unix.S_IFCHR
+	case tar.TypeBlock:
+		return unix.S_IFBLK
+	}
+	return unix.S_IFIFO
 }
 
 func (u *unpacker) regular(name string, hdr *tar.Header, mode os.FileMode, r io.Reader) error {

@@ -225,3 +225,15 @@ func TestUnpackRefusesEscapes(t *testing.T) {
 		t.Fatal("/etc/passwd changed!")
 	}
 }
+
+func TestNodeType(t *testing.T) {
+	for flag, want := range map[byte]uint32{
+		tar.TypeChar:  unix.S_IFCHR,
+		tar.TypeBlock: unix.S_IFBLK,
+		tar.TypeFifo:  unix.S_IFIFO,
+	} {
+		if got := nodeType(flag); got != want {
+			t.Errorf("nodeType(%q) = %#o, want %#o", flag, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package ociruntime
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strconv"
@@ -81,33 +82,34 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 		return fail(err)
 	}
 	warn := func(w string) { warnings = append(warnings, fmt.Sprintf("service %q: %s", svc.Name, w)) }
+	opts := serviceOpts(svc, ic, c, sec, host, args, warn)
+	more, err := extraOpts(svc, sec, c)
+	if err != nil {
+		return fail(err)
+	}
+	s, err := NewSpec(append(opts, more...)...)
+	if err != nil {
+		return fail(err)
+	}
+	return s, warnings, nil
+}
+
+// serviceOpts are the spec options every container takes, from the
+// service's keys over the image config's, in the order they apply.
+func serviceOpts(svc *types.ServiceConfig, ic v1.Config, c Container, sec SecurityOpts, host *Host, args []string, warn func(string)) []SpecOpt {
 	hostNet := svc.NetworkMode == "host"
-	hostname := svc.Hostname
-	if hostname == "" {
-		hostname = ShortID(c.ID)
-		if hostNet {
-			if h, err := os.Hostname(); err == nil {
-				hostname = h
-			}
-		}
-	}
-	domain := svc.DomainName
-	if domain == "" {
-		domain = ic.Domainname
-	}
 	rootfs := c.Rootfs
 	if rootfs == "" {
 		rootfs = "rootfs"
 	}
-
-	opts := []SpecOpt{
+	return []SpecOpt{
 		WithRoot(rootfs, svc.ReadOnly),
 		WithSystemPaths(host, sec.SystemPathsUnconfined),
 		WithAppArmor(host, sec.AppArmor, svc.Privileged, warn),
 		WithArgs(args...),
 		WithEnv(ic.Env, svc.Environment, c.LookupEnv),
-		WithHostname(hostname),
-		WithDomainname(domain),
+		WithHostname(hostnameOf(svc, c.ID, hostNet)),
+		WithDomainname(cmp.Or(svc.DomainName, ic.Domainname)),
 		WithWorkingDir(svc.WorkingDir, ic.WorkingDir),
 		WithUser(c.Rootfs, userOf(svc, ic), svc.GroupAdd),
 		WithTerminal(svc.Tty),
@@ -128,25 +130,71 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 		WithDevices(svc.Devices, warn),
 		WithResources(ServiceResources(svc)),
 	}
+}
+
+// hostnameOf is the container's hostname: the service's, else the host's
+// with network_mode: host, else the short container ID (as Docker's).
+func hostnameOf(svc *types.ServiceConfig, id string, hostNet bool) string {
+	if svc.Hostname != "" {
+		return svc.Hostname
+	}
+	if hostNet {
+		if h, err := os.Hostname(); err == nil {
+			return h
+		}
+	}
+	return ShortID(id)
+}
+
+// extraOpts are the spec options that depend on what the service asks
+// for, applied after serviceOpts: stdin, uts: host, seccomp, writable
+// cgroups, the /etc files and mounts, the init and CDI devices (last).
+func extraOpts(svc *types.ServiceConfig, sec SecurityOpts, c Container) ([]SpecOpt, error) {
+	var opts []SpecOpt
 	if svc.StdinOpen {
 		opts = append(opts, WithAnnotation(AnnotationStdinOpen, strconv.FormatBool(true)))
 	}
 	if svc.Uts == "host" {
 		opts = append(opts, func(s *specs.Spec) error { s.Hostname, s.Domainname = "", ""; return nil })
 	}
-	switch {
-	case svc.Privileged:
-		opts = append(opts, WithPrivileged())
-	case sec.Seccomp == "unconfined":
-		opts = append(opts, WithoutSeccomp())
-	case sec.Seccomp != "":
-		opts = append(opts, WithSeccompProfile(sec.Seccomp))
-	default:
-		opts = append(opts, WithDefaultSeccomp())
-	}
+	opts = append(opts, seccompOpt(svc.Privileged, sec.Seccomp))
 	if sec.WritableCgroups != nil {
 		opts = append(opts, WithWritableCgroups(*sec.WritableCgroups))
 	}
+	opts = append(opts, WithMounts(append(etcMounts(c), c.Mounts...)))
+	if svc.Init != nil && *svc.Init {
+		if c.InitBinary == "" {
+			return nil, fmt.Errorf("init: true, but no init binary was given")
+		}
+		opts = append(opts, WithInit(c.InitBinary, c.InitArgs...))
+		if c.InitInterp != "" {
+			opts = append(opts, WithInitInterpreter(c.InitInterp, c.InitLibs))
+		}
+	}
+	if len(c.CDIDevices) > 0 {
+		opts = append(opts, WithCDIDevices(c.CDI, c.CDIDevices...))
+	}
+	return opts, nil
+}
+
+// seccompOpt is the container's seccomp: none when privileged or
+// seccomp=unconfined, the profile security_opt names, else Docker's
+// default.
+func seccompOpt(privileged bool, profile string) SpecOpt {
+	switch {
+	case privileged:
+		return WithPrivileged()
+	case profile == "unconfined":
+		return WithoutSeccomp()
+	case profile != "":
+		return WithSeccompProfile(profile)
+	}
+	return WithDefaultSeccomp()
+}
+
+// etcMounts bind the /etc/hosts, /etc/resolv.conf and /etc/hostname files the
+// caller made, in that order.
+func etcMounts(c Container) []specs.Mount {
 	var mounts []specs.Mount
 	if c.HostsFile != "" {
 		mounts = append(mounts, BindMount(c.HostsFile, "/etc/hosts", false))
@@ -157,24 +205,7 @@ func Generate(img *v1.ConfigFile, svc *types.ServiceConfig, c Container) (*specs
 	if c.HostnameFile != "" {
 		mounts = append(mounts, BindMount(c.HostnameFile, "/etc/hostname", false))
 	}
-	opts = append(opts, WithMounts(append(mounts, c.Mounts...)))
-	if svc.Init != nil && *svc.Init {
-		if c.InitBinary == "" {
-			return fail(fmt.Errorf("init: true, but no init binary was given"))
-		}
-		opts = append(opts, WithInit(c.InitBinary, c.InitArgs...))
-		if c.InitInterp != "" {
-			opts = append(opts, WithInitInterpreter(c.InitInterp, c.InitLibs))
-		}
-	}
-	if len(c.CDIDevices) > 0 {
-		opts = append(opts, WithCDIDevices(c.CDI, c.CDIDevices...))
-	}
-	s, err := NewSpec(opts...)
-	if err != nil {
-		return fail(err)
-	}
-	return s, warnings, nil
+	return mounts
 }
 
 func userOf(svc *types.ServiceConfig, ic v1.Config) string {

@@ -270,71 +270,11 @@ func WithResources(r Resources) SpecOpt {
 			}
 			res.Pids = &specs.LinuxPids{Limit: &l}
 		}
-		mem := func() *specs.LinuxMemory {
-			if res.Memory == nil {
-				res.Memory = &specs.LinuxMemory{}
-			}
-			return res.Memory
+		if err := applyMemory(res, r, swapAccounting); err != nil {
+			return err
 		}
-		if r.Memory < 0 || r.MemoryReserve < 0 {
-			return fmt.Errorf("mem_limit/mem_reservation: negative size")
-		}
-		if r.Memory > 0 {
-			m := r.Memory
-			mem().Limit = &m
-			swap := r.MemorySwap
-			if swap == 0 && swapAccounting() {
-				swap = 2 * m
-			}
-			if swap != 0 {
-				if swap > 0 && swap < m {
-					return fmt.Errorf("memswap_limit (%d) must be at least mem_limit (%d)", swap, m)
-				}
-				mem().Swap = &swap
-			}
-		} else if r.MemorySwap > 0 {
-			return fmt.Errorf("memswap_limit needs mem_limit")
-		}
-		if r.MemoryReserve > 0 {
-			v := r.MemoryReserve
-			mem().Reservation = &v
-		}
-		if r.MemSwappiness > 0 && r.MemSwappiness <= 100 {
-			v := uint64(r.MemSwappiness)
-			mem().Swappiness = &v
-		}
-		if r.OomKillDisable {
-			t := true
-			mem().DisableOOMKiller = &t
-		}
-		cpu := func() *specs.LinuxCPU {
-			if res.CPU == nil {
-				res.CPU = &specs.LinuxCPU{}
-			}
-			return res.CPU
-		}
-		if r.CPUs < 0 {
-			return fmt.Errorf("cpus: negative value %g", r.CPUs)
-		}
-		if r.CPUs > 0 {
-			period := uint64(100000)
-			quota := int64(r.CPUs * float64(period))
-			cpu().Period, cpu().Quota = &period, &quota
-		}
-		if r.CPUPeriod > 0 {
-			v := uint64(r.CPUPeriod)
-			cpu().Period = &v
-		}
-		if r.CPUQuota > 0 {
-			v := r.CPUQuota
-			cpu().Quota = &v
-		}
-		if r.CPUShares > 0 {
-			v := uint64(r.CPUShares)
-			cpu().Shares = &v
-		}
-		if r.CPUSet != "" {
-			cpu().Cpus = r.CPUSet
+		if err := applyCPU(res, r); err != nil {
+			return err
 		}
 		if r.OomScoreAdj != 0 {
 			v := int(r.OomScoreAdj)
@@ -342,4 +282,83 @@ func WithResources(r Resources) SpecOpt {
 		}
 		return nil
 	}
+}
+
+// applyMemory sets the memory limits of r that are set; hostSwap says
+// whether the host accounts swap (asked only for a limit without
+// memswap_limit).
+func applyMemory(res *specs.LinuxResources, r Resources, hostSwap func() bool) error {
+	mem := func() *specs.LinuxMemory {
+		if res.Memory == nil {
+			res.Memory = &specs.LinuxMemory{}
+		}
+		return res.Memory
+	}
+	if r.Memory < 0 || r.MemoryReserve < 0 {
+		return fmt.Errorf("mem_limit/mem_reservation: negative size")
+	}
+	if r.Memory > 0 {
+		m := r.Memory
+		mem().Limit = &m
+		swap := r.MemorySwap
+		if swap == 0 && hostSwap() {
+			swap = 2 * m
+		}
+		if swap != 0 {
+			if swap > 0 && swap < m {
+				return fmt.Errorf("memswap_limit (%d) must be at least mem_limit (%d)", swap, m)
+			}
+			mem().Swap = &swap
+		}
+	} else if r.MemorySwap > 0 {
+		return fmt.Errorf("memswap_limit needs mem_limit")
+	}
+	if r.MemoryReserve > 0 {
+		v := r.MemoryReserve
+		mem().Reservation = &v
+	}
+	if r.MemSwappiness > 0 && r.MemSwappiness <= 100 {
+		v := uint64(r.MemSwappiness)
+		mem().Swappiness = &v
+	}
+	if r.OomKillDisable {
+		t := true
+		mem().DisableOOMKiller = &t
+	}
+	return nil
+}
+
+// applyCPU sets the CPU limits of r that are set: cpus as a quota of a
+// 100ms period, which cpu_period and cpu_quota override.
+func applyCPU(res *specs.LinuxResources, r Resources) error {
+	cpu := func() *specs.LinuxCPU {
+		if res.CPU == nil {
+			res.CPU = &specs.LinuxCPU{}
+		}
+		return res.CPU
+	}
+	if r.CPUs < 0 {
+		return fmt.Errorf("cpus: negative value %g", r.CPUs)
+	}
+	if r.CPUs > 0 {
+		period := uint64(100000)
+		quota := int64(r.CPUs * float64(period))
+		cpu().Period, cpu().Quota = &period, &quota
+	}
+	if r.CPUPeriod > 0 {
+		v := uint64(r.CPUPeriod)
+		cpu().Period = &v
+	}
+	if r.CPUQuota > 0 {
+		v := r.CPUQuota
+		cpu().Quota = &v
+	}
+	if r.CPUShares > 0 {
+		v := uint64(r.CPUShares)
+		cpu().Shares = &v
+	}
+	if r.CPUSet != "" {
+		cpu().Cpus = r.CPUSet
+	}
+	return nil
 }

@@ -258,19 +258,11 @@ func (s *Server) probe(ctx context.Context, id string, rt ociruntime.Runtime, ba
 	}
 	proc := ociruntime.ExecProcess(base, args, nil, "", false)
 
-	// A pipe, not a buffer: a process the probe leaves behind that holds
-	// stdout must not keep the runtime's Wait from returning.
-	r, w, err := os.Pipe()
+	po, err := captureProbeOutput()
 	if err != nil {
 		return fail(err)
 	}
-	out := &capped{max: healthOutputMax}
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		io.Copy(out, r)
-	}()
-	defer r.Close()
+	defer po.r.Close()
 
 	pidFile := filepath.Join(s.store.Dir(id), "health-probe.pid")
 	os.Remove(pidFile)
@@ -284,41 +276,79 @@ func (s *Server) probe(ctx context.Context, id string, rt ociruntime.Runtime, ba
 	execCtx, cancelExec := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelExec()
 	stopCut := context.AfterFunc(tctx, cancelExec)
-	ex, err := rt.Exec(execCtx, id, proc, ociruntime.ExecOpts{Stdout: w, Stderr: w, PidFile: pidFile})
+	ex, err := rt.Exec(execCtx, id, proc, ociruntime.ExecOpts{Stdout: po.w, Stderr: po.w, PidFile: pidFile})
 	stopCut()
-	w.Close()
+	po.w.Close()
 	if err != nil {
 		if tctx.Err() != nil {
 			return probeCut(ctx, res, hc)
 		}
 		return fail(fmt.Errorf("healthcheck exec: %w", err))
 	}
-	type exit struct {
-		code int
-		err  error
-	}
-	exited := make(chan exit, 1)
+	exited := make(chan probeExit, 1)
 	go func() {
 		code, err := ex.Wait()
-		exited <- exit{code, err}
+		exited <- probeExit{code, err}
 	}()
 	select {
 	case e := <-exited:
 		select {
-		case <-drained:
+		case <-po.drained:
 		case <-time.After(probeDrain):
 		}
-		res.End, res.ExitCode = time.Now(), e.code
-		res.Output = out.String()
-		if e.err != nil {
-			res.ExitCode = -1
-			res.Output = e.err.Error()
-		}
-		return res
+		return probeDone(res, e, po.out.String())
 	case <-tctx.Done():
 	}
-	// Timed out or stopped: kill the probe's process in the container,
-	// give the runtime a moment to see it go, then kill the runtime.
+	killProbe(pidFile, exited, cancelExec)
+	return probeCut(ctx, res, hc)
+}
+
+// probeOutput captures a probe's output through a pipe, not a buffer: a
+// process the probe leaves behind that holds stdout must not keep the
+// runtime's Wait from returning.
+type probeOutput struct {
+	r, w    *os.File
+	out     *capped
+	drained chan struct{} // closed once r is at its end
+}
+
+// captureProbeOutput makes the pipe and copies what comes out of it into
+// a buffer of at most healthOutputMax bytes.
+func captureProbeOutput() (*probeOutput, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	po := &probeOutput{r: r, w: w, out: &capped{max: healthOutputMax}, drained: make(chan struct{})}
+	go func() {
+		defer close(po.drained)
+		io.Copy(po.out, r)
+	}()
+	return po, nil
+}
+
+// probeExit is how a probe's exec ended.
+type probeExit struct {
+	code int
+	err  error
+}
+
+// probeDone is the result of a probe that ran to its end: its exit code
+// and output, or -1 and the error when its exit could not be waited for.
+func probeDone(res state.HealthResult, e probeExit, output string) state.HealthResult {
+	res.End, res.ExitCode = time.Now(), e.code
+	res.Output = output
+	if e.err != nil {
+		res.ExitCode = -1
+		res.Output = e.err.Error()
+	}
+	return res
+}
+
+// killProbe ends a probe that timed out or was stopped: it kills the
+// probe's process in the container, gives the runtime a moment to see it
+// go, then kills the runtime (cancelExec).
+func killProbe(pidFile string, exited <-chan probeExit, cancelExec func()) {
 	if pid, err := readPid(pidFile); err == nil {
 		unix.Kill(pid, unix.SIGKILL)
 	} else {
@@ -333,7 +363,6 @@ func (s *Server) probe(ctx context.Context, id string, rt ociruntime.Runtime, ba
 		case <-time.After(probeKillGrace):
 		}
 	}
-	return probeCut(ctx, res, hc)
 }
 
 // probeCut is the result of a probe that was cut short.

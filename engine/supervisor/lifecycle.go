@@ -64,120 +64,36 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	}
 	var opts ociruntime.CreateOpts
 	opts.PidFile = filepath.Join(s.store.Dir(m.id), "init.pid")
-	var closeAfter []*os.File
-	var readers []struct {
-		stream string
-		f      *os.File
-	}
-	var consoleLn interface{ Close() error }
-	consoleCh := make(chan *os.File, 1)
+	var sio *stdio
 	if rec.Tty {
-		path, ln, err := s.consoleSocket(m.id)
-		if err != nil {
-			return err
-		}
-		consoleLn = ln
-		defer os.Remove(path)
-		defer ln.Close()
-		opts.ConsoleSocket = path
-		go func() {
-			f, err := receiveConsole(ln)
-			if err != nil {
-				s.cfg.Logf("container %s: %v", rec.Name, err)
-			}
-			consoleCh <- f
-		}()
+		sio, err = s.ttyStdio(m, &opts)
 	} else {
-		// FIFOs, not pipes: they outlive a killed supervisor (fifo.go).
-		outR, outW, err := makeFIFO(s.fifoPath(m.id, "stdout"))
-		if err != nil {
-			return err
-		}
-		errR, errW, err := makeFIFO(s.fifoPath(m.id, "stderr"))
-		if err != nil {
-			outR.Close()
-			outW.Close()
-			return err
-		}
-		opts.Stdout, opts.Stderr = outW, errW
-		closeAfter = append(closeAfter, outW, errW)
-		readers = append(readers, struct {
-			stream string
-			f      *os.File
-		}{"stdout", outR}, struct {
-			stream string
-			f      *os.File
-		}{"stderr", errR})
-		if rec.StdinOpen {
-			inR, inW, err := os.Pipe()
-			if err != nil {
-				return err
-			}
-			opts.Stdin = inR
-			closeAfter = append(closeAfter, inR)
-			if m.stdin != nil {
-				m.stdin.Close()
-			}
-			m.stdin = inW
-		}
+		sio, err = s.pipeStdio(m, &opts)
 	}
-	closeAll := func(fs []*os.File) {
-		for _, f := range fs {
-			f.Close()
-		}
+	if err != nil {
+		return err
 	}
+	defer sio.release()
 
 	// The resolver listens in the netns before the process starts: a
 	// container that looks a name up at once must not be refused.
 	s.serveDNS(m)
-	create := m.rt.Create
-	cs, oneCall := m.rt.(ociruntime.CreateStarter)
-	if oneCall {
-		create = cs.CreateStarted
-	}
-	pid, err := create(ctx, m.id, rec.Bundle, opts)
+	pid, oneCall, err := createInit(ctx, m.rt, m.id, rec.Bundle, opts)
+	closeFiles(sio.closeAfter)
 	if err != nil {
-		// A run interrupted between create and start (a killed
-		// supervisor) leaves the runtime's record: clear it, try again.
-		// Every other exit path deletes it already, which saves a runtime
-		// call per start.
-		if derr := m.rt.Delete(ctx, m.id, true); derr == nil {
-			pid, err = create(ctx, m.id, rec.Bundle, opts)
-		}
-	}
-	closeAll(closeAfter)
-	if err != nil {
-		for _, r := range readers {
+		for _, r := range sio.readers {
 			r.f.Close()
 		}
 		s.unpublishDNS(m)
 		return fmt.Errorf("create container %s: %w", rec.Name, err)
 	}
 	if rec.Tty {
-		select {
-		case f := <-consoleCh:
-			if f != nil {
-				readers = append(readers, struct {
-					stream string
-					f      *os.File
-				}{"stdout", f})
-			}
-		case <-time.After(10 * time.Second):
-			consoleLn.Close()
-		}
+		sio.awaitConsole(10 * time.Second)
 	}
 
-	exited := make(chan struct{})
-	s.mu.Lock()
-	m.pid = pid
-	m.exited = exited
-	s.byPid[pid] = m
-	if s.idle != nil {
-		s.idle.Stop()
-	}
-	s.mu.Unlock()
-	for _, r := range readers {
-		s.startCopier(m, logw, r.stream, r.f)
+	s.register(m, pid)
+	for _, r := range sio.readers {
+		s.startCopier(m, logw, r.name, r.f)
 	}
 
 	if !oneCall {
@@ -188,7 +104,154 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 			return fmt.Errorf("start container %s: %w", rec.Name, err)
 		}
 	}
+	s.markRunning(m, pid)
+	s.emit(events.ActionStart, m)
+	s.startHealth(m) // health.go
+	// The init may have exited before it was registered.
+	s.reap()
+	return nil
+}
+
+// stream is one output of a container's init that a copier drains into
+// its log.
+type stream struct {
+	name string // "stdout" or "stderr"
+	f    *os.File
+}
+
+// stdio is this process's side of one create's standard streams.
+type stdio struct {
+	// closeAfter are the container's ends, closed once create returns.
+	closeAfter []*os.File
+	// readers are drained into the log once the init is registered.
+	readers []stream
+	// console and consoleCh are the console socket of a tty container
+	// and the pty master received on it (nil on failure).
+	console   interface{ Close() error }
+	consoleCh chan *os.File
+	// release undoes what outlives the create (the console socket).
+	release func()
+}
+
+// ttyStdio listens on a console socket for the pty master the runtime
+// sends for a tty container, and receives it in the background.
+func (s *Server) ttyStdio(m *managed, opts *ociruntime.CreateOpts) (*stdio, error) {
+	path, ln, err := s.consoleSocket(m.id)
+	if err != nil {
+		return nil, err
+	}
+	sio := &stdio{
+		console:   ln,
+		consoleCh: make(chan *os.File, 1),
+		release: func() {
+			ln.Close()
+			os.Remove(path)
+		},
+	}
+	opts.ConsoleSocket = path
+	name := m.rec.Name
+	go func() {
+		f, err := receiveConsole(ln)
+		if err != nil {
+			s.cfg.Logf("container %s: %v", name, err)
+		}
+		sio.consoleCh <- f
+	}()
+	return sio, nil
+}
+
+// pipeStdio makes the FIFOs of stdout and stderr and, for a container
+// with stdin open, the pipe of its stdin, whose write end m keeps.
+// FIFOs, not pipes: they outlive a killed supervisor (fifo.go).
+func (s *Server) pipeStdio(m *managed, opts *ociruntime.CreateOpts) (*stdio, error) {
+	outR, outW, err := makeFIFO(s.fifoPath(m.id, "stdout"))
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := makeFIFO(s.fifoPath(m.id, "stderr"))
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	opts.Stdout, opts.Stderr = outW, errW
+	sio := &stdio{
+		closeAfter: []*os.File{outW, errW},
+		readers:    []stream{{"stdout", outR}, {"stderr", errR}},
+		release:    func() {},
+	}
+	if m.rec.StdinOpen {
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		opts.Stdin = inR
+		sio.closeAfter = append(sio.closeAfter, inR)
+		if m.stdin != nil {
+			m.stdin.Close()
+		}
+		m.stdin = inW
+	}
+	return sio, nil
+}
+
+// awaitConsole adds the pty master of a tty container to the readers once
+// the runtime has sent it, or gives up on it after wait.
+func (sio *stdio) awaitConsole(wait time.Duration) {
+	select {
+	case f := <-sio.consoleCh:
+		if f != nil {
+			sio.readers = append(sio.readers, stream{"stdout", f})
+		}
+	case <-time.After(wait):
+		sio.console.Close()
+	}
+}
+
+func closeFiles(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+// createInit creates the container's init through rt, started already
+// when rt can do both in one call (oneCall). A run interrupted between
+// create and start (a killed supervisor) leaves the runtime's record: on
+// failure it is cleared and the create tried once more. Every other exit
+// path deletes it already, which saves a runtime call per start.
+func createInit(ctx context.Context, rt ociruntime.Runtime, id, bundle string, opts ociruntime.CreateOpts) (pid int, oneCall bool, err error) {
+	create := rt.Create
+	cs, oneCall := rt.(ociruntime.CreateStarter)
+	if oneCall {
+		create = cs.CreateStarted
+	}
+	pid, err = create(ctx, id, bundle, opts)
+	if err != nil {
+		if derr := rt.Delete(ctx, id, true); derr == nil {
+			pid, err = create(ctx, id, bundle, opts)
+		}
+	}
+	return pid, oneCall, err
+}
+
+// register makes pid the container's running init, whose exit reap
+// collects, and stops the idle timer.
+func (s *Server) register(m *managed, pid int) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.pid = pid
+	m.exited = make(chan struct{})
+	s.byPid[pid] = m
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+}
+
+// markRunning records the container as running with init pid, unless
+// that init has been reaped already.
+func (s *Server) markRunning(m *managed, pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := time.Now().UTC()
 	m.started = now
 	if m.pid == pid { // not already reaped
@@ -198,12 +261,6 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 		m.st.Error = ""
 		s.putState(m)
 	}
-	s.mu.Unlock()
-	s.emit(events.ActionStart, m)
-	s.startHealth(m) // health.go
-	// The init may have exited before it was registered.
-	s.reap()
-	return nil
 }
 
 // reap collects the exit of every container init that has ended.
@@ -357,18 +414,9 @@ func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, time
 	if pid == 0 {
 		return nil
 	}
-	if signal == "" {
-		signal = m.rec.StopSignal
-	}
-	sig, err := ParseSignal(signal)
+	sig, timeout, err := stopSettings(m.rec, signal, timeout)
 	if err != nil {
 		return err
-	}
-	if timeout < 0 {
-		timeout = m.rec.StopTimeout
-		if timeout <= 0 {
-			timeout = 10 * time.Second
-		}
 	}
 	if m.st.Status == state.StatusPaused {
 		m.rt.Resume(ctx, m.id)
@@ -378,25 +426,60 @@ func (s *Server) stopLocked(ctx context.Context, m *managed, signal string, time
 	// without --all does, without a runtime process per signal); killing
 	// the init of a pid namespace ends everything in it.
 	if timeout > 0 {
-		s.emit(events.ActionKill, m, events.AttrSignal, strconv.Itoa(int(sig)))
-		if err := syscall.Kill(pid, sig); err != nil {
-			s.cfg.Logf("container %s: kill %v: %v", m.rec.Name, sig, err)
-		}
-		select {
-		case <-exited:
-			return nil
-		case <-time.After(timeout):
-		case <-ctx.Done():
-			return ctx.Err()
+		if done, err := s.signalAndWait(ctx, m, pid, sig, timeout, exited); done {
+			return err
 		}
 	}
+	return s.killAndWait(ctx, m, pid, exited)
+}
+
+// stopSettings resolves the signal and grace period of a stop: the ones
+// asked for, else the container's stop_signal and stop_grace_period, else
+// SIGTERM (ParseSignal of "") and 10 seconds. A negative timeout means
+// none was asked for; zero means kill at once.
+func stopSettings(rec *state.Container, signal string, timeout time.Duration) (syscall.Signal, time.Duration, error) {
+	if signal == "" {
+		signal = rec.StopSignal
+	}
+	sig, err := ParseSignal(signal)
+	if err != nil {
+		return 0, 0, err
+	}
+	if timeout < 0 {
+		timeout = rec.StopTimeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+	}
+	return sig, timeout, nil
+}
+
+// signalAndWait sends sig to the init and waits up to timeout for it to
+// exit. done says the stop is over, with err the result.
+func (s *Server) signalAndWait(ctx context.Context, m *managed, pid int, sig syscall.Signal, timeout time.Duration, exited <-chan struct{}) (done bool, err error) {
+	s.emit(events.ActionKill, m, events.AttrSignal, strconv.Itoa(int(sig)))
+	if err := syscall.Kill(pid, sig); err != nil {
+		s.cfg.Logf("container %s: kill %v: %v", m.rec.Name, sig, err)
+	}
+	select {
+	case <-exited:
+		return true, nil
+	case <-time.After(timeout):
+		return false, nil
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+}
+
+// killAndWait kills the init and waits for its exit; after a second it
+// kills everything in the container's cgroup too: a container sharing
+// the host's pid namespace outlives its init's death.
+func (s *Server) killAndWait(ctx context.Context, m *managed, pid int, exited <-chan struct{}) error {
 	syscall.Kill(pid, syscall.SIGKILL)
 	select {
 	case <-exited:
 		return nil
 	case <-time.After(time.Second):
-		// A container sharing the host's pid namespace outlives its init's
-		// death: kill everything in its cgroup.
 		if err := m.rt.Kill(ctx, m.id, syscall.SIGKILL, true); err != nil && !errors.Is(err, ociruntime.ErrNotFound) {
 			s.cfg.Logf("container %s: kill --all: %v", m.rec.Name, err)
 		}

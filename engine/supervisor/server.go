@@ -95,25 +95,8 @@ type managed struct {
 // Run serves until the project has had no running container for
 // IdleExit, or ctx is done.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.IdleExit == 0 {
-		cfg.IdleExit = time.Second
-	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
-	s := &Server{
-		cfg:        cfg,
-		paths:      PathsFor(cfg.RunDir, cfg.Project),
-		store:      state.NewStore(layout.Layout{Root: cfg.Root}.Containers()),
-		containers: map[string]*managed{},
-		byPid:      map[int]*managed{},
-		events:     events.New(layout.Layout{Root: cfg.Root}.Events()),
-	}
-	s.onHealth = func(m *managed, status string) {
-		if status != HealthStarting {
-			s.emit(events.ActionHealthStatus, m, events.AttrHealthStatus, status)
-		}
-	}
+	s := newServer(cfg)
+	cfg = s.cfg
 	if err := privateDir(s.paths.Dir); err != nil {
 		return err
 	}
@@ -135,39 +118,86 @@ func Run(ctx context.Context, cfg Config) error {
 
 	s.adoptLeftovers(ctx)
 
-	os.Remove(s.paths.Socket)
-	ln, err := net.Listen("unix", s.paths.Socket)
+	ln, unlisten, err := s.listen()
 	if err != nil {
 		return err
 	}
-	s.ln = ln
-	defer os.Remove(s.paths.Socket)
-	// The directory is 0700 already; the socket's own mode must not depend
-	// on the umask either.
-	if err := os.Chmod(s.paths.Socket, 0o600); err != nil {
-		return err
-	}
-	if err := fsutil.WriteFile(s.paths.Pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return err
-	}
-	defer os.Remove(s.paths.Pid)
+	defer unlisten()
 	cfg.Logf("supervisor for project %s serving on %s", cfg.Project, s.paths.Socket)
 
-	go func() {
-		for {
-			select {
-			case <-sigchld:
-				s.reap()
-			case <-ctx.Done():
-				ln.Close()
-				return
-			}
-		}
-	}()
+	go s.reapOnSIGCHLD(ctx, sigchld, ln)
 	s.mu.Lock()
 	s.armIdleLocked()
 	s.mu.Unlock()
+	return s.accept(ctx, ln)
+}
 
+// newServer makes the server of cfg's project, with cfg's defaults
+// filled in: an idle exit after a second, logs dropped.
+func newServer(cfg Config) *Server {
+	if cfg.IdleExit == 0 {
+		cfg.IdleExit = time.Second
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := &Server{
+		cfg:        cfg,
+		paths:      PathsFor(cfg.RunDir, cfg.Project),
+		store:      state.NewStore(layout.Layout{Root: cfg.Root}.Containers()),
+		containers: map[string]*managed{},
+		byPid:      map[int]*managed{},
+		events:     events.New(layout.Layout{Root: cfg.Root}.Events()),
+	}
+	s.onHealth = func(m *managed, status string) {
+		if status != HealthStarting {
+			s.emit(events.ActionHealthStatus, m, events.AttrHealthStatus, status)
+		}
+	}
+	return s
+}
+
+// listen serves the project's socket (mode 0600 whatever the umask; the
+// directory is 0700 already) and writes the pid file; unlisten removes
+// both.
+func (s *Server) listen() (ln net.Listener, unlisten func(), err error) {
+	os.Remove(s.paths.Socket)
+	ln, err = net.Listen("unix", s.paths.Socket)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.ln = ln
+	if err := os.Chmod(s.paths.Socket, 0o600); err != nil {
+		os.Remove(s.paths.Socket)
+		return nil, nil, err
+	}
+	if err := fsutil.WriteFile(s.paths.Pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		os.Remove(s.paths.Socket)
+		return nil, nil, err
+	}
+	return ln, func() {
+		os.Remove(s.paths.Pid)
+		os.Remove(s.paths.Socket)
+	}, nil
+}
+
+// reapOnSIGCHLD reaps on every SIGCHLD until ctx is done, then closes ln
+// to end accept.
+func (s *Server) reapOnSIGCHLD(ctx context.Context, sigchld <-chan os.Signal, ln net.Listener) {
+	for {
+		select {
+		case <-sigchld:
+			s.reap()
+		case <-ctx.Done():
+			ln.Close()
+			return
+		}
+	}
+}
+
+// accept serves each authorized connection on ln until ln is closed; an
+// open connection holds off the idle exit.
+func (s *Server) accept(ctx context.Context, ln net.Listener) error {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -177,7 +207,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		if err := authorize(conn); err != nil {
-			cfg.Logf("supervisor socket: %v", err)
+			s.cfg.Logf("supervisor socket: %v", err)
 			conn.Close()
 			continue
 		}

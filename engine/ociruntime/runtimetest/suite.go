@@ -133,7 +133,16 @@ func testLifecycle(t *testing.T, rt ociruntime.Runtime) {
 	if !slices.Contains(pids, pid) {
 		t.Errorf("ps %v does not list the init pid %d", pids, pid)
 	}
+	checkExecs(t, rt, id)
+	checkPauseResume(t, rt, id)
+	checkKillDelete(t, rt, id, &pid)
+}
 
+// checkExecs runs execs in the running container id: attached ones with
+// their output and exit codes, and a detached one, whose exit the test,
+// as subreaper, reaps.
+func checkExecs(t *testing.T, rt ociruntime.Runtime, id string) {
+	t.Helper()
 	var buf bytes.Buffer
 	code := execIn(t, rt, id, []string{"echo", "from-exec"}, &buf)
 	if code != 0 || strings.TrimSpace(buf.String()) != "from-exec" {
@@ -142,9 +151,7 @@ func testLifecycle(t *testing.T, rt ociruntime.Runtime) {
 	if code := execIn(t, rt, id, []string{"sh", "-c", "exit 3"}, io.Discard); code != 3 {
 		t.Errorf("exec exit 3: code %d", code)
 	}
-
-	// A detached exec comes back to the subreaper, which reaps it.
-	e, err := rt.Exec(ctx, id, ociruntime.ExecProcess(&specs.Process{Env: []string{"PATH=" + ociruntime.DefaultPath}},
+	e, err := rt.Exec(t.Context(), id, ociruntime.ExecProcess(&specs.Process{Env: []string{"PATH=" + ociruntime.DefaultPath}},
 		[]string{"sh", "-c", "exit 4"}, nil, "", false), ociruntime.ExecOpts{Detach: true})
 	if err != nil {
 		t.Fatalf("detached exec: %v", err)
@@ -152,27 +159,37 @@ func testLifecycle(t *testing.T, rt ociruntime.Runtime) {
 	if code, err := Wait(e.Pid, 10*time.Second); err != nil || code != 4 {
 		t.Errorf("detached exec: wait4 %d: code %d, %v; want 4", e.Pid, code, err)
 	}
+}
 
-	if err := rt.Pause(ctx, id); err != nil {
+// checkPauseResume pauses the running container id and resumes it.
+func checkPauseResume(t *testing.T, rt ociruntime.Runtime, id string) {
+	t.Helper()
+	if err := rt.Pause(t.Context(), id); err != nil {
 		t.Fatalf("pause: %v", err)
 	}
 	wantStatus(t, rt, id, ociruntime.StatusPaused)
-	if err := rt.Resume(ctx, id); err != nil {
+	if err := rt.Resume(t.Context(), id); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
 	wantStatus(t, rt, id, ociruntime.StatusRunning)
+}
 
+// checkKillDelete kills the running container id, reaps its init *pid
+// (then 0, so the cleanup does not kill it again), and deletes it, twice.
+func checkKillDelete(t *testing.T, rt ociruntime.Runtime, id string, pid *int) {
+	t.Helper()
+	ctx := t.Context()
 	if err := rt.Kill(ctx, id, syscall.SIGKILL, false); err != nil {
 		t.Fatalf("kill: %v", err)
 	}
-	code, err = Wait(pid, 10*time.Second)
+	code, err := Wait(*pid, 10*time.Second)
 	if err != nil {
-		t.Fatalf("wait4 %d: %v", pid, err)
+		t.Fatalf("wait4 %d: %v", *pid, err)
 	}
 	if code != 137 {
 		t.Errorf("exit code %d, want 137 (SIGKILL)", code)
 	}
-	pid = 0
+	*pid = 0
 	wantStatus(t, rt, id, ociruntime.StatusStopped)
 	if err := rt.Delete(ctx, id, false); err != nil {
 		t.Fatalf("delete: %v", err)
