@@ -254,12 +254,7 @@ func (t *translator) resources(name string, s types.ServiceConfig) corev1.Resour
 // pids has no per-container equivalent.
 func (t *translator) resourceLimits(name string, l *types.Resource, rr *corev1.ResourceRequirements) {
 	k := svcKey(name, "deploy", "resources", "limits")
-	if l.NanoCPUs > 0 {
-		setResource(&rr.Limits, corev1.ResourceCPU, cpuQuantity(float64(l.NanoCPUs)))
-	}
-	if l.MemoryBytes > 0 {
-		setResource(&rr.Limits, corev1.ResourceMemory, memQuantity(int64(l.MemoryBytes)))
-	}
+	setCPUAndMemory(&rr.Limits, l)
 	if l.Pids > 0 {
 		t.dropped(append(k, "pids"), "Kubernetes sets pid limits per node (kubelet podPidsLimit), not per container")
 	}
@@ -271,12 +266,7 @@ func (t *translator) resourceLimits(name string, l *types.Resource, rr *corev1.R
 // container's requests; Swarm generic resources are dropped.
 func (t *translator) resourceReservations(name string, r *types.Resource, rr *corev1.ResourceRequirements) {
 	k := svcKey(name, "deploy", "resources", "reservations")
-	if r.NanoCPUs > 0 {
-		setResource(&rr.Requests, corev1.ResourceCPU, cpuQuantity(float64(r.NanoCPUs)))
-	}
-	if r.MemoryBytes > 0 {
-		setResource(&rr.Requests, corev1.ResourceMemory, memQuantity(int64(r.MemoryBytes)))
-	}
+	setCPUAndMemory(&rr.Requests, r)
 	t.gpus(rr, &rr.Requests, append(k, "devices"), r.Devices)
 	for _, g := range r.GenericResources {
 		if g.DiscreteResourceSpec != nil {
@@ -284,6 +274,16 @@ func (t *translator) resourceReservations(name string, r *types.Resource, rr *co
 		}
 	}
 	t.mapped(k, "container resources.requests")
+}
+
+// setCPUAndMemory sets the cpu and memory in l that r sets.
+func setCPUAndMemory(l *corev1.ResourceList, r *types.Resource) {
+	if r.NanoCPUs > 0 {
+		setResource(l, corev1.ResourceCPU, cpuQuantity(float64(r.NanoCPUs)))
+	}
+	if r.MemoryBytes > 0 {
+		setResource(l, corev1.ResourceMemory, memQuantity(int64(r.MemoryBytes)))
+	}
 }
 
 // gpus adds the GPUs among device requests reqs to l as nvidia.com/gpu,
