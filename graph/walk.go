@@ -33,71 +33,106 @@ func (g *Graph) Walk(ctx context.Context, dir Direction, limit int, fn func(ctx 
 
 	walkCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	w := &walk{ctx: ctx, walkCtx: walkCtx, cancel: cancel, fn: fn, after: after, limit: limit,
+		// Buffered for every node, so a call that ends never blocks on sending.
+		results: make(chan walkResult, len(g.nodes))}
+	w.pending, w.ready = readyNodes(g.nodes, before)
+
+	callerDone := ctx.Done()
+	for {
+		w.startReady()
+		if w.running == 0 {
+			return w.failed
+		}
+		select {
+		case r := <-w.results:
+			w.finished(r)
+		case <-callerDone:
+			callerDone = nil // seen once; from now on only drain results
+			w.fail(interrupted(ctx.Err()))
+		}
+	}
+}
+
+// walk is the state of one Walk, kept by its coordinator alone.
+type walk struct {
+	ctx     context.Context // the caller's
+	walkCtx context.Context // given to fn; cancelled on the first error
+	cancel  context.CancelCauseFunc
+	fn      func(ctx context.Context, node string) error
+	after   map[string][]string // node → the nodes that wait for it
+	limit   int
 
 	// pending counts, per node, the prerequisites that have not finished;
 	// it is this walk's "done channel per node", kept by one coordinator
 	// so that the start order is deterministic and the bound needs no
 	// semaphore.
-	pending := make(map[string]int, len(g.nodes))
-	var ready []string
-	for _, n := range g.nodes {
+	pending map[string]int
+	ready   []string // nodes that may start, sorted
+	results chan walkResult
+	running int
+	failed  error // the walk's error; once set, no node starts
+}
+
+// walkResult is what one call of fn returned.
+type walkResult struct {
+	node string
+	err  error
+}
+
+// readyNodes counts each node's prerequisites (before) and lists, in
+// the order of nodes, those that have none.
+func readyNodes(nodes []string, before map[string][]string) (pending map[string]int, ready []string) {
+	pending = make(map[string]int, len(nodes))
+	for _, n := range nodes {
 		pending[n] = len(before[n])
 		if pending[n] == 0 {
 			ready = append(ready, n)
 		}
 	}
+	return pending, ready
+}
 
-	type result struct {
-		node string
-		err  error
+// startReady starts ready nodes, smallest first, while the bound allows
+// and nothing failed.
+func (w *walk) startReady() {
+	for w.failed == nil && w.running < w.limit && len(w.ready) > 0 {
+		// Checked before every start: once the caller's cancel has
+		// returned, no new call begins.
+		if err := w.ctx.Err(); err != nil {
+			w.fail(interrupted(err))
+			break
+		}
+		n := w.ready[0]
+		w.ready = w.ready[1:]
+		w.running++
+		go func() {
+			w.results <- walkResult{node: n, err: w.fn(w.walkCtx, n)}
+		}()
 	}
-	// Buffered for every node, so a call that ends never blocks on sending.
-	results := make(chan result, len(g.nodes))
-	callerDone := ctx.Done()
-	running := 0
-	var failed error
+}
 
-	for {
-		for failed == nil && running < limit && len(ready) > 0 {
-			// Checked before every start: once the caller's cancel has
-			// returned, no new call begins.
-			if err := ctx.Err(); err != nil {
-				failed = interrupted(err)
-				cancel(failed)
-				break
-			}
-			n := ready[0]
-			ready = ready[1:]
-			running++
-			go func() {
-				results <- result{node: n, err: fn(walkCtx, n)}
-			}()
+// finished records the end of a call: its error fails the walk, its
+// success makes ready the nodes that were waiting for it alone.
+func (w *walk) finished(r walkResult) {
+	w.running--
+	if r.err != nil {
+		w.fail(&NodeError{Node: r.node, Err: r.err})
+		return
+	}
+	for _, m := range w.after[r.node] {
+		if w.pending[m]--; w.pending[m] == 0 {
+			w.ready = insertSorted(w.ready, m)
 		}
-		if running == 0 {
-			return failed
-		}
-		select {
-		case r := <-results:
-			running--
-			if r.err != nil {
-				if failed == nil {
-					failed = &NodeError{Node: r.node, Err: r.err}
-					cancel(failed)
-				}
-				continue
-			}
-			for _, m := range after[r.node] {
-				if pending[m]--; pending[m] == 0 {
-					ready = insertSorted(ready, m)
-				}
-			}
-		case <-callerDone:
-			callerDone = nil // seen once; from now on only drain results
-			if failed == nil {
-				failed = interrupted(ctx.Err())
-				cancel(failed)
-			}
-		}
+	}
+}
+
+// fail makes err the walk's error, unless it failed already, and cancels
+// the running calls with it as the cause.
+func (w *walk) fail(err error) {
+	if w.failed == nil {
+		w.failed = err
+		w.cancel(err)
 	}
 }
 

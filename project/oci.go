@@ -143,34 +143,79 @@ func (l *OCILoader) pull(r name.Reference, layers []v1.Descriptor, base, dir str
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	var compose [][]byte
-	names := map[string]bool{}
+	compose, names, err := writeLayers(r, layers, tmp, opts)
+	if err != nil {
+		return err
+	}
+	if err := checkPulled(tmp, compose, names); err != nil {
+		return err
+	}
+	if err := writeNew(filepath.Join(tmp, "compose.yaml"), bytes.Join(compose, []byte("\n---\n"))); err != nil {
+		return err
+	}
+	// Another load may have put the same digest there first.
+	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
+		return err
+	}
+	return nil
+}
+
+// How pull uses a layer of the artifact.
+const (
+	layerOther   = iota // not Compose's: skipped
+	layerCompose        // a compose file of the project: joined into compose.yaml
+	layerFile           // an extends or env file: written under its name
+)
+
+// layerRole says how pull uses layer d and, for a file, under which name
+// (not yet checked).
+func layerRole(d v1.Descriptor) (role int, fname string) {
+	switch {
+	case string(d.MediaType) == MediaTypeEnvFile:
+		return layerFile, d.Annotations[AnnotationEnvFile]
+	case string(d.MediaType) != MediaTypeComposeFile:
+		return layerOther, ""
+	case d.Annotations[AnnotationExtends] != "true":
+		return layerCompose, ""
+	}
+	return layerFile, d.Annotations[AnnotationFile]
+}
+
+// writeLayers fetches every layer, writing the extends and env files into
+// tmp under their names, which must be valid and unique; it returns the
+// project's compose files and the names written.
+func writeLayers(r name.Reference, layers []v1.Descriptor, tmp string, opts []remote.Option) (compose [][]byte, names map[string]bool, err error) {
+	names = map[string]bool{}
 	for _, d := range layers {
 		data, err := fetchBlob(r, d, opts)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		fname := d.Annotations[AnnotationFile]
-		switch {
-		case string(d.MediaType) == MediaTypeEnvFile:
-			fname = d.Annotations[AnnotationEnvFile]
-		case string(d.MediaType) != MediaTypeComposeFile:
-			continue // a layer of another kind: not Compose's
-		case d.Annotations[AnnotationExtends] != "true":
+		role, fname := layerRole(d)
+		switch role {
+		case layerOther:
+			continue
+		case layerCompose:
 			compose = append(compose, data)
 			continue
 		}
 		if err := ValidArtifactName(fname); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if names[fname] {
-			return fmt.Errorf("artifact file %q: twice in the artifact", fname)
+			return nil, nil, fmt.Errorf("artifact file %q: twice in the artifact", fname)
 		}
 		names[fname] = true
 		if err := writeNew(filepath.Join(tmp, fname), data); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
+	return compose, names, nil
+}
+
+// checkPulled checks that the artifact holds a compose file and that its
+// compose files and extends files (in tmp) reference only files it holds.
+func checkPulled(tmp string, compose [][]byte, names map[string]bool) error {
 	if len(compose) == 0 {
 		return errors.New("the artifact holds no compose file")
 	}
@@ -186,13 +231,6 @@ func (l *OCILoader) pull(r name.Reference, layers []v1.Descriptor, base, dir str
 				return fmt.Errorf("%s: %w", n, err)
 			}
 		}
-	}
-	if err := writeNew(filepath.Join(tmp, "compose.yaml"), bytes.Join(compose, []byte("\n---\n"))); err != nil {
-		return err
-	}
-	// Another load may have put the same digest there first.
-	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
-		return err
 	}
 	return nil
 }

@@ -330,16 +330,11 @@ func secretsOf(in []secrets.DetectedSecret) []Secret {
 // withEnv, the env files.
 func ArtifactFiles(p *types.Project, withEnv bool) ([]ArtifactFile, error) {
 	var out []ArtifactFile
-	envFiles := map[string]string{}
-	var envOrder []string
+	env := &artifactEnvFiles{names: map[string]string{}}
 	done := map[string]bool{}
-	type item struct {
-		path    string
-		extends bool
-	}
-	queue := []item{}
+	queue := []artifactItem{}
 	for _, f := range p.ComposeFiles {
-		queue = append(queue, item{path: f})
+		queue = append(queue, artifactItem{path: f})
 	}
 	for len(queue) > 0 {
 		it := queue[0]
@@ -348,67 +343,113 @@ func ArtifactFiles(p *types.Project, withEnv bool) ([]ArtifactFile, error) {
 			continue
 		}
 		done[it.path] = true
-		doc, err := readYAML(it.path)
+		f, extends, err := composeArtifact(p.WorkingDir, it, env)
 		if err != nil {
 			return nil, err
 		}
-		services := mapValue(doc, "services")
-		if services != nil && services.Kind == yaml.MappingNode {
-			for i := 1; i < len(services.Content); i += 2 {
-				svc := services.Content[i]
-				for _, n := range envFileNodes(mapValue(svc, "env_file")) {
-					// An extended file's paths are relative to it, the
-					// project's compose files' to the project directory.
-					base := p.WorkingDir
-					if it.extends {
-						base = filepath.Dir(it.path)
-					}
-					abs := absFrom(base, n.Value)
-					name := hashName(abs, ".env")
-					if _, ok := envFiles[abs]; !ok {
-						envFiles[abs] = name
-						envOrder = append(envOrder, abs)
-					}
-					n.Value = name
-				}
-				ext := mapValue(svc, "extends")
-				if ext == nil || ext.Kind != yaml.MappingNode {
-					continue
-				}
-				fn := mapValue(ext, "file")
-				if fn == nil || fn.Value == "" || isRemote(fn.Value) {
-					continue
-				}
-				abs := absFrom(filepath.Dir(it.path), fn.Value)
-				if _, err := os.Stat(abs); err != nil {
-					return nil, fmt.Errorf("%s: extends file %s: %w", it.path, fn.Value, err)
-				}
-				fn.Value = hashName(abs, ".yaml")
-				queue = append(queue, item{path: abs, extends: true})
-			}
-		}
-		var b bytes.Buffer
-		enc := yaml.NewEncoder(&b)
-		enc.SetIndent(2)
-		if err := enc.Encode(doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", it.path, err)
-		}
-		name := filepath.Base(it.path)
-		if it.extends {
-			name = hashName(it.path, ".yaml")
-		}
-		out = append(out, ArtifactFile{Name: name, MediaType: MediaTypeComposeFile, Extends: it.extends, Data: b.Bytes()})
+		out = append(out, f)
+		queue = append(queue, extends...)
 	}
 	if withEnv {
-		for _, abs := range envOrder {
+		for _, abs := range env.order {
 			data, err := os.ReadFile(abs)
 			if err != nil {
 				return nil, fmt.Errorf("env file %s: %w", abs, err)
 			}
-			out = append(out, ArtifactFile{Name: envFiles[abs], MediaType: MediaTypeEnvFile, Data: data})
+			out = append(out, ArtifactFile{Name: env.names[abs], MediaType: MediaTypeEnvFile, Data: data})
 		}
 	}
 	return out, nil
+}
+
+// artifactItem is a compose file to publish: one of the project's, or
+// one that a service extends.
+type artifactItem struct {
+	path    string
+	extends bool
+}
+
+// artifactEnvFiles are the env files the published files name: their
+// names in the artifact by absolute path, and the paths in the order
+// first named.
+type artifactEnvFiles struct {
+	names map[string]string
+	order []string
+}
+
+// rename gives env_file entry n, relative to base, its name in the
+// artifact.
+func (e *artifactEnvFiles) rename(n *yaml.Node, base string) {
+	abs := absFrom(base, n.Value)
+	name := hashName(abs, ".env")
+	if _, ok := e.names[abs]; !ok {
+		e.names[abs] = name
+		e.order = append(e.order, abs)
+	}
+	n.Value = name
+}
+
+// composeArtifact is the layer of compose file it, rewritten as
+// ArtifactFiles says, and the extends files it names.
+func composeArtifact(workingDir string, it artifactItem, env *artifactEnvFiles) (ArtifactFile, []artifactItem, error) {
+	doc, err := readYAML(it.path)
+	if err != nil {
+		return ArtifactFile{}, nil, err
+	}
+	// An extended file's paths are relative to it, the project's compose
+	// files' to the project directory.
+	base := workingDir
+	if it.extends {
+		base = filepath.Dir(it.path)
+	}
+	var extends []artifactItem
+	services := mapValue(doc, "services")
+	if services != nil && services.Kind == yaml.MappingNode {
+		for i := 1; i < len(services.Content); i += 2 {
+			svc := services.Content[i]
+			for _, n := range envFileNodes(mapValue(svc, "env_file")) {
+				env.rename(n, base)
+			}
+			abs, err := renameExtends(svc, it.path)
+			if err != nil {
+				return ArtifactFile{}, nil, err
+			}
+			if abs != "" {
+				extends = append(extends, artifactItem{path: abs, extends: true})
+			}
+		}
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return ArtifactFile{}, nil, fmt.Errorf("%s: %w", it.path, err)
+	}
+	name := filepath.Base(it.path)
+	if it.extends {
+		name = hashName(it.path, ".yaml")
+	}
+	return ArtifactFile{Name: name, MediaType: MediaTypeComposeFile, Extends: it.extends, Data: b.Bytes()}, extends, nil
+}
+
+// renameExtends gives the local file that service node svc of file
+// extends (relative to file) its name in the artifact, and returns its
+// absolute path; "" when svc extends no local file.
+func renameExtends(svc *yaml.Node, file string) (string, error) {
+	ext := mapValue(svc, "extends")
+	if ext == nil || ext.Kind != yaml.MappingNode {
+		return "", nil
+	}
+	fn := mapValue(ext, "file")
+	if fn == nil || fn.Value == "" || isRemote(fn.Value) {
+		return "", nil
+	}
+	abs := absFrom(filepath.Dir(file), fn.Value)
+	if _, err := os.Stat(abs); err != nil {
+		return "", fmt.Errorf("%s: extends file %s: %w", file, fn.Value, err)
+	}
+	fn.Value = hashName(abs, ".yaml")
+	return abs, nil
 }
 
 func hashName(path, ext string) string {

@@ -76,108 +76,142 @@ var propagations = map[string]bool{
 // the engine can record them and remove anonymous ones with the container.
 // On error, the anonymous volumes it made are removed again.
 func (m *Manager) Mounts(ctx context.Context, req Request) (mounts []specs.Mount, used []Used, err error) {
-	var made []string
+	ms := &mountSet{targets: map[string]string{}}
 	defer func() {
 		if err != nil {
-			for _, name := range made {
+			for _, name := range ms.made {
 				_ = m.Remove(context.WithoutCancel(ctx), name, true, nil)
 			}
 		}
 	}()
-	targets := map[string]string{} // target → source, to refuse duplicates
-	add := func(src, target string, mt specs.Mount) error {
-		if prev, ok := targets[target]; ok {
-			return req.errorf(src, target, fmt.Errorf("duplicate mount point (also used by %s)", prev))
-		}
-		targets[target] = src
-		mounts = append(mounts, mt)
-		return nil
-	}
-
 	for _, v := range req.Volumes {
-		target := v.Target
-		if !path.IsAbs(target) {
-			return nil, nil, req.errorf(v.Source, target, errors.New("the target must be an absolute path inside the container"))
-		}
-		target = path.Clean(target)
-		var mt specs.Mount
-		switch v.Type {
-		case types.VolumeTypeBind:
-			mt, err = req.bind(v, target)
-		case types.VolumeTypeVolume, "":
-			var u Used
-			var created bool
-			mt, u, created, err = m.volume(ctx, &req, v, target)
-			if created && u.Anonymous {
-				made = append(made, u.Name)
-			}
-			if err == nil {
-				used = append(used, u)
-			}
-		case types.VolumeTypeTmpfs:
-			mt, err = tmpfsVolume(v, target)
-		case types.VolumeTypeImage:
-			if req.ImageVolume == nil {
-				err = fmt.Errorf("volume type %q is not supported here", v.Type)
-				break
-			}
-			mt, err = req.ImageVolume(v, target)
-		default:
-			err = fmt.Errorf("volume type %q is not supported (bind, volume, tmpfs and image are)", v.Type)
-		}
-		if err != nil {
-			return nil, nil, req.errorf(v.Source, target, err)
-		}
-		if err := add(describe(v.Type, v.Source), target, mt); err != nil {
+		if err := m.serviceMount(ctx, &req, v, ms); err != nil {
 			return nil, nil, err
 		}
 	}
-
 	for _, entry := range req.Tmpfs {
-		target, opts, err := parseTmpfsEntry(entry)
-		if err != nil {
-			return nil, nil, fmt.Errorf("service %q: %w", req.Service, err)
-		}
-		mt, err := tmpfsMount(target, opts)
-		if err != nil {
-			return nil, nil, req.errorf("tmpfs", target, err)
-		}
-		if err := add("tmpfs", target, mt); err != nil {
+		if err := req.tmpfsEntry(entry, ms); err != nil {
 			return nil, nil, err
 		}
 	}
+	if err := m.imageVolumeMounts(ctx, &req, ms); err != nil {
+		return nil, nil, err
+	}
+	sortParentsFirst(ms.mounts)
+	return ms.mounts, ms.used, nil
+}
 
-	// The image's VOLUMEs no service mount covers become anonymous volumes.
-	imageTargets := make([]string, 0, len(req.ImageVolumes))
-	for t := range req.ImageVolumes {
+// mountSet is what Mounts has gathered so far.
+type mountSet struct {
+	mounts  []specs.Mount
+	used    []Used
+	targets map[string]string // target → source, to refuse duplicates
+	made    []string          // anonymous volumes created, removed on error
+}
+
+// add adds mt, the mount of src at target, refusing a second mount at
+// one target.
+func (s *mountSet) add(r *Request, src, target string, mt specs.Mount) error {
+	if prev, ok := s.targets[target]; ok {
+		return r.errorf(src, target, fmt.Errorf("duplicate mount point (also used by %s)", prev))
+	}
+	s.targets[target] = src
+	s.mounts = append(s.mounts, mt)
+	return nil
+}
+
+// serviceMount adds the mount of one entry of the service's volumes; its
+// target must be absolute.
+func (m *Manager) serviceMount(ctx context.Context, r *Request, v types.ServiceVolumeConfig, ms *mountSet) error {
+	target := v.Target
+	if !path.IsAbs(target) {
+		return r.errorf(v.Source, target, errors.New("the target must be an absolute path inside the container"))
+	}
+	target = path.Clean(target)
+	mt, err := m.mountOf(ctx, r, v, target, ms)
+	if err != nil {
+		return r.errorf(v.Source, target, err)
+	}
+	return ms.add(r, describe(v.Type, v.Source), target, mt)
+}
+
+// mountOf makes the mount of a volume entry by its type; a volume it
+// uses is recorded in ms, and in ms.made when it is a new anonymous one.
+func (m *Manager) mountOf(ctx context.Context, r *Request, v types.ServiceVolumeConfig, target string, ms *mountSet) (specs.Mount, error) {
+	switch v.Type {
+	case types.VolumeTypeBind:
+		return r.bind(v, target)
+	case types.VolumeTypeVolume, "":
+		mt, u, created, err := m.volume(ctx, r, v, target)
+		if created && u.Anonymous {
+			ms.made = append(ms.made, u.Name)
+		}
+		if err == nil {
+			ms.used = append(ms.used, u)
+		}
+		return mt, err
+	case types.VolumeTypeTmpfs:
+		return tmpfsVolume(v, target)
+	case types.VolumeTypeImage:
+		if r.ImageVolume == nil {
+			return specs.Mount{}, fmt.Errorf("volume type %q is not supported here", v.Type)
+		}
+		return r.ImageVolume(v, target)
+	default:
+		return specs.Mount{}, fmt.Errorf("volume type %q is not supported (bind, volume, tmpfs and image are)", v.Type)
+	}
+}
+
+// tmpfsEntry adds the mount of one entry of the service's tmpfs list.
+func (r *Request) tmpfsEntry(entry string, ms *mountSet) error {
+	target, opts, err := parseTmpfsEntry(entry)
+	if err != nil {
+		return fmt.Errorf("service %q: %w", r.Service, err)
+	}
+	mt, err := tmpfsMount(target, opts)
+	if err != nil {
+		return r.errorf("tmpfs", target, err)
+	}
+	return ms.add(r, "tmpfs", target, mt)
+}
+
+// imageVolumeMounts adds an anonymous volume for each of the image's
+// VOLUMEs that no service mount covers, in path order.
+func (m *Manager) imageVolumeMounts(ctx context.Context, r *Request, ms *mountSet) error {
+	imageTargets := make([]string, 0, len(r.ImageVolumes))
+	for t := range r.ImageVolumes {
 		imageTargets = append(imageTargets, t)
 	}
 	sort.Strings(imageTargets)
 	for _, t := range imageTargets {
 		if !path.IsAbs(t) {
-			return nil, nil, req.errorf("image VOLUME", t, errors.New("the image declares a relative VOLUME path"))
+			return r.errorf("image VOLUME", t, errors.New("the image declares a relative VOLUME path"))
 		}
 		target := path.Clean(t)
-		if _, ok := targets[target]; ok {
+		if _, ok := ms.targets[target]; ok {
 			continue
 		}
-		mt, u, created, err := m.volume(ctx, &req, types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Target: target}, target)
+		mt, u, created, err := m.volume(ctx, r, types.ServiceVolumeConfig{Type: types.VolumeTypeVolume, Target: target}, target)
 		if created {
-			made = append(made, u.Name)
+			ms.made = append(ms.made, u.Name)
 		}
 		if err != nil {
-			return nil, nil, req.errorf("image VOLUME", target, err)
+			return r.errorf("image VOLUME", target, err)
 		}
-		used = append(used, u)
-		if err := add("image VOLUME", target, mt); err != nil {
-			return nil, nil, err
+		ms.used = append(ms.used, u)
+		if err := ms.add(r, "image VOLUME", target, mt); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
+// sortParentsFirst orders mounts so that a mount comes after those of
+// the directories above it, keeping the given order otherwise.
+func sortParentsFirst(mounts []specs.Mount) {
 	sort.SliceStable(mounts, func(i, j int) bool {
 		return depth(mounts[i].Destination) < depth(mounts[j].Destination)
 	})
-	return mounts, used, nil
 }
 
 func depth(p string) int {
@@ -287,34 +321,9 @@ func tmpfsVolume(v types.ServiceVolumeConfig, target string) (specs.Mount, error
 // volume makes the mount of a named or anonymous volume, creating the
 // volume if needed (created reports that) and filling it from the image.
 func (m *Manager) volume(ctx context.Context, r *Request, v types.ServiceVolumeConfig, target string) (mt specs.Mount, u Used, created bool, err error) {
-	var spec Spec
-	if v.Source == "" {
-		name := r.Anonymous[target]
-		if name != "" && checkName(name) == nil {
-			if _, err := m.read(name); err != nil {
-				name = ""
-			}
-		} else {
-			name = ""
-		}
-		if name == "" {
-			name = m.newID()
-		}
-		spec = Spec{Name: name, Anonymous: true, Labels: map[string]string{LabelAnonymous: ""}}
-		if r.Project != "" {
-			spec.Labels[LabelProject] = r.Project
-		}
-		if r.Container != "" {
-			spec.Labels[LabelContainer] = r.Container
-		}
-		u = Used{Name: name, Target: target, Anonymous: true}
-	} else {
-		cfg, ok := r.ProjectVolumes[v.Source]
-		if !ok {
-			return mt, u, false, fmt.Errorf("volume %q is not declared in the top-level volumes section", v.Source)
-		}
-		spec = ProjectSpec(r.Project, v.Source, cfg, r.Labels)
-		u = Used{Name: spec.Name, Target: target}
+	spec, u, err := m.volumeSpec(r, v, target)
+	if err != nil {
+		return mt, u, false, err
 	}
 	if err := checkName(spec.Name); err != nil {
 		return mt, u, false, err
@@ -352,12 +361,56 @@ func (m *Manager) volume(ctx context.Context, r *Request, v types.ServiceVolumeC
 		}
 		src = u.Stage.Target
 	}
+	return volumeMount(target, src, v.ReadOnly || volumeReadOnly(vol)), u, created, nil
+}
+
+// volumeSpec is the spec of the volume a volume entry names: for an
+// anonymous one, the one this service's previous container used at
+// target or a new one, labelled with the project and container; for a
+// named one, the project's, which must be declared.
+func (m *Manager) volumeSpec(r *Request, v types.ServiceVolumeConfig, target string) (Spec, Used, error) {
+	if v.Source != "" {
+		cfg, ok := r.ProjectVolumes[v.Source]
+		if !ok {
+			return Spec{}, Used{}, fmt.Errorf("volume %q is not declared in the top-level volumes section", v.Source)
+		}
+		spec := ProjectSpec(r.Project, v.Source, cfg, r.Labels)
+		return spec, Used{Name: spec.Name, Target: target}, nil
+	}
+	name := m.previousAnonymous(r.Anonymous[target])
+	if name == "" {
+		name = m.newID()
+	}
+	spec := Spec{Name: name, Anonymous: true, Labels: map[string]string{LabelAnonymous: ""}}
+	if r.Project != "" {
+		spec.Labels[LabelProject] = r.Project
+	}
+	if r.Container != "" {
+		spec.Labels[LabelContainer] = r.Container
+	}
+	return spec, Used{Name: name, Target: target, Anonymous: true}, nil
+}
+
+// previousAnonymous is name, the anonymous volume a previous container
+// used, when it is a valid name of a volume that still exists, or "".
+func (m *Manager) previousAnonymous(name string) string {
+	if name == "" || checkName(name) != nil {
+		return ""
+	}
+	if _, err := m.read(name); err != nil {
+		return ""
+	}
+	return name
+}
+
+// volumeMount is the bind mount of a volume's data at src onto target.
+func volumeMount(target, src string, readOnly bool) specs.Mount {
 	opts := []string{"rbind"}
-	if v.ReadOnly || volumeReadOnly(vol) {
+	if readOnly {
 		opts = append(opts, "ro")
 	}
 	opts = append(opts, types.PropagationRPrivate)
-	return specs.Mount{Destination: target, Type: "bind", Source: src, Options: opts}, u, created, nil
+	return specs.Mount{Destination: target, Type: "bind", Source: src, Options: opts}
 }
 
 func volumeReadOnly(v *Volume) bool {

@@ -59,54 +59,84 @@ func Compile(p *types.Project, svc types.ServiceConfig) ([]Rule, []string, error
 		if t.Path == "" {
 			return nil, nil, fmt.Errorf("%s: path is required", where)
 		}
-		if !filepath.IsAbs(t.Path) {
-			t.Path = filepath.Join(p.WorkingDir, t.Path)
+		t.Path = watchPath(p.WorkingDir, t.Path)
+		skip, err := checkAction(where, &t, svc)
+		if err != nil {
+			return nil, nil, err
 		}
-		if real, err := filepath.EvalSymlinks(t.Path); err == nil {
-			t.Path = real
-		}
-		t.Path = filepath.Clean(t.Path)
-		switch t.Action {
-		case types.WatchActionSync, types.WatchActionSyncRestart, types.WatchActionSyncExec:
-			if t.Target == "" {
-				return nil, nil, fmt.Errorf("%s: action %s needs a target (the path in the container)", where, t.Action)
-			}
-			if !path.IsAbs(t.Target) {
-				t.Target = "/" + t.Target
-			}
-			t.Target = path.Clean(t.Target)
-			if t.Action == types.WatchActionSyncExec && len(t.Exec.Command) == 0 {
-				return nil, nil, fmt.Errorf("%s: action sync+exec needs exec.command", where)
-			}
-			if bindMounted(t.Path, svc.Volumes) {
-				warnings = append(warnings, fmt.Sprintf("%s: path %s is also bind-mounted into the service; it is not watched", where, t.Path))
-				continue
-			}
-		case types.WatchActionRebuild:
-			if svc.Build == nil {
-				return nil, nil, fmt.Errorf("%s: action rebuild needs a build section", where)
-			}
-		case types.WatchActionRestart:
-		default:
-			return nil, nil, fmt.Errorf("%s: unknown action %q (want sync, rebuild, restart, sync+restart or sync+exec)", where, t.Action)
+		if skip != "" {
+			warnings = append(warnings, skip)
+			continue
 		}
 		r := Rule{Service: svc.Name, Index: i, Trigger: t}
-		ign, err := matcher(t.Path, t.Ignore)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: ignore: %w", where, err)
-		}
-		r.ignores = []*patternmatcher.PatternMatcher{eph, ign}
-		if dockerignore != nil {
-			r.ignores = append(r.ignores, dockerignore)
-		}
-		if len(t.Include) > 0 {
-			if r.include, err = matcher(t.Path, t.Include); err != nil {
-				return nil, nil, fmt.Errorf("%s: include: %w", where, err)
-			}
+		if err := r.compileMatchers(where, eph, dockerignore); err != nil {
+			return nil, nil, err
 		}
 		rules = append(rules, r)
 	}
 	return rules, warnings, nil
+}
+
+// watchPath is a rule's path made absolute against the project's
+// working dir, its symlinks resolved where it exists, and cleaned.
+func watchPath(workingDir, p string) string {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(workingDir, p)
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	return filepath.Clean(p)
+}
+
+// checkAction checks that rule t (named where) has what its action needs,
+// making a sync target absolute and clean. A sync rule whose path is
+// bind-mounted into svc is skipped: skip is the warning that says so.
+func checkAction(where string, t *types.Trigger, svc types.ServiceConfig) (skip string, err error) {
+	switch t.Action {
+	case types.WatchActionSync, types.WatchActionSyncRestart, types.WatchActionSyncExec:
+		if t.Target == "" {
+			return "", fmt.Errorf("%s: action %s needs a target (the path in the container)", where, t.Action)
+		}
+		if !path.IsAbs(t.Target) {
+			t.Target = "/" + t.Target
+		}
+		t.Target = path.Clean(t.Target)
+		if t.Action == types.WatchActionSyncExec && len(t.Exec.Command) == 0 {
+			return "", fmt.Errorf("%s: action sync+exec needs exec.command", where)
+		}
+		if bindMounted(t.Path, svc.Volumes) {
+			return fmt.Sprintf("%s: path %s is also bind-mounted into the service; it is not watched", where, t.Path), nil
+		}
+	case types.WatchActionRebuild:
+		if svc.Build == nil {
+			return "", fmt.Errorf("%s: action rebuild needs a build section", where)
+		}
+	case types.WatchActionRestart:
+	default:
+		return "", fmt.Errorf("%s: unknown action %q (want sync, rebuild, restart, sync+restart or sync+exec)", where, t.Action)
+	}
+	return "", nil
+}
+
+// compileMatchers makes the rule's matchers: the editors' list eph, its
+// ignore patterns and the service's .dockerignore (when it has one) as
+// ignores, and its include patterns.
+func (r *Rule) compileMatchers(where string, eph, dockerignore *patternmatcher.PatternMatcher) error {
+	ign, err := matcher(r.Path, r.Ignore)
+	if err != nil {
+		return fmt.Errorf("%s: ignore: %w", where, err)
+	}
+	r.ignores = []*patternmatcher.PatternMatcher{eph, ign}
+	if dockerignore != nil {
+		r.ignores = append(r.ignores, dockerignore)
+	}
+	if len(r.Include) > 0 {
+		if r.include, err = matcher(r.Path, r.Include); err != nil {
+			return fmt.Errorf("%s: include: %w", where, err)
+		}
+	}
+	return nil
 }
 
 // Match reports whether the host path p concerns the rule and, for the

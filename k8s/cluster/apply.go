@@ -141,10 +141,47 @@ type prepared struct {
 
 // Up applies res into the client's namespace (creating it, labelled as the
 // project's, when it does not exist) and prunes the project's objects that
-// res no longer holds. files are the project's compose files, for naming
-// the position of a rejected object's key. Namespace objects in res are
-// not applied: the namespace is the client's.
+// res does not hold any more. files are the project's compose files, for
+// naming the position of a rejected object's key. Namespace objects in res
+// are not applied: the namespace is the client's.
 func (c *Client) Up(ctx context.Context, res *translate.Result, files []string) (*UpResult, error) {
+	objs, err := c.prepare(res)
+	if err != nil {
+		return nil, err
+	}
+	out := &UpResult{}
+	ns, err := c.ensureNamespace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ns != nil {
+		out.Changes = append(out.Changes, *ns)
+	}
+	kinds := upKinds(objs)
+	before, err := c.listOwned(ctx, kinds)
+	if err != nil {
+		return nil, err
+	}
+	applied := map[objKey]bool{}
+	for _, o := range objs {
+		applied[objKey{o.mapping.Resource, o.obj.GetName()}] = true
+		ch, got, err := c.apply(ctx, o, before, files)
+		if err != nil {
+			return out, err
+		}
+		out.Changes = append(out.Changes, ch)
+		switch ch.Kind.Kind {
+		case "Deployment", "StatefulSet", "DaemonSet", "Job":
+			out.Workloads = append(out.Workloads, Ref{o.mapping.Resource, ch.Kind, got.GetNamespace(), got.GetName()})
+		}
+	}
+	return out, c.prune(ctx, kinds, before, applied, out)
+}
+
+// prepare turns res's objects, but its Namespace, into unstructured ones
+// placed in the client's namespace, with their REST mappings, in the
+// order they are applied (by kind rank, stable).
+func (c *Client) prepare(res *translate.Result) ([]prepared, error) {
 	var objs []prepared
 	for _, o := range res.Objects {
 		u, err := toUnstructured(o.Obj)
@@ -167,65 +204,56 @@ func (c *Client) Up(ctx context.Context, res *translate.Result, files []string) 
 	slices.SortStableFunc(objs, func(a, b prepared) int {
 		return rank(a.mapping.GroupVersionKind.GroupKind()) - rank(b.mapping.GroupVersionKind.GroupKind())
 	})
+	return objs, nil
+}
 
-	out := &UpResult{}
-	ns, err := c.ensureNamespace(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ns != nil {
-		out.Changes = append(out.Changes, *ns)
-	}
-
+// upKinds are the kinds an up lists and prunes: those berth owns and
+// any other that objs hold, in that order.
+func upKinds(objs []prepared) []schema.GroupVersionKind {
 	kinds := slices.Clone(ownedKinds)
 	for _, o := range objs {
 		if gvk := o.mapping.GroupVersionKind; !slices.Contains(kinds, gvk) {
 			kinds = append(kinds, gvk)
 		}
 	}
-	before, err := c.listOwned(ctx, kinds)
+	return kinds
+}
+
+// apply server-side applies o, saying whether it was created, configured
+// or left unchanged (before holds what the project had), and returns the
+// object as the cluster has it.
+func (c *Client) apply(ctx context.Context, o prepared, before map[objKey]*unstructured.Unstructured, files []string) (Change, *unstructured.Unstructured, error) {
+	ri := c.resource(o.mapping)
+	ch := Change{Kind: o.mapping.GroupVersionKind.GroupKind(), Name: o.obj.GetName(), Service: o.src.Service, Action: Created}
+	prev, existed := before[objKey{o.mapping.Resource, o.obj.GetName()}]
+	if existed {
+		// Some kinds (PersistentVolumeClaims) are rewritten by an
+		// apply that changes nothing; a dry run first keeps an
+		// unchanged object untouched.
+		dry, err := ri.Apply(ctx, o.obj.GetName(), o.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			return ch, nil, c.rejected(o, files, err)
+		}
+		if sameObject(prev, dry) {
+			ch.Action = Unchanged
+			return ch, prev, nil
+		}
+		ch.Action = Configured
+	}
+	got, err := ri.Apply(ctx, o.obj.GetName(), o.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
-		return nil, err
+		return ch, nil, c.rejected(o, files, err)
 	}
-
-	applied := map[objKey]bool{}
-	for _, o := range objs {
-		k := objKey{o.mapping.Resource, o.obj.GetName()}
-		applied[k] = true
-		ri := c.resource(o.mapping)
-		ch := Change{Kind: o.mapping.GroupVersionKind.GroupKind(), Name: o.obj.GetName(), Service: o.src.Service, Action: Created}
-		prev, existed := before[k]
-		var got *unstructured.Unstructured
-		if existed {
-			// Some kinds (PersistentVolumeClaims) are rewritten by an
-			// apply that changes nothing; a dry run first keeps an
-			// unchanged object untouched.
-			dry, err := ri.Apply(ctx, o.obj.GetName(), o.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
-			if err != nil {
-				return out, c.rejected(o, files, err)
-			}
-			ch.Action = Configured
-			if sameObject(prev, dry) {
-				ch.Action, got = Unchanged, prev
-			}
-		}
-		if got == nil {
-			var err error
-			if got, err = ri.Apply(ctx, o.obj.GetName(), o.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
-				return out, c.rejected(o, files, err)
-			}
-			if existed && prev.GetResourceVersion() == got.GetResourceVersion() {
-				ch.Action = Unchanged
-			}
-		}
-		out.Changes = append(out.Changes, ch)
-		switch ch.Kind.Kind {
-		case "Deployment", "StatefulSet", "DaemonSet", "Job":
-			out.Workloads = append(out.Workloads, Ref{o.mapping.Resource, ch.Kind, got.GetNamespace(), got.GetName()})
-		}
+	if existed && prev.GetResourceVersion() == got.GetResourceVersion() {
+		ch.Action = Unchanged
 	}
+	return ch, got, nil
+}
 
-	// Prune what earlier ups applied and this one did not, workloads first.
+// prune deletes what earlier ups applied and this one did not (applied),
+// workloads first, adding each to out's changes; a PersistentVolumeClaim
+// is kept for its data.
+func (c *Client) prune(ctx context.Context, kinds []schema.GroupVersionKind, before map[objKey]*unstructured.Unstructured, applied map[objKey]bool, out *UpResult) error {
 	for i := len(kinds) - 1; i >= 0; i-- {
 		m, err := c.mapper.RESTMapping(kinds[i].GroupKind(), kinds[i].Version)
 		if err != nil {
@@ -239,12 +267,12 @@ func (c *Client) Up(ctx context.Context, res *translate.Result, files []string) 
 			if kinds[i].Kind == "PersistentVolumeClaim" {
 				ch.Action, ch.Why = Kept, "a volume no longer in the project keeps its data until `down -v`"
 			} else if err := c.delete(ctx, m, u.GetName()); err != nil {
-				return out, fmt.Errorf("prune %s/%s: %w", strings.ToLower(ch.Kind.String()), u.GetName(), err)
+				return fmt.Errorf("prune %s/%s: %w", strings.ToLower(ch.Kind.String()), u.GetName(), err)
 			}
 			out.Changes = append(out.Changes, ch)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func (c *Client) rejected(o prepared, files []string, err error) error {

@@ -217,88 +217,28 @@ func (t *translator) containerPorts(name string, s types.ServiceConfig) []corev1
 // shorthands; GPUs become nvidia.com/gpu.
 func (t *translator) resources(name string, s types.ServiceConfig) corev1.ResourceRequirements {
 	var rr corev1.ResourceRequirements
-	set := func(l *corev1.ResourceList, n corev1.ResourceName, q resource.Quantity) {
-		if *l == nil {
-			*l = corev1.ResourceList{}
-		}
-		(*l)[n] = q
-	}
-	cpu := func(v float64) resource.Quantity {
-		return *resource.NewMilliQuantity(int64(v*1000+0.5), resource.DecimalSI)
-	}
-	mem := func(v int64) resource.Quantity { return *resource.NewQuantity(v, resource.BinarySI) }
-	gpus := func(l *corev1.ResourceList, key []string, reqs []types.DeviceRequest) {
-		var n int64
-		for _, d := range reqs {
-			if !isGPU(d) {
-				t.dropped(key, "device request for %v: only GPUs (nvidia.com/gpu) have a Kubernetes resource name here", d.Capabilities)
-				continue
-			}
-			c := int64(d.Count)
-			if c <= 0 {
-				c = 1
-				if len(d.IDs) > 0 {
-					c = int64(len(d.IDs))
-				}
-				t.approx(key, "GPU count %q: Kubernetes needs a number; asked for %d nvidia.com/gpu (device_ids are chosen by the device plugin)", countText(d), c)
-			}
-			n += c
-		}
-		if n > 0 {
-			q := *resource.NewQuantity(n, resource.DecimalSI)
-			set(l, "nvidia.com/gpu", q)
-			// Extended resources must be requested as much as limited.
-			set(&rr.Limits, "nvidia.com/gpu", q)
-			set(&rr.Requests, "nvidia.com/gpu", q)
-			t.mapped(key, "nvidia.com/gpu: %d (limits and requests: Kubernetes requires both equal for extended resources)", n)
-		}
-	}
 	if s.Deploy != nil {
 		if l := s.Deploy.Resources.Limits; l != nil {
-			k := svcKey(name, "deploy", "resources", "limits")
-			if l.NanoCPUs > 0 {
-				set(&rr.Limits, corev1.ResourceCPU, cpu(float64(l.NanoCPUs)))
-			}
-			if l.MemoryBytes > 0 {
-				set(&rr.Limits, corev1.ResourceMemory, mem(int64(l.MemoryBytes)))
-			}
-			if l.Pids > 0 {
-				t.dropped(append(k, "pids"), "Kubernetes sets pid limits per node (kubelet podPidsLimit), not per container")
-			}
-			gpus(&rr.Limits, append(k, "devices"), l.Devices)
-			t.mapped(k, "container resources.limits")
+			t.resourceLimits(name, l, &rr)
 		}
 		if r := s.Deploy.Resources.Reservations; r != nil {
-			k := svcKey(name, "deploy", "resources", "reservations")
-			if r.NanoCPUs > 0 {
-				set(&rr.Requests, corev1.ResourceCPU, cpu(float64(r.NanoCPUs)))
-			}
-			if r.MemoryBytes > 0 {
-				set(&rr.Requests, corev1.ResourceMemory, mem(int64(r.MemoryBytes)))
-			}
-			gpus(&rr.Requests, append(k, "devices"), r.Devices)
-			for _, g := range r.GenericResources {
-				if g.DiscreteResourceSpec != nil {
-					t.dropped(append(k, "generic_resources"), "Swarm generic resource %q: name the Kubernetes extended resource in deploy.resources devices instead", g.DiscreteResourceSpec.Kind)
-				}
-			}
-			t.mapped(k, "container resources.requests")
+			t.resourceReservations(name, r, &rr)
 		}
 	}
 	if s.CPUS > 0 {
-		set(&rr.Limits, corev1.ResourceCPU, cpu(float64(s.CPUS)))
+		setResource(&rr.Limits, corev1.ResourceCPU, cpuQuantity(float64(s.CPUS)))
 		t.mapped(svcKey(name, "cpus"), "container resources.limits.cpu")
 	}
 	if s.MemLimit > 0 {
-		set(&rr.Limits, corev1.ResourceMemory, mem(int64(s.MemLimit)))
+		setResource(&rr.Limits, corev1.ResourceMemory, memQuantity(int64(s.MemLimit)))
 		t.mapped(svcKey(name, "mem_limit"), "container resources.limits.memory")
 	}
 	if s.MemReservation > 0 {
-		set(&rr.Requests, corev1.ResourceMemory, mem(int64(s.MemReservation)))
+		setResource(&rr.Requests, corev1.ResourceMemory, memQuantity(int64(s.MemReservation)))
 		t.mapped(svcKey(name, "mem_reservation"), "container resources.requests.memory")
 	}
 	if len(s.Gpus) > 0 {
-		gpus(&rr.Limits, svcKey(name, "gpus"), s.Gpus)
+		t.gpus(&rr, &rr.Limits, svcKey(name, "gpus"), s.Gpus)
 	}
 	// A request above the limit is invalid; Compose lets it pass.
 	for n, req := range rr.Requests {
@@ -309,6 +249,96 @@ func (t *translator) resources(name string, s types.ServiceConfig) corev1.Resour
 	}
 	return rr
 }
+
+// resourceLimits maps deploy.resources.limits to the container's limits;
+// pids has no per-container equivalent.
+func (t *translator) resourceLimits(name string, l *types.Resource, rr *corev1.ResourceRequirements) {
+	k := svcKey(name, "deploy", "resources", "limits")
+	setCPUAndMemory(&rr.Limits, l)
+	if l.Pids > 0 {
+		t.dropped(append(k, "pids"), "Kubernetes sets pid limits per node (kubelet podPidsLimit), not per container")
+	}
+	t.gpus(rr, &rr.Limits, append(k, "devices"), l.Devices)
+	t.mapped(k, "container resources.limits")
+}
+
+// resourceReservations maps deploy.resources.reservations to the
+// container's requests; Swarm generic resources are dropped.
+func (t *translator) resourceReservations(name string, r *types.Resource, rr *corev1.ResourceRequirements) {
+	k := svcKey(name, "deploy", "resources", "reservations")
+	setCPUAndMemory(&rr.Requests, r)
+	t.gpus(rr, &rr.Requests, append(k, "devices"), r.Devices)
+	for _, g := range r.GenericResources {
+		if g.DiscreteResourceSpec != nil {
+			t.dropped(append(k, "generic_resources"), "Swarm generic resource %q: name the Kubernetes extended resource in deploy.resources devices instead", g.DiscreteResourceSpec.Kind)
+		}
+	}
+	t.mapped(k, "container resources.requests")
+}
+
+// setCPUAndMemory sets the cpu and memory in l that r sets.
+func setCPUAndMemory(l *corev1.ResourceList, r *types.Resource) {
+	if r.NanoCPUs > 0 {
+		setResource(l, corev1.ResourceCPU, cpuQuantity(float64(r.NanoCPUs)))
+	}
+	if r.MemoryBytes > 0 {
+		setResource(l, corev1.ResourceMemory, memQuantity(int64(r.MemoryBytes)))
+	}
+}
+
+// gpus adds the GPUs among device requests reqs to l as nvidia.com/gpu,
+// and to both limits and requests of rr: extended resources must be
+// requested as much as limited. Other devices are dropped.
+func (t *translator) gpus(rr *corev1.ResourceRequirements, l *corev1.ResourceList, key []string, reqs []types.DeviceRequest) {
+	var n int64
+	for _, d := range reqs {
+		if !isGPU(d) {
+			t.dropped(key, "device request for %v: only GPUs (nvidia.com/gpu) have a Kubernetes resource name here", d.Capabilities)
+			continue
+		}
+		c, guessed := gpuCount(d)
+		if guessed {
+			t.approx(key, "GPU count %q: Kubernetes needs a number; asked for %d nvidia.com/gpu (device_ids are chosen by the device plugin)", countText(d), c)
+		}
+		n += c
+	}
+	if n > 0 {
+		q := *resource.NewQuantity(n, resource.DecimalSI)
+		setResource(l, "nvidia.com/gpu", q)
+		setResource(&rr.Limits, "nvidia.com/gpu", q)
+		setResource(&rr.Requests, "nvidia.com/gpu", q)
+		t.mapped(key, "nvidia.com/gpu: %d (limits and requests: Kubernetes requires both equal for extended resources)", n)
+	}
+}
+
+// gpuCount is how many GPUs a device request asks for; guessed is true
+// when its count is not a number ("all" or unset): then it is the number
+// of device_ids, or 1.
+func gpuCount(d types.DeviceRequest) (n int64, guessed bool) {
+	if c := int64(d.Count); c > 0 {
+		return c, false
+	}
+	if len(d.IDs) > 0 {
+		return int64(len(d.IDs)), true
+	}
+	return 1, true
+}
+
+// setResource sets resource n of *l to q, making the list if need be.
+func setResource(l *corev1.ResourceList, n corev1.ResourceName, q resource.Quantity) {
+	if *l == nil {
+		*l = corev1.ResourceList{}
+	}
+	(*l)[n] = q
+}
+
+// cpuQuantity is v CPUs in millicores, rounded to the nearest.
+func cpuQuantity(v float64) resource.Quantity {
+	return *resource.NewMilliQuantity(int64(v*1000+0.5), resource.DecimalSI)
+}
+
+// memQuantity is v bytes as a binary quantity.
+func memQuantity(v int64) resource.Quantity { return *resource.NewQuantity(v, resource.BinarySI) }
 
 func isGPU(d types.DeviceRequest) bool {
 	if d.Driver == "nvidia" {

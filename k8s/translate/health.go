@@ -27,65 +27,96 @@ func (t *translator) probes(name string, s types.ServiceConfig) (readiness, star
 	if h == nil {
 		return nil, nil, nil
 	}
+	cmd, ok := t.probeCommand(name, h)
+	if !ok {
+		return nil, nil, nil
+	}
+	pt := healthTiming(h)
+	probe := func(period time.Duration, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: cmd}},
+			PeriodSeconds:    int32(ceilSeconds(period)),
+			TimeoutSeconds:   int32(ceilSeconds(pt.timeout)),
+			SuccessThreshold: 1,
+			FailureThreshold: failures,
+		}
+	}
+	readiness = probe(pt.interval, pt.retries)
+	startup = probe(pt.startInterval, pt.startFailures)
+	if t.o.Liveness {
+		liveness = probe(pt.interval, pt.retries)
+	}
+	t.reportProbes(svcKey(name, "healthcheck"), h, readiness, startup)
+	return readiness, startup, liveness
+}
+
+// probeCommand is the exec command of a healthcheck's test; ok is false
+// (and the report says why) when the healthcheck is disabled, has no test
+// or its test is malformed.
+func (t *translator) probeCommand(name string, h *types.HealthCheckConfig) (cmd []string, ok bool) {
 	k := svcKey(name, "healthcheck")
 	if h.Disable || (len(h.Test) > 0 && h.Test[0] == "NONE") {
 		t.mapped(k, "no probes: the healthcheck is disabled")
-		return nil, nil, nil
+		return nil, false
 	}
-	var cmd []string
 	switch {
 	case len(h.Test) == 0:
 		t.dropped(k, "no test: the image's HEALTHCHECK would run, which Kubernetes ignores; add a test to get probes")
-		return nil, nil, nil
+		return nil, false
 	case h.Test[0] == "CMD":
 		cmd = h.Test[1:]
 	case h.Test[0] == "CMD-SHELL":
 		cmd = []string{"/bin/sh", "-c", strings.Join(h.Test[1:], " ")}
 	default:
 		t.refuse(append(k, "test"), "test must start with CMD, CMD-SHELL or NONE, not %q", h.Test[0])
-		return nil, nil, nil
+		return nil, false
 	}
 	if len(cmd) == 0 || strings.TrimSpace(strings.Join(cmd, "")) == "" || cmd[len(cmd)-1] == "" {
 		t.refuse(append(k, "test"), "service %q: the healthcheck's %s test has no command", name, h.Test[0])
-		return nil, nil, nil
+		return nil, false
 	}
-	interval := durOr(h.Interval, defaultInterval)
-	timeout := durOr(h.Timeout, defaultTimeout)
-	retries := int32(defaultRetries)
+	return cmd, true
+}
+
+// probeTiming is a healthcheck's timing with Docker's defaults filled in.
+type probeTiming struct {
+	interval, timeout, startInterval time.Duration
+	retries                          int32
+	// startFailures is the startup probe's failureThreshold: enough
+	// start_interval tries to cover start_period plus the retries
+	// Docker would grant after it.
+	startFailures int32
+}
+
+// healthTiming fills in Docker's defaults for what h leaves out: at
+// least one retry, and a start_interval no longer than the interval
+// unless it is given.
+func healthTiming(h *types.HealthCheckConfig) probeTiming {
+	pt := probeTiming{
+		interval:      durOr(h.Interval, defaultInterval),
+		timeout:       durOr(h.Timeout, defaultTimeout),
+		retries:       int32(defaultRetries),
+		startInterval: durOr(h.StartInterval, defaultStartInterval),
+	}
 	if h.Retries != nil {
-		retries = int32(*h.Retries)
+		pt.retries = int32(*h.Retries)
 	}
-	if retries < 1 {
-		retries = 1
+	if pt.retries < 1 {
+		pt.retries = 1
 	}
-	startPeriod := durOr(h.StartPeriod, 0)
-	startInterval := durOr(h.StartInterval, defaultStartInterval)
-	if h.StartInterval == nil && startInterval > interval {
-		startInterval = interval
+	if h.StartInterval == nil && pt.startInterval > pt.interval {
+		pt.startInterval = pt.interval
 	}
+	budget := durOr(h.StartPeriod, 0) + time.Duration(pt.retries)*pt.interval
+	pt.startFailures = int32((budget + pt.startInterval - 1) / pt.startInterval)
+	if pt.startFailures < 1 {
+		pt.startFailures = 1
+	}
+	return pt
+}
 
-	probe := func(period time.Duration, failures int32) *corev1.Probe {
-		return &corev1.Probe{
-			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: cmd}},
-			PeriodSeconds:    int32(ceilSeconds(period)),
-			TimeoutSeconds:   int32(ceilSeconds(timeout)),
-			SuccessThreshold: 1,
-			FailureThreshold: failures,
-		}
-	}
-	readiness = probe(interval, retries)
-	// The startup probe allows start_period plus the retries Docker
-	// would grant after it, probing every start_interval.
-	budget := startPeriod + time.Duration(retries)*interval
-	startFailures := int32((budget + startInterval - 1) / startInterval)
-	if startFailures < 1 {
-		startFailures = 1
-	}
-	startup = probe(startInterval, startFailures)
-	if t.o.Liveness {
-		liveness = probe(interval, retries)
-	}
-
+// reportProbes adds the report lines for the healthcheck keys h sets.
+func (t *translator) reportProbes(k []string, h *types.HealthCheckConfig, readiness, startup *corev1.Probe) {
 	kind := "exec"
 	if h.Test[0] == "CMD-SHELL" {
 		kind = "exec of /bin/sh -c"
@@ -98,10 +129,10 @@ func (t *translator) probes(name string, s types.ServiceConfig) (readiness, star
 		t.mapped(append(k, "timeout"), "probe timeoutSeconds %d", readiness.TimeoutSeconds)
 	}
 	if h.Retries != nil {
-		t.mapped(append(k, "retries"), "readiness failureThreshold %d", retries)
+		t.mapped(append(k, "retries"), "readiness failureThreshold %d", readiness.FailureThreshold)
 	}
 	if h.StartPeriod != nil {
-		t.mapped(append(k, "start_period"), "startup probe failureThreshold %d × periodSeconds %d covers start_period plus retries × interval", startFailures, startup.PeriodSeconds)
+		t.mapped(append(k, "start_period"), "startup probe failureThreshold %d × periodSeconds %d covers start_period plus retries × interval", startup.FailureThreshold, startup.PeriodSeconds)
 	}
 	if h.StartInterval != nil {
 		t.mapped(append(k, "start_interval"), "startup probe periodSeconds %d", startup.PeriodSeconds)
@@ -111,7 +142,6 @@ func (t *translator) probes(name string, s types.ServiceConfig) (readiness, star
 		live = "a liveness probe like the readiness one (--liveness): Kubernetes restarts a container that fails it, which Docker does not"
 	}
 	t.approx(k, "readiness probe (the pod leaves its Services' endpoints while unhealthy) and startup probe (a container that never passes is restarted, where Docker only marks it unhealthy); %s", live)
-	return readiness, startup, liveness
 }
 
 func durOr(d *types.Duration, def time.Duration) time.Duration {

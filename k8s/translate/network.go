@@ -46,24 +46,7 @@ func (t *translator) services(name string, s types.ServiceConfig, kind string) {
 		return
 	}
 	headless := t.headless(name, s)
-	mk := func(svcName string, key []string) *corev1.Service {
-		svc := &corev1.Service{TypeMeta: typeMeta("v1", "Service"), ObjectMeta: t.meta(svcName)}
-		svc.Spec.Selector = t.selector(name)
-		if headless {
-			svc.Spec.ClusterIP = corev1.ClusterIPNone
-			// Waiters resolve the name only once a replica is ready.
-			svc.Spec.PublishNotReadyAddresses = false
-		}
-		for _, p := range ports {
-			sp := corev1.ServicePort{Name: p.serviceName(), Port: p.port, Protocol: p.protocol, TargetPort: intstr.FromInt32(p.port)}
-			if p.appProtocol != "" {
-				sp.AppProtocol = ptr.To(p.appProtocol)
-			}
-			svc.Spec.Ports = append(svc.Spec.Ports, sp)
-		}
-		return svc
-	}
-	t.add(mk(t.names[name], svcKey(name)), name, svcKey(name)...)
+	t.add(t.serviceObject(name, t.names[name], ports, headless), name, svcKey(name)...)
 	if s.Deploy != nil && s.Deploy.EndpointMode != "" {
 		if s.Deploy.EndpointMode == "dnsrr" {
 			t.mapped(svcKey(name, "deploy", "endpoint_mode"), "headless Service (DNS round robin over the pods)")
@@ -71,65 +54,101 @@ func (t *translator) services(name string, s types.ServiceConfig, kind string) {
 			t.mapped(svcKey(name, "deploy", "endpoint_mode"), "ClusterIP Service (a virtual IP)")
 		}
 	}
-
-	// Other names the service answers to.
-	type alias struct {
-		name string
-		key  []string
-	}
-	var aliases []alias
-	for _, net := range sortedKeys(s.Networks) {
-		if n := s.Networks[net]; n != nil {
-			for _, a := range n.Aliases {
-				aliases = append(aliases, alias{a, svcKey(name, "networks", net, "aliases")})
-			}
-		}
-	}
-	if s.ContainerName != "" {
-		aliases = append(aliases, alias{s.ContainerName, svcKey(name, "container_name")})
-	}
-	for _, other := range t.p.ServiceNames() {
-		for _, l := range t.p.Services[other].Links {
-			target, a, hasAlias := strings.Cut(l, ":")
-			if target == name && hasAlias {
-				aliases = append(aliases, alias{a, svcKey(other, "links")})
-			}
-		}
-	}
 	done := map[string]bool{t.names[name]: true}
-	for _, a := range aliases {
-		n := dnsLabel(a.name)
-		if n == t.names[name] {
-			t.mapped(a.key, "%q resolves through the service's own Service %q", a.name, n)
-			continue
-		}
-		if done[n] {
-			t.mapped(a.key, "%q resolves through Service %q, made for another of the service's names", a.name, n)
-			continue
-		}
-		done[n] = true
-		if _, isService := t.p.Services[a.name]; isService {
-			t.dropped(a.key, "alias %q is also a service's name; the service keeps it", a.name)
-			continue
-		}
-		if prev, taken := t.taken["Service/"+n]; taken {
-			t.dropped(a.key, "alias %q: Service %q already answers for %s; a Service selects the pods of one service, so the first keeps the name (Compose would resolve it to both)", a.name, n, prev)
-			continue
-		}
-		if !t.add(mk(n, a.key), name, a.key...) {
-			continue
-		}
-		if n == a.name {
-			t.mapped(a.key, "Service %q selecting the pods of %q, so the name %q resolves", n, name, a.name)
-		} else {
-			t.approx(a.key, "Service %q selecting the pods of %q: %q is not a valid Service name, so clients must use %q", n, name, a.name, n)
-		}
+	for _, a := range serviceAliases(t.p, name, s) {
+		t.aliasService(name, a, done, func(n string) *corev1.Service { return t.serviceObject(name, n, ports, headless) })
 	}
 	if len(s.Links) > 0 {
 		t.mapped(svcKey(name, "links"), "the linked services' names (and link aliases, as Services) resolve cluster-wide in the namespace")
 	}
 
 	t.published(name, s)
+}
+
+// serviceObject is a Service named svcName selecting the pods of service
+// name on ports; a headless one has no cluster IP.
+func (t *translator) serviceObject(name, svcName string, ports []portSpec, headless bool) *corev1.Service {
+	svc := &corev1.Service{TypeMeta: typeMeta("v1", "Service"), ObjectMeta: t.meta(svcName)}
+	svc.Spec.Selector = t.selector(name)
+	if headless {
+		svc.Spec.ClusterIP = corev1.ClusterIPNone
+		// Waiters resolve the name only once a replica is ready.
+		svc.Spec.PublishNotReadyAddresses = false
+	}
+	for _, p := range ports {
+		sp := corev1.ServicePort{Name: p.serviceName(), Port: p.port, Protocol: p.protocol, TargetPort: intstr.FromInt32(p.port)}
+		if p.appProtocol != "" {
+			sp.AppProtocol = ptr.To(p.appProtocol)
+		}
+		svc.Spec.Ports = append(svc.Spec.Ports, sp)
+	}
+	return svc
+}
+
+// serviceAlias is another name a service answers to, and the key that
+// gave it.
+type serviceAlias struct {
+	name string
+	key  []string
+}
+
+// serviceAliases lists the other names service name answers to: its
+// network aliases (in network name order), its container_name and the
+// link aliases other services give it.
+func serviceAliases(p *types.Project, name string, s types.ServiceConfig) []serviceAlias {
+	var aliases []serviceAlias
+	for _, net := range sortedKeys(s.Networks) {
+		if n := s.Networks[net]; n != nil {
+			for _, a := range n.Aliases {
+				aliases = append(aliases, serviceAlias{a, svcKey(name, "networks", net, "aliases")})
+			}
+		}
+	}
+	if s.ContainerName != "" {
+		aliases = append(aliases, serviceAlias{s.ContainerName, svcKey(name, "container_name")})
+	}
+	for _, other := range p.ServiceNames() {
+		for _, l := range p.Services[other].Links {
+			target, a, hasAlias := strings.Cut(l, ":")
+			if target == name && hasAlias {
+				aliases = append(aliases, serviceAlias{a, svcKey(other, "links")})
+			}
+		}
+	}
+	return aliases
+}
+
+// aliasService makes the Service for alias a of service name with mk,
+// unless the alias's DNS name is already answered for (done holds the
+// names made for this service), names another service, or another
+// service's Service has it.
+func (t *translator) aliasService(name string, a serviceAlias, done map[string]bool, mk func(svcName string) *corev1.Service) {
+	n := dnsLabel(a.name)
+	if n == t.names[name] {
+		t.mapped(a.key, "%q resolves through the service's own Service %q", a.name, n)
+		return
+	}
+	if done[n] {
+		t.mapped(a.key, "%q resolves through Service %q, made for another of the service's names", a.name, n)
+		return
+	}
+	done[n] = true
+	if _, isService := t.p.Services[a.name]; isService {
+		t.dropped(a.key, "alias %q is also a service's name; the service keeps it", a.name)
+		return
+	}
+	if prev, taken := t.taken["Service/"+n]; taken {
+		t.dropped(a.key, "alias %q: Service %q already answers for %s; a Service selects the pods of one service, so the first keeps the name (Compose would resolve it to both)", a.name, n, prev)
+		return
+	}
+	if !t.add(mk(n), name, a.key...) {
+		return
+	}
+	if n == a.name {
+		t.mapped(a.key, "Service %q selecting the pods of %q, so the name %q resolves", n, name, a.name)
+	} else {
+		t.approx(a.key, "Service %q selecting the pods of %q: %q is not a valid Service name, so clients must use %q", n, name, a.name, n)
+	}
 }
 
 // published makes the NodePort or LoadBalancer Service for the ports a

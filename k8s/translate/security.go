@@ -15,23 +15,7 @@ func (t *translator) containerSecurity(name string, s types.ServiceConfig) *core
 	sc := &corev1.SecurityContext{}
 	set := false
 	if s.User != "" {
-		k := svcKey(name, "user")
-		u, g, hasGroup := strings.Cut(s.User, ":")
-		uid, uerr := strconv.ParseInt(u, 10, 64)
-		gid, gerr := strconv.ParseInt(g, 10, 64)
-		switch {
-		case uerr != nil:
-			t.dropped(k, "user %q: Kubernetes needs a numeric UID (runAsUser); the image's user name is not resolved", s.User)
-		case hasGroup && gerr != nil:
-			sc.RunAsUser, set = ptr.To(uid), true
-			t.approx(k, "runAsUser %d; group %q dropped: Kubernetes needs a numeric GID", uid, g)
-		default:
-			sc.RunAsUser, set = ptr.To(uid), true
-			if hasGroup {
-				sc.RunAsGroup = ptr.To(gid)
-			}
-			t.mapped(k, "securityContext runAsUser/runAsGroup")
-		}
+		set = t.runAs(name, s.User, sc)
 	}
 	if len(s.CapAdd) > 0 || len(s.CapDrop) > 0 {
 		sc.Capabilities = &corev1.Capabilities{Add: caps(s.CapAdd), Drop: caps(s.CapDrop)}
@@ -51,7 +35,51 @@ func (t *translator) containerSecurity(name string, s types.ServiceConfig) *core
 		sc.Privileged, set = ptr.To(true), true
 		t.mapped(svcKey(name, "privileged"), "securityContext privileged")
 	}
-	var lost []string
+	lost, optSet := securityOpts(s, sc)
+	set = set || optSet
+	if len(s.SecurityOpt) > 0 {
+		k := svcKey(name, "security_opt")
+		if len(lost) == 0 {
+			t.mapped(k, "securityContext (allowPrivilegeEscalation, seccompProfile, appArmorProfile)")
+		} else {
+			t.approx(k, "dropped %s: only no-new-privileges, seccomp=unconfined and apparmor profiles map (a seccomp profile file must be installed on the nodes as a Localhost profile)", strings.Join(lost, ", "))
+		}
+	}
+	if !set {
+		return nil
+	}
+	return sc
+}
+
+// runAs maps user "uid[:gid]" to runAsUser and runAsGroup; Kubernetes
+// needs numbers, so a user name is dropped and a group name is dropped
+// alone. It says whether it set anything.
+func (t *translator) runAs(name, user string, sc *corev1.SecurityContext) bool {
+	k := svcKey(name, "user")
+	u, g, hasGroup := strings.Cut(user, ":")
+	uid, uerr := strconv.ParseInt(u, 10, 64)
+	gid, gerr := strconv.ParseInt(g, 10, 64)
+	switch {
+	case uerr != nil:
+		t.dropped(k, "user %q: Kubernetes needs a numeric UID (runAsUser); the image's user name is not resolved", user)
+		return false
+	case hasGroup && gerr != nil:
+		sc.RunAsUser = ptr.To(uid)
+		t.approx(k, "runAsUser %d; group %q dropped: Kubernetes needs a numeric GID", uid, g)
+	default:
+		sc.RunAsUser = ptr.To(uid)
+		if hasGroup {
+			sc.RunAsGroup = ptr.To(gid)
+		}
+		t.mapped(k, "securityContext runAsUser/runAsGroup")
+	}
+	return true
+}
+
+// securityOpts maps the security_opt entries Kubernetes has
+// (no-new-privileges, seccomp=unconfined, apparmor) onto sc; lost are
+// the entries it could not map, set whether it set anything.
+func securityOpts(s types.ServiceConfig, sc *corev1.SecurityContext) (lost []string, set bool) {
 	for _, o := range s.SecurityOpt {
 		k, v := splitOpt(o)
 		switch {
@@ -71,18 +99,7 @@ func (t *translator) containerSecurity(name string, s types.ServiceConfig) *core
 			lost = append(lost, o)
 		}
 	}
-	if len(s.SecurityOpt) > 0 {
-		k := svcKey(name, "security_opt")
-		if len(lost) == 0 {
-			t.mapped(k, "securityContext (allowPrivilegeEscalation, seccompProfile, appArmorProfile)")
-		} else {
-			t.approx(k, "dropped %s: only no-new-privileges, seccomp=unconfined and apparmor profiles map (a seccomp profile file must be installed on the nodes as a Localhost profile)", strings.Join(lost, ", "))
-		}
-	}
-	if !set {
-		return nil
-	}
-	return sc
+	return lost, set
 }
 
 func hasCap(list []string, c string) bool {

@@ -43,92 +43,22 @@ func (pv *podVolumes) add(v corev1.Volume) {
 // volumes maps a service's volumes, tmpfs, configs and secrets.
 func (t *translator) volumes(name string, s types.ServiceConfig, kind string) podVolumes {
 	var pv podVolumes
-	k := svcKey(name, "volumes")
 	var notes []string
 	for i, v := range s.Volumes {
-		mount := corev1.VolumeMount{MountPath: v.Target, ReadOnly: v.ReadOnly}
-		switch v.Type {
-		case types.VolumeTypeVolume:
-			if v.Source == "" {
-				mount.Name = fmt.Sprintf("anon-%d", i)
-				pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
-				notes = append(notes, fmt.Sprintf("anonymous volume at %s: an emptyDir, which lives as long as the pod", v.Target))
-				break
-			}
-			mount.Name = withSuffix("vol", dnsLabel(v.Source))
-			if v.Volume != nil && v.Volume.Subpath != "" {
-				if mount.SubPath = relSubPath(v.Volume.Subpath); mount.SubPath == "" {
-					t.refuse(append(k, fmt.Sprint(i)), "service %q: volume subpath %q leaves the volume", name, v.Volume.Subpath)
-					continue
-				}
-			}
-			claim := t.claimName(v.Source)
-			if kind == kindStatefulSet && len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
-				pv.claims = append(pv.claims, t.claimTemplate(mount.Name, v.Source))
-				t.stsVolumes[v.Source] = name
-				notes = append(notes, fmt.Sprintf("%s: volumeClaimTemplate %q, one claim per replica", v.Source, mount.Name))
-			} else {
-				pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}})
-				if len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
-					pv.rwo = true
-				}
-				notes = append(notes, fmt.Sprintf("%s: PersistentVolumeClaim %q at %s", v.Source, claim, v.Target))
-			}
-			if v.Volume == nil || !v.Volume.NoCopy {
-				notes = append(notes, fmt.Sprintf("Kubernetes does not copy the image's files at %s into a new volume as Docker does", v.Target))
-			}
-		case types.VolumeTypeTmpfs:
-			mount.Name = fmt.Sprintf("tmpfs-%d", i)
-			ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
-			if v.Tmpfs != nil && v.Tmpfs.Size > 0 {
-				ed.SizeLimit = resource.NewQuantity(int64(v.Tmpfs.Size), resource.BinarySI)
-			}
-			if v.Tmpfs != nil && v.Tmpfs.Mode != 0 {
-				notes = append(notes, fmt.Sprintf("tmpfs mode %o at %s dropped (emptyDir has none)", v.Tmpfs.Mode, v.Target))
-			}
-			pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{EmptyDir: ed}})
-			notes = append(notes, fmt.Sprintf("tmpfs at %s: memory-backed emptyDir", v.Target))
-		case types.VolumeTypeBind:
-			vol, sub, note, ok := t.bind(name, i, v)
-			if !ok {
-				continue
-			}
-			mount.Name, mount.SubPath, mount.ReadOnly = vol.Name, sub, true
-			pv.add(vol)
-			notes = append(notes, note)
-		case types.VolumeTypeImage:
-			mount.Name = fmt.Sprintf("image-%d", i)
-			if v.Image != nil && v.Image.SubPath != "" {
-				if mount.SubPath = relSubPath(v.Image.SubPath); mount.SubPath == "" {
-					t.refuse(append(k, fmt.Sprint(i)), "service %q: image subpath %q leaves the image", name, v.Image.SubPath)
-					continue
-				}
-			}
-			mount.ReadOnly = true
-			pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: v.Source, PullPolicy: corev1.PullIfNotPresent}}})
-			notes = append(notes, fmt.Sprintf("image %s at %s: an image volume (read-only; needs the ImageVolume feature, Kubernetes 1.33+)", v.Source, v.Target))
-		default:
-			t.refuse(append(k, fmt.Sprint(i)), "service %q: volume type %q at %s has no Kubernetes equivalent", name, v.Type, v.Target)
+		mount, vnotes, ok := t.serviceVolume(name, i, v, kind, &pv)
+		if !ok {
 			continue
 		}
+		notes = append(notes, vnotes...)
 		pv.mounts = append(pv.mounts, mount)
 	}
 	if len(s.Volumes) > 0 && len(notes) > 0 {
-		t.approx(k, "%s", strings.Join(notes, "; "))
+		t.approx(svcKey(name, "volumes"), "%s", strings.Join(notes, "; "))
 	}
 	for i, tm := range s.Tmpfs {
-		target, opts, _ := strings.Cut(tm, ":")
-		n := fmt.Sprintf("tmpfs-list-%d", i)
-		ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
-		for _, o := range strings.Split(opts, ",") {
-			if size, ok := strings.CutPrefix(o, "size="); ok {
-				if q, err := resource.ParseQuantity(strings.ToUpper(strings.TrimSuffix(size, "b")) + "i"); err == nil {
-					ed.SizeLimit = &q
-				}
-			}
-		}
-		pv.add(corev1.Volume{Name: n, VolumeSource: corev1.VolumeSource{EmptyDir: ed}})
-		pv.mounts = append(pv.mounts, corev1.VolumeMount{Name: n, MountPath: target})
+		vol, mount := tmpfsListVolume(i, tm)
+		pv.add(vol)
+		pv.mounts = append(pv.mounts, mount)
 	}
 	if len(s.Tmpfs) > 0 {
 		t.approx(svcKey(name, "tmpfs"), "memory-backed emptyDir volumes (size kept as sizeLimit; mode and other options dropped)")
@@ -139,6 +69,111 @@ func (t *translator) volumes(name string, s types.ServiceConfig, kind string) po
 	}
 	t.fileRefs(name, s, &pv)
 	return pv
+}
+
+// serviceVolume maps entry i of a service's volumes to a mount, adding
+// the pod volume it needs to pv, with the notes for the report; ok is
+// false when the entry was refused.
+func (t *translator) serviceVolume(name string, i int, v types.ServiceVolumeConfig, kind string, pv *podVolumes) (mount corev1.VolumeMount, notes []string, ok bool) {
+	mount = corev1.VolumeMount{MountPath: v.Target, ReadOnly: v.ReadOnly}
+	switch v.Type {
+	case types.VolumeTypeVolume:
+		return t.namedVolume(name, i, v, kind, mount, pv)
+	case types.VolumeTypeTmpfs:
+		mount.Name = fmt.Sprintf("tmpfs-%d", i)
+		vol, notes := tmpfsVolume(mount.Name, v)
+		pv.add(vol)
+		return mount, notes, true
+	case types.VolumeTypeBind:
+		vol, sub, note, ok := t.bind(name, i, v)
+		if !ok {
+			return mount, nil, false
+		}
+		mount.Name, mount.SubPath, mount.ReadOnly = vol.Name, sub, true
+		pv.add(vol)
+		return mount, []string{note}, true
+	case types.VolumeTypeImage:
+		mount.Name = fmt.Sprintf("image-%d", i)
+		if v.Image != nil && v.Image.SubPath != "" {
+			if mount.SubPath = relSubPath(v.Image.SubPath); mount.SubPath == "" {
+				t.refuse(svcKey(name, "volumes", fmt.Sprint(i)), "service %q: image subpath %q leaves the image", name, v.Image.SubPath)
+				return mount, nil, false
+			}
+		}
+		mount.ReadOnly = true
+		pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{Image: &corev1.ImageVolumeSource{Reference: v.Source, PullPolicy: corev1.PullIfNotPresent}}})
+		return mount, []string{fmt.Sprintf("image %s at %s: an image volume (read-only; needs the ImageVolume feature, Kubernetes 1.33+)", v.Source, v.Target)}, true
+	default:
+		t.refuse(svcKey(name, "volumes", fmt.Sprint(i)), "service %q: volume type %q at %s has no Kubernetes equivalent", name, v.Type, v.Target)
+		return mount, nil, false
+	}
+}
+
+// namedVolume maps a volume entry: an anonymous one to an emptyDir, a
+// named one to its claim, or to a claim template when a StatefulSet is
+// the volume's only user.
+func (t *translator) namedVolume(name string, i int, v types.ServiceVolumeConfig, kind string, mount corev1.VolumeMount, pv *podVolumes) (corev1.VolumeMount, []string, bool) {
+	if v.Source == "" {
+		mount.Name = fmt.Sprintf("anon-%d", i)
+		pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		return mount, []string{fmt.Sprintf("anonymous volume at %s: an emptyDir, which lives as long as the pod", v.Target)}, true
+	}
+	var notes []string
+	mount.Name = withSuffix("vol", dnsLabel(v.Source))
+	if v.Volume != nil && v.Volume.Subpath != "" {
+		if mount.SubPath = relSubPath(v.Volume.Subpath); mount.SubPath == "" {
+			t.refuse(svcKey(name, "volumes", fmt.Sprint(i)), "service %q: volume subpath %q leaves the volume", name, v.Volume.Subpath)
+			return mount, nil, false
+		}
+	}
+	claim := t.claimName(v.Source)
+	if kind == kindStatefulSet && len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
+		pv.claims = append(pv.claims, t.claimTemplate(mount.Name, v.Source))
+		t.stsVolumes[v.Source] = name
+		notes = append(notes, fmt.Sprintf("%s: volumeClaimTemplate %q, one claim per replica", v.Source, mount.Name))
+	} else {
+		pv.add(corev1.Volume{Name: mount.Name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}})
+		if len(t.volUse[v.Source]) == 1 && !t.external(v.Source) {
+			pv.rwo = true
+		}
+		notes = append(notes, fmt.Sprintf("%s: PersistentVolumeClaim %q at %s", v.Source, claim, v.Target))
+	}
+	if v.Volume == nil || !v.Volume.NoCopy {
+		notes = append(notes, fmt.Sprintf("Kubernetes does not copy the image's files at %s into a new volume as Docker does", v.Target))
+	}
+	return mount, notes, true
+}
+
+// tmpfsVolume is the memory-backed emptyDir named name for a tmpfs
+// mount, keeping its size as the sizeLimit; a mode is noted as dropped.
+func tmpfsVolume(name string, v types.ServiceVolumeConfig) (corev1.Volume, []string) {
+	var notes []string
+	ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
+	if v.Tmpfs != nil && v.Tmpfs.Size > 0 {
+		ed.SizeLimit = resource.NewQuantity(int64(v.Tmpfs.Size), resource.BinarySI)
+	}
+	if v.Tmpfs != nil && v.Tmpfs.Mode != 0 {
+		notes = append(notes, fmt.Sprintf("tmpfs mode %o at %s dropped (emptyDir has none)", v.Tmpfs.Mode, v.Target))
+	}
+	notes = append(notes, fmt.Sprintf("tmpfs at %s: memory-backed emptyDir", v.Target))
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: ed}}, notes
+}
+
+// tmpfsListVolume maps entry i of the tmpfs list ("/run:size=64m,mode=1777")
+// to a memory-backed emptyDir and its mount; a size it can parse becomes
+// the sizeLimit, other options are dropped.
+func tmpfsListVolume(i int, tm string) (corev1.Volume, corev1.VolumeMount) {
+	target, opts, _ := strings.Cut(tm, ":")
+	n := fmt.Sprintf("tmpfs-list-%d", i)
+	ed := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
+	for _, o := range strings.Split(opts, ",") {
+		if size, ok := strings.CutPrefix(o, "size="); ok {
+			if q, err := resource.ParseQuantity(strings.ToUpper(strings.TrimSuffix(size, "b")) + "i"); err == nil {
+				ed.SizeLimit = &q
+			}
+		}
+	}
+	return corev1.Volume{Name: n, VolumeSource: corev1.VolumeSource{EmptyDir: ed}}, corev1.VolumeMount{Name: n, MountPath: target}
 }
 
 // claimTemplate is a StatefulSet's per-replica claim for a named volume.

@@ -24,24 +24,49 @@ const (
 // service translates one compose service: its workload, its Services and
 // whatever ConfigMaps and Secrets it mounts.
 func (t *translator) service(name string, s types.ServiceConfig) {
+	t.reportObjectName(name)
+	if t.refuseService(name, s) {
+		return
+	}
+	kind, why := t.kindOf(name, s)
+	template, vols := t.podTemplate(name, s, kind)
+	t.addWorkload(name, s, kind, template, vols)
+	t.report = append(t.report, ReportLine{Key: strings.Join(svcKey(name), "."), Verdict: Mapped, Detail: fmt.Sprintf("%s %q: %s", kind, t.names[name], why)})
+	t.scale(name, s, kind)
+	t.restart(name, s, kind)
+	t.services(name, s, kind)
+}
+
+// reportObjectName says so when a service's objects are not named as
+// the service is.
+func (t *translator) reportObjectName(name string) {
 	obj := t.names[name]
 	if obj != name && obj == strings.ToLower(name) {
 		t.mapped(svcKey(name), "objects are named %q (Kubernetes names are lower case); DNS is case-insensitive, so %q still resolves", obj, name)
 	} else if obj != name {
 		t.approx(svcKey(name), "objects are named %q: Kubernetes names are lower-case RFC 1035 labels, so other characters become '-' (a hash is appended where two services would collide); containers that call this service %q must use %q", obj, name, obj)
 	}
+}
+
+// refuseService refuses, as a whole, a service Kubernetes cannot run:
+// one a provider implements, or one sharing another's network namespace.
+func (t *translator) refuseService(name string, s types.ServiceConfig) bool {
 	if s.Provider != nil {
 		t.refuse(svcKey(name, "provider"), "service %q is implemented by provider %q, not by a container; Kubernetes cannot run it", name, s.Provider.Type)
 		t.refusedServices[name] = true
-		return
+		return true
 	}
 	if strings.HasPrefix(s.NetworkMode, types.ServicePrefix) || strings.HasPrefix(s.NetworkMode, types.ContainerPrefix) {
 		t.refuse(svcKey(name, "network_mode"), "service %q shares the network namespace of %q; in Kubernetes that means one pod, which berth does not build from two services", name, s.NetworkMode)
 		t.refusedServices[name] = true
-		return
+		return true
 	}
+	return false
+}
 
-	kind, why := t.kindOf(name, s)
+// podTemplate is the pod template of a service's workload, with its
+// volumes mounted, and the volumes it needs.
+func (t *translator) podTemplate(name string, s types.ServiceConfig, kind string) (corev1.PodTemplateSpec, podVolumes) {
 	pod := t.podSpec(name, s, kind)
 	vols := t.volumes(name, s, kind)
 	pod.Volumes = append(pod.Volumes, vols.volumes...)
@@ -59,10 +84,16 @@ func (t *translator) service(name string, s types.ServiceConfig) {
 	for k, v := range t.baseLabels(name) {
 		template.Labels[k] = v
 	}
+	return template, vols
+}
+
+// addWorkload adds the Job, DaemonSet, StatefulSet or Deployment of kind
+// that runs template.
+func (t *translator) addWorkload(name string, s types.ServiceConfig, kind string, template corev1.PodTemplateSpec, vols podVolumes) {
+	obj := t.names[name]
 	selector := t.selector(name)
 	replicas := int32(s.GetScale())
 	key := svcKey(name)
-
 	switch kind {
 	case kindJob:
 		job := &batchv1.Job{TypeMeta: typeMeta("batch/v1", kindJob), ObjectMeta: t.meta(obj)}
@@ -99,10 +130,6 @@ func (t *translator) service(name string, s types.ServiceConfig) {
 		t.workloadMeta(&d.ObjectMeta, name, s)
 		t.add(d, name, key...)
 	}
-	t.report = append(t.report, ReportLine{Key: strings.Join(key, "."), Verdict: Mapped, Detail: fmt.Sprintf("%s %q: %s", kind, obj, why)})
-	t.scale(name, s, kind)
-	t.restart(name, s, kind)
-	t.services(name, s, kind)
 }
 
 // kindOf picks the workload kind and says which rule picked it.
