@@ -147,7 +147,7 @@ func bridgeProject() (*types.Project, types.ServiceConfig) {
 	svc.ExtraHosts = types.HostsList{"gw.example": {"host-gateway"}}
 	svc.DNSSearch = []string{"example.test"}
 	p := &types.Project{
-		Name:     "p",
+		Name: "p",
 		Networks: types.Networks{
 			"front": {Ipam: types.IPAMConfig{Config: []*types.IPAMPool{{Subnet: "10.250.77.0/24"}}}},
 			"back":  {Internal: true},
