@@ -52,7 +52,7 @@ func bridge(t *testing.T, h network.Host, subnet *net.IPNet) network.BridgeConfi
 	t.Helper()
 	gw := append(net.IP(nil), subnet.IP.To4()...)
 	gw[3] = 1
-	c := network.BridgeConfig{Name: "btc" + rnd(), NetworkID: "conformance-" + rnd(), Subnet: subnet, Gateway: gw}
+	c := network.BridgeConfig{Name: "btbrc" + rnd(), NetworkID: "conformance-" + rnd(), Subnet: subnet, Gateway: gw}
 	ctx := context.Background()
 	if err := h.EnsureBridge(ctx, c); err != nil {
 		t.Fatal(err)
