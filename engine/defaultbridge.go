@@ -70,11 +70,11 @@ func (e *Engine) ensureDefaultBridge(ctx context.Context, p *types.Project) (*st
 // the default bridge lock.
 func (e *Engine) ensureDefaultBridgeLocked(ctx context.Context) (*state.Network, error) {
 	if rec, err := e.networks().Get(DefaultBridge); err == nil {
-		lock, err := fsutil.Acquire(ctx, hostNetworkLock)
+		unlock, err := e.lockHostNetwork(ctx)
 		if err != nil {
 			return nil, err
 		}
-		defer lock.Release()
+		defer unlock()
 		if err := e.applyNetwork(ctx, rec); err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
 	"github.com/berth-dev/berth/internal/layout"
+	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/ipam"
 	"github.com/berth-dev/berth/network/portmap"
 )
@@ -54,6 +55,10 @@ type Engine struct {
 	// host's, opened once in New).
 	firewall Firewall
 
+	// netHost makes namespaces, bridges and veths (WithNetworkHost;
+	// default: network.Kernel).
+	netHost network.Host
+
 	// poolOnce reads the configured address pool once (networkPool).
 	poolOnce sync.Once
 	poolOpts []ipam.Opt
@@ -93,6 +98,9 @@ func New(root, run string, opts ...Opt) (*Engine, error) {
 	}
 	if e.firewall == nil {
 		e.firewall = newFirewall()
+	}
+	if e.netHost == nil {
+		e.netHost = network.Kernel{LockFile: hostNetworkLock}
 	}
 	if err := e.ensureDirs(); err != nil {
 		return nil, err

@@ -30,75 +30,92 @@ type netSetup struct {
 	dns      []string
 }
 
+// localhostLines are the loopback lines of every /etc/hosts berth writes.
+const localhostLines = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+
 // prepareNetwork gives a container its network. network_mode none: a new
 // empty namespace (the runtime makes it); host: the host's; service:X or
 // container:X: that container's namespace; otherwise a namespace of its
 // own with a veth on each of its networks and its published ports. It
 // writes /etc/hosts, /etc/resolv.conf and /etc/hostname into the
 // container's directory and points c at them.
-func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, ports []portmap.Binding, c *ociruntime.Container) (_ *netSetup, err error) {
+func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, ports []portmap.Binding, c *ociruntime.Container) (*netSetup, error) {
 	mode := svc.NetworkMode
 	ns := &netSetup{hostname: svc.Hostname, dns: svc.DNS}
 	if ns.hostname == "" {
 		ns.hostname = ociruntime.ShortID(id)
 	}
-	localhost := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 	switch {
 	case mode == "host":
 		h, _ := os.Hostname()
 		ns.hostname = h
 		hosts, err := os.ReadFile("/etc/hosts")
 		if err != nil {
-			hosts = []byte(localhost)
+			hosts = []byte(localhostLines)
 		}
 		resolv, _ := os.ReadFile("/etc/resolv.conf")
 		return ns, writeNetFiles(dir, c, append(hosts, extraHosts(svc.ExtraHosts, nil)...), resolv, h)
 	case mode == "none":
-		hosts := localhost + fmt.Sprintf("127.0.1.1\t%s\n", ns.hostname)
+		hosts := localhostLines + fmt.Sprintf("127.0.1.1\t%s\n", ns.hostname)
 		return ns, writeNetFiles(dir, c, append([]byte(hosts), extraHosts(svc.ExtraHosts, nil)...), nil, ns.hostname)
 	case strings.HasPrefix(mode, types.ServicePrefix), strings.HasPrefix(mode, types.ContainerPrefix):
-		other, err := e.sharedNetnsOwner(p, mode)
-		if err != nil {
-			return nil, fmt.Errorf("service %q: network_mode %s: %w", svc.Name, mode, err)
-		}
-		if len(svc.Ports) > 0 {
-			return nil, fmt.Errorf("service %q: ports cannot be published with network_mode %s (publish them on %s)", svc.Name, mode, other.Name)
-		}
-		c.NetNS = other.Netns
-		if other.Netns == "" {
-			// its namespace was made by the runtime (network_mode none):
-			// join it through its running init
-			st, err := e.store.GetState(other.ID)
-			if err != nil || st.Status != state.StatusRunning || st.Pid <= 0 {
-				return nil, fmt.Errorf("service %q: network_mode %s: container %s is not running, so its network namespace cannot be joined", svc.Name, mode, other.Name)
-			}
-			c.NetNS = fmt.Sprintf("/proc/%d/ns/net", st.Pid)
-		}
-		// share the other container's view of the network
-		for _, f := range []string{"hosts", "resolv.conf"} {
-			data, err := os.ReadFile(filepath.Join(other.Bundle, f))
-			if err != nil {
-				return nil, err
-			}
-			if err := fsutil.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
-				return nil, err
-			}
-		}
-		if err := fsutil.WriteFile(filepath.Join(dir, "hostname"), []byte(ns.hostname+"\n"), 0o644); err != nil {
+		if err := e.joinSharedNetns(p, svc, dir, ns.hostname, c); err != nil {
 			return nil, err
 		}
-		c.HostsFile, c.ResolvConf, c.HostnameFile = filepath.Join(dir, "hosts"), filepath.Join(dir, "resolv.conf"), filepath.Join(dir, "hostname")
 		return ns, nil
 	case mode != "" && mode != "bridge":
 		return nil, fmt.Errorf("service %q: network_mode %q is not supported (use bridge, none, host, service:NAME or container:NAME)", svc.Name, mode)
 	}
+	return e.bridgeNetwork(ctx, p, svc, id, name, dir, ports, ns, c)
+}
 
-	// A namespace of the container's own, on its networks.
+// joinSharedNetns points c at the namespace of the container a
+// service:NAME or container:NAME network_mode names, and copies that
+// container's hosts and resolv.conf: it shares its view of the network.
+func (e *Engine) joinSharedNetns(p *types.Project, svc types.ServiceConfig, dir, hostname string, c *ociruntime.Container) error {
+	mode := svc.NetworkMode
+	other, err := e.sharedNetnsOwner(p, mode)
+	if err != nil {
+		return fmt.Errorf("service %q: network_mode %s: %w", svc.Name, mode, err)
+	}
+	if len(svc.Ports) > 0 {
+		return fmt.Errorf("service %q: ports cannot be published with network_mode %s (publish them on %s)", svc.Name, mode, other.Name)
+	}
+	c.NetNS = other.Netns
+	if other.Netns == "" {
+		// its namespace was made by the runtime (network_mode none):
+		// join it through its running init
+		st, err := e.store.GetState(other.ID)
+		if err != nil || st.Status != state.StatusRunning || st.Pid <= 0 {
+			return fmt.Errorf("service %q: network_mode %s: container %s is not running, so its network namespace cannot be joined", svc.Name, mode, other.Name)
+		}
+		c.NetNS = fmt.Sprintf("/proc/%d/ns/net", st.Pid)
+	}
+	for _, f := range []string{"hosts", "resolv.conf"} {
+		data, err := os.ReadFile(filepath.Join(other.Bundle, f))
+		if err != nil {
+			return err
+		}
+		if err := fsutil.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := fsutil.WriteFile(filepath.Join(dir, "hostname"), []byte(hostname+"\n"), 0o644); err != nil {
+		return err
+	}
+	c.HostsFile, c.ResolvConf, c.HostnameFile = filepath.Join(dir, "hosts"), filepath.Join(dir, "resolv.conf"), filepath.Join(dir, "hostname")
+	return nil
+}
+
+// bridgeNetwork gives a container a namespace of its own with a veth on
+// each of its networks, publishes its ports and writes its network files.
+// What it made is undone when it fails.
+func (e *Engine) bridgeNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, id, name, dir string, ports []portmap.Binding, ns *netSetup, c *ociruntime.Container) (_ *netSetup, err error) {
 	path := e.netnsPath(id)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	if err := network.CreateNetns(path); err != nil {
+	if err := e.netHost.CreateNetns(path); err != nil {
 		return nil, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
 	ns.netns = path
@@ -112,79 +129,118 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *types.Project, svc types
 	if err != nil {
 		return nil, err
 	}
-	var hostEntries []dns.HostEntry
-	var firstGateway net.IP
-	defaultRoute := true
-	onDefaultBridge := false
+	defaultRoute := true // until the first network that is not internal
 	for i, key := range serviceNetworks(svc) {
-		cfg := svc.Networks[key]
-		rec, ip, err := e.networkAddress(ctx, p, svc, key, id, alloc)
+		a, routed, err := e.joinNetwork(ctx, p, svc, joiner{id: id, name: name, hostname: ns.hostname, netns: path}, i, key, defaultRoute, alloc)
 		if err != nil {
 			return nil, err
 		}
-		_, subnet, _ := net.ParseCIDR(rec.Subnet)
-		ones, _ := subnet.Mask.Size()
-		ifName := "eth" + strconv.Itoa(i)
-		if cfg != nil && cfg.InterfaceName != "" {
-			ifName = cfg.InterfaceName
-		}
-		a := state.Attachment{Network: rec.Name, Key: key, Bridge: rec.Bridge, IfName: ifName, IP: ip.String(), Prefix: ones, Gateway: rec.Gateway}
-		var mac net.HardwareAddr
-		macText := svc.MacAddress
-		if cfg != nil && cfg.MacAddress != "" {
-			macText = cfg.MacAddress
-		} else if i > 0 {
-			macText = ""
-		}
-		if macText != "" {
-			if mac, err = net.ParseMAC(macText); err != nil {
-				return nil, fmt.Errorf("service %q: mac_address %q: %w", svc.Name, macText, err)
-			}
-			a.MAC = mac.String()
-		}
-		if rec.Name == DefaultBridge {
-			onDefaultBridge = true // no names there, as on Docker's
-		} else {
-			a.Aliases = []string{svc.Name, name, ns.hostname}
-			if cfg != nil {
-				a.Aliases = append(a.Aliases, cfg.Aliases...)
-			}
-			for _, l := range svc.Links {
-				target, alias, ok := strings.Cut(l, ":")
-				_ = target
-				if ok {
-					a.Aliases = append(a.Aliases, alias)
-				}
-			}
-		}
-		isDefault := defaultRoute && !rec.Internal
-		if err := network.Attach(ctx, network.Attachment{
-			NetnsPath: path, Bridge: rec.Bridge, IfName: ifName,
-			Address: &net.IPNet{IP: ip, Mask: subnet.Mask}, Gateway: net.ParseIP(rec.Gateway),
-			DefaultRoute: isDefault, MAC: mac, MTU: rec.MTU,
-		}); err != nil {
-			alloc.ReleaseIP(context.WithoutCancel(ctx), rec.Name, id)
-			return nil, fmt.Errorf("service %q: network %s: %w", svc.Name, key, err)
-		}
-		if isDefault {
+		if routed {
 			defaultRoute = false
 		}
-		if firstGateway == nil {
-			firstGateway = net.ParseIP(rec.Gateway)
-		}
 		ns.attached = append(ns.attached, a)
-		hostEntries = append(hostEntries, dns.HostEntry{IP: ip.String(), Names: []string{ns.hostname}})
 	}
 	if err := e.publishPorts(svc, id, ports, ns); err != nil {
 		return nil, err
 	}
-	hosts := dns.HostsFile(hostEntries[:1], hostEntriesOf(svc.ExtraHosts), firstGateway)
-	resolv := dns.ResolvConf(nil, svc.DNSSearch, svc.DNSOpts)
-	if onDefaultBridge && len(ns.attached) == 1 {
-		// Docker's default bridge: the host's resolvers, no embedded DNS
-		resolv = dns.BridgeResolvConf(svc.DNS, svc.DNSSearch, svc.DNSOpts, "/etc/resolv.conf", "/run/systemd/resolve/resolv.conf")
-	}
+	hosts, resolv := bridgeNetFiles(svc, ns)
 	return ns, writeNetFiles(dir, c, hosts, resolv, ns.hostname)
+}
+
+// joiner is the container bridgeNetwork puts on its networks.
+type joiner struct {
+	id, name, hostname string
+	netns              string // the path of its namespace
+}
+
+// joinNetwork puts the container's interface number i, on the network
+// of compose key key, into its namespace: an address, a veth and, when
+// defaultRoute and the network is not internal, the default route
+// (routed). The address goes back when the veth cannot be made.
+func (e *Engine) joinNetwork(ctx context.Context, p *types.Project, svc types.ServiceConfig, j joiner, i int, key string, defaultRoute bool, alloc *ipam.Allocator) (_ state.Attachment, routed bool, _ error) {
+	id := j.id
+	rec, ip, err := e.networkAddress(ctx, p, svc, key, id, alloc)
+	if err != nil {
+		return state.Attachment{}, false, err
+	}
+	a, mac, err := attachmentOf(svc, i, key, rec, ip, j.name, j.hostname)
+	if err != nil {
+		return state.Attachment{}, false, err
+	}
+	routed = defaultRoute && !rec.Internal
+	_, subnet, _ := net.ParseCIDR(rec.Subnet)
+	if err := e.netHost.Attach(ctx, network.Attachment{
+		NetnsPath: j.netns, Bridge: rec.Bridge, IfName: a.IfName,
+		Address: &net.IPNet{IP: ip, Mask: subnet.Mask}, Gateway: net.ParseIP(rec.Gateway),
+		DefaultRoute: routed, MAC: mac, MTU: rec.MTU,
+	}); err != nil {
+		alloc.ReleaseIP(context.WithoutCancel(ctx), rec.Name, id)
+		return state.Attachment{}, false, fmt.Errorf("service %q: network %s: %w", svc.Name, key, err)
+	}
+	return a, routed, nil
+}
+
+// attachmentOf is the record of a container's interface number i, on
+// network rec under compose key key at address ip: its name (ethN, or
+// interface_name), its MAC (mac_address, the service's only on the first
+// interface) and the names it answers to there (none on the default
+// bridge, as on Docker's).
+func attachmentOf(svc types.ServiceConfig, i int, key string, rec *state.Network, ip net.IP, name, hostname string) (state.Attachment, net.HardwareAddr, error) {
+	cfg := svc.Networks[key]
+	_, subnet, _ := net.ParseCIDR(rec.Subnet)
+	ones, _ := subnet.Mask.Size()
+	a := state.Attachment{Network: rec.Name, Key: key, Bridge: rec.Bridge, IfName: "eth" + strconv.Itoa(i), IP: ip.String(), Prefix: ones, Gateway: rec.Gateway}
+	if cfg != nil && cfg.InterfaceName != "" {
+		a.IfName = cfg.InterfaceName
+	}
+	macText := svc.MacAddress
+	if cfg != nil && cfg.MacAddress != "" {
+		macText = cfg.MacAddress
+	} else if i > 0 {
+		macText = ""
+	}
+	var mac net.HardwareAddr
+	if macText != "" {
+		var err error
+		if mac, err = net.ParseMAC(macText); err != nil {
+			return a, nil, fmt.Errorf("service %q: mac_address %q: %w", svc.Name, macText, err)
+		}
+		a.MAC = mac.String()
+	}
+	if rec.Name != DefaultBridge {
+		a.Aliases = networkAliases(svc, cfg, name, hostname)
+	}
+	return a, mac, nil
+}
+
+// networkAliases are the names a container answers to on one of its
+// networks: its service, its own name, its hostname, the network's
+// aliases and the aliases of its links.
+func networkAliases(svc types.ServiceConfig, cfg *types.ServiceNetworkConfig, name, hostname string) []string {
+	aliases := []string{svc.Name, name, hostname}
+	if cfg != nil {
+		aliases = append(aliases, cfg.Aliases...)
+	}
+	for _, l := range svc.Links {
+		if _, alias, ok := strings.Cut(l, ":"); ok {
+			aliases = append(aliases, alias)
+		}
+	}
+	return aliases
+}
+
+// bridgeNetFiles are the /etc/hosts and /etc/resolv.conf of a container
+// on its own networks: its hostname on its first address, and berth's
+// resolver — or, alone on Docker's default bridge, the host's resolvers
+// (no embedded DNS there).
+func bridgeNetFiles(svc types.ServiceConfig, ns *netSetup) (hosts, resolv []byte) {
+	first := ns.attached[0]
+	self := []dns.HostEntry{{IP: first.IP, Names: []string{ns.hostname}}}
+	hosts = dns.HostsFile(self, hostEntriesOf(svc.ExtraHosts), net.ParseIP(first.Gateway))
+	if first.Network == DefaultBridge && len(ns.attached) == 1 {
+		return hosts, dns.BridgeResolvConf(svc.DNS, svc.DNSSearch, svc.DNSOpts, "/etc/resolv.conf", "/run/systemd/resolve/resolv.conf")
+	}
+	return hosts, dns.ResolvConf(nil, svc.DNSSearch, svc.DNSOpts)
 }
 
 // networkAddress finds (or makes) the network a container joins under
@@ -322,7 +378,7 @@ func (e *Engine) releaseNetwork(ctx context.Context, id string, ns *netSetup) {
 		}
 	}
 	if ns.netns != "" {
-		network.DeleteNetns(ns.netns)
+		e.netHost.DeleteNetns(ns.netns)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth-dev/berth/engine/state"
-	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/names"
 	"github.com/berth-dev/berth/network"
 	"github.com/berth-dev/berth/network/ipam"
@@ -25,15 +24,18 @@ import (
 // hostNetworkLock serializes, across every berth state root on the host,
 // the steps whose safety depends on the host's routes: choosing a subnet
 // and creating its bridge, and deleting berth's nftables table.
-const hostNetworkLock = "/run/berth-network.lock"
+const hostNetworkLock = network.HostLockFile
 
 func (e *Engine) networks() *state.Networks { return state.NewNetworks(e.layout.Networks()) }
 
+// ipam is the state root's address allocator, on the configured pool,
+// avoiding the routes of the engine's network host.
 func (e *Engine) ipam() (*ipam.Allocator, error) {
-	opts, err := e.networkPool()
+	pool, err := e.networkPool()
 	if err != nil {
 		return nil, err
 	}
+	opts := append([]ipam.Opt{ipam.WithRouteLister(e.netHost.Routes)}, pool...)
 	return ipam.New(e.layout.IPAM(), opts...)
 }
 
@@ -104,11 +106,11 @@ func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string
 	if rec, err := e.networks().Get(name); err == nil {
 		// make sure its bridge and rules exist (after a reboot, say);
 		// one process at a time, as AddNetwork replaces the rules
-		lock, err := fsutil.Acquire(ctx, hostNetworkLock)
+		unlock, err := e.lockHostNetwork(ctx)
 		if err != nil {
 			return nil, err
 		}
-		defer lock.Release()
+		defer unlock()
 		if err := e.applyNetwork(ctx, rec); err != nil {
 			return nil, err
 		}
@@ -182,50 +184,21 @@ func (e *Engine) createNetwork(ctx context.Context, s NetworkSpec) (rec *state.N
 	if rec, err := e.networks().Get(s.Name); err == nil {
 		return rec, nil
 	}
-	var req ipam.Request
-	parse := func(field, v string) (*net.IPNet, error) {
-		if v == "" {
-			return nil, nil
-		}
-		_, n, err := net.ParseCIDR(v)
-		if err != nil {
-			return nil, fmt.Errorf("network %s: ipam %s %q: %w", s.Name, field, v, err)
-		}
-		return n, nil
-	}
-	if req.Subnet, err = parse("subnet", s.Subnet); err != nil {
-		return nil, err
-	}
-	if req.IPRange, err = parse("ip_range", s.IPRange); err != nil {
-		return nil, err
-	}
-	if s.Gateway != "" {
-		if req.Gateway = net.ParseIP(s.Gateway).To4(); req.Gateway == nil {
-			return nil, fmt.Errorf("network %s: ipam gateway %q is not an IPv4 address", s.Name, s.Gateway)
-		}
-	}
-	mtu := 0
-	if v := s.DriverOpts["com.docker.network.driver.mtu"]; v != "" {
-		if mtu, err = strconv.Atoi(v); err != nil || mtu < 68 {
-			return nil, fmt.Errorf("network %s: driver_opts com.docker.network.driver.mtu %q: want a number ≥ 68", s.Name, v)
-		}
-	}
-	var idb [32]byte
-	rand.Read(idb[:])
-	id := hex.EncodeToString(idb[:])
-	bridge := network.BridgeName(id)
-	if v := s.DriverOpts["com.docker.network.bridge.name"]; v != "" {
-		if len(v) > 15 {
-			return nil, fmt.Errorf("network %s: bridge name %q is longer than 15 characters", s.Name, v)
-		}
-		bridge = v
-	}
-
-	lock, err := fsutil.Acquire(ctx, hostNetworkLock)
+	req, err := ipamRequest(s)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Release()
+	id := newNetworkID()
+	mtu, bridge, err := bridgeOptions(s, id)
+	if err != nil {
+		return nil, err
+	}
+
+	unlock, err := e.lockHostNetwork(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	alloc, err := e.ipam()
 	if err != nil {
 		return nil, err
@@ -239,14 +212,7 @@ func (e *Engine) createNetwork(ctx context.Context, s NetworkSpec) (rec *state.N
 			alloc.ReleaseSubnet(context.WithoutCancel(ctx), s.Name)
 		}
 	}()
-	rec = &state.Network{
-		Name: s.Name, ID: id, Project: s.Project, Key: s.Key, Bridge: bridge,
-		Subnet: n.Subnet.String(), Gateway: n.Gateway.String(), Internal: s.Internal,
-		MTU: mtu, Labels: s.Labels, Created: time.Now().UTC(),
-	}
-	if n.IPRange != nil {
-		rec.IPRange = n.IPRange.String()
-	}
+	rec = networkRecord(s, id, bridge, mtu, n)
 	// The record first: a berth killed between the two leaves a record
 	// whose bridge `down` (or the next `up`) finds, never a bridge nothing
 	// points at.
@@ -261,6 +227,73 @@ func (e *Engine) createNetwork(ctx context.Context, s NetworkSpec) (rec *state.N
 	return rec, nil
 }
 
+// ipamRequest is what a network spec asks of the address allocator: its
+// subnet, ip_range and gateway, each optional.
+func ipamRequest(s NetworkSpec) (req ipam.Request, err error) {
+	parse := func(field, v string) (*net.IPNet, error) {
+		if v == "" {
+			return nil, nil
+		}
+		_, n, err := net.ParseCIDR(v)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: ipam %s %q: %w", s.Name, field, v, err)
+		}
+		return n, nil
+	}
+	if req.Subnet, err = parse("subnet", s.Subnet); err != nil {
+		return req, err
+	}
+	if req.IPRange, err = parse("ip_range", s.IPRange); err != nil {
+		return req, err
+	}
+	if s.Gateway != "" {
+		if req.Gateway = net.ParseIP(s.Gateway).To4(); req.Gateway == nil {
+			return req, fmt.Errorf("network %s: ipam gateway %q is not an IPv4 address", s.Name, s.Gateway)
+		}
+	}
+	return req, nil
+}
+
+// bridgeOptions reads the bridge driver's options of a network spec: its
+// MTU (0: the kernel's default) and its bridge's name (default: one
+// derived from the network's ID).
+func bridgeOptions(s NetworkSpec, id string) (mtu int, bridge string, err error) {
+	if v := s.DriverOpts["com.docker.network.driver.mtu"]; v != "" {
+		if mtu, err = strconv.Atoi(v); err != nil || mtu < 68 {
+			return 0, "", fmt.Errorf("network %s: driver_opts com.docker.network.driver.mtu %q: want a number ≥ 68", s.Name, v)
+		}
+	}
+	bridge = network.BridgeName(id)
+	if v := s.DriverOpts["com.docker.network.bridge.name"]; v != "" {
+		if len(v) > 15 {
+			return 0, "", fmt.Errorf("network %s: bridge name %q is longer than 15 characters", s.Name, v)
+		}
+		bridge = v
+	}
+	return mtu, bridge, nil
+}
+
+// newNetworkID is a random network ID, 64 hex digits as Docker's.
+func newNetworkID() string {
+	var idb [32]byte
+	rand.Read(idb[:])
+	return hex.EncodeToString(idb[:])
+}
+
+// networkRecord is the record of a network created from a spec on the
+// allocation n.
+func networkRecord(s NetworkSpec, id, bridge string, mtu int, n ipam.Network) *state.Network {
+	rec := &state.Network{
+		Name: s.Name, ID: id, Project: s.Project, Key: s.Key, Bridge: bridge,
+		Subnet: n.Subnet.String(), Gateway: n.Gateway.String(), Internal: s.Internal,
+		MTU: mtu, Labels: s.Labels, Created: time.Now().UTC(),
+	}
+	if n.IPRange != nil {
+		rec.IPRange = n.IPRange.String()
+	}
+	return rec
+}
+
 // applyNetwork makes the kernel objects of a network record exist (again,
 // after a reboot or a crash): the bridge and its firewall rules.
 func (e *Engine) applyNetwork(ctx context.Context, rec *state.Network) error {
@@ -268,7 +301,7 @@ func (e *Engine) applyNetwork(ctx context.Context, rec *state.Network) error {
 	if err != nil {
 		return fmt.Errorf("network %s: bad subnet %q in its record", rec.Name, rec.Subnet)
 	}
-	if err := network.EnsureBridge(ctx, network.BridgeConfig{
+	if err := e.netHost.EnsureBridge(ctx, network.BridgeConfig{
 		Name: rec.Bridge, NetworkID: rec.ID, Subnet: subnet, Gateway: net.ParseIP(rec.Gateway), MTU: rec.MTU, Internal: rec.Internal,
 	}); err != nil {
 		return fmt.Errorf("network %s: %w", rec.Name, err)
@@ -319,9 +352,9 @@ func (e *Engine) removeNetwork(ctx context.Context, name string) error {
 // deleteNetworkObjects removes a network's firewall rules and bridge, and
 // berth's table when nothing else is left in it.
 func (e *Engine) deleteNetworkObjects(ctx context.Context, rec *state.Network) error {
-	lock, err := fsutil.Acquire(ctx, hostNetworkLock)
+	unlock, err := e.lockHostNetwork(ctx)
 	if err == nil {
-		defer lock.Release()
+		defer unlock()
 	}
 	return e.deleteNetworkObjectsLocked(ctx, rec, err == nil)
 }
@@ -339,7 +372,7 @@ func (e *Engine) deleteNetworkObjectsLocked(ctx context.Context, rec *state.Netw
 	if locked {
 		e.firewall.Cleanup()
 	}
-	if err := network.DeleteBridge(ctx, rec.Bridge, rec.ID); err != nil {
+	if err := e.netHost.DeleteBridge(ctx, rec.Bridge, rec.ID); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

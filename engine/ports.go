@@ -131,13 +131,42 @@ func recordPortSpecs(r *state.Container) []portmap.Spec {
 // ports must be free, a range gives each replica its next free port, a
 // random port is one nothing claims. Kept containers keep theirs.
 func (e *Engine) assignPorts(p *types.Project, plan *Plan) error {
-	// Orphans are removed before anything else runs: their ports are free
-	// for all. A container the plan removes (scale down), recreates or
-	// restarts holds its rules until its own service's turn in the walk,
-	// so its ports are free only for its own service (which runs its
-	// removals first).
-	leaving := map[string]bool{}
-	byService := map[string][]*state.Container{}
+	leaving, byService, err := e.leavingContainers(p, plan)
+	if err != nil {
+		return err
+	}
+	alloc, claims, err := e.portClaims(leaving)
+	if err != nil {
+		return err
+	}
+	replicas := createdReplicas(plan)
+	turns := &portTurns{claims: claims, byService: byService}
+	for i := range plan.Steps {
+		s := &plan.Steps[i]
+		turns.begin(s.Service)
+		prefer, ok, err := e.stepPortSpecs(p, s)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if s.Ports, err = alloc.Assign(s.Name, s.PortSpecs, prefer); err != nil {
+			return portError(p, s.Service, replicas[s.Service], err)
+		}
+	}
+	return nil
+}
+
+// leavingContainers sorts the containers a plan removes, recreates or
+// restarts. Orphans are removed before anything else runs: their ports
+// are free for all (leaving). A container of a service of the project
+// holds its rules until its own service's turn in the walk, so its ports
+// are free only for its own service, which runs its removals first
+// (byService).
+func (e *Engine) leavingContainers(p *types.Project, plan *Plan) (leaving map[string]bool, byService map[string][]*state.Container, err error) {
+	leaving = map[string]bool{}
+	byService = map[string][]*state.Container{}
 	for _, s := range plan.Steps {
 		switch s.Action {
 		case ActionRecreate, ActionRemove, ActionStart:
@@ -147,71 +176,83 @@ func (e *Engine) assignPorts(p *types.Project, plan *Plan) error {
 			}
 			rec, err := e.store.Get(s.ID)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			byService[s.Service] = append(byService[s.Service], rec)
 		}
 	}
-	alloc, claims, err := e.portClaims(leaving)
-	if err != nil {
-		return err
-	}
+	return leaving, byService, nil
+}
+
+// createdReplicas counts, by service, the containers a plan creates or
+// recreates.
+func createdReplicas(plan *Plan) map[string]int {
 	replicas := map[string]int{}
 	for _, s := range plan.Steps {
 		if s.Action == ActionCreate || s.Action == ActionRecreate {
 			replicas[s.Service]++
 		}
 	}
-	current := ""
-	release := func(service string) {
-		// the previous service's turn is over: what it did not take is
-		// claimed again by its old holders
-		for _, r := range byService[current] {
-			for _, b := range r.Ports {
-				if _, taken := claims.Holder(b.HostIP, b.HostPort, b.Protocol); !taken {
-					claims.Add(b, r.Name)
-				}
+	return replicas
+}
+
+// portTurns hands the ports of a service's leaving containers to that
+// service alone, for its turn in the plan's walk.
+type portTurns struct {
+	claims    *portmap.Claims
+	byService map[string][]*state.Container
+	current   string
+}
+
+// begin starts service's turn, unless it is already on: what the previous
+// service did not take of its old containers' ports is claimed again by
+// their old holders, and this service's old containers release theirs.
+func (t *portTurns) begin(service string) {
+	if service == t.current {
+		return
+	}
+	for _, r := range t.byService[t.current] {
+		for _, b := range r.Ports {
+			if _, taken := t.claims.Holder(b.HostIP, b.HostPort, b.Protocol); !taken {
+				t.claims.Add(b, r.Name)
 			}
-		}
-		current = service
-		for _, r := range byService[service] {
-			claims.Release(r.Name)
 		}
 	}
-	for i := range plan.Steps {
-		s := &plan.Steps[i]
-		if s.Service != current {
-			release(s.Service)
+	t.current = service
+	for _, r := range t.byService[service] {
+		t.claims.Release(r.Name)
+	}
+}
+
+// stepPortSpecs sets the port specs of a step that creates or starts a
+// container and returns the host ports it prefers (a started or
+// recreated container's old ones); ok is false for a step that assigns
+// none.
+func (e *Engine) stepPortSpecs(p *types.Project, s *Step) (prefer []portmap.Binding, ok bool, err error) {
+	switch s.Action {
+	case ActionCreate, ActionRecreate:
+		svc, ok := p.Services[s.Service]
+		if !ok {
+			return nil, false, nil
 		}
-		var prefer []portmap.Binding
-		switch s.Action {
-		case ActionCreate, ActionRecreate:
-			svc, ok := p.Services[s.Service]
-			if !ok {
-				continue
-			}
-			if s.PortSpecs, err = servicePortSpecs(p, svc); err != nil {
-				return err
-			}
-		case ActionStart:
-			rec, err := e.store.Get(s.ID)
-			if err != nil {
-				return err
-			}
-			s.PortSpecs, prefer = recordPortSpecs(rec), append(rec.Ports, rec.Released...)
-		default:
-			continue
+		if s.PortSpecs, err = servicePortSpecs(p, svc); err != nil {
+			return nil, false, err
 		}
-		if s.Action == ActionRecreate {
-			if old, err := e.store.Get(s.ID); err == nil {
-				prefer = old.Ports
-			}
+	case ActionStart:
+		rec, err := e.store.Get(s.ID)
+		if err != nil {
+			return nil, false, err
 		}
-		if s.Ports, err = alloc.Assign(s.Name, s.PortSpecs, prefer); err != nil {
-			return portError(p, s.Service, replicas[s.Service], err)
+		s.PortSpecs, prefer = recordPortSpecs(rec), append(rec.Ports, rec.Released...)
+	default:
+		return nil, false, nil
+	}
+	if s.Action == ActionRecreate {
+		if old, err := e.store.Get(s.ID); err == nil {
+			prefer = old.Ports
 		}
 	}
-	return nil
+	return prefer, true, nil
 }
 
 // portError names the file and service of an allocation error, with a

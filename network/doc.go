@@ -16,6 +16,10 @@
 //     goroutine changes namespace); HostProbe, the host side of port
 //     allocation (binds a port briefly, names the process holding it from
 //     /proc), and EphemeralRange.
+//   - network.Host: the kernel side above (namespaces, bridges, veths, the
+//     host's routes, the host network lock) as one injected interface;
+//     Kernel is the real one. network/networktest holds in-memory fakes
+//     (Host, Firewall) and TestHost, the conformance suite both pass.
 //   - network/portmap: the one model of published ports (value types,
 //     normalizer, claim table, allocation, formatter); no I/O.
 //   - network/ipam: subnets and addresses, persisted under a flock.

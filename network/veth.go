@@ -62,34 +62,9 @@ func Attach(ctx context.Context, a Attachment) (err error) {
 	}
 	defer nh.Close()
 
-	mtu := a.MTU
-	if mtu == 0 {
-		mtu = br.Attrs().MTU
-	}
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name = host
-	attrs.MTU = mtu
-	attrs.Flags = net.FlagUp
-	veth := &netlink.Veth{
-		LinkAttrs:        attrs,
-		PeerName:         a.IfName,
-		PeerHardwareAddr: a.MAC,
-		PeerNamespace:    netlink.NsFd(int(ns)),
-	}
-	if err := netlink.LinkAdd(veth); err != nil {
-		if !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("attach %s: create veth %s: %w", a.NetnsPath, host, err)
-		}
-		// Leftover from an earlier attempt: start over.
-		if old, lerr := netlink.LinkByName(host); lerr == nil {
-			_ = netlink.LinkDel(old)
-		}
-		if old, lerr := nh.LinkByName(a.IfName); lerr == nil {
-			_ = nh.LinkDel(old)
-		}
-		if err := netlink.LinkAdd(veth); err != nil {
-			return fmt.Errorf("attach %s: create veth %s: %w", a.NetnsPath, host, err)
-		}
+	veth, err := addVeth(nh, a, host, br.Attrs().MTU, ns)
+	if err != nil {
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -106,7 +81,52 @@ func Attach(ctx context.Context, a Attachment) (err error) {
 	if err := netlink.LinkSetHairpin(veth, true); err != nil {
 		return fmt.Errorf("attach %s: hairpin on %s: %w", a.NetnsPath, host, err)
 	}
+	return configurePeer(nh, a, host)
+}
 
+// addVeth creates the pair: the host end named host, up, with the
+// attachment's MTU (0: bridgeMTU); the peer inside ns under a.IfName with
+// a.MAC. A leftover pair of either name, from an earlier attempt, is
+// deleted and the pair made again.
+func addVeth(nh *netlink.Handle, a Attachment, host string, bridgeMTU int, ns netns.NsHandle) (*netlink.Veth, error) {
+	mtu := a.MTU
+	if mtu == 0 {
+		mtu = bridgeMTU
+	}
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = host
+	attrs.MTU = mtu
+	attrs.Flags = net.FlagUp
+	veth := &netlink.Veth{
+		LinkAttrs:        attrs,
+		PeerName:         a.IfName,
+		PeerHardwareAddr: a.MAC,
+		PeerNamespace:    netlink.NsFd(int(ns)),
+	}
+	err := netlink.LinkAdd(veth)
+	if err == nil {
+		return veth, nil
+	}
+	if !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("attach %s: create veth %s: %w", a.NetnsPath, host, err)
+	}
+	// Leftover from an earlier attempt: start over.
+	if old, lerr := netlink.LinkByName(host); lerr == nil {
+		_ = netlink.LinkDel(old)
+	}
+	if old, lerr := nh.LinkByName(a.IfName); lerr == nil {
+		_ = nh.LinkDel(old)
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return nil, fmt.Errorf("attach %s: create veth %s: %w", a.NetnsPath, host, err)
+	}
+	return veth, nil
+}
+
+// configurePeer sets up the container end of the pair through nh, a
+// handle inside its namespace: the address, up, the default route when
+// asked, then an announcement of the address to the bridge's neighbours.
+func configurePeer(nh *netlink.Handle, a Attachment, host string) error {
 	peer, err := nh.LinkByName(a.IfName)
 	if err != nil {
 		return fmt.Errorf("attach %s: %s: %w", a.NetnsPath, a.IfName, err)

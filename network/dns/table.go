@@ -2,6 +2,7 @@ package dns
 
 import (
 	"net"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -97,6 +98,27 @@ func (t *Table) Known(askerIP net.IP, name string) bool {
 func (t *Table) lookup(askerIP net.IP, name string, rotate bool) ([]net.IP, bool) {
 	name = normalize(name)
 	t.mu.RLock()
+	nets := t.askerNetworks(askerIP)
+	ips := t.addressesOf(nets, name)
+	peers := t.peers
+	t.mu.RUnlock()
+	if len(ips) == 0 && peers != nil {
+		ips = peerAddresses(peers, nets, name)
+	}
+	if len(ips) == 0 {
+		return nil, false
+	}
+	if rotate && len(ips) > 1 {
+		k := int(t.nextTurn(name) % uint64(len(ips)))
+		ips = append(ips[k:], ips[:k]...)
+	}
+	return ips, true
+}
+
+// askerNetworks are the networks an asker is on: those of the records of
+// its address, and of every record of the same container. The caller
+// holds t.mu.
+func (t *Table) askerNetworks(askerIP net.IP) map[string]bool {
 	nets := map[string]bool{}
 	ctrs := map[string]bool{}
 	for _, r := range t.recs {
@@ -112,46 +134,39 @@ func (t *Table) lookup(askerIP net.IP, name string, rotate bool) ([]net.IP, bool
 			nets[r.Network] = true
 		}
 	}
+	return nets
+}
+
+// addressesOf lists, once each and in record order, the addresses of the
+// records on nets that answer to name (normalized). The caller holds t.mu.
+func (t *Table) addressesOf(nets map[string]bool, name string) []net.IP {
 	var ips []net.IP
 	seen := map[string]bool{}
 	for _, r := range t.recs {
-		if !nets[r.Network] || seen[string(r.IP)] {
-			continue
+		if nets[r.Network] && !seen[string(r.IP)] && slices.Contains(r.Names, name) {
+			ips = append(ips, r.IP)
+			seen[string(r.IP)] = true
 		}
-		for _, n := range r.Names {
-			if n == name {
-				ips = append(ips, r.IP)
-				seen[string(r.IP)] = true
-				break
+	}
+	return ips
+}
+
+// peerAddresses lists, once each, the IPv4 addresses that the peers of
+// nets give for name (normalized): the answer when no record here has it.
+func peerAddresses(peers func(network string) []Record, nets map[string]bool, name string) []net.IP {
+	var ips []net.IP
+	seen := map[string]bool{}
+	for n := range nets {
+		for _, r := range peers(n) {
+			ip := r.IP.To4()
+			if seen[string(ip)] || !slices.ContainsFunc(r.Names, func(rn string) bool { return normalize(rn) == name }) {
+				continue
 			}
+			ips = append(ips, ip)
+			seen[string(ip)] = true
 		}
 	}
-	peers := t.peers
-	t.mu.RUnlock()
-	if len(ips) == 0 && peers != nil {
-		for n := range nets {
-			for _, r := range peers(n) {
-				if seen[string(r.IP.To4())] {
-					continue
-				}
-				for _, rn := range r.Names {
-					if normalize(rn) == name {
-						ips = append(ips, r.IP.To4())
-						seen[string(r.IP.To4())] = true
-						break
-					}
-				}
-			}
-		}
-	}
-	if len(ips) == 0 {
-		return nil, false
-	}
-	if rotate && len(ips) > 1 {
-		k := int(t.nextTurn(name) % uint64(len(ips)))
-		ips = append(ips[k:], ips[:k]...)
-	}
-	return ips, true
+	return ips
 }
 
 // nextTurn advances the rotation of one name: each A lookup of a name

@@ -419,23 +419,7 @@ func parsePublish(exprs []expr.Any) (portmap.Binding, bool) {
 		case *expr.Meta:
 			load = x.Key
 		case *expr.Cmp:
-			switch l := load.(type) {
-			case expr.Payload:
-				if l.Base == expr.PayloadBaseNetworkHeader && l.Offset == 16 && len(x.Data) == 4 {
-					b.HostIP = netip.AddrFrom4([4]byte(x.Data))
-				} else if l.Base == expr.PayloadBaseTransportHeader && l.Offset == 2 && len(x.Data) == 2 {
-					b.HostPort = binary.BigEndian.Uint16(x.Data)
-				}
-			case expr.MetaKey:
-				if l == expr.MetaKeyL4PROTO && len(x.Data) == 1 {
-					switch x.Data[0] {
-					case unix.IPPROTO_TCP:
-						b.Protocol = portmap.TCP
-					case unix.IPPROTO_UDP:
-						b.Protocol = portmap.UDP
-					}
-				}
-			}
+			readMatch(&b, load, x.Data)
 		case *expr.Immediate:
 			if x.Register == 2 && len(x.Data) == 2 {
 				b.ContainerPort = binary.BigEndian.Uint16(x.Data)
@@ -443,4 +427,28 @@ func parsePublish(exprs []expr.Any) (portmap.Binding, bool) {
 		}
 	}
 	return b, b.HostPort != 0 && b.Protocol != ""
+}
+
+// readMatch reads into b what a comparison of the value load put in the
+// register with data matches: the destination address, the destination
+// port or the protocol.
+func readMatch(b *portmap.Binding, load any, data []byte) {
+	switch l := load.(type) {
+	case expr.Payload:
+		if l.Base == expr.PayloadBaseNetworkHeader && l.Offset == 16 && len(data) == 4 {
+			b.HostIP = netip.AddrFrom4([4]byte(data))
+		} else if l.Base == expr.PayloadBaseTransportHeader && l.Offset == 2 && len(data) == 2 {
+			b.HostPort = binary.BigEndian.Uint16(data)
+		}
+	case expr.MetaKey:
+		if l != expr.MetaKeyL4PROTO || len(data) != 1 {
+			return
+		}
+		switch data[0] {
+		case unix.IPPROTO_TCP:
+			b.Protocol = portmap.TCP
+		case unix.IPPROTO_UDP:
+			b.Protocol = portmap.UDP
+		}
+	}
 }
