@@ -24,6 +24,7 @@ import (
 	"github.com/berth-dev/berth/internal/fsutil"
 	"github.com/berth-dev/berth/internal/safepath"
 	"github.com/berth-dev/berth/network/portmap"
+	"github.com/berth-dev/berth/volumes"
 )
 
 // newID returns a container ID: 64 hex characters, as Docker's.
@@ -58,7 +59,9 @@ type containerSpec struct {
 }
 
 // create makes a container: its rootfs, mounts, network namespace,
-// bundle and record. On failure nothing of it is left.
+// bundle and record. On failure nothing of it is left. What the record
+// says is computed apart (earlyRecord, containerRecord); this function
+// does the host's side, in order.
 func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Container, err error) {
 	svc := cs.service
 	p := cs.project
@@ -86,12 +89,7 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 
 	// The first record, before anything exists: if this command is killed
 	// from here on, `down` finds the container and removes what was made.
-	labels := containerLabels(cs) // labels.go
-	early := &state.Container{
-		ID: id, Name: cs.name, Project: p.Name, Service: svc.Name, Number: cs.number, Oneoff: cs.oneoff,
-		Labels: labels,
-		Image:  imageRef(p, svc), Created: time.Now().UTC(), Bundle: dir, Rootfs: layout.Merged, Creating: true,
-	}
+	early := earlyRecord(cs, id, dir, layout.Merged, time.Now().UTC())
 	if len(serviceNetworks(svc)) > 0 {
 		early.Netns = e.netnsPath(id)
 	}
@@ -105,38 +103,11 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	if err := rootfs.Mount(cs.image.LayerDirs(), layout); err != nil {
 		return nil, fmt.Errorf("service %q: %w", svc.Name, err)
 	}
-
-	mounts, used, err := e.serviceMounts(ctx, p, svc, cs.image, layout.Merged, id, cs.keepAnon)
+	mounts, used, err := e.containerMounts(ctx, cs, id, dir, layout.Merged)
 	if err != nil {
 		return nil, err
 	}
-	files, err := fileMounts(p, svc, dir)
-	if err != nil {
-		return nil, err
-	}
-	mounts = append(mounts, files...)
-	var volumeNames []string
-	anon := map[string]string{}
-	for _, u := range used {
-		volumeNames = append(volumeNames, u.Name)
-		if u.Anonymous {
-			anon[u.Target] = u.Name
-		}
-	}
-
-	c := ociruntime.Container{
-		ID:         id,
-		Project:    p.Name,
-		Rootfs:     layout.Merged,
-		Mounts:     mounts,
-		ProjectDir: p.WorkingDir,
-		LookupEnv: func(k string) (string, bool) {
-			v, ok := p.Environment[k]
-			return v, ok
-		},
-		CDIDevices: cdiNames,
-		CDI:        cdi,
-	}
+	c := ociContainer(p, id, layout.Merged, mounts, cdiNames, cdi)
 	exposed, err := exposedPorts(p, svc, cs.image.Config().Config.ExposedPorts)
 	if err != nil {
 		return nil, err
@@ -146,19 +117,95 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		return nil, err
 	}
 	cleanups = append(cleanups, func() { e.releaseNetwork(context.WithoutCancel(ctx), id, ns) })
-	if svc.Init != nil && *svc.Init {
-		self, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("service %q: init: %w", svc.Name, err)
-		}
-		c.InitBinary, c.InitArgs = self, []string{"__init", "--"}
-		// berth built the ordinary Go way (cgo on) is dynamically linked:
-		// it then runs as the init through the host's own loader.
-		if c.InitInterp, c.InitLibs, err = ociruntime.InitDeps(self); err != nil {
-			return nil, fmt.Errorf("service %q: init: true: %w", svc.Name, err)
-		}
+	if err := withInit(svc, &c); err != nil {
+		return nil, err
 	}
+	spec, err := e.generateSpec(cs, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeBundle(dir, spec); err != nil {
+		return nil, err
+	}
+	rec = containerRecord(cs, made{
+		id: id, bundle: dir, rootfs: layout.Merged, spec: spec, net: ns, runtime: rt.Name(),
+		volumes: used, exposed: exposed, imageID: cs.image.ID(),
+		health: healthConfig(svc, cs.image.Config(), cs.image.HealthStartInterval()), // engine/health.go
+	}, time.Now().UTC())
+	if err := e.store.Put(rec); err != nil {
+		return nil, err
+	}
+	e.record(events.ActionCreate, rec)
+	return rec, nil
+}
 
+// earlyRecord is the record create claims the container's name with,
+// before anything of it exists (Creating set): enough for `down` to find
+// and remove what a killed create left.
+func earlyRecord(cs containerSpec, id, bundle, rootfsPath string, at time.Time) *state.Container {
+	return &state.Container{
+		ID: id, Name: cs.name, Project: cs.project.Name, Service: cs.service.Name, Number: cs.number, Oneoff: cs.oneoff,
+		Labels: containerLabels(cs), // labels.go
+		Image:  imageRef(cs.project, cs.service), Created: at, Bundle: bundle, Rootfs: rootfsPath, Creating: true,
+	}
+}
+
+// containerMounts are the container's volumes, binds, tmpfs and image
+// volumes (mounts.go), then its configs and secrets (files.go), with
+// the volumes it uses.
+func (e *Engine) containerMounts(ctx context.Context, cs containerSpec, id, dir, rootfsPath string) ([]specs.Mount, []volumes.Used, error) {
+	mounts, used, err := e.serviceMounts(ctx, cs.project, cs.service, cs.image, rootfsPath, id, cs.keepAnon)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := fileMounts(cs.project, cs.service, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(mounts, files...), used, nil
+}
+
+// ociContainer is what the spec generator needs of the host for one
+// container (its network part is filled in by prepareNetwork, its init
+// by withInit).
+func ociContainer(p *types.Project, id, rootfsPath string, mounts []specs.Mount, cdiNames []string, cdi ociruntime.DeviceInjector) ociruntime.Container {
+	return ociruntime.Container{
+		ID:         id,
+		Project:    p.Name,
+		Rootfs:     rootfsPath,
+		Mounts:     mounts,
+		ProjectDir: p.WorkingDir,
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := p.Environment[k]
+			return v, ok
+		},
+		CDIDevices: cdiNames,
+		CDI:        cdi,
+	}
+}
+
+// withInit makes berth itself the container's init (`init: true`).
+func withInit(svc types.ServiceConfig, c *ociruntime.Container) error {
+	if svc.Init == nil || !*svc.Init {
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("service %q: init: %w", svc.Name, err)
+	}
+	c.InitBinary, c.InitArgs = self, []string{"__init", "--"}
+	// berth built the ordinary Go way (cgo on) is dynamically linked:
+	// it then runs as the init through the host's own loader.
+	if c.InitInterp, c.InitLibs, err = ociruntime.InitDeps(self); err != nil {
+		return fmt.Errorf("service %q: init: true: %w", svc.Name, err)
+	}
+	return nil
+}
+
+// generateSpec is the container's OCI spec; what the generator and the
+// device request could not honour is shown as warnings.
+func (e *Engine) generateSpec(cs containerSpec, c ociruntime.Container) (*specs.Spec, error) {
+	svc := cs.service
 	spec, warnings, err := ociruntime.Generate(cs.image.Config(), &svc, c)
 	if err != nil {
 		return nil, err
@@ -169,40 +216,65 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	for _, w := range warnings {
 		e.progress(Event{Kind: "Container", Name: cs.name, Status: "Warning", Text: w})
 	}
-	if err := writeBundle(dir, spec); err != nil {
-		return nil, err
-	}
+	return spec, nil
+}
 
-	rec = &state.Container{
-		ID:               id,
+// made is what create made on the host for a container: the parts of its
+// record only the host can say.
+type made struct {
+	id, bundle, rootfs string
+	spec               *specs.Spec
+	net                *netSetup
+	runtime            string
+	volumes            []volumes.Used
+	exposed            []portmap.Binding
+	imageID            string
+	health             *state.HealthConfig
+}
+
+// containerRecord is the record of a created container: what the spec
+// asked (cs) and what the host made (m), created at at.
+func containerRecord(cs containerSpec, m made, at time.Time) *state.Container {
+	svc := cs.service
+	var volumeNames []string
+	anon := map[string]string{}
+	for _, u := range m.volumes {
+		volumeNames = append(volumeNames, u.Name)
+		if u.Anonymous {
+			anon[u.Target] = u.Name
+		}
+	}
+	rec := &state.Container{
+		ID:               m.id,
 		Name:             cs.name,
-		Project:          p.Name,
+		Project:          cs.project.Name,
 		Service:          svc.Name,
 		Number:           cs.number,
 		Oneoff:           cs.oneoff,
-		Labels:           labels,
-		Image:            imageRef(p, svc),
-		ImageID:          cs.image.ID(),
-		Created:          time.Now().UTC(),
+		Labels:           containerLabels(cs),
+		Image:            imageRef(cs.project, svc),
+		ImageID:          m.imageID,
+		Created:          at,
 		Hash:             cs.hash,
 		Config:           json.RawMessage(cs.config),
-		Command:          spec.Process.Args,
-		Bundle:           dir,
-		Rootfs:           layout.Merged,
-		Netns:            ns.netns,
-		Networks:         ns.attached,
+		Command:          m.spec.Process.Args,
+		Bundle:           m.bundle,
+		Rootfs:           m.rootfs,
+		Netns:            m.net.netns,
+		Networks:         m.net.attached,
 		PortSpecs:        cs.portSpecs,
-		Ports:            ns.ports,
-		Exposed:          exposed,
-		Hostname:         ns.hostname,
-		DNS:              ns.dns,
-		Runtime:          rt.Name(),
+		Ports:            m.net.ports,
+		Exposed:          m.exposed,
+		Hostname:         m.net.hostname,
+		DNS:              m.net.dns,
+		Runtime:          m.runtime,
 		Volumes:          volumeNames,
 		AnonymousVolumes: anon,
 		Tty:              svc.Tty,
 		StdinOpen:        svc.StdinOpen,
-		StopSignal:       spec.Annotations[ociruntime.AnnotationStopSignal],
+		StopSignal:       m.spec.Annotations[ociruntime.AnnotationStopSignal],
 		Restart:          restartPolicy(svc),
+		Health:           m.health,
 	}
 	if svc.Logging != nil {
 		rec.LogOptions = svc.Logging.Options
@@ -210,12 +282,7 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	if svc.StopGracePeriod != nil {
 		rec.StopTimeout = time.Duration(*svc.StopGracePeriod)
 	}
-	rec.Health = healthConfig(svc, cs.image.Config(), cs.image.HealthStartInterval()) // engine/health.go
-	if err := e.store.Put(rec); err != nil {
-		return nil, err
-	}
-	e.record(events.ActionCreate, rec)
-	return rec, nil
+	return rec
 }
 
 // restartPolicy is the service's restart:, or deploy.restart_policy as

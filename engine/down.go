@@ -41,19 +41,7 @@ func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project,
 	if err != nil {
 		return err
 	}
-	var orphans []string
-	byService := map[string][]*state.Container{}
-	for _, c := range obs {
-		if p != nil && !c.Oneoff && !o.RemoveOrphans {
-			if _, ok := p.Services[c.Service]; !ok {
-				if _, disabled := p.DisabledServices[c.Service]; !disabled {
-					orphans = append(orphans, c.Name)
-					continue
-				}
-			}
-		}
-		byService[c.Service] = append(byService[c.Service], c.Container)
-	}
+	byService, orphans := downContainers(p, obs, o.RemoveOrphans)
 	for _, name := range orphans {
 		e.progress(Event{Kind: "Container", Name: name, Status: "Orphan", Text: "found orphan container for a service not in the project; remove it with --remove-orphans"})
 	}
@@ -79,6 +67,32 @@ func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project,
 	if err := e.providersDo(ctx, p, o.Services, "down"); err != nil {
 		return err
 	}
+	return e.downResources(ctx, projectName, p, o)
+}
+
+// downContainers sorts the observed containers down removes by service
+// and names the orphans it leaves: with a project known and without
+// --remove-orphans, those of services neither in it nor disabled by a
+// profile (one-offs always go).
+func downContainers(p *types.Project, obs []Observed, removeOrphans bool) (byService map[string][]*state.Container, orphans []string) {
+	byService = map[string][]*state.Container{}
+	for _, c := range obs {
+		if p != nil && !c.Oneoff && !removeOrphans {
+			if _, ok := p.Services[c.Service]; !ok {
+				if _, disabled := p.DisabledServices[c.Service]; !disabled {
+					orphans = append(orphans, c.Name)
+					continue
+				}
+			}
+		}
+		byService[c.Service] = append(byService[c.Service], c.Container)
+	}
+	return byService, orphans
+}
+
+// downResources removes, once no container of the project is left, its
+// volumes (with Volumes), its networks and its supervisor.
+func (e *Engine) downResources(ctx context.Context, projectName string, p *types.Project, o DownOptions) error {
 	if len(o.Services) > 0 {
 		if left, err := e.store.List(projectName); err != nil || len(left) > 0 {
 			return err // the rest of the project still uses them

@@ -62,20 +62,14 @@ func (e *Engine) resolveImages(p *types.Project, services []string, ip imagePoli
 			policy = ip.pull
 		}
 		if svc.Build != nil && (svc.Image == "" || policy != image.PolicyAlways) {
-			switch {
-			case ip.build == BuildNever && img == nil:
-				return nil, nil, fmt.Errorf("service %q: image %s is not built (--no-build): run `berth build %s` first", name, ref, name)
-			case ip.build == BuildNever, img != nil && ip.build != BuildAlways && svc.PullPolicy != image.PolicyBuild:
+			step, err := buildStep(name, ref, svc, img, ip)
+			if err != nil {
+				return nil, nil, err
+			}
+			if step == nil {
 				local[name] = img
-			default:
-				reason := "not built yet"
-				switch {
-				case ip.build == BuildAlways:
-					reason = "--build"
-				case img != nil:
-					reason = "pull_policy: build"
-				}
-				steps = append(steps, ImageStep{Action: "build", Ref: ref, Services: []string{name}, Reason: reason})
+			} else {
+				steps = append(steps, *step)
 			}
 			continue
 		}
@@ -91,17 +85,42 @@ func (e *Engine) resolveImages(p *types.Project, services []string, ip imagePoli
 			steps[i].Services = append(steps[i].Services, name)
 			continue
 		}
-		reason := "missing"
-		if img != nil {
-			reason = "pull_policy: " + policy
-			if ip.pull != "" {
-				reason = "--pull " + ip.pull
-			}
-		}
 		pulls[ref] = len(steps)
-		steps = append(steps, ImageStep{Action: "pull", Ref: ref, Services: []string{name}, Reason: reason, platform: svc.Platform})
+		steps = append(steps, ImageStep{Action: "pull", Ref: ref, Services: []string{name}, Reason: pullReason(img, policy, ip), platform: svc.Platform})
 	}
 	return local, steps, nil
+}
+
+// buildStep is the build a service with build: needs, or nil when its
+// local image img (nil: none) serves: always with --no-build (an error
+// when there is none), else unless --build or pull_policy: build.
+func buildStep(name, ref string, svc types.ServiceConfig, img *image.Image, ip imagePolicy) (*ImageStep, error) {
+	switch {
+	case ip.build == BuildNever && img == nil:
+		return nil, fmt.Errorf("service %q: image %s is not built (--no-build): run `berth build %s` first", name, ref, name)
+	case ip.build == BuildNever, img != nil && ip.build != BuildAlways && svc.PullPolicy != image.PolicyBuild:
+		return nil, nil
+	}
+	reason := "not built yet"
+	switch {
+	case ip.build == BuildAlways:
+		reason = "--build"
+	case img != nil:
+		reason = "pull_policy: build"
+	}
+	return &ImageStep{Action: "build", Ref: ref, Services: []string{name}, Reason: reason}, nil
+}
+
+// pullReason says why an image is pulled: it is missing, or the pull
+// policy (--pull's, else the service's) says so.
+func pullReason(img *image.Image, policy string, ip imagePolicy) string {
+	switch {
+	case img == nil:
+		return "missing"
+	case ip.pull != "":
+		return "--pull " + ip.pull
+	}
+	return "pull_policy: " + policy
 }
 
 // ensureImages makes every named service's image present: services with

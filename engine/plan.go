@@ -81,6 +81,26 @@ type Plan struct {
 // NewPlan compares desired services with observed containers.
 func NewPlan(project string, desired []Desired, observed []Observed, o PlanOptions) Plan {
 	var p Plan
+	byService := p.orphans(desired, observed, o)
+	recreated := map[string]bool{}
+	for _, d := range orderShared(desired) {
+		p.Steps = append(p.Steps, planService(project, d, byService[d.Service], o, recreated)...)
+	}
+	sort.SliceStable(p.Steps, func(i, j int) bool {
+		a, b := p.Steps[i], p.Steps[j]
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return a.Number < b.Number
+	})
+	sort.Strings(p.Orphans)
+	return p
+}
+
+// orphans plans the observed containers of services no longer desired
+// (removed with RemoveOrphans, else listed as orphans) and returns the
+// others by service; one-offs are left out.
+func (p *Plan) orphans(desired []Desired, observed []Observed, o PlanOptions) map[string][]Observed {
 	byService := map[string][]Observed{}
 	wanted := map[string]bool{}
 	for _, d := range desired {
@@ -100,85 +120,90 @@ func NewPlan(project string, desired []Desired, observed []Observed, o PlanOptio
 		}
 		byService[c.Service] = append(byService[c.Service], c)
 	}
-	recreated := map[string]bool{}
-	for _, d := range orderShared(desired) {
-		cs := byService[d.Service]
-		// As Compose: a scale down keeps the up-to-date replicas and the
-		// lowest numbers, so obsolete ones go first.
-		obsolete := map[string]bool{}
-		for _, c := range cs {
-			obsolete[c.ID] = !o.NoRecreate && (o.ForceRecreate || o.ForceServices[d.Service] || c.Hash != d.Hash ||
-				(d.ImageID != "" && c.ImageID != "" && c.ImageID != d.ImageID))
+	return byService
+}
+
+// planService plans one service's containers cs: the surplus removed
+// (scale down), the rest kept, started or recreated (keptStep), the
+// missing replicas created. recreated notes the services that get a new
+// container, for the services sharing with them, planned after.
+func planService(project string, d Desired, cs []Observed, o PlanOptions, recreated map[string]bool) []Step {
+	var steps []Step
+	// As Compose: a scale down keeps the up-to-date replicas and the
+	// lowest numbers, so obsolete ones go first.
+	obsolete := map[string]bool{}
+	for _, c := range cs {
+		obsolete[c.ID] = !o.NoRecreate && (o.ForceRecreate || o.ForceServices[d.Service] || c.Hash != d.Hash ||
+			(d.ImageID != "" && c.ImageID != "" && c.ImageID != d.ImageID))
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if oi, oj := obsolete[cs[i].ID], obsolete[cs[j].ID]; oi != oj {
+			return oj
 		}
-		sort.Slice(cs, func(i, j int) bool {
-			if oi, oj := obsolete[cs[i].ID], obsolete[cs[j].ID]; oi != oj {
-				return oj
-			}
-			return cs[i].Number < cs[j].Number
-		})
-		keep := cs
-		if len(cs) > d.Replicas {
-			keep = cs[:d.Replicas]
-			for _, c := range cs[d.Replicas:] {
-				p.Steps = append(p.Steps, Step{Service: d.Service, Number: c.Number, Name: c.Name, ID: c.ID, Action: ActionRemove, Reason: fmt.Sprintf("scale down to %d", d.Replicas)})
-			}
-		}
-		used := map[int]bool{}
-		for _, c := range keep {
-			used[c.Number] = true
-			s := Step{Service: d.Service, Number: c.Number, Name: c.Name, ID: c.ID}
-			running := c.State != nil && (c.State.Status == state.StatusRunning || c.State.Status == state.StatusRestarting)
-			var sharedChanged string
-			for _, dep := range d.SharesWith {
-				if recreated[dep] {
-					sharedChanged = dep
-					break
-				}
-			}
-			switch {
-			case o.NoRecreate:
-				s.Action, s.Reason = startOrKeep(running)
-			case o.ForceRecreate:
-				s.Action, s.Reason = ActionRecreate, "--force-recreate"
-			case o.ForceServices[d.Service]:
-				s.Action, s.Reason = ActionRecreate, "--always-recreate-deps"
-			case o.NetworkChanged[d.Service] != "":
-				s.Action, s.Reason = ActionRecreate, o.NetworkChanged[d.Service]
-				s.Fields = []string{"networks"}
-			case c.Hash != d.Hash:
-				s.Action, s.Reason = ActionRecreate, "configuration changed"
-				s.Fields = ChangedFields(c.Config, d.Config)
-			case d.ImageID != "" && c.ImageID != "" && c.ImageID != d.ImageID:
-				s.Action, s.Reason = ActionRecreate, "image changed"
-				s.Fields = []string{"image"}
-			case sharedChanged != "":
-				s.Action, s.Reason = ActionRecreate, fmt.Sprintf("shares namespaces or volumes with recreated service %q", sharedChanged)
-			default:
-				s.Action, s.Reason = startOrKeep(running)
-			}
-			if s.Action == ActionRecreate {
-				recreated[d.Service] = true
-			}
-			p.Steps = append(p.Steps, s)
-		}
-		for n, missing := 1, d.Replicas-len(keep); missing > 0; n++ {
-			if used[n] {
-				continue
-			}
-			p.Steps = append(p.Steps, Step{Service: d.Service, Number: n, Name: ContainerName(project, d.Service, n, d.ContainerName), Action: ActionCreate, Reason: "not created yet"})
-			recreated[d.Service] = true
-			missing--
+		return cs[i].Number < cs[j].Number
+	})
+	keep := cs
+	if len(cs) > d.Replicas {
+		keep = cs[:d.Replicas]
+		for _, c := range cs[d.Replicas:] {
+			steps = append(steps, Step{Service: d.Service, Number: c.Number, Name: c.Name, ID: c.ID, Action: ActionRemove, Reason: fmt.Sprintf("scale down to %d", d.Replicas)})
 		}
 	}
-	sort.SliceStable(p.Steps, func(i, j int) bool {
-		a, b := p.Steps[i], p.Steps[j]
-		if a.Service != b.Service {
-			return a.Service < b.Service
+	used := map[int]bool{}
+	for _, c := range keep {
+		used[c.Number] = true
+		s := keptStep(d, c, o, recreated)
+		if s.Action == ActionRecreate {
+			recreated[d.Service] = true
 		}
-		return a.Number < b.Number
-	})
-	sort.Strings(p.Orphans)
-	return p
+		steps = append(steps, s)
+	}
+	for n, missing := 1, d.Replicas-len(keep); missing > 0; n++ {
+		if used[n] {
+			continue
+		}
+		steps = append(steps, Step{Service: d.Service, Number: n, Name: ContainerName(project, d.Service, n, d.ContainerName), Action: ActionCreate, Reason: "not created yet"})
+		recreated[d.Service] = true
+		missing--
+	}
+	return steps
+}
+
+// keptStep is what becomes of a container the service keeps, in order
+// of precedence: the flags, a changed network, config, image, or a
+// recreated service it shares with; else it is started or left running.
+func keptStep(d Desired, c Observed, o PlanOptions, recreated map[string]bool) Step {
+	s := Step{Service: d.Service, Number: c.Number, Name: c.Name, ID: c.ID}
+	running := c.State != nil && (c.State.Status == state.StatusRunning || c.State.Status == state.StatusRestarting)
+	var sharedChanged string
+	for _, dep := range d.SharesWith {
+		if recreated[dep] {
+			sharedChanged = dep
+			break
+		}
+	}
+	switch {
+	case o.NoRecreate:
+		s.Action, s.Reason = startOrKeep(running)
+	case o.ForceRecreate:
+		s.Action, s.Reason = ActionRecreate, "--force-recreate"
+	case o.ForceServices[d.Service]:
+		s.Action, s.Reason = ActionRecreate, "--always-recreate-deps"
+	case o.NetworkChanged[d.Service] != "":
+		s.Action, s.Reason = ActionRecreate, o.NetworkChanged[d.Service]
+		s.Fields = []string{"networks"}
+	case c.Hash != d.Hash:
+		s.Action, s.Reason = ActionRecreate, "configuration changed"
+		s.Fields = ChangedFields(c.Config, d.Config)
+	case d.ImageID != "" && c.ImageID != "" && c.ImageID != d.ImageID:
+		s.Action, s.Reason = ActionRecreate, "image changed"
+		s.Fields = []string{"image"}
+	case sharedChanged != "":
+		s.Action, s.Reason = ActionRecreate, fmt.Sprintf("shares namespaces or volumes with recreated service %q", sharedChanged)
+	default:
+		s.Action, s.Reason = startOrKeep(running)
+	}
+	return s
 }
 
 func startOrKeep(running bool) (Action, string) {

@@ -13,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berth-dev/berth/engine/image"
 	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/supervisor"
@@ -66,44 +67,17 @@ type RunResult struct {
 // command's exit code.
 func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunResult, error) {
 	res := RunResult{ExitCode: -1}
-	if o.ServicePorts && len(o.Publish) > 0 {
-		return res, fmt.Errorf("--service-ports and --publish are incompatible")
+	publish, err := runPublish(o)
+	if err != nil {
+		return res, err
 	}
-	var publish []types.ServicePortConfig
-	for _, spec := range o.Publish {
-		pcs, err := types.ParsePortConfig(spec)
-		if err != nil {
-			return res, fmt.Errorf("--publish %q: %w", spec, err)
-		}
-		publish = append(publish, pcs...)
-	}
-	svc, ok := p.Services[o.Service]
-	if !ok {
-		if ds, disabled := p.DisabledServices[o.Service]; disabled {
-			svc = ds
-			var err error
-			if p, err = p.WithServicesEnabled(o.Service); err != nil {
-				return res, err
-			}
-		} else {
-			return res, fmt.Errorf("no such service: %s", o.Service)
-		}
+	svc, p, err := runService(p, o.Service)
+	if err != nil {
+		return res, err
 	}
 	if !o.NoDeps {
-		g, err := projectGraph(p)
-		if err != nil {
+		if err := e.upDependencies(ctx, p, o); err != nil {
 			return res, err
-		}
-		var deps []string
-		for _, n := range g.Subgraph([]string{o.Service}, graph.Forward).Nodes() {
-			if n != o.Service {
-				deps = append(deps, n)
-			}
-		}
-		if len(deps) > 0 {
-			if _, err := e.Up(ctx, p, UpOptions{Services: deps, Pull: o.Pull, Build: o.Build}); err != nil {
-				return res, err
-			}
 		}
 	}
 	images, err := e.ensureImages(ctx, p, []string{o.Service}, imagePolicy{pull: o.Pull, build: o.Build})
@@ -113,8 +87,89 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 	if err := e.ensureNetworks(ctx, p, []string{o.Service}); err != nil {
 		return res, err
 	}
-	// The one-off's own config: compose run's overrides, no restart, no
-	// published ports (unless asked), its own name.
+	if svc, err = oneoffService(p, svc, o, publish, os.LookupEnv); err != nil {
+		return res, err
+	}
+	// Compose's slug: 64 random hex digits, the first 12 in the name.
+	slug := newID()
+	name := o.Name
+	if name == "" {
+		name = fmt.Sprintf("%s-%s-run-%s", p.Name, o.Service, slug[:12])
+	}
+	rec, err := e.createOneoff(ctx, p, svc, name, slug, images[o.Service])
+	if err != nil {
+		return res, err
+	}
+	res.Container = rec.Name
+	if o.Detach {
+		if err := e.startOneoff(ctx, p, rec); err != nil {
+			return res, err
+		}
+		res.ExitCode = 0
+		return res, nil
+	}
+	res.ExitCode, err = e.runOneoff(ctx, p, rec, o)
+	return res, err
+}
+
+// runPublish is --publish parsed (short syntax), refused with
+// --service-ports.
+func runPublish(o *RunOptions) ([]types.ServicePortConfig, error) {
+	if o.ServicePorts && len(o.Publish) > 0 {
+		return nil, fmt.Errorf("--service-ports and --publish are incompatible")
+	}
+	var publish []types.ServicePortConfig
+	for _, spec := range o.Publish {
+		pcs, err := types.ParsePortConfig(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--publish %q: %w", spec, err)
+		}
+		publish = append(publish, pcs...)
+	}
+	return publish, nil
+}
+
+// runService is the service a one-off runs; a service disabled by a
+// profile is enabled for it (as Compose's run), in the project returned.
+func runService(p *types.Project, name string) (types.ServiceConfig, *types.Project, error) {
+	if svc, ok := p.Services[name]; ok {
+		return svc, p, nil
+	}
+	ds, disabled := p.DisabledServices[name]
+	if !disabled {
+		return types.ServiceConfig{}, p, fmt.Errorf("no such service: %s", name)
+	}
+	p, err := p.WithServicesEnabled(name)
+	if err != nil {
+		return types.ServiceConfig{}, p, err
+	}
+	return ds, p, nil
+}
+
+// upDependencies starts what the one-off's service depends on
+// (transitively), as `up` would.
+func (e *Engine) upDependencies(ctx context.Context, p *types.Project, o *RunOptions) error {
+	g, err := projectGraph(p)
+	if err != nil {
+		return err
+	}
+	var deps []string
+	for _, n := range g.Subgraph([]string{o.Service}, graph.Forward).Nodes() {
+		if n != o.Service {
+			deps = append(deps, n)
+		}
+	}
+	if len(deps) == 0 {
+		return nil
+	}
+	_, err = e.Up(ctx, p, UpOptions{Services: deps, Pull: o.Pull, Build: o.Build})
+	return err
+}
+
+// oneoffService is the one-off's own config: compose run's overrides, no
+// restart, no published ports (unless asked), its own name. lookupEnv
+// gives `-e KEY` its value from the host.
+func oneoffService(p *types.Project, svc types.ServiceConfig, o *RunOptions, publish []types.ServicePortConfig, lookupEnv func(string) (string, bool)) (types.ServiceConfig, error) {
 	if o.Command != nil {
 		svc.Command = o.Command
 	}
@@ -124,20 +179,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 			svc.Command = nil
 		}
 	}
-	if len(o.Env) > 0 {
-		env := types.NewMappingWithEquals(o.Env)
-		for k, v := range env {
-			if v == nil {
-				if hv, ok := os.LookupEnv(k); ok {
-					v = &hv
-				}
-			}
-			if svc.Environment == nil {
-				svc.Environment = types.MappingWithEquals{}
-			}
-			svc.Environment[k] = v
-		}
-	}
+	overrideEnv(&svc, o.Env, lookupEnv)
 	if o.Workdir != "" {
 		svc.WorkingDir = o.Workdir
 	}
@@ -147,7 +189,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 	for _, v := range o.Volumes {
 		vc, err := format.ParseVolume(v)
 		if err != nil {
-			return res, fmt.Errorf("-v %q: %w", v, err)
+			return svc, fmt.Errorf("-v %q: %w", v, err)
 		}
 		if vc.Type == types.VolumeTypeBind && !strings.HasPrefix(vc.Source, "/") {
 			vc.Source = p.RelativePath(vc.Source)
@@ -157,18 +199,12 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 	svc.CapAdd = append(svc.CapAdd, o.CapAdd...)
 	svc.CapDrop = append(svc.CapDrop, o.CapDrop...)
 	for k, v := range o.Labels {
-		if svc.Labels == nil {
-			svc.Labels = types.Labels{}
-		}
-		svc.Labels[k] = v
+		setLabel(&svc, k, v)
 	}
 	if o.Remove && o.Detach {
 		// detached: the supervisor removes it when it exits (Compose's
 		// --rm -d), as it does standalone containers of `container run --rm`
-		if svc.Labels == nil {
-			svc.Labels = types.Labels{}
-		}
-		svc.Labels[supervisor.LabelAutoRemove] = "true"
+		setLabel(&svc, supervisor.LabelAutoRemove, "true")
 	}
 	svc.Restart = "no"
 	if svc.Deploy != nil {
@@ -182,45 +218,75 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 	svc.ContainerName = ""
 	svc.Tty = o.Tty
 	svc.StdinOpen = o.Interactive
-	// Compose's slug: 64 random hex digits, the first 12 in the name.
-	slug := newID()
-	name := o.Name
-	if name == "" {
-		name = fmt.Sprintf("%s-%s-run-%s", p.Name, o.Service, slug[:12])
+	return svc, nil
+}
+
+// overrideEnv sets -e KEY=VALUE (or KEY, from the host when it has it)
+// over the service's environment.
+func overrideEnv(svc *types.ServiceConfig, env []string, lookupEnv func(string) (string, bool)) {
+	if len(env) == 0 {
+		return
 	}
+	for k, v := range types.NewMappingWithEquals(env) {
+		if v == nil {
+			if hv, ok := lookupEnv(k); ok {
+				v = &hv
+			}
+		}
+		if svc.Environment == nil {
+			svc.Environment = types.MappingWithEquals{}
+		}
+		svc.Environment[k] = v
+	}
+}
+
+func setLabel(svc *types.ServiceConfig, k, v string) {
+	if svc.Labels == nil {
+		svc.Labels = types.Labels{}
+	}
+	svc.Labels[k] = v
+}
+
+// createOneoff creates the one-off container of svc, its ports assigned
+// against every other container's.
+func (e *Engine) createOneoff(ctx context.Context, p *types.Project, svc types.ServiceConfig, name, slug string, img *image.Image) (*state.Container, error) {
 	hash, cfg, err := serviceHash(p, svc)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	specs, err := servicePortSpecs(p, svc)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	alloc, err := e.portAllocator(nil)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	ports, err := alloc.Assign(name, specs, nil)
 	if err != nil {
-		return res, portError(p, o.Service, 1, err)
+		return nil, portError(p, svc.Name, 1, err)
 	}
-	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: 1, name: name, oneoff: true, slug: slug, image: images[o.Service], hash: hash, config: cfg, portSpecs: specs, ports: ports})
-	if err != nil {
-		return res, err
+	return e.create(ctx, containerSpec{project: p, service: svc, number: 1, name: name, oneoff: true, slug: slug, image: img, hash: hash, config: cfg, portSpecs: specs, ports: ports})
+}
+
+// startOneoff starts a detached one-off under the supervisor; one that
+// cannot start is removed.
+func (e *Engine) startOneoff(ctx context.Context, p *types.Project, rec *state.Container) error {
+	if err := e.supervisor(p.Name).Ensure(ctx); err != nil {
+		e.remove(context.WithoutCancel(ctx), rec, true)
+		return err
 	}
-	res.Container = rec.Name
-	if o.Detach {
-		if err := e.supervisor(p.Name).Ensure(ctx); err != nil {
-			e.remove(context.WithoutCancel(ctx), rec, true)
-			return res, err
-		}
-		if err := e.startContainer(ctx, rec.ID, rec.Name); err != nil {
-			e.remove(context.WithoutCancel(ctx), rec, true)
-			return res, err
-		}
-		res.ExitCode = 0
-		return res, nil
+	if err := e.startContainer(ctx, rec.ID, rec.Name); err != nil {
+		e.remove(context.WithoutCancel(ctx), rec, true)
+		return err
 	}
+	return nil
+}
+
+// runOneoff runs a created one-off in the foreground (runForeground),
+// its names served by the project's resolver meanwhile, and with --rm
+// removes it after. It returns the command's exit code.
+func (e *Engine) runOneoff(ctx context.Context, p *types.Project, rec *state.Container, o *RunOptions) (int, error) {
 	named := servesNames(rec)
 	if named {
 		// the project's resolver must answer inside the one-off's netns
@@ -229,8 +295,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 			sup.Call(ctx, supervisor.Request{Op: supervisor.OpServeDNS, ID: rec.ID})
 		}
 	}
-	var runErr error
-	res.ExitCode, runErr = e.runForeground(ctx, rec, *o)
+	code, runErr := e.runForeground(ctx, rec, *o)
 	if named {
 		// stop serving its names; the record itself stays unless --rm,
 		// with the exit runForeground wrote (Compose: "exited")
@@ -247,7 +312,7 @@ func (e *Engine) Run(ctx context.Context, p *types.Project, o *RunOptions) (RunR
 			runErr = err
 		}
 	}
-	return res, runErr
+	return code, runErr
 }
 
 // runForeground runs a created container with the CLI's stdio and

@@ -109,12 +109,29 @@ func standaloneProject(o *StandaloneOptions) (*types.Project, error) {
 	if svc.PullPolicy == "" {
 		svc.PullPolicy = types.PullPolicyMissing
 	}
+	if err := standaloneNetworks(p, &svc, o); err != nil {
+		return nil, err
+	}
+	for _, v := range o.Volumes {
+		// made (as `docker volume create`) before Up, so that it belongs
+		// to no project and outlives the container
+		p.Volumes[v] = types.VolumeConfig{Name: v, External: true}
+	}
+	p.Services[svc.Name] = svc
+	return p, nil
+}
+
+// standaloneNetworks joins the container to its networks: --network's
+// (external, the first with --ip and --network-alias), else Docker's
+// default bridge; none with a network_mode. Aliases and a fixed address
+// need a user-defined network, as in Docker.
+func standaloneNetworks(p *types.Project, svc *types.ServiceConfig, o *StandaloneOptions) error {
 	userNetwork := len(o.Networks) > 0 && o.Networks[0] != DefaultBridge
 	if len(o.Aliases) > 0 && (svc.NetworkMode != "" || !userNetwork) {
-		return nil, fmt.Errorf("network-scoped alias is supported only for containers in user defined networks")
+		return fmt.Errorf("network-scoped alias is supported only for containers in user defined networks")
 	}
 	if o.IP != "" && (svc.NetworkMode != "" || !userNetwork) {
-		return nil, fmt.Errorf("user specified IP address is supported on user defined networks only")
+		return fmt.Errorf("user specified IP address is supported on user defined networks only")
 	}
 	switch {
 	case svc.NetworkMode != "":
@@ -133,13 +150,7 @@ func standaloneProject(o *StandaloneOptions) (*types.Project, error) {
 		svc.Networks = map[string]*types.ServiceNetworkConfig{defaultBridgeKey: nil}
 		p.Networks[defaultBridgeKey] = types.NetworkConfig{Name: DefaultBridge, External: true}
 	}
-	for _, v := range o.Volumes {
-		// made (as `docker volume create`) before Up, so that it belongs
-		// to no project and outlives the container
-		p.Volumes[v] = types.VolumeConfig{Name: v, External: true}
-	}
-	p.Services[svc.Name] = svc
-	return p, nil
+	return nil
 }
 
 // RunStandalone creates a standalone container and, unless Create, starts
@@ -154,36 +165,11 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 	if err != nil {
 		return nil, -1, err
 	}
-	if o.PublishAll {
-		if err := e.publishAll(ctx, p, o.Pull); err != nil {
-			return nil, -1, err
-		}
-	}
-	for _, v := range o.Volumes {
-		if _, err := e.volumeManager().Create(ctx, volumes.Spec{Name: v}); err != nil {
-			return nil, -1, fmt.Errorf("volume %s: %w", v, err)
-		}
+	if err := e.standaloneResources(ctx, p, o); err != nil {
+		return nil, -1, err
 	}
 	if o.Foreground && (o.Run.Tty || o.Run.Interactive || runsAlone(o)) {
-		ro := o.Run
-		ro.Remove = o.Remove
-		ro.Service = StandaloneService
-		ro.Name = o.Name
-		ro.NoDeps = true
-		ro.ServicePorts = true
-		ro.Pull = o.Pull
-		res, err := e.Run(ctx, p, &ro)
-		rec, _ := e.ContainerByRef(o.Name)
-		if rec != nil && o.Created != nil && err == nil {
-			err = o.Created(rec.ID)
-		}
-		if ro.Remove || (err != nil && rec == nil) {
-			// the container went with --rm: its network and supervisor too
-			if derr := e.Down(context.WithoutCancel(ctx), p.Name, nil, DownOptions{Volumes: true}); derr != nil && err == nil {
-				err = derr
-			}
-		}
-		return rec, res.ExitCode, err
+		return e.runStandaloneAttached(ctx, p, o)
 	}
 	_, err = e.Up(ctx, p, UpOptions{NoStart: o.Create, Pull: o.Pull, IgnoreOrphans: true})
 	if err != nil {
@@ -200,6 +186,49 @@ func (e *Engine) RunStandalone(ctx context.Context, o *StandaloneOptions) (*stat
 	}
 	code, err := e.attachStandalone(ctx, p, rec, o)
 	return rec, code, err
+}
+
+// standaloneResources makes what the container needs before it is
+// created: the ports -P publishes (from its image's EXPOSE) and its
+// named volumes, which belong to no project.
+func (e *Engine) standaloneResources(ctx context.Context, p *types.Project, o *StandaloneOptions) error {
+	if o.PublishAll {
+		if err := e.publishAll(ctx, p, o.Pull); err != nil {
+			return err
+		}
+	}
+	for _, v := range o.Volumes {
+		if _, err := e.volumeManager().Create(ctx, volumes.Spec{Name: v}); err != nil {
+			return fmt.Errorf("volume %s: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// runStandaloneAttached runs a foreground container as `berth run` does,
+// with the CLI as its parent: with a terminal or stdin, or when it runs
+// alone (runsAlone). With --rm (or when it failed before it existed)
+// its project goes after it, network and supervisor included.
+func (e *Engine) runStandaloneAttached(ctx context.Context, p *types.Project, o *StandaloneOptions) (*state.Container, int, error) {
+	ro := o.Run
+	ro.Remove = o.Remove
+	ro.Service = StandaloneService
+	ro.Name = o.Name
+	ro.NoDeps = true
+	ro.ServicePorts = true
+	ro.Pull = o.Pull
+	res, err := e.Run(ctx, p, &ro)
+	rec, _ := e.ContainerByRef(o.Name)
+	if rec != nil && o.Created != nil && err == nil {
+		err = o.Created(rec.ID)
+	}
+	if ro.Remove || (err != nil && rec == nil) {
+		// the container went with --rm: its network and supervisor too
+		if derr := e.Down(context.WithoutCancel(ctx), p.Name, nil, DownOptions{Volumes: true}); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	return rec, res.ExitCode, err
 }
 
 // runsAlone reports whether a foreground container can run as `berth

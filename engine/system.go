@@ -128,49 +128,12 @@ type PruneReport struct {
 // running project uses stays: each remover checks use under its own lock.
 func (e *Engine) SystemPrune(ctx context.Context, o PruneOptions) (*PruneReport, error) {
 	rep := &PruneReport{}
-	var errs []error
 	cs, err := e.store.List("")
 	if err != nil {
 		return nil, err
 	}
-	projects := map[string]bool{}
-	for _, c := range cs {
-		projects[c.Project] = true
-	}
-	names := make([]string, 0, len(projects))
-	for p := range projects {
-		names = append(names, p)
-	}
-	sort.Strings(names)
-	for _, p := range names {
-		before := map[string]int64{}
-		for _, c := range cs {
-			if c.Project == p {
-				before[c.Name] = int64(fsutil.DirSize(e.store.Dir(c.ID)))
-			}
-		}
-		removed, err := e.Remove(ctx, Selection{Project: p, All: true}, false, false)
-		for _, n := range removed {
-			rep.Reclaimed += uint64(before[n])
-		}
-		rep.Containers = append(rep.Containers, removed...)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("project %s: %w", p, err))
-		}
-	}
-
-	nets, err := e.networks().List()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, n := range nets {
-		if e.RemoveNetwork(ctx, n.Name) == nil {
-			rep.Networks = append(rep.Networks, n.Name)
-		}
-	}
-	if err := e.releaseDefaultBridge(ctx); err != nil { // predefined: not reported, as Docker
-		errs = append(errs, err)
-	}
+	errs := e.pruneContainers(ctx, cs, rep)
+	errs = append(errs, e.pruneNetworks(ctx, rep)...)
 
 	_, vols, _, err := e.inUse()
 	if err != nil {
@@ -197,16 +160,77 @@ func (e *Engine) SystemPrune(ctx context.Context, o PruneOptions) (*PruneReport,
 	if err != nil {
 		errs = append(errs, err)
 	}
-
-	if b, err := e.Builder(); err != nil {
+	if err := e.pruneBuildCache(ctx, rep); err != nil {
 		errs = append(errs, err)
-	} else {
-		br, err := b.Prune(ctx, false)
-		rep.BuildCache = br.Entries
-		rep.Reclaimed += br.Reclaimed
-		if err != nil {
-			errs = append(errs, err)
-		}
 	}
 	return rep, errors.Join(errs...)
+}
+
+// pruneContainers removes the stopped containers of each project of cs,
+// in name order, each project under its lock (Remove); what each removed
+// container's dir held counts as reclaimed.
+func (e *Engine) pruneContainers(ctx context.Context, cs []*state.Container, rep *PruneReport) []error {
+	var errs []error
+	for _, p := range containerProjects(cs) {
+		before := map[string]int64{}
+		for _, c := range cs {
+			if c.Project == p {
+				before[c.Name] = int64(fsutil.DirSize(e.store.Dir(c.ID)))
+			}
+		}
+		removed, err := e.Remove(ctx, Selection{Project: p, All: true}, false, false)
+		for _, n := range removed {
+			rep.Reclaimed += uint64(before[n])
+		}
+		rep.Containers = append(rep.Containers, removed...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("project %s: %w", p, err))
+		}
+	}
+	return errs
+}
+
+// containerProjects are the projects of cs, sorted, each once.
+func containerProjects(cs []*state.Container) []string {
+	projects := map[string]bool{}
+	for _, c := range cs {
+		projects[c.Project] = true
+	}
+	names := make([]string, 0, len(projects))
+	for p := range projects {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// pruneNetworks removes every network no container uses (RemoveNetwork
+// refuses the others) and releases the default bridge when unused.
+func (e *Engine) pruneNetworks(ctx context.Context, rep *PruneReport) []error {
+	var errs []error
+	nets, err := e.networks().List()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, n := range nets {
+		if e.RemoveNetwork(ctx, n.Name) == nil {
+			rep.Networks = append(rep.Networks, n.Name)
+		}
+	}
+	if err := e.releaseDefaultBridge(ctx); err != nil { // predefined: not reported, as Docker
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// pruneBuildCache empties the build cache.
+func (e *Engine) pruneBuildCache(ctx context.Context, rep *PruneReport) error {
+	b, err := e.Builder()
+	if err != nil {
+		return err
+	}
+	br, err := b.Prune(ctx, false)
+	rep.BuildCache = br.Entries
+	rep.Reclaimed += br.Reclaimed
+	return err
 }

@@ -122,22 +122,41 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 	if err := e.checkDevices(p, g.Nodes()); err != nil {
 		return Plan{}, err
 	}
+	desired, err := desiredServices(p, g.Nodes(), o.Scale, images)
+	if err != nil {
+		return Plan{}, err
+	}
+	observed, err := e.observe(p.Name)
+	if err != nil {
+		return Plan{}, err
+	}
+	if err := checkSharedMissing(p, g, observed); err != nil {
+		return Plan{}, err
+	}
+	observed = plannedObserved(p, g, o, observed)
+	return NewPlan(p.Name, desired, observed, planOptions(p, g, o, diverged, vdiverged)), nil
+}
+
+// desiredServices is what the project asks of each named service
+// (providers have no container), scaled by --scale; images holds the
+// images resolved so far.
+func desiredServices(p *types.Project, names []string, scale map[string]int, images map[string]*image.Image) ([]Desired, error) {
 	var desired []Desired
-	for _, name := range g.Nodes() {
+	for _, name := range names {
 		svc := p.Services[name]
 		if isProvider(svc) {
 			continue // no container: provider.go
 		}
 		hash, cfg, err := serviceHash(p, svc)
 		if err != nil {
-			return Plan{}, err
+			return nil, err
 		}
 		n := project.Replicas(svc)
-		if v, ok := o.Scale[name]; ok {
+		if v, ok := scale[name]; ok {
 			n = v
 		}
 		if svc.ContainerName != "" && n > 1 {
-			return Plan{}, fmt.Errorf("service %q: container_name %q cannot be used with %d replicas", name, svc.ContainerName, n)
+			return nil, fmt.Errorf("service %q: container_name %q cannot be used with %d replicas", name, svc.ContainerName, n)
 		}
 		imageID := ""
 		if img := images[name]; img != nil {
@@ -153,31 +172,40 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 			SharesWith:    sharesWith(svc),
 		})
 	}
-	observed, err := e.observe(p.Name)
-	if err != nil {
-		return Plan{}, err
-	}
-	if err := checkSharedMissing(p, g, observed); err != nil {
-		return Plan{}, err
-	}
+	return desired, nil
+}
+
+// plannedObserved are the observed containers the plan may touch: with
+// named services only theirs (the others are neither changed nor
+// orphans); else all but those of services a profile disabled, unless
+// --remove-orphans. It reuses observed's array.
+func plannedObserved(p *types.Project, g *graph.Graph, o UpOptions, observed []Observed) []Observed {
 	if len(o.Services) > 0 {
-		// leave other services' containers alone, and never call them orphans
 		keep := observed[:0]
 		for _, c := range observed {
 			if g.Has(c.Service) {
 				keep = append(keep, c)
 			}
 		}
-		observed = keep
-	} else if !o.RemoveOrphans {
-		// services disabled by a profile are not orphans
-		for i := 0; i < len(observed); i++ {
-			if _, ok := p.DisabledServices[observed[i].Service]; ok {
-				observed = append(observed[:i], observed[i+1:]...)
-				i--
-			}
+		return keep
+	}
+	if o.RemoveOrphans {
+		return observed
+	}
+	for i := 0; i < len(observed); i++ {
+		if _, ok := p.DisabledServices[observed[i].Service]; ok {
+			observed = append(observed[:i], observed[i+1:]...)
+			i--
 		}
 	}
+	return observed
+}
+
+// planOptions are up's flags as the planner takes them: a changed
+// network's reason, else a changed volume's, recreates a service, and
+// --always-recreate-deps forces the services others depend on (all but
+// the named ones).
+func planOptions(p *types.Project, g *graph.Graph, o UpOptions, diverged, vdiverged map[string]string) PlanOptions {
 	po := PlanOptions{
 		ForceRecreate:  o.ForceRecreate,
 		NoRecreate:     o.NoRecreate,
@@ -189,21 +217,20 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 			po.NetworkChanged[svc] = why
 		}
 	}
-	if o.AlwaysRecreateDeps {
-		po.ForceServices = map[string]bool{}
-		named := map[string]bool{}
-		for _, s := range o.Services {
-			named[s] = true
-		}
-		for _, n := range g.Nodes() {
-			if len(o.Services) == 0 || !named[n] {
-				if len(g.Dependents(n)) > 0 {
-					po.ForceServices[n] = true
-				}
-			}
+	if !o.AlwaysRecreateDeps {
+		return po
+	}
+	po.ForceServices = map[string]bool{}
+	named := map[string]bool{}
+	for _, s := range o.Services {
+		named[s] = true
+	}
+	for _, n := range g.Nodes() {
+		if (len(o.Services) == 0 || !named[n]) && len(g.Dependents(n)) > 0 {
+			po.ForceServices[n] = true
 		}
 	}
-	return NewPlan(p.Name, desired, observed, po), nil
+	return po
 }
 
 // Up creates and starts the project's containers, converging what runs to
@@ -223,26 +250,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if err != nil {
 		return Plan{}, err
 	}
-	ip := o.imagePolicy()
-	local, isteps, err := e.resolveImages(p, g.Nodes(), ip)
-	if err != nil {
-		return Plan{}, err
-	}
-	images, err := e.fetchImages(ctx, p, local, isteps, ip)
-	if err != nil {
-		return Plan{}, err
-	}
-	diverged, err := e.divergedNetworks(p, g.Nodes())
-	if err != nil {
-		return Plan{}, err
-	}
-	vdiverged := e.divergedVolumes(ctx, p, g.Nodes())
-	if !o.RecreateVolumes {
-		e.keepDivergedVolumes(vdiverged)
-		vdiverged = nil
-	}
-	plan, err := e.plan(p, g, o, images, diverged, vdiverged)
-	plan.Images = isteps
+	plan, images, diverged, vdiverged, err := e.planUp(ctx, p, g, o)
 	if err != nil {
 		return plan, err
 	}
@@ -262,14 +270,78 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 	if early, err = e.replaceVolumes(ctx, plan, vdiverged, early); err != nil {
 		return plan, err
 	}
-	if err := e.ensureNetworks(ctx, p, g.Nodes()); err != nil {
+	if err := e.ensureUpResources(ctx, p, g, o); err != nil {
 		return plan, err
 	}
-	if o.AllResources {
-		if err := e.ensureAllResources(ctx, p); err != nil {
-			return plan, err
-		}
+	e.warnUp(p, g, plan, o)
+	steps := stepsByService(plan)
+	// Orphans (services no longer in the project) go first.
+	if err := e.removeOrphanSteps(ctx, g, steps, early); err != nil {
+		return plan, err
 	}
+	if err := e.restartDependents(ctx, p, steps, o); err != nil {
+		return plan, err
+	}
+	w := &upWalk{e: e, p: p, o: o, images: images, steps: steps, early: early}
+	var supOnce sync.Once
+	var supErr error
+	w.ensureSupervisor = func() error {
+		supOnce.Do(func() { supErr = e.supervisor(p.Name).Ensure(ctx) })
+		return supErr
+	}
+	limit := o.Parallel
+	if limit <= 0 {
+		limit = 8
+	}
+	err = g.Walk(ctx, graph.Forward, limit, w.service)
+	var de *DependencyError
+	if errors.As(err, &de) {
+		return plan, de // it names the service already
+	}
+	return plan, plainNodeError(err)
+}
+
+// planUp resolves and fetches the images, finds the networks and volumes
+// whose definition changed (vdiverged: nil unless up -y, the others kept
+// with a warning), and plans. The plan comes back with its image steps
+// even on error.
+func (e *Engine) planUp(ctx context.Context, p *types.Project, g *graph.Graph, o UpOptions) (plan Plan, images map[string]*image.Image, diverged, vdiverged map[string]string, err error) {
+	ip := o.imagePolicy()
+	local, isteps, err := e.resolveImages(p, g.Nodes(), ip)
+	if err != nil {
+		return Plan{}, nil, nil, nil, err
+	}
+	if images, err = e.fetchImages(ctx, p, local, isteps, ip); err != nil {
+		return Plan{}, nil, nil, nil, err
+	}
+	if diverged, err = e.divergedNetworks(p, g.Nodes()); err != nil {
+		return Plan{}, nil, nil, nil, err
+	}
+	vdiverged = e.divergedVolumes(ctx, p, g.Nodes())
+	if !o.RecreateVolumes {
+		e.keepDivergedVolumes(vdiverged)
+		vdiverged = nil
+	}
+	plan, err = e.plan(p, g, o, images, diverged, vdiverged)
+	plan.Images = isteps
+	return plan, images, diverged, vdiverged, err
+}
+
+// ensureUpResources makes the networks the services use (with
+// --all-resources every network and volume the project declares).
+func (e *Engine) ensureUpResources(ctx context.Context, p *types.Project, g *graph.Graph, o UpOptions) error {
+	if err := e.ensureNetworks(ctx, p, g.Nodes()); err != nil {
+		return err
+	}
+	if o.AllResources {
+		return e.ensureAllResources(ctx, p)
+	}
+	return nil
+}
+
+// warnUp says which optional dependencies are skipped and, unless
+// ignored, which orphans are left.
+func (e *Engine) warnUp(p *types.Project, g *graph.Graph, plan Plan, o UpOptions) {
 	for _, name := range g.Nodes() {
 		for _, dep := range sortedKeys(p.Services[name].DependsOn) {
 			if _, ok := p.Services[dep]; !ok && !p.Services[name].DependsOn[dep].Required {
@@ -278,17 +350,26 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 			}
 		}
 	}
+	if o.IgnoreOrphans {
+		return
+	}
 	for _, orphan := range plan.Orphans {
-		if o.IgnoreOrphans {
-			break
-		}
 		e.progress(Event{Kind: "Container", Name: orphan, Status: "Orphan", Text: "found orphan container for a service not in the project; remove it with --remove-orphans"})
 	}
+}
+
+// stepsByService groups the plan's steps by service, in plan order.
+func stepsByService(plan Plan) map[string][]Step {
 	steps := map[string][]Step{}
 	for _, s := range plan.Steps {
 		steps[s.Service] = append(steps[s.Service], s)
 	}
-	// Orphans (services no longer in the project) go first.
+	return steps
+}
+
+// removeOrphanSteps removes the containers of services no longer in the
+// graph (--remove-orphans), but those replaceNetworks removed already.
+func (e *Engine) removeOrphanSteps(ctx context.Context, g *graph.Graph, steps map[string][]Step, early map[string]*state.Container) error {
 	for svc, ss := range steps {
 		if g.Has(svc) {
 			continue
@@ -298,77 +379,83 @@ func (e *Engine) Up(ctx context.Context, p *types.Project, o UpOptions) (Plan, e
 				continue // removed with its network
 			}
 			if err := e.removeStep(ctx, s); err != nil {
-				return plan, err
+				return err
 			}
 		}
 	}
-	if err := e.restartDependents(ctx, p, steps, o); err != nil {
-		return plan, err
+	return nil
+}
+
+// upWalk is what up's walk over the graph shares between services.
+type upWalk struct {
+	e      *Engine
+	p      *types.Project
+	o      UpOptions
+	images map[string]*image.Image
+	steps  map[string][]Step
+	// early are the containers replaceNetworks/replaceVolumes removed.
+	early map[string]*state.Container
+	// ensureSupervisor starts the project's supervisor, once.
+	ensureSupervisor func() error
+	provEnv          providerEnv
+}
+
+// service runs one service's steps (a provider runs its provider): its
+// scale-down removals first, then the others, each service's steps in
+// parallel.
+func (w *upWalk) service(ctx context.Context, name string) error {
+	e, p := w.e, w.p
+	svc := p.Services[name]
+	if isProvider(svc) {
+		return e.providerUp(ctx, p, svc, &w.provEnv)
 	}
-	var supOnce sync.Once
-	var supErr error
-	ensureSup := func() error {
-		supOnce.Do(func() { supErr = e.supervisor(p.Name).Ensure(ctx) })
-		return supErr
+	hash, cfg, err := serviceHash(p, svc)
+	if err != nil {
+		return err
 	}
-	limit := o.Parallel
-	if limit <= 0 {
-		limit = 8
+	// what its providers reported goes into the container, not into
+	// the config hash (a provider's fresh token recreates nothing)
+	svc = e.withProviderEnv(p, svc, &w.provEnv)
+	ready := w.ready(ctx, name)
+	ss := w.steps[name]
+	var pre *preStart
+	if !w.o.NoStart {
+		pre = e.newPreStart(p, svc, w.images[name], ss)
 	}
-	var provEnv providerEnv
-	err = g.Walk(ctx, graph.Forward, limit, func(ctx context.Context, name string) error {
-		svc := p.Services[name]
-		if isProvider(svc) {
-			return e.providerUp(ctx, p, svc, &provEnv)
-		}
-		hash, cfg, err := serviceHash(p, svc)
-		if err != nil {
-			return err
-		}
-		// what its providers reported goes into the container, not into
-		// the config hash (a provider's fresh token recreates nothing)
-		svc = e.withProviderEnv(p, svc, &provEnv)
-		// As Compose, containers are created first and started once the
-		// dependencies meet their conditions: a dependency that fails
-		// leaves its dependents created.
-		var waitOnce sync.Once
-		var waitErr error
-		ready := func() error {
-			waitOnce.Do(func() { waitErr = e.waitDependencies(ctx, p, name) })
-			if waitErr != nil {
-				return waitErr
+	errs := make([]error, len(ss))
+	// Scale-down removals first: the plan may have given their host
+	// ports to the service's new containers.
+	for _, removes := range []bool{true, false} {
+		var wg sync.WaitGroup
+		for i, s := range ss {
+			if (s.Action == ActionRemove) != removes {
+				continue
 			}
-			return ensureSup()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = e.execStep(ctx, p, svc, s, w.images[name], hash, cfg, w.o, ready, w.early[s.ID], pre)
+			}()
 		}
-		ss := steps[name]
-		var pre *preStart
-		if !o.NoStart {
-			pre = e.newPreStart(p, svc, images[name], ss)
-		}
-		errs := make([]error, len(ss))
-		// Scale-down removals first: the plan may have given their host
-		// ports to the service's new containers.
-		for _, removes := range []bool{true, false} {
-			var wg sync.WaitGroup
-			for i, s := range ss {
-				if (s.Action == ActionRemove) != removes {
-					continue
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[i] = e.execStep(ctx, p, svc, s, images[name], hash, cfg, o, ready, early[s.ID], pre)
-				}()
-			}
-			wg.Wait()
-		}
-		return errors.Join(errs...)
-	})
-	var de *DependencyError
-	if errors.As(err, &de) {
-		return plan, de // it names the service already
+		wg.Wait()
 	}
-	return plan, plainNodeError(err)
+	return errors.Join(errs...)
+}
+
+// ready is the service's wait before its containers start. As Compose,
+// containers are created first and started once the dependencies meet
+// their conditions: a dependency that fails leaves its dependents
+// created. The wait is done once, for all the service's containers.
+func (w *upWalk) ready(ctx context.Context, name string) func() error {
+	var waitOnce sync.Once
+	var waitErr error
+	return func() error {
+		waitOnce.Do(func() { waitErr = w.e.waitDependencies(ctx, w.p, name) })
+		if waitErr != nil {
+			return waitErr
+		}
+		return w.ensureSupervisor()
+	}
 }
 
 // plainNodeError drops the walker's `service "x": ` prefix when the error
@@ -409,9 +496,7 @@ func (e *Engine) repairSupervisor(ctx context.Context, projectName string) error
 // removed is the step's container when replaceNetworks removed it already;
 // pre are the service's pre_start hooks to run before it starts (nil: none).
 func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.ServiceConfig, s Step, img *image.Image, hash string, cfg []byte, o UpOptions, ready func() error, removed *state.Container, pre *preStart) error {
-	noStart := o.NoStart
-	var keepAnon map[string]string
-	var replaces string
+	cs := containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg, portSpecs: s.PortSpecs, ports: s.Ports}
 	switch s.Action {
 	case ActionKeep:
 		e.emit("Container", s.Name, "Running")
@@ -422,60 +507,24 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		}
 		return e.removeStep(ctx, s)
 	case ActionRecreate:
-		old := removed
-		if old == nil {
-			var err error
-			if old, err = e.store.Get(s.ID); err != nil {
-				return err
-			}
+		old, err := e.removeReplaced(ctx, s, removed)
+		if err != nil {
+			return err
 		}
 		if !o.RenewAnonVolumes {
-			keepAnon = old.AnonymousVolumes
+			cs.keepAnon = old.AnonymousVolumes
 		}
-		replaces = old.ID
-		if removed == nil {
-			e.emit("Container", s.Name, "Recreate")
-			if err := e.stopContainer(ctx, old, -1); err != nil {
-				return err
-			}
-			if err := e.remove(ctx, old, false); err != nil {
-				return err
-			}
-		}
+		cs.replaces = old.ID
 	case ActionStart:
-		if noStart {
+		if o.NoStart {
 			return nil
 		}
-		if err := ready(); err != nil {
-			return err
-		}
-		if err := e.publishRecord(s.ID, s.Ports); err != nil {
-			return err
-		}
-		if pre != nil {
-			rec, err := e.store.Get(s.ID)
-			if err != nil {
-				return err
-			}
-			if err := pre.before(ctx, rec); err != nil {
-				return err
-			}
-		}
-		return e.startContainer(ctx, s.ID, s.Name)
+		return e.startStep(ctx, s, ready, pre)
 	}
 	// create (or the second half of recreate)
-	e.emit("Container", s.Name, "Creating")
-	rec, err := e.create(ctx, containerSpec{project: p, service: svc, number: s.Number, name: s.Name, image: img, hash: hash, config: cfg, keepAnon: keepAnon, replaces: replaces, portSpecs: s.PortSpecs, ports: s.Ports})
-	if err != nil {
+	rec, err := e.createStep(ctx, s, cs)
+	if err != nil || o.NoStart {
 		return err
-	}
-	if s.Action == ActionRecreate {
-		e.emit("Container", s.Name, "Recreated") // Compose's word for the done recreate
-	} else {
-		e.emit("Container", s.Name, "Created")
-	}
-	if noStart {
-		return nil
 	}
 	if err := ready(); err != nil {
 		return err
@@ -484,6 +533,65 @@ func (e *Engine) execStep(ctx context.Context, p *types.Project, svc types.Servi
 		return err
 	}
 	return e.startContainer(ctx, rec.ID, rec.Name)
+}
+
+// removeReplaced stops and removes the container a recreate step
+// replaces (unless replaceNetworks removed it already: removed) and
+// returns its record.
+func (e *Engine) removeReplaced(ctx context.Context, s Step, removed *state.Container) (*state.Container, error) {
+	if removed != nil {
+		return removed, nil
+	}
+	old, err := e.store.Get(s.ID)
+	if err != nil {
+		return nil, err
+	}
+	e.emit("Container", s.Name, "Recreate")
+	if err := e.stopContainer(ctx, old, -1); err != nil {
+		return nil, err
+	}
+	if err := e.remove(ctx, old, false); err != nil {
+		return nil, err
+	}
+	return old, nil
+}
+
+// startStep starts an existing, stopped container once the service may
+// start, its ports recorded as the plan assigned them and its pre_start
+// hooks run.
+func (e *Engine) startStep(ctx context.Context, s Step, ready func() error, pre *preStart) error {
+	if err := ready(); err != nil {
+		return err
+	}
+	if err := e.publishRecord(s.ID, s.Ports); err != nil {
+		return err
+	}
+	if pre != nil {
+		rec, err := e.store.Get(s.ID)
+		if err != nil {
+			return err
+		}
+		if err := pre.before(ctx, rec); err != nil {
+			return err
+		}
+	}
+	return e.startContainer(ctx, s.ID, s.Name)
+}
+
+// createStep creates the container of a create or recreate step, saying
+// so as Compose does.
+func (e *Engine) createStep(ctx context.Context, s Step, cs containerSpec) (*state.Container, error) {
+	e.emit("Container", s.Name, "Creating")
+	rec, err := e.create(ctx, cs)
+	if err != nil {
+		return nil, err
+	}
+	if s.Action == ActionRecreate {
+		e.emit("Container", s.Name, "Recreated") // Compose's word for the done recreate
+	} else {
+		e.emit("Container", s.Name, "Created")
+	}
+	return rec, nil
 }
 
 func (e *Engine) removeStep(ctx context.Context, s Step) error {

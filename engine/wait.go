@@ -208,50 +208,15 @@ func (e *Engine) Wait(ctx context.Context, p *types.Project, o WaitOptions) erro
 	if err != nil {
 		return err
 	}
-	oneShot := map[string]bool{}
-	for _, ds := range deps {
-		for _, d := range ds {
-			if d.Condition == types.ServiceConditionCompletedSuccessfully {
-				oneShot[d.On] = true
-			}
-		}
-	}
+	oneShot := oneShotServices(deps)
 	want := map[string]bool{}
 	for _, s := range o.Services {
 		want[s] = true
 	}
 	for {
-		recs, err := e.store.List(p.Name)
-		if err != nil {
+		pending, err := e.waitPass(p, want, oneShot)
+		if err != nil || pending == "" {
 			return err
-		}
-		pending := ""
-		for _, c := range recs {
-			if c.Oneoff || (len(want) > 0 && !want[c.Service]) {
-				continue
-			}
-			if _, ok := p.Services[c.Service]; !ok {
-				continue
-			}
-			st, err := e.store.GetState(c.ID)
-			if err != nil {
-				return err
-			}
-			switch {
-			case oneShot[c.Service] && st.Status == state.StatusExited && st.ExitCode == 0:
-				// done, beyond Compose: a completed one-shot is not a failure
-			case st.Status == state.StatusExited && !restarts(c, st):
-				return fmt.Errorf("service %q: container %s exited with code %d\n%s", c.Service, c.Name, st.ExitCode, e.logTail(c, 10))
-			case st.Health == "unhealthy":
-				return fmt.Errorf("service %q: container %s is unhealthy", c.Service, c.Name)
-			case st.Status != state.StatusRunning:
-				pending = c.Name + " is " + string(st.Status)
-			case c.Health != nil && st.Health != "healthy":
-				pending = c.Name + " is not healthy yet"
-			}
-		}
-		if pending == "" {
-			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -262,4 +227,79 @@ func (e *Engine) Wait(ctx context.Context, p *types.Project, o WaitOptions) erro
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// oneShotServices are the services another depends on with
+// service_completed_successfully.
+func oneShotServices(deps map[string][]project.Dependency) map[string]bool {
+	oneShot := map[string]bool{}
+	for _, ds := range deps {
+		for _, d := range ds {
+			if d.Condition == types.ServiceConditionCompletedSuccessfully {
+				oneShot[d.On] = true
+			}
+		}
+	}
+	return oneShot
+}
+
+// waitPass looks once at the project's containers (of the wanted
+// services, all when none): it says what one of them still waits for
+// ("" when all are there), or fails on one that cannot get there.
+func (e *Engine) waitPass(p *types.Project, want, oneShot map[string]bool) (pending string, err error) {
+	recs, err := e.store.List(p.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range recs {
+		if c.Oneoff || (len(want) > 0 && !want[c.Service]) {
+			continue
+		}
+		if _, ok := p.Services[c.Service]; !ok {
+			continue
+		}
+		st, err := e.store.GetState(c.ID)
+		if err != nil {
+			return "", err
+		}
+		switch w, why := waitState(c, st, oneShot[c.Service]); w {
+		case waitExited:
+			return "", fmt.Errorf("service %q: container %s exited with code %d\n%s", c.Service, c.Name, st.ExitCode, e.logTail(c, 10))
+		case waitUnhealthy:
+			return "", fmt.Errorf("service %q: container %s is unhealthy", c.Service, c.Name)
+		case waitPending:
+			pending = why
+		}
+	}
+	return pending, nil
+}
+
+// waitStatus is where one container stands for --wait.
+type waitStatus int
+
+const (
+	waitDone      waitStatus = iota // running (and healthy), or a one-shot done
+	waitPending                     // not there yet
+	waitExited                      // exited and will not restart: a failure
+	waitUnhealthy                   // a failure
+)
+
+// waitState is where container c in state st stands; oneShot says its
+// service is one others wait to complete. With waitPending comes what it
+// waits for.
+func waitState(c *state.Container, st *state.RuntimeState, oneShot bool) (waitStatus, string) {
+	switch {
+	case oneShot && st.Status == state.StatusExited && st.ExitCode == 0:
+		// done, beyond Compose: a completed one-shot is not a failure
+		return waitDone, ""
+	case st.Status == state.StatusExited && !restarts(c, st):
+		return waitExited, ""
+	case st.Health == "unhealthy":
+		return waitUnhealthy, ""
+	case st.Status != state.StatusRunning:
+		return waitPending, c.Name + " is " + string(st.Status)
+	case c.Health != nil && st.Health != "healthy":
+		return waitPending, c.Name + " is not healthy yet"
+	}
+	return waitDone, ""
 }

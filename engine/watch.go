@@ -44,49 +44,13 @@ func (e *Engine) Watch(ctx context.Context, p *types.Project, o WatchOptions) er
 	if o.Batch == (watch.BatchOptions{}) {
 		o.Batch = watch.DefaultBatch
 	}
-	services := o.Services
-	if len(services) == 0 {
-		for name := range p.Services {
-			services = append(services, name)
-		}
-	}
-	slices.Sort(services)
-	var rules []watch.Rule
-	for _, name := range services {
-		svc, ok := p.Services[name]
-		if !ok {
-			return fmt.Errorf("no such service: %s", name)
-		}
-		rs, warnings, err := watch.Compile(p, svc)
-		if err != nil {
-			return err
-		}
-		for _, w := range warnings {
-			o.Log("WARNING: " + w)
-		}
-		rules = append(rules, rs...)
-	}
-	if len(rules) == 0 {
-		return ErrNoWatch
+	services := watchServices(p, o.Services)
+	rules, err := watchRules(p, services, o.Log)
+	if err != nil {
+		return err
 	}
 	w := &watcher{e: e, p: p, o: o, rules: rules, users: map[string][2]int{}}
-	for _, name := range services {
-		df := ""
-		if b := p.Services[name].Build; b != nil {
-			df = b.Dockerfile
-		}
-		var mine []watch.Rule
-		for _, r := range rules {
-			if r.Service == name {
-				mine = append(mine, r)
-			}
-		}
-		for _, a := range watch.InitialSync(mine, df) {
-			if err := w.sync(ctx, a.Service, a.Sync, "initial sync"); err != nil {
-				o.Log(fmt.Sprintf("initial sync of service %q: %v", a.Service, err))
-			}
-		}
-	}
+	w.initialSync(ctx, services)
 	n, err := watch.Watch(watch.Roots(rules), watch.Skipper(rules))
 	if err != nil {
 		return err
@@ -96,28 +60,92 @@ func (e *Engine) Watch(ctx context.Context, p *types.Project, o WatchOptions) er
 	if o.Ready != nil {
 		o.Ready()
 	}
-	batches := watch.Batch(ctx, n.Events(), o.Batch)
+	return w.loop(ctx, n)
+}
+
+// watchServices are the services watched, sorted: those named, else all.
+func watchServices(p *types.Project, named []string) []string {
+	services := named
+	if len(services) == 0 {
+		for name := range p.Services {
+			services = append(services, name)
+		}
+	}
+	slices.Sort(services)
+	return services
+}
+
+// watchRules are the services' develop.watch rules, compiled; their
+// warnings go to log. None at all is ErrNoWatch.
+func watchRules(p *types.Project, services []string, log func(string)) ([]watch.Rule, error) {
+	var rules []watch.Rule
+	for _, name := range services {
+		svc, ok := p.Services[name]
+		if !ok {
+			return nil, fmt.Errorf("no such service: %s", name)
+		}
+		rs, warnings, err := watch.Compile(p, svc)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range warnings {
+			log("WARNING: " + w)
+		}
+		rules = append(rules, rs...)
+	}
+	if len(rules) == 0 {
+		return nil, ErrNoWatch
+	}
+	return rules, nil
+}
+
+// initialSync copies what the rules with initial_sync say into each
+// service's containers before watching; a failure is logged, not fatal.
+func (w *watcher) initialSync(ctx context.Context, services []string) {
+	for _, name := range services {
+		df := ""
+		if b := w.p.Services[name].Build; b != nil {
+			df = b.Dockerfile
+		}
+		var mine []watch.Rule
+		for _, r := range w.rules {
+			if r.Service == name {
+				mine = append(mine, r)
+			}
+		}
+		for _, a := range watch.InitialSync(mine, df) {
+			if err := w.sync(ctx, a.Service, a.Sync, "initial sync"); err != nil {
+				w.o.Log(fmt.Sprintf("initial sync of service %q: %v", a.Service, err))
+			}
+		}
+	}
+}
+
+// loop applies each batch of changes n reports until ctx ends (nil) or
+// n stops.
+func (w *watcher) loop(ctx context.Context, n *watch.Notifier) error {
+	batches := watch.Batch(ctx, n.Events(), w.o.Batch)
 	for {
 		select {
 		case <-ctx.Done():
-			o.Log("Watch disabled")
+			w.o.Log("Watch disabled")
 			return nil
 		case err := <-n.Errors():
-			o.Log("WARNING: " + err.Error())
+			w.o.Log("WARNING: " + err.Error())
 		case batch, ok := <-batches:
 			if !ok {
 				if ctx.Err() != nil {
-					o.Log("Watch disabled")
+					w.o.Log("Watch disabled")
 					return nil
 				}
 				return errors.New("watch: the file watcher stopped")
 			}
-			for _, a := range watch.Plan(batch, rules) {
+			for _, a := range watch.Plan(batch, w.rules) {
 				if err := w.apply(ctx, a); err != nil {
 					if ctx.Err() != nil {
 						return nil
 					}
-					o.Log(fmt.Sprintf("service %q: %v", a.Service, err))
+					w.o.Log(fmt.Sprintf("service %q: %v", a.Service, err))
 				}
 			}
 		}
