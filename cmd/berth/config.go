@@ -76,54 +76,22 @@ merged, variables interpolated, short syntax expanded, paths resolved.`,
 }
 
 func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services []string) error {
-	if o.format != "yaml" && o.format != "json" {
-		return fmt.Errorf("--format %q: want yaml or json", o.format)
-	}
-	if o.resolveDigests && o.noInterpolate {
-		return errors.New("--resolve-image-digests cannot be used with --no-interpolate")
+	if err := o.check(); err != nil {
+		return err
 	}
 	ctx := cmd.Context()
-	edit := func(po *project.Options) {
-		po.NoInterpolate = o.noInterpolate
-		po.NoNormalize = o.noNormalize
-		po.NoResolvePaths = o.noResolvePath
-		po.NoConsistency = o.noConsistency
-		po.NoEnvResolution = o.noResolveEnv
-	}
 	out := g.stdout
 	if o.quiet {
 		out = io.Discard
 	}
-
-	if o.variables {
-		if len(services) > 0 {
-			fmt.Fprintln(g.stderr, "service filtering is not applied when --variables is set")
-		}
-		m, err := project.Model(ctx, withEdit(g.projectOptions(), func(po *project.Options) {
-			edit(po)
-			po.NoInterpolate = true
-		}))
-		if err != nil {
-			return err
-		}
-		return printVariables(out, template.ExtractVariables(m, template.DefaultPattern), o.format)
-	}
-	if o.noInterpolate && !o.services {
-		if len(services) > 0 {
-			fmt.Fprintln(g.stderr, "service filtering is not applied when --no-interpolate is set")
-		}
-		m, err := project.Model(ctx, withEdit(g.projectOptions(), edit))
-		if err != nil {
-			return err
-		}
-		content, err := formatModel(m, o.format)
-		if err != nil {
-			return err
-		}
-		return writeConfig(out, o.output, content)
+	switch {
+	case o.variables:
+		return runConfigVariables(ctx, g, o, out, services)
+	case o.noInterpolate && !o.services:
+		return runConfigModel(ctx, g, o, out, services)
 	}
 
-	p, err := g.loadProject(ctx, edit)
+	p, err := g.loadProject(ctx, o.projectEdit)
 	if err != nil {
 		return err
 	}
@@ -137,25 +105,92 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services [
 			return err
 		}
 	}
-	switch {
-	case o.hash != "":
+	if o.hash != "" {
 		return printHashes(out, p, o.hash)
+	}
+	if lines, ok := o.listing(p); ok {
+		return printLines(out, lines)
+	}
+	content, err := renderProject(p, o.format)
+	if err != nil {
+		return err
+	}
+	return writeConfig(out, o.output, content)
+}
+
+// check refuses the flag values and combinations Compose refuses.
+func (o configOptions) check() error {
+	if o.format != "yaml" && o.format != "json" {
+		return fmt.Errorf("--format %q: want yaml or json", o.format)
+	}
+	if o.resolveDigests && o.noInterpolate {
+		return errors.New("--resolve-image-digests cannot be used with --no-interpolate")
+	}
+	return nil
+}
+
+// projectEdit applies the --no-* flags to the loader's options.
+func (o configOptions) projectEdit(po *project.Options) {
+	po.NoInterpolate = o.noInterpolate
+	po.NoNormalize = o.noNormalize
+	po.NoResolvePaths = o.noResolvePath
+	po.NoConsistency = o.noConsistency
+	po.NoEnvResolution = o.noResolveEnv
+}
+
+// runConfigVariables is config --variables: the raw model's variables
+// and their defaults, for the whole model.
+func runConfigVariables(ctx context.Context, g *globalOptions, o configOptions, out io.Writer, services []string) error {
+	if len(services) > 0 {
+		fmt.Fprintln(g.stderr, "service filtering is not applied when --variables is set")
+	}
+	m, err := project.Model(ctx, withEdit(g.projectOptions(), func(po *project.Options) {
+		o.projectEdit(po)
+		po.NoInterpolate = true
+	}))
+	if err != nil {
+		return err
+	}
+	return printVariables(out, template.ExtractVariables(m, template.DefaultPattern), o.format)
+}
+
+// runConfigModel is config --no-interpolate: the merged model as
+// written, ${VAR} left in place, for the whole model.
+func runConfigModel(ctx context.Context, g *globalOptions, o configOptions, out io.Writer, services []string) error {
+	if len(services) > 0 {
+		fmt.Fprintln(g.stderr, "service filtering is not applied when --no-interpolate is set")
+	}
+	m, err := project.Model(ctx, withEdit(g.projectOptions(), o.projectEdit))
+	if err != nil {
+		return err
+	}
+	content, err := formatModel(m, o.format)
+	if err != nil {
+		return err
+	}
+	return writeConfig(out, o.output, content)
+}
+
+// listing is the one-per-line output that --models, --services,
+// --volumes, --networks, --profiles, --images or --environment asks for
+// (the first given, in that order); ok is false when none is.
+func (o configOptions) listing(p *types.Project) (lines []string, ok bool) {
+	switch {
 	case o.models:
-		var models []string
 		for _, name := range sortedNames(p.Models) {
 			m := p.Models[name].Model
 			if m == "" {
 				m = name
 			}
-			models = append(models, m)
+			lines = append(lines, m)
 		}
-		return printLines(out, models)
+		return lines, true
 	case o.services:
-		return printLines(out, project.ServiceNames(p))
+		return project.ServiceNames(p), true
 	case o.volumes:
-		return printLines(out, sortedNames(p.Volumes))
+		return sortedNames(p.Volumes), true
 	case o.networks:
-		return printLines(out, sortedNames(p.Networks))
+		return sortedNames(p.Networks), true
 	case o.profiles:
 		set := map[string]bool{}
 		for _, s := range p.AllServices() {
@@ -163,32 +198,35 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services [
 				set[pr] = true
 			}
 		}
-		return printLines(out, sortedNames(set))
+		return sortedNames(set), true
 	case o.images:
-		var imgs []string
 		for _, name := range project.ServiceNames(p) {
-			imgs = append(imgs, imageName(p, p.Services[name]))
+			lines = append(lines, imageName(p, p.Services[name]))
 		}
-		return printLines(out, imgs)
+		return lines, true
 	case o.environment:
-		vals := p.Environment.Values()
-		sort.Strings(vals)
-		return printLines(out, vals)
+		lines = p.Environment.Values()
+		sort.Strings(lines)
+		return lines, true
 	}
+	return nil, false
+}
 
+// renderProject is the project as YAML or JSON. Interpolated values are
+// literal: $ is escaped so the output stays a valid compose file that
+// means the same thing.
+func renderProject(p *types.Project, format string) ([]byte, error) {
 	var content []byte
-	if o.format == "json" {
+	var err error
+	if format == "json" {
 		content, err = p.MarshalJSON()
 	} else {
 		content, err = p.MarshalYAML()
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Interpolated values are literal: escape $ so the output stays a
-	// valid compose file that means the same thing.
-	content = bytes.ReplaceAll(content, []byte("$"), []byte("$$"))
-	return writeConfig(out, o.output, content)
+	return bytes.ReplaceAll(content, []byte("$"), []byte("$$")), nil
 }
 
 func withEdit(o project.Options, edit func(*project.Options)) project.Options {

@@ -192,7 +192,9 @@ func runContainer(cmd *cobra.Command, g *globalOptions, o runFlags, args []strin
 }
 
 // service turns the flags and IMAGE [COMMAND…] into the standalone
-// container's service; a bad value is an error naming its flag.
+// container's service; a bad value is an error naming its flag. The
+// steps run in the order docker run reports errors: ports, environment,
+// mounts, restart policy, network, labels, then the resource flags.
 func (o runFlags) service(args []string) (types.ServiceConfig, engine.StandaloneOptions, error) {
 	var so engine.StandaloneOptions
 	svc := types.ServiceConfig{Restart: "no"}
@@ -206,18 +208,45 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 			svc.Entrypoint = types.ShellCommand{o.entrypoint}
 		}
 	}
+	wd, _ := os.Getwd()
+	steps := []func(*types.ServiceConfig, *engine.StandaloneOptions) error{
+		o.ports,
+		o.environment,
+		func(svc *types.ServiceConfig, so *engine.StandaloneOptions) error { return o.mounts(svc, so, wd) },
+		o.restartPolicy,
+		o.networking,
+		o.labelSet,
+		o.process,
+		func(svc *types.ServiceConfig, _ *engine.StandaloneOptions) error { return o.more.apply(svc) },
+	}
+	for _, step := range steps {
+		if err := step(&svc, &so); err != nil {
+			return svc, so, err
+		}
+	}
+	return svc, so, nil
+}
+
+// ports reads -p, --publish.
+func (o runFlags) ports(svc *types.ServiceConfig, _ *engine.StandaloneOptions) error {
 	for _, spec := range o.publish {
 		pcs, err := types.ParsePortConfig(spec)
 		if err != nil {
-			return svc, so, fmt.Errorf("invalid argument %q for \"-p, --publish\" flag: %w", spec, err)
+			return fmt.Errorf("invalid argument %q for \"-p, --publish\" flag: %w", spec, err)
 		}
 		svc.Ports = append(svc.Ports, pcs...)
 	}
+	return nil
+}
+
+// environment reads --env-file then -e, --env (which wins); a bare -e KEY
+// takes the caller's value and is left out when the caller has none.
+func (o runFlags) environment(svc *types.ServiceConfig, _ *engine.StandaloneOptions) error {
 	env := types.MappingWithEquals{}
 	for _, file := range o.envFiles {
 		kvs, err := readEnvFile(file)
 		if err != nil {
-			return svc, so, fmt.Errorf("--env-file %s: %w", file, err)
+			return fmt.Errorf("--env-file %s: %w", file, err)
 		}
 		for _, kv := range kvs {
 			k, v, _ := strings.Cut(kv, "=")
@@ -227,7 +256,7 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 	for _, kv := range resolveEnvFlags(o.env, os.LookupEnv) {
 		k, v, ok := strings.Cut(kv, "=")
 		if k == "" {
-			return svc, so, fmt.Errorf("invalid argument %q for \"-e, --env\" flag: no variable name", kv)
+			return fmt.Errorf("invalid argument %q for \"-e, --env\" flag: no variable name", kv)
 		}
 		if ok {
 			env[k] = &v
@@ -236,14 +265,19 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 	if len(env) > 0 {
 		svc.Environment = env
 	}
-	wd, _ := os.Getwd()
+	return nil
+}
+
+// mounts reads -v, --volume then --mount; a relative bind source is
+// taken from wd, and the named volumes used go to so.Volumes.
+func (o runFlags) mounts(svc *types.ServiceConfig, so *engine.StandaloneOptions, wd string) error {
 	for _, v := range o.volumes {
 		vc, err := format.ParseVolume(v)
 		if err != nil || vc.Target == "" {
 			if err == nil {
 				err = fmt.Errorf("no container path")
 			}
-			return svc, so, fmt.Errorf("invalid argument %q for \"-v, --volume\" flag: %w", v, err)
+			return fmt.Errorf("invalid argument %q for \"-v, --volume\" flag: %w", v, err)
 		}
 		switch vc.Type {
 		case types.VolumeTypeBind:
@@ -260,22 +294,33 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 	for _, m := range o.more.mounts {
 		vc, err := parseMount(m, wd)
 		if err != nil {
-			return svc, so, fmt.Errorf("invalid argument %q for \"--mount\" flag: %w", m, err)
+			return fmt.Errorf("invalid argument %q for \"--mount\" flag: %w", m, err)
 		}
 		if vc.Type == types.VolumeTypeVolume && vc.Source != "" {
 			so.Volumes = append(so.Volumes, vc.Source)
 		}
 		svc.Volumes = append(svc.Volumes, vc)
 	}
-	svc.WorkingDir = o.workdir
-	svc.User = o.user
+	return nil
+}
+
+// restartPolicy reads --restart, which --rm allows only as "no".
+func (o runFlags) restartPolicy(svc *types.ServiceConfig, _ *engine.StandaloneOptions) error {
 	if err := validRestart(o.restart); err != nil {
-		return svc, so, err
+		return err
 	}
 	svc.Restart = o.restart
 	if o.rm && o.restart != "no" {
-		return svc, so, fmt.Errorf("conflicting options: --restart %s and --rm", o.restart)
+		return fmt.Errorf("conflicting options: --restart %s and --rm", o.restart)
 	}
+	return nil
+}
+
+// networking reads --network, --network-alias, --ip and --hostname:
+// bridge (or none given) is the default network, none/host/container:NAME
+// a network mode, anything else a berth network, the only kind --ip may
+// name an address on.
+func (o runFlags) networking(svc *types.ServiceConfig, so *engine.StandaloneOptions) error {
 	so.Aliases = o.networkAliases
 	switch n := o.network; {
 	case n == "" || n == "bridge" || n == "default":
@@ -286,35 +331,49 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 	}
 	if o.ip != "" {
 		if ip := net.ParseIP(o.ip); ip == nil || ip.To4() == nil {
-			return svc, so, fmt.Errorf("invalid argument %q for \"--ip\" flag: not an IPv4 address", o.ip)
+			return fmt.Errorf("invalid argument %q for \"--ip\" flag: not an IPv4 address", o.ip)
 		}
 		if len(so.Networks) == 0 {
-			return svc, so, fmt.Errorf("--ip needs --network NAME (a berth network): the default network takes no fixed address")
+			return fmt.Errorf("--ip needs --network NAME (a berth network): the default network takes no fixed address")
 		}
 		so.IP = o.ip
 	}
 	svc.Hostname = o.hostname
-	if o.init {
-		t := true
-		svc.Init = &t
-	}
+	return nil
+}
+
+// labelSet reads --label-file then -l, --label (which wins).
+func (o runFlags) labelSet(svc *types.ServiceConfig, _ *engine.StandaloneOptions) error {
 	labels := o.labels
 	for _, file := range o.labelFiles {
 		kvs, err := readLabelFile(file)
 		if err != nil {
-			return svc, so, fmt.Errorf("--label-file %s: %w", file, err)
+			return fmt.Errorf("--label-file %s: %w", file, err)
 		}
 		labels = append(kvs, labels...) // -l wins
 	}
 	for _, l := range labels {
 		k, v, _ := strings.Cut(l, "=")
 		if k == "" {
-			return svc, so, fmt.Errorf("invalid argument %q for \"-l, --label\" flag: no key", l)
+			return fmt.Errorf("invalid argument %q for \"-l, --label\" flag: no key", l)
 		}
 		if svc.Labels == nil {
 			svc.Labels = types.Labels{}
 		}
 		svc.Labels[k] = v
+	}
+	return nil
+}
+
+// process sets what the container's process gets: working directory,
+// user, init, privileges, terminal, stop signal and grace period,
+// platform and GPUs.
+func (o runFlags) process(svc *types.ServiceConfig, _ *engine.StandaloneOptions) error {
+	svc.WorkingDir = o.workdir
+	svc.User = o.user
+	if o.init {
+		t := true
+		svc.Init = &t
 	}
 	svc.ReadOnly = o.readOnly
 	svc.CapAdd = o.capAdd
@@ -329,21 +388,18 @@ func (o runFlags) service(args []string) (types.ServiceConfig, engine.Standalone
 	}
 	if o.platform != "" {
 		if parts := strings.Split(o.platform, "/"); len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-			return svc, so, fmt.Errorf("invalid argument %q for \"--platform\" flag: want os/arch[/variant]", o.platform)
+			return fmt.Errorf("invalid argument %q for \"--platform\" flag: want os/arch[/variant]", o.platform)
 		}
 		svc.Platform = o.platform
 	}
 	if o.gpus != "" {
 		dr, err := parseGpus(o.gpus)
 		if err != nil {
-			return svc, so, fmt.Errorf("invalid argument %q for \"--gpus\" flag: %w", o.gpus, err)
+			return fmt.Errorf("invalid argument %q for \"--gpus\" flag: %w", o.gpus, err)
 		}
 		svc.Gpus = []types.DeviceRequest{dr}
 	}
-	if err := o.more.apply(&svc); err != nil {
-		return svc, so, err
-	}
-	return svc, so, nil
+	return nil
 }
 
 // validRestart checks docker run's --restart value.

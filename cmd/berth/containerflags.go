@@ -99,71 +99,117 @@ func badValue(flag, v string, err error) error {
 	return fmt.Errorf("invalid argument %q for \"%s\" flag: %w", v, flag, err)
 }
 
-// apply sets the service fields of the flags given.
+// apply sets the service fields of the flags given, in the order docker
+// run reports their errors.
 func (m *moreRunFlags) apply(svc *types.ServiceConfig) error {
-	dur := func(d time.Duration) *types.Duration { x := types.Duration(d); return &x }
+	for _, step := range []func(*types.ServiceConfig) error{m.healthcheck, m.resources, m.hostFiles, m.ulimitSet, m.deviceSet, m.sysctlSet} {
+		if err := step(svc); err != nil {
+			return err
+		}
+	}
+	svc.SecurityOpt = m.secOpts
+	return nil
+}
+
+// healthChanged reports whether any --health-* flag was given.
+func (m *moreRunFlags) healthChanged() bool {
+	if m.healthCmd != "" {
+		return true
+	}
+	for _, name := range []string{"health-interval", "health-timeout", "health-retries", "health-start-period", "health-start-interval"} {
+		if m.set(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// healthcheck reads --no-healthcheck and the --health-* flags; only the
+// flags given override the image's HEALTHCHECK.
+func (m *moreRunFlags) healthcheck(svc *types.ServiceConfig) error {
 	if m.noHealthcheck {
 		svc.HealthCheck = &types.HealthCheckConfig{Disable: true}
 	}
-	if m.healthCmd != "" || m.set("health-interval") || m.set("health-timeout") || m.set("health-retries") || m.set("health-start-period") || m.set("health-start-interval") {
-		if m.noHealthcheck {
-			return fmt.Errorf("--no-healthcheck conflicts with --health-* options")
-		}
-		hc := &types.HealthCheckConfig{}
-		if m.healthCmd != "" {
-			hc.Test = types.HealthCheckTest{"CMD-SHELL", m.healthCmd}
-		}
-		for name, d := range map[string]time.Duration{"--health-interval": m.healthInterval, "--health-timeout": m.healthTimeout, "--health-start-period": m.healthStartPeriod, "--health-start-interval": m.healthStartIntv} {
-			if d < 0 {
-				return badValue(name, d.String(), fmt.Errorf("must not be negative"))
-			}
-		}
-		if m.set("health-interval") {
-			hc.Interval = dur(m.healthInterval)
-		}
-		if m.set("health-timeout") {
-			hc.Timeout = dur(m.healthTimeout)
-		}
-		if m.set("health-start-period") {
-			hc.StartPeriod = dur(m.healthStartPeriod)
-		}
-		if m.set("health-start-interval") {
-			hc.StartInterval = dur(m.healthStartIntv)
-		}
-		if m.set("health-retries") {
-			if m.healthRetries < 0 {
-				return badValue("--health-retries", strconv.Itoa(m.healthRetries), fmt.Errorf("must not be negative"))
-			}
-			r := uint64(m.healthRetries)
-			hc.Retries = &r
-		}
-		svc.HealthCheck = hc
+	if !m.healthChanged() {
+		return nil
 	}
-	if m.memory != "" {
-		n, err := units.RAMInBytes(m.memory)
-		if err != nil || n <= 0 {
-			return badValue("-m, --memory", m.memory, fmt.Errorf("want a size such as 64m"))
+	if m.noHealthcheck {
+		return fmt.Errorf("--no-healthcheck conflicts with --health-* options")
+	}
+	hc := &types.HealthCheckConfig{}
+	if m.healthCmd != "" {
+		hc.Test = types.HealthCheckTest{"CMD-SHELL", m.healthCmd}
+	}
+	durations := []struct {
+		flag string
+		d    time.Duration
+		dst  **types.Duration
+	}{
+		{"health-interval", m.healthInterval, &hc.Interval},
+		{"health-timeout", m.healthTimeout, &hc.Timeout},
+		{"health-start-period", m.healthStartPeriod, &hc.StartPeriod},
+		{"health-start-interval", m.healthStartIntv, &hc.StartInterval},
+	}
+	for _, f := range durations {
+		if f.d < 0 {
+			return badValue("--"+f.flag, f.d.String(), fmt.Errorf("must not be negative"))
 		}
-		svc.MemLimit = types.UnitBytes(n)
+	}
+	for _, f := range durations {
+		if m.set(f.flag) {
+			x := types.Duration(f.d)
+			*f.dst = &x
+		}
+	}
+	if m.set("health-retries") {
+		if m.healthRetries < 0 {
+			return badValue("--health-retries", strconv.Itoa(m.healthRetries), fmt.Errorf("must not be negative"))
+		}
+		r := uint64(m.healthRetries)
+		hc.Retries = &r
+	}
+	svc.HealthCheck = hc
+	return nil
+}
+
+// resources reads -m, --memory, --shm-size and --cpus.
+func (m *moreRunFlags) resources(svc *types.ServiceConfig) error {
+	if m.memory != "" {
+		n, err := parseSize("-m, --memory", m.memory)
+		if err != nil {
+			return err
+		}
+		svc.MemLimit = n
 	}
 	if m.shmSize != "" {
-		n, err := units.RAMInBytes(m.shmSize)
-		if err != nil || n <= 0 {
-			return badValue("--shm-size", m.shmSize, fmt.Errorf("want a size such as 64m"))
+		n, err := parseSize("--shm-size", m.shmSize)
+		if err != nil {
+			return err
 		}
-		svc.ShmSize = types.UnitBytes(n)
+		svc.ShmSize = n
 	}
 	if m.cpus < 0 {
 		return badValue("--cpus", strconv.FormatFloat(m.cpus, 'f', -1, 64), fmt.Errorf("must not be negative"))
 	}
 	svc.CPUS = float32(m.cpus)
+	return nil
+}
+
+// parseSize reads a positive size flag such as --memory 64m.
+func parseSize(flag, v string) (types.UnitBytes, error) {
+	n, err := units.RAMInBytes(v)
+	if err != nil || n <= 0 {
+		return 0, badValue(flag, v, fmt.Errorf("want a size such as 64m"))
+	}
+	return types.UnitBytes(n), nil
+}
+
+// hostFiles reads --add-host, --dns, --tmpfs and --expose.
+func (m *moreRunFlags) hostFiles(svc *types.ServiceConfig) error {
 	for _, h := range m.addHosts {
-		host, ip, ok := strings.Cut(h, ":")
-		if !ok || host == "" || ip == "" {
-			host, ip, ok = strings.Cut(h, "=")
-		}
-		if !ok || host == "" || ip == "" {
-			return badValue("--add-host", h, fmt.Errorf("want HOST:IP"))
+		host, ip, err := parseAddHost(h)
+		if err != nil {
+			return err
 		}
 		if svc.ExtraHosts == nil {
 			svc.ExtraHosts = types.HostsList{}
@@ -172,39 +218,84 @@ func (m *moreRunFlags) apply(svc *types.ServiceConfig) error {
 	}
 	svc.DNS = m.dns
 	svc.Tmpfs = m.tmpfs
-	for _, p := range m.expose {
-		svc.Expose = append(svc.Expose, p)
+	svc.Expose = append(svc.Expose, m.expose...)
+	return nil
+}
+
+// parseAddHost reads --add-host HOST:IP, or HOST=IP when no colon splits
+// it into two non-empty parts.
+func parseAddHost(h string) (host, ip string, err error) {
+	host, ip, ok := strings.Cut(h, ":")
+	if !ok || host == "" || ip == "" {
+		host, ip, ok = strings.Cut(h, "=")
 	}
+	if !ok || host == "" || ip == "" {
+		return "", "", badValue("--add-host", h, fmt.Errorf("want HOST:IP"))
+	}
+	return host, ip, nil
+}
+
+// ulimitSet reads --ulimit.
+func (m *moreRunFlags) ulimitSet(svc *types.ServiceConfig) error {
 	for _, u := range m.ulimits {
-		name, v, ok := strings.Cut(u, "=")
-		soft, hard, hasHard := strings.Cut(v, ":")
-		s, err1 := strconv.Atoi(soft)
-		h, err2 := s, error(nil)
-		if hasHard {
-			h, err2 = strconv.Atoi(hard)
-		}
-		if !ok || name == "" || err1 != nil || err2 != nil {
-			return badValue("--ulimit", u, fmt.Errorf("want NAME=SOFT[:HARD]"))
+		name, ul, err := parseUlimit(u)
+		if err != nil {
+			return err
 		}
 		if svc.Ulimits == nil {
 			svc.Ulimits = map[string]*types.UlimitsConfig{}
 		}
-		svc.Ulimits[name] = &types.UlimitsConfig{Soft: s, Hard: h}
+		svc.Ulimits[name] = ul
 	}
+	return nil
+}
+
+// parseUlimit reads --ulimit NAME=SOFT[:HARD]; without HARD, hard is soft.
+func parseUlimit(u string) (string, *types.UlimitsConfig, error) {
+	name, v, ok := strings.Cut(u, "=")
+	soft, hard, hasHard := strings.Cut(v, ":")
+	s, err1 := strconv.Atoi(soft)
+	h, err2 := s, error(nil)
+	if hasHard {
+		h, err2 = strconv.Atoi(hard)
+	}
+	if !ok || name == "" || err1 != nil || err2 != nil {
+		return "", nil, badValue("--ulimit", u, fmt.Errorf("want NAME=SOFT[:HARD]"))
+	}
+	return name, &types.UlimitsConfig{Soft: s, Hard: h}, nil
+}
+
+// deviceSet reads --device.
+func (m *moreRunFlags) deviceSet(svc *types.ServiceConfig) error {
 	for _, d := range m.devices {
-		parts := strings.Split(d, ":")
-		dm := types.DeviceMapping{Source: parts[0], Target: parts[0], Permissions: "rwm"}
-		if len(parts) > 1 {
-			dm.Target = parts[1]
-		}
-		if len(parts) > 2 {
-			dm.Permissions = parts[2]
-		}
-		if len(parts) > 3 || dm.Source == "" {
-			return badValue("--device", d, fmt.Errorf("want HOST[:CONTAINER[:PERMISSIONS]]"))
+		dm, err := parseDevice(d)
+		if err != nil {
+			return err
 		}
 		svc.Devices = append(svc.Devices, dm)
 	}
+	return nil
+}
+
+// parseDevice reads --device HOST[:CONTAINER[:PERMISSIONS]]; the
+// container path defaults to the host's, the permissions to rwm.
+func parseDevice(d string) (types.DeviceMapping, error) {
+	parts := strings.Split(d, ":")
+	dm := types.DeviceMapping{Source: parts[0], Target: parts[0], Permissions: "rwm"}
+	if len(parts) > 1 {
+		dm.Target = parts[1]
+	}
+	if len(parts) > 2 {
+		dm.Permissions = parts[2]
+	}
+	if len(parts) > 3 || dm.Source == "" {
+		return dm, badValue("--device", d, fmt.Errorf("want HOST[:CONTAINER[:PERMISSIONS]]"))
+	}
+	return dm, nil
+}
+
+// sysctlSet reads --sysctl KEY=VALUE.
+func (m *moreRunFlags) sysctlSet(svc *types.ServiceConfig) error {
 	for _, s := range m.sysctls {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
@@ -215,6 +306,5 @@ func (m *moreRunFlags) apply(svc *types.ServiceConfig) error {
 		}
 		svc.Sysctls[k] = v
 	}
-	svc.SecurityOpt = m.secOpts
 	return nil
 }

@@ -66,6 +66,7 @@ var errNoSuchContainer = errors.New("no such service or container")
 
 // resolveContainers turns inspect's arguments into records: a service of
 // the project (its containers), a container name, or a unique ID prefix.
+// No arguments means the project's containers.
 func resolveContainers(store *engine.Records, proj string, args []string) ([]*engine.Container, error) {
 	all, err := store.Containers("")
 	if err != nil {
@@ -82,44 +83,50 @@ func resolveContainers(store *engine.Records, proj string, args []string) ([]*en
 	}
 	var out []*engine.Container
 	seen := map[string]bool{}
-	add := func(r *engine.Container) {
-		if !seen[r.ID] {
-			seen[r.ID] = true
-			out = append(out, r)
-		}
-	}
 	for _, a := range args {
-		var hits []*engine.Container
-		for _, r := range all {
-			if proj != "" && r.Project == proj && r.Service == a && !r.Oneoff {
-				hits = append(hits, r)
-			}
-		}
-		if len(hits) == 0 {
-			for _, r := range all {
-				if r.Name == a || r.ID == a {
-					hits = append(hits, r)
-				}
-			}
-		}
-		if len(hits) == 0 && a != "" {
-			for _, r := range all {
-				if strings.HasPrefix(r.ID, a) {
-					hits = append(hits, r)
-				}
-			}
-			if len(hits) > 1 {
-				return nil, fmt.Errorf("%q: ambiguous container ID prefix (%d containers)", a, len(hits))
-			}
-		}
-		if len(hits) == 0 {
-			return nil, fmt.Errorf("%q: %w", a, errNoSuchContainer)
+		hits, err := matchContainers(all, proj, a)
+		if err != nil {
+			return nil, err
 		}
 		for _, r := range hits {
-			add(r)
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
+			}
 		}
 	}
 	return out, nil
+}
+
+// matchContainers is what one inspect argument names, tried in turn: the
+// project's service (its non-one-off containers), a container name or
+// full ID, a unique ID prefix.
+func matchContainers(all []*engine.Container, proj, arg string) ([]*engine.Container, error) {
+	match := func(keep func(*engine.Container) bool) []*engine.Container {
+		var hits []*engine.Container
+		for _, r := range all {
+			if keep(r) {
+				hits = append(hits, r)
+			}
+		}
+		return hits
+	}
+	hits := match(func(r *engine.Container) bool {
+		return proj != "" && r.Project == proj && r.Service == arg && !r.Oneoff
+	})
+	if len(hits) == 0 {
+		hits = match(func(r *engine.Container) bool { return r.Name == arg || r.ID == arg })
+	}
+	if len(hits) == 0 && arg != "" {
+		hits = match(func(r *engine.Container) bool { return strings.HasPrefix(r.ID, arg) })
+		if len(hits) > 1 {
+			return nil, fmt.Errorf("%q: ambiguous container ID prefix (%d containers)", arg, len(hits))
+		}
+	}
+	if len(hits) == 0 {
+		return nil, fmt.Errorf("%q: %w", arg, errNoSuchContainer)
+	}
+	return hits, nil
 }
 
 // The types below follow `docker inspect`'s container JSON.

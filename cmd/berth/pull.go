@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -78,48 +79,13 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 	}
 
 	prog := newPullProgress(g.stderr, !o.quiet && isTerminalWriter(g.stderr), g.colorEnabledOn(g.stderr))
-	wants := map[string]*pullWant{}
-	var order []string
-	for _, name := range names {
-		svc := p.Services[name]
-		switch {
-		case svc.Image == "":
-			if !o.quiet {
-				prog.skip(name, "No image to be pulled")
-			}
-			continue
-		case svc.PullPolicy == engine.PullPolicyBuild || (o.ignoreBuildable && svc.Build != nil):
-			if !o.quiet {
-				prog.skip(name, "Image will be built")
-			}
-			continue
-		case svc.PullPolicy == engine.PullPolicyNever:
-			if !o.quiet {
-				prog.skip(svc.Image, "Image is never pulled (pull_policy: never)")
-			}
-			continue
+	wants, skips := planPulls(p, names, o, func(ref string) bool { return presentNotLatest(store, ref) })
+	if !o.quiet {
+		for _, s := range skips {
+			prog.skip(s.label, s.why)
 		}
-		policy := svc.PullPolicy
-		if o.policy != "" {
-			policy = o.policy
-		}
-		if (policy == engine.PullPolicyMissing || policy == "if_not_present") && presentNotLatest(store, svc.Image) {
-			if !o.quiet {
-				prog.skip(svc.Image, "Image is already present locally")
-			}
-			continue
-		}
-		key := svc.Image + "\x00" + svc.Platform
-		w := wants[key]
-		if w == nil {
-			w = &pullWant{ref: svc.Image, platform: svc.Platform}
-			wants[key] = w
-			order = append(order, key)
-		}
-		w.services = append(w.services, name)
 	}
-	for _, k := range order {
-		w := wants[k]
+	for _, w := range wants {
 		prog.add(w.ref, "Image "+w.ref)
 	}
 	puller := engine.NewPuller(store, cfg)
@@ -128,62 +94,127 @@ func runPull(ctx context.Context, g *globalOptions, o pullCmdOptions, services [
 		popts.Progress = prog.event
 		prog.run()
 	}
+	var res pullOutcome
+	pullEach(wants, 8, func(w *pullWant) { // images at once; each pulls its layers in parallel too
+		opts := popts
+		opts.Platform = w.platform
+		_, err := puller.Pull(ctx, w.ref, opts)
+		if err == nil {
+			return
+		}
+		err = fmt.Errorf("service %s: %w", strings.Join(w.services, ", "), err)
+		if !o.quiet {
+			prog.fail(w.ref, err)
+		}
+		res.record(p, w, err, o.ignoreFailures)
+	})
+	prog.finish()
+	return res.report(g.stderr)
+}
 
-	var mu sync.Mutex
-	var errs, warnings []error
-	var mustBuild []string
+// pullSkip is a service (or image) pull leaves alone, and why.
+type pullSkip struct{ label, why string }
+
+// planPulls sorts the named services into the distinct images to pull
+// (image and platform, in the services' order) and those skipped, as
+// Compose: no image, built, pull_policy: never, or (policy missing) an
+// image present under a tag other than latest.
+func planPulls(p *types.Project, names []string, o pullCmdOptions, present func(ref string) bool) ([]*pullWant, []pullSkip) {
+	var wants []*pullWant
+	var skips []pullSkip
+	byKey := map[string]*pullWant{}
+	for _, name := range names {
+		svc := p.Services[name]
+		switch {
+		case svc.Image == "":
+			skips = append(skips, pullSkip{name, "No image to be pulled"})
+			continue
+		case svc.PullPolicy == engine.PullPolicyBuild || (o.ignoreBuildable && svc.Build != nil):
+			skips = append(skips, pullSkip{name, "Image will be built"})
+			continue
+		case svc.PullPolicy == engine.PullPolicyNever:
+			skips = append(skips, pullSkip{svc.Image, "Image is never pulled (pull_policy: never)"})
+			continue
+		}
+		policy := svc.PullPolicy
+		if o.policy != "" {
+			policy = o.policy
+		}
+		if (policy == engine.PullPolicyMissing || policy == "if_not_present") && present(svc.Image) {
+			skips = append(skips, pullSkip{svc.Image, "Image is already present locally"})
+			continue
+		}
+		key := svc.Image + "\x00" + svc.Platform
+		w := byKey[key]
+		if w == nil {
+			w = &pullWant{ref: svc.Image, platform: svc.Platform}
+			byKey[key] = w
+			wants = append(wants, w)
+		}
+		w.services = append(w.services, name)
+	}
+	return wants, skips
+}
+
+// pullEach runs pull for every want, at most limit at once, and waits.
+func pullEach(wants []*pullWant, limit int, pull func(*pullWant)) {
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8) // images at once; each pulls its layers in parallel too
-	for _, k := range order {
-		w := wants[k]
+	sem := make(chan struct{}, limit)
+	for _, w := range wants {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			opts := popts
-			opts.Platform = w.platform
-			_, err := puller.Pull(ctx, w.ref, opts)
-			if err == nil {
-				return
-			}
-			err = fmt.Errorf("service %s: %w", strings.Join(w.services, ", "), err)
-			if !o.quiet {
-				prog.fail(w.ref, err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			// as Compose: a service that can be built is not failed by
-			// its pull, and is named in the hint below
-			buildable := true
-			for _, name := range w.services {
-				if p.Services[name].Build == nil {
-					buildable = false
-				} else {
-					mustBuild = append(mustBuild, name)
-				}
-			}
-			switch {
-			case buildable:
-			case o.ignoreFailures:
-				warnings = append(warnings, err)
-			default:
-				errs = append(errs, err)
-			}
+			pull(w)
 		}()
 	}
 	wg.Wait()
-	prog.finish()
-	sortErrors(warnings)
-	for _, err := range warnings {
-		fmt.Fprintf(g.stderr, "WARNING: %v\n", err)
+}
+
+// pullOutcome gathers the failed pulls, from any goroutine.
+type pullOutcome struct {
+	mu             sync.Mutex
+	errs, warnings []error
+	mustBuild      []string
+}
+
+// record files the failed pull of w: as Compose, a service that can be
+// built is not failed by its pull, and is named in the build hint;
+// --ignore-pull-failures makes the rest warnings.
+func (r *pullOutcome) record(p *types.Project, w *pullWant, err error, ignoreFailures bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	buildable := true
+	for _, name := range w.services {
+		if p.Services[name].Build == nil {
+			buildable = false
+		} else {
+			r.mustBuild = append(r.mustBuild, name)
+		}
 	}
-	if len(mustBuild) > 0 {
-		sort.Strings(mustBuild)
-		fmt.Fprintf(g.stderr, "WARNING: Some service image(s) must be built from source by running:\n    berth build %s\n", strings.Join(mustBuild, " "))
+	switch {
+	case buildable:
+	case ignoreFailures:
+		r.warnings = append(r.warnings, err)
+	default:
+		r.errs = append(r.errs, err)
 	}
-	sortErrors(errs)
-	return errors.Join(errs...)
+}
+
+// report prints the warnings, then the build hint, to w, and returns
+// the errors joined; each list sorted, so the output is stable.
+func (r *pullOutcome) report(w io.Writer) error {
+	sortErrors(r.warnings)
+	for _, err := range r.warnings {
+		fmt.Fprintf(w, "WARNING: %v\n", err)
+	}
+	if len(r.mustBuild) > 0 {
+		sort.Strings(r.mustBuild)
+		fmt.Fprintf(w, "WARNING: Some service image(s) must be built from source by running:\n    berth build %s\n", strings.Join(r.mustBuild, " "))
+	}
+	sortErrors(r.errs)
+	return errors.Join(r.errs...)
 }
 
 func sortErrors(errs []error) {

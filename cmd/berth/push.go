@@ -45,21 +45,9 @@ once. Services without build: or image: are skipped, as Compose does.`,
 }
 
 func runPush(ctx context.Context, g *globalOptions, o pushCmdOptions, services []string) error {
-	p, err := g.loadProject(ctx, naming(services...))
+	p, err := pushProject(ctx, g, o, services)
 	if err != nil {
 		return err
-	}
-	if _, err := pullServiceNames(p, services); err != nil {
-		return err
-	}
-	if len(services) > 0 {
-		dep := types.IgnoreDependencies
-		if o.includeDeps {
-			dep = types.IncludeDependencies
-		}
-		if p, err = p.WithSelectedServices(services, dep); err != nil {
-			return err
-		}
 	}
 	store, err := openImageStore()
 	if err != nil {
@@ -74,43 +62,107 @@ func runPush(ctx context.Context, g *globalOptions, o pushCmdOptions, services [
 		out = g.statusOut()
 	}
 	prog := newPushProgress(out, !o.quiet && isTerminalWriter(out), g.colorEnabledOn(out), true)
+	var jobs []pushJob
+	for _, e := range planPushes(p) {
+		if e.skipped {
+			prog.line(e.service, "Skipped")
+			continue
+		}
+		for _, ref := range e.refs {
+			jobs = append(jobs, pushJob{e.service, ref})
+			prog.add(ref)
+		}
+	}
+	prog.run()
+	pusher := engine.NewPusher(store, cfg)
+	push := func(ctx context.Context, ref string) error {
+		_, err := pusher.Push(ctx, ref, engine.PushOptions{Progress: prog.event})
+		return err
+	}
+	failed, err := pushAll(ctx, jobs, 4, o.ignoreFailures, push, prog.fail)
+	prog.finish()
+	for _, e := range failed {
+		fmt.Fprintf(g.stderr, "WARNING: Pushing %v\n", e)
+	}
+	return err
+}
+
+// pushProject loads the project with the named services (checked to
+// exist) and, under --include-deps, their dependencies.
+func pushProject(ctx context.Context, g *globalOptions, o pushCmdOptions, services []string) (*types.Project, error) {
+	p, err := g.loadProject(ctx, naming(services...))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pullServiceNames(p, services); err != nil {
+		return nil, err
+	}
+	if len(services) == 0 {
+		return p, nil
+	}
+	dep := types.IgnoreDependencies
+	if o.includeDeps {
+		dep = types.IncludeDependencies
+	}
+	return p.WithSelectedServices(services, dep)
+}
+
+// pushEntry is one service in push's plan: skipped (no build: or no
+// image:), or the references it pushes that no earlier service pushes.
+type pushEntry struct {
+	service string
+	skipped bool
+	refs    []string
+}
+
+// pushJob is one reference to push, for the service that names it.
+type pushJob struct{ service, ref string }
+
+// planPushes is push's plan, service by service in name order: as
+// Compose, a service is pushed only with both build: and image:, to its
+// image and each build.tags entry.
+func planPushes(p *types.Project) []pushEntry {
 	names := make([]string, 0, len(p.Services))
 	for n := range p.Services {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	type job struct{ service, ref string }
-	var jobs []job
+	var plan []pushEntry
 	seen := map[string]bool{}
 	for _, n := range names {
 		svc := p.Services[n]
 		if svc.Build == nil || svc.Image == "" {
-			prog.line(n, "Skipped")
+			plan = append(plan, pushEntry{service: n, skipped: true})
 			continue
 		}
+		e := pushEntry{service: n}
 		for _, ref := range append([]string{svc.Image}, svc.Build.Tags...) {
 			if !seen[ref] {
 				seen[ref] = true
-				jobs = append(jobs, job{n, ref})
-				prog.add(ref)
+				e.refs = append(e.refs, ref)
 			}
 		}
+		plan = append(plan, e)
 	}
-	prog.run()
-	pusher := engine.NewPusher(store, cfg)
+	return plan
+}
+
+// pushAll pushes the jobs, limit at once. A failure is reported to fail;
+// under ignoreFailures it is returned among failed and the rest go on,
+// else it cancels the others and is the error.
+func pushAll(ctx context.Context, jobs []pushJob, limit int, ignoreFailures bool, push func(context.Context, string) error, fail func(string, error)) (failed []error, err error) {
 	var mu sync.Mutex
-	var failed []error
 	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(4)
+	eg.SetLimit(limit)
 	for _, j := range jobs {
 		eg.Go(func() error {
-			_, err := pusher.Push(ectx, j.ref, engine.PushOptions{Progress: prog.event})
+			err := push(ectx, j.ref)
 			if err == nil {
 				return nil
 			}
 			err = fmt.Errorf("service %s: %w", j.service, err)
-			prog.fail(j.ref, err)
-			if !o.ignoreFailures {
+			fail(j.ref, err)
+			if !ignoreFailures {
 				return err
 			}
 			mu.Lock()
@@ -120,11 +172,7 @@ func runPush(ctx context.Context, g *globalOptions, o pushCmdOptions, services [
 		})
 	}
 	err = eg.Wait()
-	prog.finish()
-	for _, e := range failed {
-		fmt.Fprintf(g.stderr, "WARNING: Pushing %v\n", e)
-	}
-	return err
+	return failed, err
 }
 
 // newImagePushCmd is `berth image push NAME[:TAG]` (docker push).

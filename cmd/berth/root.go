@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/berth-dev/berth/project"
 )
@@ -78,15 +79,8 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		TraverseChildren: true,
 		// State dirs are private before any command can make them.
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
-			switch g.ansi {
-			case "", "never", "always", "auto":
-			default:
-				return fmt.Errorf("--ansi %q: want never, always or auto", g.ansi)
-			}
-			switch m := g.progressMode(); m {
-			case "auto", "tty", "plain", "quiet":
-			default:
-				return fmt.Errorf("progress %q (--progress or %s): want auto, tty, plain or quiet", m, envProgress)
+			if err := g.check(); err != nil {
+				return err
 			}
 			return g.ensureState(c)
 		},
@@ -97,8 +91,33 @@ Type 'berth up' where you would type 'docker compose up'.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError(c, err)
 	})
+	g.register(root.Flags())
+	root.AddCommand(subcommands(g)...)
+	registerCompletions(root, g)
+	refuseUnknownSubcommands(root)
+	root.SetHelpCommand(newHelpCmd())
+	return root
+}
 
-	f := root.Flags()
+// check refuses bad --ansi and --progress values (the latter also from
+// COMPOSE_PROGRESS).
+func (g *globalOptions) check() error {
+	switch g.ansi {
+	case "", "never", "always", "auto":
+	default:
+		return fmt.Errorf("--ansi %q: want never, always or auto", g.ansi)
+	}
+	switch m := g.progressMode(); m {
+	case "auto", "tty", "plain", "quiet":
+	default:
+		return fmt.Errorf("progress %q (--progress or %s): want auto, tty, plain or quiet", m, envProgress)
+	}
+	return nil
+}
+
+// register declares the global flags, those docker compose takes before
+// the command.
+func (g *globalOptions) register(f *pflag.FlagSet) {
 	f.StringArrayVarP(&g.files, "file", "f", nil, "Compose configuration files (repeatable; default: compose.yaml found upward, or COMPOSE_FILE)")
 	f.StringVarP(&g.projectName, "project-name", "p", "", "Project name (default: COMPOSE_PROJECT_NAME, top-level name:, or the project directory's name)")
 	f.StringVar(&g.projectDir, "project-directory", "", "Alternate working directory (default: the directory of the first compose file)")
@@ -110,8 +129,11 @@ Type 'berth up' where you would type 'docker compose up'.`,
 	f.BoolVar(&g.allResources, "all-resources", false, "Include all resources, even those not used by services")
 	f.StringArrayVar(&g.insecure, "insecure-registry", nil, "Registries to reach over plain HTTP when a -f file is oci:// (repeatable)")
 	f.IntVar(&g.parallel, "parallel", 0, "How many services up works on at once, -1 for no limit (default: COMPOSE_PARALLEL_LIMIT, else 8)")
+}
 
-	root.AddCommand(
+// subcommands are berth's commands (help lists them sorted by name).
+func subcommands(g *globalOptions) []*cobra.Command {
+	return []*cobra.Command{
 		newConfigCmd(g),
 		newVersionCmd(g),
 		newUpCmd(g),
@@ -160,11 +182,7 @@ Type 'berth up' where you would type 'docker compose up'.`,
 		newAutoRemoveCmd(g),
 		addK8sClusterCmds(newK8sCmd(g), g),
 		newInitCmd(),
-	)
-	registerCompletions(root, g)
-	refuseUnknownSubcommands(root)
-	root.SetHelpCommand(newHelpCmd())
-	return root
+	}
 }
 
 // newHelpCmd is cobra's help command, except that a topic that is no

@@ -352,11 +352,22 @@ func attachServices(p *types.Project, services []string, noDeps bool) []string {
 	return g.Subgraph(services, 0).Nodes()
 }
 
-// validate checks the flag combinations docker compose refuses.
+// validate checks the flag combinations docker compose refuses, and sets
+// what some imply: --exit-code-from is --abort-on-container-exit, --wait
+// is --detach.
 func (o *upOptions) validate() error {
 	if o.exitCodeFrom != "" && !o.abortOnFail {
 		o.abortOnExit = true
 	}
+	if err := o.validateAttach(); err != nil {
+		return err
+	}
+	return o.validatePairs()
+}
+
+// validateAttach checks how up runs: attached (--abort-*, --attach*),
+// detached (--detach, --wait) or watching.
+func (o *upOptions) validateAttach() error {
 	if o.abortOnExit && o.abortOnFail {
 		return errors.New("--abort-on-container-failure cannot be combined with --abort-on-container-exit")
 	}
@@ -375,19 +386,28 @@ func (o *upOptions) validate() error {
 	if len(o.attach) > 0 && o.attachDeps {
 		return errors.New("cannot combine --attach and --attach-dependencies")
 	}
-	if o.forceRecreate && o.noRecreate {
-		return errors.New("--force-recreate and --no-recreate cannot be used together")
-	}
-	if o.build && o.noBuild {
-		return errors.New("--build and --no-build cannot be used together")
-	}
-	if o.recreateDeps && o.noRecreate {
-		return errors.New("--always-recreate-deps and --no-recreate cannot be used together")
-	}
-	if o.pull != "" && o.pull != "always" && o.pull != "missing" && o.pull != "never" {
-		return fmt.Errorf("--pull %q: want always, missing or never", o.pull)
-	}
 	return nil
+}
+
+// validatePairs checks the flags that exclude each other, and --pull.
+func (o *upOptions) validatePairs() error {
+	for _, c := range []struct {
+		both bool
+		msg  string
+	}{
+		{o.forceRecreate && o.noRecreate, "--force-recreate and --no-recreate cannot be used together"},
+		{o.build && o.noBuild, "--build and --no-build cannot be used together"},
+		{o.recreateDeps && o.noRecreate, "--always-recreate-deps and --no-recreate cannot be used together"},
+	} {
+		if c.both {
+			return errors.New(c.msg)
+		}
+	}
+	switch o.pull {
+	case "", "always", "missing", "never":
+		return nil
+	}
+	return fmt.Errorf("--pull %q: want always, missing or never", o.pull)
 }
 
 // upAttachSets are, as docker compose has them, the services whose output

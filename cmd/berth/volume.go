@@ -92,57 +92,84 @@ func runVolumeLs(ctx context.Context, g *globalOptions, o volumeLsOptions) error
 	if o.format != "table" && o.format != "json" && o.format != "" {
 		return fmt.Errorf("--format %q: want table or json", o.format)
 	}
-	filter := volumes.Filter{Project: o.project, Labels: map[string]string{}}
-	var names []string
-	var dangling *bool
-	for _, f := range o.filters {
-		k, v, _ := strings.Cut(f, "=")
-		switch k {
-		case "label":
-			lk, lv, _ := strings.Cut(v, "=")
-			filter.Labels[lk] = lv
-		case "name":
-			names = append(names, v)
-		case "dangling":
-			b := v == "true" || v == "1"
-			if !b && v != "false" && v != "0" {
-				return fmt.Errorf("--filter %q: dangling takes true or false", f)
-			}
-			dangling = &b
-		default:
-			return fmt.Errorf("--filter %q: want dangling=, label= or name=", f)
-		}
-	}
-	vols, err := volumeManager().List(ctx, filter)
+	sel, err := parseVolumeFilters(o.project, o.filters)
 	if err != nil {
 		return err
 	}
-	if dangling != nil {
+	vols, err := volumeManager().List(ctx, sel.filter)
+	if err != nil {
+		return err
+	}
+	if sel.dangling != nil {
 		inUse, err := volumesInUse()
 		if err != nil {
 			return err
 		}
-		vols = slices.DeleteFunc(vols, func(v *volumes.Volume) bool { return inUse(v.Name) == *dangling })
+		vols = slices.DeleteFunc(vols, func(v *volumes.Volume) bool { return inUse(v.Name) == *sel.dangling })
 	}
-	if len(names) > 0 {
-		vols = slices.DeleteFunc(vols, func(v *volumes.Volume) bool {
-			return !slices.ContainsFunc(names, func(n string) bool { return strings.Contains(v.Name, n) })
-		})
+	return printVolumes(g.stdout, sel.byName(vols), o)
+}
+
+// volumeSelection is what volume ls --filter (and --project) select:
+// the store's filter, then names (substrings, any of) and dangling.
+type volumeSelection struct {
+	filter   volumes.Filter
+	names    []string
+	dangling *bool
+}
+
+// parseVolumeFilters reads --filter dangling=, label=KEY[=VALUE] and
+// name=PART, as docker volume ls.
+func parseVolumeFilters(project string, filters []string) (volumeSelection, error) {
+	sel := volumeSelection{filter: volumes.Filter{Project: project, Labels: map[string]string{}}}
+	for _, f := range filters {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "label":
+			lk, lv, _ := strings.Cut(v, "=")
+			sel.filter.Labels[lk] = lv
+		case "name":
+			sel.names = append(sel.names, v)
+		case "dangling":
+			b := v == "true" || v == "1"
+			if !b && v != "false" && v != "0" {
+				return sel, fmt.Errorf("--filter %q: dangling takes true or false", f)
+			}
+			sel.dangling = &b
+		default:
+			return sel, fmt.Errorf("--filter %q: want dangling=, label= or name=", f)
+		}
 	}
+	return sel, nil
+}
+
+// byName keeps the volumes whose name contains one of the name filters
+// (all of them when there are none).
+func (s volumeSelection) byName(vols []*volumes.Volume) []*volumes.Volume {
+	if len(s.names) == 0 {
+		return vols
+	}
+	return slices.DeleteFunc(vols, func(v *volumes.Volume) bool {
+		return !slices.ContainsFunc(s.names, func(n string) bool { return strings.Contains(v.Name, n) })
+	})
+}
+
+// printVolumes prints volume ls: names (-q), JSON lines, or a table.
+func printVolumes(w io.Writer, vols []*volumes.Volume, o volumeLsOptions) error {
 	switch {
 	case o.quiet:
 		for _, v := range vols {
-			fmt.Fprintln(g.stdout, v.Name)
+			fmt.Fprintln(w, v.Name)
 		}
 	case o.format == "json":
-		enc := json.NewEncoder(g.stdout)
+		enc := json.NewEncoder(w)
 		for _, v := range vols {
 			if err := enc.Encode(volumeLine(v)); err != nil {
 				return err
 			}
 		}
 	default:
-		tw := tabwriter.NewWriter(g.stdout, 10, 1, 3, ' ', 0)
+		tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
 		fmt.Fprintln(tw, "DRIVER\tVOLUME NAME")
 		for _, v := range vols {
 			fmt.Fprintf(tw, "%s\t%s\n", v.Driver, v.Name)
