@@ -228,7 +228,6 @@ func TestParityComposeUpWaitTimeout(t *testing.T) {
 // it match any output holding "foo-1  "; its intent, checked here, is foo's
 // line before bar's.
 func TestParityComposeInitContainer(t *testing.T) {
-	t.Skip("departs: an attached up prints the lines written before it attached container by container, not in time order, so bar's line can come first; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, `services:
   foo:
     image: alpine

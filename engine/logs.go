@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"sort"
 	"sync"
@@ -145,8 +146,10 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOpti
 			}
 		}()
 	}
+	// what the logs hold already goes first, in the order it happened
+	from := e.replay(cs, o.Offsets, o.Until, fn)
 	for _, c := range cs {
-		follow(c, o.Offsets[c.ID])
+		follow(c, from[c.ID])
 	}
 	// out closes once every follower is done; the hold keeps it open
 	// while containers may still join.
@@ -272,6 +275,40 @@ func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOpti
 			return ctx.Err()
 		}
 	}
+}
+
+// replay sends fn the lines the containers' logs hold past their offsets,
+// merged by time across the containers (an attached up that starts a
+// dependency, waits for it to finish and starts the next finds both
+// containers' lines there, and prints them in the order they were written),
+// and returns where following each log goes on. A log it cannot open is
+// left to its follower, from its offset.
+func (e *Engine) replay(cs []*state.Container, offsets map[string]int64, until time.Time, fn func(LogLine)) map[string]int64 {
+	from := map[string]int64{}
+	byID := map[string]*state.Container{}
+	backlogs := map[string]*logs.Backlog{}
+	var seqs []iter.Seq[logs.Line]
+	for _, c := range cs {
+		from[c.ID] = offsets[c.ID]
+		b, err := logs.OpenBacklog(e.store.LogPath(c.ID), offsets[c.ID])
+		if err != nil {
+			continue
+		}
+		defer b.Close()
+		byID[c.ID], backlogs[c.ID] = c, b
+		seqs = append(seqs, b.Lines(c.ID))
+	}
+	for l := range logs.Interleave(seqs...) {
+		if !until.IsZero() && !l.Time.Before(until) {
+			continue
+		}
+		c := byID[l.Prefix]
+		fn(LogLine{Container: c.Name, Service: c.Service, Number: c.Number, Entry: l.Entry})
+	}
+	for id, b := range backlogs {
+		from[id] = b.Offset()
+	}
+	return from
 }
 
 // LogOffsets returns the current size of each container's log, so a
