@@ -112,7 +112,8 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	if err != nil {
 		return err
 	}
-	eng, err := g.newEngine(o.engineOpts()...)
+	hooks := &hookRelay{}
+	eng, err := g.newEngine(append(o.engineOpts(), engine.WithHookOutput(hooks.line))...)
 	if err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	if o.detach || o.noStart {
 		return nil
 	}
-	a := &attachedUp{g: g, eng: eng, p: p, services: services, o: o, attached: attached, watched: watched}
+	a := &attachedUp{g: g, eng: eng, p: p, services: services, o: o, attached: attached, watched: watched, hooks: hooks}
 	return a.run(ctx, offsets)
 }
 
