@@ -33,6 +33,7 @@ type Engine struct {
 	// "" detects one.
 	runtimeName string
 	progress    func(Event)
+	hookOutput  func(*state.Container, string) // WithHookOutput (hookoutput.go)
 	stdout      io.Writer
 	stderr      io.Writer
 

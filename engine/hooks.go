@@ -47,9 +47,11 @@ func (e *Engine) runHooks(ctx context.Context, rec *state.Container, which strin
 			}
 		}
 		var out bytes.Buffer
+		w, done := e.hookWriter(rec, &out)
 		code, err := e.execIn(ctx, rec, ExecOptions{
 			Command: h.Command, Env: env, Workdir: h.WorkingDir, User: h.User, Privileged: h.Privileged,
-		}, &out)
+		}, w)
+		done()
 		if err == nil && code != 0 {
 			err = fmt.Errorf("%s hook exited with status %d: %s", rec.Service, code, strings.TrimSpace(out.String()))
 		}

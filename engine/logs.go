@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/engine/logs"
@@ -70,8 +70,7 @@ func (e *Engine) Logs(ctx context.Context, sel Selection, o LogsOptions, fn func
 		return err
 	}
 	for _, l := range lines {
-		c := byName[l.Prefix]
-		fn(LogLine{Container: c.Name, Service: c.Service, Number: c.Number, Entry: l.Entry})
+		fn(logLine(byName[l.Prefix], l.Entry))
 	}
 	if !o.Follow {
 		return nil
@@ -113,165 +112,153 @@ type AttachOptions struct {
 	WaitForStopped bool
 }
 
-// Attach follows the logs of containers and sends new lines to fn, until
-// ctx is done or none of the watched containers runs any more.
+// Attach follows the logs of containers and sends their lines to fn: first
+// what each log holds past its offset, merged by time across the
+// containers (replay), then new lines as they come, until ctx is done or
+// none of the watched containers runs any more.
 func (e *Engine) Attach(ctx context.Context, cs []*state.Container, o AttachOptions, fn func(LogLine)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type entry struct {
-		c *state.Container
-		e logs.Entry
-	}
-	out := make(chan entry, 256)
-	var wg sync.WaitGroup
-	followCtx, stopFollow := context.WithCancel(context.Background())
-	defer stopFollow()
-	following := map[string]bool{}
-	var followed []*state.Container
-	follow := func(c *state.Container, offset int64) {
-		following[c.ID] = true
-		followed = append(followed, c)
-		ch := make(chan logs.Entry, 64)
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			defer close(ch)
-			logs.Follow(followCtx, e.store.LogPath(c.ID), offset, ch)
-		}()
-		go func() {
-			defer wg.Done()
-			for le := range ch {
-				out <- entry{c, le}
-			}
-		}()
-	}
-	for _, c := range cs {
-		follow(c, o.Offsets[c.ID])
-	}
-	// out closes once every follower is done; the hold keeps it open
-	// while containers may still join.
-	wg.Add(1)
-	hold := sync.OnceFunc(wg.Done)
-	defer hold()
-	go func() { wg.Wait(); close(out) }()
-
+	fl := newFollowers(e.store.LogPath)
+	defer fl.stop()
+	from := e.replay(cs, o.Offsets, o.Until, fn)
 	known := map[string]bool{} // records read once: followed or refused
 	for _, c := range cs {
+		fl.add(c, from[c.ID])
 		known[c.ID] = true
 	}
-	join := func() {
-		if o.Join == nil {
-			return
-		}
-		ids, err := e.store.IDs()
-		if err != nil {
-			return
-		}
-		for _, id := range ids {
-			if known[id] {
-				continue
-			}
-			r, err := e.store.Get(id)
-			if err != nil {
-				continue // being created or removed: look again
-			}
-			known[id] = true
-			if r.Project == o.Project && !following[id] && o.Join(r) {
-				follow(r, 0)
-			}
-		}
-	}
-	watched := func(c *state.Container) bool { return o.Watched == nil || o.Watched(c) }
-	stopped := map[string]bool{}        // stopped at the start, not run since
-	startedAt := map[string]time.Time{} // their last start then
+	w := newExitWatch()
 	if o.WaitForStopped {
-		for _, c := range cs {
-			if st, err := e.store.GetState(c.ID); err == nil && (st.Status == state.StatusExited || st.Status == state.StatusDead) {
-				stopped[c.ID] = true
-				startedAt[c.ID] = st.StartedAt
-			}
-		}
+		e.stoppedAtStart(w, cs)
 	}
-	seenExit := map[string]bool{}
-	lastExit := map[string]time.Time{}
 	ticker := time.NewTicker(100 * time.Millisecond)
 	defer ticker.Stop()
 	var finishing <-chan time.Time
 	for {
 		select {
-		case x, ok := <-out:
+		case x, ok := <-fl.out:
 			if !ok {
 				return nil
 			}
-			if !o.Until.IsZero() && !x.e.Time.Before(o.Until) {
+			if !o.Until.IsZero() && !x.Time.Before(o.Until) {
 				continue
 			}
-			fn(LogLine{Container: x.c.Name, Service: x.c.Service, Number: x.c.Number, Entry: x.e})
+			fn(x)
 		case <-ticker.C:
 			if finishing != nil {
 				continue
 			}
-			join()
-			active := 0
-			for _, c := range followed {
-				if !watched(c) {
-					continue
-				}
-				st, err := e.store.GetState(c.ID)
-				if err != nil {
-					continue // removed
-				}
-				switch st.Status {
-				case state.StatusRunning, state.StatusPaused, state.StatusRestarting:
-					active++
-					seenExit[c.ID] = false
-					delete(stopped, c.ID)
-					// An exit its restart policy restarted it from is an
-					// exit too (Compose prints each one).
-					if prev, ok := lastExit[c.ID]; !ok {
-						lastExit[c.ID] = st.FinishedAt
-					} else if !st.FinishedAt.Equal(prev) {
-						lastExit[c.ID] = st.FinishedAt
-						if o.Exited != nil {
-							o.Exited(c, st)
-						}
-					}
-				case state.StatusExited, state.StatusDead:
-					if stopped[c.ID] && st.StartedAt.Equal(startedAt[c.ID]) {
-						active++ // not started again yet
-						continue
-					}
-					delete(stopped, c.ID)
-					if !seenExit[c.ID] {
-						seenExit[c.ID] = true
-						lastExit[c.ID] = st.FinishedAt
-						if o.Exited != nil {
-							o.Exited(c, st)
-						}
-					}
-				case state.StatusCreated:
-					active++ // about to start
+			if o.Join != nil {
+				for _, c := range e.newcomers(known, o.Project, o.Join) {
+					fl.add(c, 0)
 				}
 			}
-			if active == 0 {
+			if e.activeWatched(w, fl.followed, o) == 0 {
 				// let the last lines arrive, then stop
 				finishing = time.After(300 * time.Millisecond)
 			}
 		case <-finishing:
-			stopFollow()
-			hold()
-			for x := range out {
-				fn(LogLine{Container: x.c.Name, Service: x.c.Service, Number: x.c.Number, Entry: x.e})
+			fl.stop()
+			for x := range fl.out {
+				fn(x)
 			}
 			return nil
 		case <-ctx.Done():
-			stopFollow()
-			hold()
-			for range out {
+			fl.stop()
+			for range fl.out {
 			}
 			return ctx.Err()
 		}
 	}
+}
+
+// newcomers reads the records of the containers not known yet and returns
+// those of project that join accepts, marking every one read as known. A
+// record being created or removed is left for the next look.
+func (e *Engine) newcomers(known map[string]bool, project string, join func(*state.Container) bool) []*state.Container {
+	ids, err := e.store.IDs()
+	if err != nil {
+		return nil
+	}
+	var out []*state.Container
+	for _, id := range ids {
+		if known[id] {
+			continue
+		}
+		r, err := e.store.Get(id)
+		if err != nil {
+			continue
+		}
+		known[id] = true
+		if r.Project == project && join(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// stoppedAtStart tells w which of cs are stopped when Attach begins.
+func (e *Engine) stoppedAtStart(w *exitWatch, cs []*state.Container) {
+	for _, c := range cs {
+		if st, err := e.store.GetState(c.ID); err == nil {
+			w.atStart(c.ID, st)
+		}
+	}
+}
+
+// activeWatched looks at the state of each followed container that o
+// watches, tells o.Exited of the exits w has not seen, and returns how
+// many still run or are about to.
+func (e *Engine) activeWatched(w *exitWatch, followed []*state.Container, o AttachOptions) int {
+	active := 0
+	for _, c := range followed {
+		if o.Watched != nil && !o.Watched(c) {
+			continue
+		}
+		st, err := e.store.GetState(c.ID)
+		if err != nil {
+			continue // removed
+		}
+		running, exited := w.observe(c.ID, st)
+		if running {
+			active++
+		}
+		if exited && o.Exited != nil {
+			o.Exited(c, st)
+		}
+	}
+	return active
+}
+
+// replay sends fn the lines the containers' logs hold past their offsets,
+// merged by time across the containers (an attached up that starts a
+// dependency, waits for it to finish and starts the next finds both
+// containers' lines there, and prints them in the order they were written),
+// and returns where following each log goes on. A log it cannot open is
+// left to its follower, from its offset.
+func (e *Engine) replay(cs []*state.Container, offsets map[string]int64, until time.Time, fn func(LogLine)) map[string]int64 {
+	from := map[string]int64{}
+	byID := map[string]*state.Container{}
+	backlogs := map[string]*logs.Backlog{}
+	var seqs []iter.Seq[logs.Line]
+	for _, c := range cs {
+		from[c.ID] = offsets[c.ID]
+		b, err := logs.OpenBacklog(e.store.LogPath(c.ID), offsets[c.ID])
+		if err != nil {
+			continue
+		}
+		defer b.Close()
+		byID[c.ID], backlogs[c.ID] = c, b
+		seqs = append(seqs, b.Lines(c.ID))
+	}
+	for l := range logs.Interleave(seqs...) {
+		if !until.IsZero() && !l.Time.Before(until) {
+			continue
+		}
+		fn(logLine(byID[l.Prefix], l.Entry))
+	}
+	for id, b := range backlogs {
+		from[id] = b.Offset()
+	}
+	return from
 }
 
 // LogOffsets returns the current size of each container's log, so a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -99,47 +98,22 @@ output until they all exit or Ctrl-C stops them (a second Ctrl-C kills).`,
 	return cmd
 }
 
+// runUp is `berth up`: it converges the project, then, attached, prints
+// its containers' output until they exit or Ctrl-C stops them.
 func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	p, err := g.loadProject(ctx, naming(services...))
+	p, scale, cenv, err := loadUp(ctx, g, &o, services)
 	if err != nil {
 		return err
-	}
-	if o.exitCodeFrom != "" {
-		if _, ok := p.Services[o.exitCodeFrom]; !ok {
-			return fmt.Errorf("--exit-code-from %s: no such service", o.exitCodeFrom)
-		}
-	}
-	scale, err := parseScale(o.scale)
-	if err != nil {
-		return err
-	}
-	cenv := composeEnvOf(p)
-	if cenv.err != nil {
-		return cenv.err
-	}
-	if !o.removeOrphansSet {
-		o.removeOrphans = cenv.removeOrphans
-	}
-	if n, err := g.parallelLimit(cenv, len(p.Services)); err != nil {
-		return err
-	} else if n > 0 {
-		cenv.parallel = n
-	}
-	if cenv.ignoreOrphans && o.removeOrphans {
-		return errors.New("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans")
 	}
 	attached, watched, err := upAttachSets(p, services, o)
 	if err != nil {
 		return err
 	}
-	var extra []engine.Opt
-	if o.quietBuild {
-		extra = append(extra, engine.WithBuildProgress(nil))
-	}
-	eng, err := g.newEngine(extra...)
+	hooks := &hookRelay{}
+	eng, err := g.newEngine(append(o.engineOpts(), engine.WithHookOutput(hooks.line))...)
 	if err != nil {
 		return err
 	}
@@ -148,7 +122,74 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 			return err
 		}
 	}
-	uo := engine.UpOptions{
+	uo := o.engineUpOptions(services, scale, cenv, g.allResources)
+	if o.dryRun {
+		return printUpPlan(ctx, g, eng, p, uo)
+	}
+	var offsets map[string]int64
+	if !o.detach {
+		// attached, the output starts with what comes after these
+		recs, _ := eng.Containers(p.Name)
+		offsets = eng.LogOffsets(recs)
+	}
+	if err := converge(ctx, g, eng, p, uo, services, o); err != nil {
+		return err
+	}
+	if o.detach || o.noStart {
+		return nil
+	}
+	a := &attachedUp{g: g, eng: eng, p: p, services: services, o: o, attached: attached, watched: watched, hooks: hooks}
+	return a.run(ctx, offsets)
+}
+
+// loadUp loads the project of an up, reads --scale, and reads the
+// COMPOSE_* variables that complete its flags (--remove-orphans' default,
+// the parallel limit), refusing the combinations docker compose refuses.
+func loadUp(ctx context.Context, g *globalOptions, o *upOptions, services []string) (*types.Project, map[string]int, composeEnv, error) {
+	p, err := g.loadProject(ctx, naming(services...))
+	if err != nil {
+		return nil, nil, composeEnv{}, err
+	}
+	if o.exitCodeFrom != "" {
+		if _, ok := p.Services[o.exitCodeFrom]; !ok {
+			return nil, nil, composeEnv{}, fmt.Errorf("--exit-code-from %s: no such service", o.exitCodeFrom)
+		}
+	}
+	scale, err := parseScale(o.scale)
+	if err != nil {
+		return nil, nil, composeEnv{}, err
+	}
+	cenv := composeEnvOf(p)
+	if cenv.err != nil {
+		return nil, nil, composeEnv{}, cenv.err
+	}
+	if !o.removeOrphansSet {
+		o.removeOrphans = cenv.removeOrphans
+	}
+	if n, err := g.parallelLimit(cenv, len(p.Services)); err != nil {
+		return nil, nil, composeEnv{}, err
+	} else if n > 0 {
+		cenv.parallel = n
+	}
+	if cenv.ignoreOrphans && o.removeOrphans {
+		return nil, nil, composeEnv{}, errors.New("cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans")
+	}
+	return p, scale, cenv, nil
+}
+
+// engineOpts are the engine options up's flags ask for.
+func (o upOptions) engineOpts() []engine.Opt {
+	var opts []engine.Opt
+	if o.quietBuild {
+		opts = append(opts, engine.WithBuildProgress(nil))
+	}
+	return opts
+}
+
+// engineUpOptions translates up's flags, with the scale, the COMPOSE_*
+// settings and --all-resources, into the engine's UpOptions.
+func (o upOptions) engineUpOptions(services []string, scale map[string]int, cenv composeEnv, allResources bool) engine.UpOptions {
+	return engine.UpOptions{
 		Services:        services,
 		NoDeps:          o.noDeps,
 		NoStart:         o.noStart,
@@ -160,39 +201,34 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 		RemoveOrphans:   o.removeOrphans,
 		IgnoreOrphans:   cenv.ignoreOrphans,
 		Parallel:        cenv.parallel,
-		AllResources:    g.allResources,
+		AllResources:    allResources,
 		RecreateVolumes: o.yes,
 
 		AlwaysRecreateDeps: o.recreateDeps,
 		RenewAnonVolumes:   o.renewAnon,
 	}
-	if o.dryRun {
-		plan, err := eng.Plan(ctx, p, uo)
-		if err != nil {
-			return err
-		}
-		fmt.Fprint(g.stdout, plan.String())
-		if plan.Empty() && len(plan.Orphans) == 0 {
-			fmt.Fprintln(g.stdout, "nothing to do: every container is up to date")
-		}
-		return nil
-	}
+}
 
-	before := map[string]bool{}
-	if recs, err := eng.Containers(p.Name); err == nil {
-		for _, r := range recs {
-			before[r.ID] = true
-		}
+// printUpPlan is up --dry-run: what up would do, and nothing done.
+func printUpPlan(ctx context.Context, g *globalOptions, eng *engine.Engine, p *types.Project, uo engine.UpOptions) error {
+	plan, err := eng.Plan(ctx, p, uo)
+	if err != nil {
+		return err
 	}
-	var offsets map[string]int64
-	if !o.detach {
-		recs, _ := eng.Containers(p.Name)
-		offsets = eng.LogOffsets(recs)
+	fmt.Fprint(g.stdout, plan.String())
+	if plan.Empty() && len(plan.Orphans) == 0 {
+		fmt.Fprintln(g.stdout, "nothing to do: every container is up to date")
 	}
+	return nil
+}
+
+// converge runs the engine's up and, with --wait, waits for the services
+// to be running and healthy. Interrupted while starting, it stops what was
+// started and exits 130.
+func converge(ctx context.Context, g *globalOptions, eng *engine.Engine, p *types.Project, uo engine.UpOptions, services []string, o upOptions) error {
 	plan, err := eng.Up(ctx, p, uo)
 	if err != nil {
 		if ctx.Err() != nil {
-			// interrupted while starting: stop what was started
 			stopProject(g, eng, p, services, o, forceContext(ctx))
 			return &exitCodeError{code: 130, err: errors.New("interrupted")}
 		}
@@ -201,101 +237,23 @@ func runUp(ctx context.Context, g *globalOptions, o upOptions, services []string
 	if plan.Empty() && o.detach {
 		fmt.Fprintln(g.stderr, " ✔ Nothing to do: every container is up to date")
 	}
-	if o.wait && !o.noStart {
-		wo := engine.WaitOptions{Services: attachServices(p, services, o.noDeps)}
-		if len(services) == 0 {
-			wo.Services = nil
-		}
-		if o.waitTimeout > 0 {
-			wo.Timeout = time.Duration(o.waitTimeout) * time.Second
-		}
-		if err := eng.Wait(ctx, p, wo); err != nil {
-			return err
-		}
-	}
-	if o.detach || o.noStart {
+	if !o.wait || o.noStart {
 		return nil
 	}
+	return eng.Wait(ctx, p, o.waitOptions(p, services))
+}
 
-	// Attached: follow the logs of the attached services' containers and
-	// watch the exits of the watched ones (those named, else the attached).
-	recs, err := eng.Containers(p.Name)
-	if err != nil {
-		return err
+// waitOptions are --wait's: the named services and their dependencies
+// (all with none named), --wait-timeout.
+func (o upOptions) waitOptions(p *types.Project, services []string) engine.WaitOptions {
+	wo := engine.WaitOptions{Services: attachServices(p, services, o.noDeps)}
+	if len(services) == 0 {
+		wo.Services = nil
 	}
-	follows := func(c *engine.Container) bool {
-		return !c.Oneoff && (attached[c.Service] || watched[c.Service])
+	if o.waitTimeout > 0 {
+		wo.Timeout = time.Duration(o.waitTimeout) * time.Second
 	}
-	var cs []*engine.Container
-	for _, r := range recs {
-		if follows(r) {
-			cs = append(cs, r)
-		}
-	}
-	var names []string
-	for _, c := range cs {
-		if attached[c.Service] {
-			names = append(names, strings.TrimPrefix(c.Name, p.Name+"-"))
-		}
-	}
-	if len(names) > 0 {
-		sort.Strings(names)
-		fmt.Fprintf(g.stdout, "Attaching to %s\n", strings.Join(names, ", "))
-	}
-	pr := newLogPrinter(g, cs, o.timestamps, o.noLogPrefix)
-	pr.splitStreams(g.stderr)
-	attachCtx, stopAttach := context.WithCancel(ctx)
-	defer stopAttach()
-	if o.watch {
-		stopWatch := startUpWatch(attachCtx, g, eng, p, services)
-		defer stopWatch()
-	}
-	exitCode := 0
-	var abortedBy string
-	onExit := func(c *engine.Container, st *engine.ContainerState) {
-		pr.status(c, fmt.Sprintf("exited with code %d", st.ExitCode))
-		if o.exitCodeFrom != "" && c.Service == o.exitCodeFrom {
-			exitCode = st.ExitCode
-		}
-		abort := o.abortOnExit || (o.abortOnFail && st.ExitCode != 0)
-		if abort && abortedBy == "" && st.Status == engine.StatusExited {
-			abortedBy = c.Name
-			if o.exitCodeFrom == "" {
-				exitCode = st.ExitCode
-			}
-			stopAttach()
-		}
-	}
-	line := func(l engine.LogLine) {
-		if attached[l.Service] {
-			pr.line(l)
-		}
-	}
-	aerr := eng.Attach(attachCtx, cs, engine.AttachOptions{
-		Offsets: offsets,
-		Project: p.Name,
-		Join:    follows,
-		Watched: func(c *engine.Container) bool { return watched[c.Service] },
-		Exited:  onExit,
-	}, line)
-	if aerr != nil && ctx.Err() != nil {
-		fmt.Fprintln(g.stderr, "Gracefully stopping... (press Ctrl+C again to force)")
-		stopProject(g, eng, p, services, o, forceContext(ctx))
-		return &exitCodeError{code: 130}
-	}
-	if abortedBy != "" {
-		fmt.Fprintf(g.stderr, "Aborting on container exit (%s)...\n", abortedBy)
-		stopProject(g, eng, p, services, o, context.Background())
-		if o.exitCodeFrom != "" {
-			if st := exitCodeOf(eng, p.Name, o.exitCodeFrom); st >= 0 {
-				exitCode = st
-			}
-		}
-	}
-	if exitCode != 0 {
-		return &exitCodeError{code: exitCode}
-	}
-	return nil
+	return wo
 }
 
 // stopProject stops the attached services in reverse order; when force is
