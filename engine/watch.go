@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/watch"
+	"github.com/berth-dev/berth/project"
 )
 
 // WatchOptions are `watch`'s (and `up --watch`'s) settings.
@@ -24,6 +25,10 @@ type WatchOptions struct {
 	Prune bool
 	// Log receives each watch message (one line, no newline).
 	Log func(msg string)
+	// Warn receives each warning about the watch's configuration (one
+	// line, no newline; Compose writes them to stderr); nil sends them to
+	// Log, prefixed with "WARNING: ".
+	Warn func(msg string)
 	// Ready is called once the trees are watched.
 	Ready func()
 	// Batch tunes batching (watch.DefaultBatch when zero).
@@ -41,6 +46,9 @@ func (e *Engine) Watch(ctx context.Context, p *types.Project, o WatchOptions) er
 	if o.Log == nil {
 		o.Log = func(string) {}
 	}
+	if o.Warn == nil {
+		o.Warn = func(msg string) { o.Log("WARNING: " + msg) }
+	}
 	if o.Batch == (watch.BatchOptions{}) {
 		o.Batch = watch.DefaultBatch
 	}
@@ -51,6 +59,7 @@ func (e *Engine) Watch(ctx context.Context, p *types.Project, o WatchOptions) er
 		}
 	}
 	slices.Sort(services)
+	legacy := project.LegacyInitialSync(p.ComposeFiles)
 	var rules []watch.Rule
 	for _, name := range services {
 		svc, ok := p.Services[name]
@@ -62,7 +71,11 @@ func (e *Engine) Watch(ctx context.Context, p *types.Project, o WatchOptions) er
 			return err
 		}
 		for _, w := range warnings {
-			o.Log("WARNING: " + w)
+			o.Warn(w)
+		}
+		for range legacy[name] {
+			// Compose's words (pkg/compose/watch.go), once per rule.
+			o.Warn("x-initialSync is DEPRECATED, please use the official `initial_sync` attribute")
 		}
 		rules = append(rules, rs...)
 	}
