@@ -203,7 +203,7 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 			}
 		}
 	}
-	return NewPlan(p.Name, desired, observed, po), nil
+	return e.v1Names(p, NewPlan(p.Name, desired, observed, po)), nil
 }
 
 // Up creates and starts the project's containers, converging what runs to
