@@ -89,6 +89,10 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o configOptions, services [
 		po.NoResolvePaths = o.noResolvePath
 		po.NoConsistency = o.noConsistency
 		po.NoEnvResolution = o.noResolveEnv
+		if o.hash != "" {
+			// as Compose: only the hashed services' env_file must be there
+			po.EnvServices = strings.Split(o.hash, ",")
+		}
 	}
 	out := g.stdout
 	if o.quiet {
