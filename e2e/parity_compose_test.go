@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -625,6 +626,28 @@ func TestParityComposeRm(t *testing.T) {
 	expect(t, e, ServiceState("simple", "running"))
 	e.MustBerth(t, "rm", "--stop", "--force")
 	expect(t, e, ServiceNotCreated("simple"), ServiceNotCreated("another"))
+}
+
+// Compose: compose_test.go TestCompatibility (testdata/TestCompatibility):
+// --compatibility names the containers with underscores, as Compose v1
+// did. Compose's `docker ps --filter label=…project --format {{.Names}}`
+// is berth's ps of the project.
+func TestParityComposeCompatibility(t *testing.T) {
+	e := parityEnv(t, `services:
+  simple:
+    image: alpine
+    init: true
+    command: top
+`)
+	e.MustBerth(t, "--compatibility", "up", "-d")
+	cs := expect(t, e, ServiceState("simple", "running"))
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	if want := e.Project + "_simple_1"; !slices.Contains(names, want) {
+		t.Errorf("containers %v, want %s", names, want)
+	}
 }
 
 // Compose: compose_test.go TestDownComposefileInParentFolder: up with

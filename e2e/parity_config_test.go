@@ -173,7 +173,6 @@ const parityEnvFileFixture = `services:
 
 // Compose: env_file_test.go TestUnusedMissingEnvFile.
 func TestParityComposeUnusedMissingEnvFile(t *testing.T) {
-	t.Skip("departs: berth resolves every service's env_file when it loads the project, so a missing one fails every command; see e2e/COMPOSE-PARITY.md")
 	e := parityEnv(t, parityEnvFileFixture)
 	e.WriteFile(t, "test.env", "FOO=BAR")
 	e.MustBerth(t, "up", "-d", "serviceA")

@@ -396,6 +396,49 @@ func TestParityComposeImageVolumeImageAlreadyLocal(t *testing.T) {
 	expect(t, e, NotRecreated(before, "app"))
 }
 
+// Compose: volumes_test.go TestImageVolumeRecreateOnRebuild
+// (testdata/TestImageVolumeRecreateOnRebuild): rebuilding the image that a
+// `type: image` volume mounts recreates the container that mounts it, so
+// it sees the new content. The image is the test's own (its state root
+// goes with it), where Compose removes it from the daemon.
+func TestParityComposeImageVolumeRecreateOnRebuild(t *testing.T) {
+	e := parityEnv(t, `services:
+  source:
+    build:
+      context: .
+      dockerfile: Dockerfile
+    image: ${SOURCE_IMAGE}
+
+  consumer:
+    image: alpine
+    depends_on:
+      - source
+    command: ["cat", "/data/content.txt"]
+    volumes:
+      - type: image
+        source: ${SOURCE_IMAGE}
+        target: /data
+        image:
+          subpath: app
+`)
+	e.WriteFile(t, "Dockerfile", `FROM alpine
+WORKDIR /app
+ARG CONTENT=initial
+RUN echo "$CONTENT" > /app/content.txt
+`)
+	e.ExtraEnv = append(e.ExtraEnv, "SOURCE_IMAGE="+e.Project+"-source-image")
+	e.MustBerth(t, "build", "--build-arg", "CONTENT=foo")
+	e.MustBerth(t, "up", "-d")
+	expectWithin(t, e, time.Minute, ServiceState("consumer", "exited"))
+	wantOut(t, e.MustBerth(t, "logs", "consumer"), "foo")
+	e.MustBerth(t, "build", "--build-arg", "CONTENT=bar")
+	before := mustSnap(t, e)
+	e.MustBerth(t, "up", "-d")
+	expect(t, e, Recreated(before, "consumer"))
+	expectWithin(t, e, time.Minute, ServiceState("consumer", "exited"))
+	wantOut(t, e.MustBerth(t, "logs", "consumer"), "bar")
+}
+
 // Compose: volumes_test.go TestProjectVolumeBind.
 func TestParityComposeProjectVolumeBind(t *testing.T) {
 	e := parityEnv(t, "")

@@ -67,6 +67,9 @@ type Engine struct {
 
 	devMu  sync.Mutex
 	devReg *devices.Registry // engine/devices.go
+
+	// compatibility names containers as Compose v1 did (engine/compat.go).
+	compatibility bool
 }
 
 // Opt configures an Engine.

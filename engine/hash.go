@@ -8,6 +8,8 @@ import (
 	"sort"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/berth-dev/berth/project"
 )
 
 // ServiceConfig returns the canonical JSON of the parts of a service that
@@ -60,11 +62,16 @@ func ChangedFields(old, new []byte) []string {
 // service's configs and secrets (a changed file recreates the container,
 // as in Compose) and the names of the volumes it mounts where a volume's
 // name is not the default <project>_<key> (an external volume switched by
-// name recreates it, as in Compose); canonical stays the service config
-// alone.
+// name recreates it, as in Compose) and the IDs of the images its `type:
+// image` volumes mount (labelImageVolumes; a rebuilt volume image
+// recreates it, as Compose's image-volume-digest label does); canonical
+// stays the service config alone.
 func serviceHash(p *types.Project, s types.ServiceConfig) (hash string, canonical []byte, err error) {
 	hash, canonical, err = ServiceConfig(s)
 	var volumeNames []string
+	if d := s.CustomLabels[project.LabelImageVolumeDigest]; d != "" {
+		volumeNames = append(volumeNames, "image-volume-digest="+d)
+	}
 	for _, v := range s.Volumes {
 		if v.Type != types.VolumeTypeVolume || v.Source == "" {
 			continue

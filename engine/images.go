@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,6 +88,9 @@ func (e *Engine) resolveImages(p *types.Project, services []string, ip imagePoli
 		}
 		pulls[ref] = len(steps)
 		steps = append(steps, ImageStep{Action: "pull", Ref: ref, Services: []string{name}, Reason: pullReason(img, policy, ip), platform: svc.Platform})
+	}
+	if err := e.labelImageVolumes(context.Background(), p, services, false); err != nil {
+		return nil, nil, err
 	}
 	return local, steps, nil
 }
@@ -174,7 +178,7 @@ func (e *Engine) fetchImages(ctx context.Context, p *types.Project, local map[st
 		pulls = rest
 	}
 	if len(pulls) == 0 {
-		return out, nil
+		return out, e.labelImageVolumes(ctx, p, slices.Collect(maps.Keys(out)), true)
 	}
 	cfg, err := image.LoadConfig()
 	if err != nil {
@@ -211,5 +215,5 @@ func (e *Engine) fetchImages(ctx context.Context, p *types.Project, local map[st
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return out, nil
+	return out, e.labelImageVolumes(ctx, p, slices.Collect(maps.Keys(out)), true)
 }

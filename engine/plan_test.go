@@ -213,3 +213,28 @@ func TestServiceHashVolumeName(t *testing.T) {
 		t.Error("switching the external volume kept the hash")
 	}
 }
+
+// In compatibility mode (--compatibility or COMPOSE_COMPATIBILITY) the
+// containers a plan creates get Compose v1's names; container_name and
+// existing containers keep theirs.
+func TestV1Names(t *testing.T) {
+	pl := Plan{Steps: []Step{
+		{Service: "web", Number: 1, Name: "demo-web-1", Action: ActionCreate},
+		{Service: "web", Number: 2, Name: "demo-web-2", Action: ActionCreate},
+		{Service: "db", Number: 1, Name: "mydb", Action: ActionCreate},
+		{Service: "old", Number: 1, Name: "demo-old-1", Action: ActionRecreate},
+	}}
+	clone := func() Plan { return Plan{Steps: append([]Step(nil), pl.Steps...)} }
+	p := &types.Project{Name: "demo", Environment: types.Mapping{}}
+	if got := (&Engine{}).v1Names(p, clone()); got.String() != pl.String() {
+		t.Errorf("without compatibility:\n%s\nwant\n%s", got, pl)
+	}
+	want := "create   demo_web_1\ncreate   demo_web_2\ncreate   mydb\nrecreate demo-old-1\n"
+	if got := (&Engine{compatibility: true}).v1Names(p, clone()); got.String() != want {
+		t.Errorf("--compatibility:\n%s\nwant\n%s", got, want)
+	}
+	p.Environment[EnvCompatibility] = "true"
+	if got := (&Engine{}).v1Names(p, clone()); got.String() != want {
+		t.Errorf("COMPOSE_COMPATIBILITY=true:\n%s\nwant\n%s", got, want)
+	}
+}

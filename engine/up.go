@@ -134,7 +134,7 @@ func (e *Engine) plan(p *types.Project, g *graph.Graph, o UpOptions, images map[
 		return Plan{}, err
 	}
 	observed = plannedObserved(p, g, o, observed)
-	return NewPlan(p.Name, desired, observed, planOptions(p, g, o, diverged, vdiverged)), nil
+	return e.v1Names(p, NewPlan(p.Name, desired, observed, planOptions(p, g, o, diverged, vdiverged))), nil
 }
 
 // desiredServices is what the project asks of each named service

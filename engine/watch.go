@@ -15,6 +15,7 @@ import (
 	"github.com/berth-dev/berth/engine/ociruntime"
 	"github.com/berth-dev/berth/engine/state"
 	"github.com/berth-dev/berth/engine/watch"
+	"github.com/berth-dev/berth/project"
 )
 
 // WatchOptions are `watch`'s (and `up --watch`'s) settings.
@@ -24,6 +25,10 @@ type WatchOptions struct {
 	Prune bool
 	// Log receives each watch message (one line, no newline).
 	Log func(msg string)
+	// Warn receives each warning about the watch's configuration (one
+	// line, no newline; Compose writes them to stderr); nil sends them to
+	// Log, prefixed with "WARNING: ".
+	Warn func(msg string)
 	// Ready is called once the trees are watched.
 	Ready func()
 	// Batch tunes batching (watch.DefaultBatch when zero).
@@ -41,11 +46,14 @@ func (e *Engine) Watch(ctx context.Context, p *types.Project, o WatchOptions) er
 	if o.Log == nil {
 		o.Log = func(string) {}
 	}
+	if o.Warn == nil {
+		o.Warn = func(msg string) { o.Log("WARNING: " + msg) }
+	}
 	if o.Batch == (watch.BatchOptions{}) {
 		o.Batch = watch.DefaultBatch
 	}
 	services := watchServices(p, o.Services)
-	rules, err := watchRules(p, services, o.Log)
+	rules, err := watchRules(p, services, o.Warn)
 	if err != nil {
 		return err
 	}
@@ -76,8 +84,10 @@ func watchServices(p *types.Project, named []string) []string {
 }
 
 // watchRules are the services' develop.watch rules, compiled; their
-// warnings go to log. None at all is ErrNoWatch.
-func watchRules(p *types.Project, services []string, log func(string)) ([]watch.Rule, error) {
+// warnings (and Compose's about the legacy x-initialSync) go to warn.
+// None at all is ErrNoWatch.
+func watchRules(p *types.Project, services []string, warn func(string)) ([]watch.Rule, error) {
+	legacy := project.LegacyInitialSync(p.ComposeFiles)
 	var rules []watch.Rule
 	for _, name := range services {
 		svc, ok := p.Services[name]
@@ -89,7 +99,11 @@ func watchRules(p *types.Project, services []string, log func(string)) ([]watch.
 			return nil, err
 		}
 		for _, w := range warnings {
-			log("WARNING: " + w)
+			warn(w)
+		}
+		for range legacy[name] {
+			// Compose's words (pkg/compose/watch.go), once per rule.
+			warn("x-initialSync is DEPRECATED, please use the official `initial_sync` attribute")
 		}
 		rules = append(rules, rs...)
 	}

@@ -15,9 +15,12 @@ const (
 	LabelEnvironmentFile = "com.docker.compose.project.environment_file"
 	LabelDependencies    = "com.docker.compose.depends_on"
 	LabelImage           = "com.docker.compose.image"
-	LabelVersion         = "com.docker.compose.version"
-	LabelReplace         = "com.docker.compose.replace"
-	LabelSlug            = "com.docker.compose.slug"
+	// LabelImageVolumeDigest is "target=image ID" of each `type: image`
+	// volume, sorted and comma separated.
+	LabelImageVolumeDigest = "com.docker.compose.image-volume-digest"
+	LabelVersion           = "com.docker.compose.version"
+	LabelReplace           = "com.docker.compose.replace"
+	LabelSlug              = "com.docker.compose.slug"
 )
 
 // ComposeVersion is com.docker.compose.version on what berth creates: the

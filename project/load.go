@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,6 +50,13 @@ type Options struct {
 	NoResolvePaths  bool
 	NoConsistency   bool
 	NoEnvResolution bool
+	// EnvServices, when not empty, are the only services whose
+	// environment is resolved (their env_file read), without their
+	// dependencies; "*" means every service. Empty means Services and
+	// their dependencies, or every service when no service is named.
+	// As Compose, a missing env_file of a service the command does not
+	// act on fails nothing (`config --hash SERVICE`).
+	EnvServices []string
 
 	// InsecureRegistries are spoken to over plain HTTP when a -f file is
 	// an oci:// artifact (--insecure-registry).
@@ -70,15 +78,21 @@ func Load(ctx context.Context, o Options) (*types.Project, error) {
 	if err != nil {
 		return nil, betterConsistencyError(ctx, o, err, po.ConfigPaths)
 	}
-	if more := namedProfiles(p, o.Services); len(more) > 0 {
+	if more := namedProfiles(p, o.Services); len(more) > 0 && !allIn(more, p.Profiles) {
 		// Load again with those profiles on: enabling the services
 		// afterwards would skip the loader's work on them (env_file).
+		// Services stay: their environment is the one resolved, and
+		// their profiles are active now, so this loads once more only.
 		o.Profiles = append(append([]string{}, p.Profiles...), more...)
-		o.Services = nil
 		return Load(ctx, o)
 	}
 	if !o.NoConsistency {
 		if err := Validate(p); err != nil {
+			return nil, err
+		}
+	}
+	if !o.NoEnvResolution {
+		if err := resolveEnvironment(p, o.envServices(p)); err != nil {
 			return nil, err
 		}
 	}
@@ -97,6 +111,54 @@ func Load(ctx context.Context, o Options) (*types.Project, error) {
 		}
 	}
 	return p, nil
+}
+
+// envServices are the services whose environment Load resolves (see
+// Options.EnvServices), sorted.
+func (o Options) envServices(p *types.Project) []string {
+	if len(o.EnvServices) > 0 && !slices.Contains(o.EnvServices, "*") {
+		return slices.Sorted(slices.Values(o.EnvServices))
+	}
+	if len(o.Services) == 0 || len(o.EnvServices) > 0 {
+		return ServiceNames(p)
+	}
+	sel, err := p.WithSelectedServices(o.Services)
+	if err != nil {
+		// an unknown service: the command says so; resolve what it names
+		return slices.Sorted(slices.Values(o.Services))
+	}
+	return ServiceNames(sel)
+}
+
+// resolveEnvironment merges the env_file of each of the services into its
+// environment (and its pre_start hooks'), as compose-go's loader does
+// for all of them; the other services keep their env_file unread. The
+// error of a file that cannot be read names the service.
+func resolveEnvironment(p *types.Project, services []string) error {
+	for _, name := range services {
+		svc, ok := p.Services[name]
+		if !ok {
+			continue
+		}
+		one := *p
+		one.Services = types.Services{name: svc}
+		resolved, err := one.WithServicesEnvironmentResolved(true)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", name, err)
+		}
+		p.Services[name] = resolved.Services[name]
+	}
+	return nil
+}
+
+// allIn tells whether every one of these is in set.
+func allIn(these, set []string) bool {
+	for _, s := range these {
+		if !slices.Contains(set, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // namedProfiles are the profiles of the named services that the loaded
@@ -188,9 +250,9 @@ func (o Options) compose() (*cli.ProjectOptions, error) {
 		cli.WithConsistency(!o.NoConsistency),
 		cli.WithDiscardEnvFile,
 	}
-	if o.NoEnvResolution {
-		fns = append(fns, cli.WithoutEnvironmentResolution)
-	}
+	// The environment is resolved once the project is loaded, for the
+	// services the command acts on only (Load, resolveEnvironment).
+	fns = append(fns, cli.WithoutEnvironmentResolution)
 	if o.ProjectName != "" {
 		if err := CheckName(o.ProjectName); err != nil {
 			return nil, err

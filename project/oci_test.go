@@ -95,6 +95,10 @@ func TestOCILoader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// compose() leaves env_file to Load, which resolves it afterwards
+	if err := resolveEnvironment(p, ServiceNames(p)); err != nil {
+		t.Fatal(err)
+	}
 	app := p.Services["app"]
 	if app.Image != "alpine" || app.Environment["HELLO"] == nil || *app.Environment["HELLO"] != "WORLD" {
 		t.Errorf("loaded app = image %q environment %v", app.Image, app.Environment)

@@ -142,7 +142,7 @@ func (g *globalOptions) completeServices(ctx context.Context) []string {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	p, err := g.loadProject(ctx, func(o *project.Options) { o.NoConsistency = true })
+	p, err := g.loadProject(ctx, func(o *project.Options) { o.NoConsistency = true }, unresolvedEnv)
 	if err != nil {
 		return nil
 	}

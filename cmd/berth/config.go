@@ -136,6 +136,10 @@ func (o configOptions) projectEdit(po *project.Options) {
 	po.NoResolvePaths = o.noResolvePath
 	po.NoConsistency = o.noConsistency
 	po.NoEnvResolution = o.noResolveEnv
+	if o.hash != "" {
+		// as Compose: only the hashed services' env_file must be there
+		po.EnvServices = strings.Split(o.hash, ",")
+	}
 }
 
 // runConfigVariables is config --variables: the raw model's variables

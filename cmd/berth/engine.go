@@ -24,6 +24,7 @@ func (g *globalOptions) newEngine(extra ...engine.Opt) (*engine.Engine, error) {
 		engine.WithProgress(p.event),
 		engine.WithOutput(g.stdout, g.stderr),
 		engine.WithBuildProgress(newBuildPrinter(g.stderr, g.noColor, mode).serviceStep),
+		engine.WithCompatibility(g.compatibility),
 	}
 	if mode == "quiet" {
 		opts = append(opts, engine.WithBuildProgress(nil))

@@ -14,9 +14,10 @@ import (
 
 // projectSelection loads the project (when a compose file is there) or
 // falls back to the -p name alone, for commands that act on existing
-// containers.
+// containers. As Compose, they read no env_file: the containers have
+// their environment already.
 func (g *globalOptions) projectSelection(ctx context.Context, services []string) (engine.Selection, error) {
-	p, err := g.loadProject(ctx, naming(services...))
+	p, err := g.loadProject(ctx, naming(services...), unresolvedEnv)
 	if err != nil {
 		if g.projectName != "" && isNoFile(err) {
 			return engine.Selection{Project: g.projectName, Services: services}, nil

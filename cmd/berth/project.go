@@ -34,6 +34,11 @@ func naming(services ...string) func(*project.Options) {
 	return func(o *project.Options) { o.Services = services }
 }
 
+// unresolvedEnv is the load edit of commands that need no service's
+// environment (ps, logs, exec, stop, down, completion): no env_file is
+// read, so a missing one fails none of them (Compose).
+func unresolvedEnv(o *project.Options) { o.NoEnvResolution = true }
+
 // serviceGraph is the project's dependency graph.
 func serviceGraph(p *types.Project) (*graph.Graph, error) {
 	deps, err := project.Dependencies(p)

@@ -25,6 +25,9 @@ type globalOptions struct {
 	parallel     int    // --parallel: 0 unset (COMPOSE_PARALLEL_LIMIT), < 0 unlimited
 	allResources bool   // --all-resources: make unused networks and volumes too
 	progress     string // --progress: auto, tty, plain, quiet ("": COMPOSE_PROGRESS)
+	// --compatibility: v1 container names (COMPOSE_COMPATIBILITY, read by
+	// the engine from the project's environment, does the same).
+	compatibility bool
 
 	insecure []string // --insecure-registry: plain HTTP for -f oci://
 
@@ -128,6 +131,7 @@ func (g *globalOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&g.progress, "progress", "", "Progress output: auto, tty, plain or quiet (default: COMPOSE_PROGRESS, else auto)")
 	f.BoolVar(&g.allResources, "all-resources", false, "Include all resources, even those not used by services")
 	f.StringArrayVar(&g.insecure, "insecure-registry", nil, "Registries to reach over plain HTTP when a -f file is oci:// (repeatable)")
+	f.BoolVar(&g.compatibility, "compatibility", false, "Run in backward compatibility mode: name containers as Compose v1 did (project_service_1; also COMPOSE_COMPATIBILITY)")
 	f.IntVar(&g.parallel, "parallel", 0, "How many services up works on at once, -1 for no limit (default: COMPOSE_PARALLEL_LIMIT, else 8)")
 }
 

@@ -65,7 +65,8 @@ func runWatch(ctx context.Context, g *globalOptions, o watchOptions, services []
 }
 
 // watchEngineOptions are the watch settings shared by `watch` and `up
-// --watch`: messages go to stdout, one line each.
+// --watch`: messages go to stdout, one line each; warnings to stderr, as
+// Compose logs them.
 func watchEngineOptions(g *globalOptions, services []string, prune bool) engine.WatchOptions {
 	var mu sync.Mutex
 	return engine.WatchOptions{
@@ -75,6 +76,11 @@ func watchEngineOptions(g *globalOptions, services []string, prune bool) engine.
 			mu.Lock()
 			defer mu.Unlock()
 			fmt.Fprintln(g.stdout, msg)
+		},
+		Warn: func(msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(g.stderr, "WARNING: "+msg)
 		},
 	}
 }
