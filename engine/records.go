@@ -15,6 +15,8 @@ type (
 	ContainerState = state.RuntimeState
 	// ContainerStatus is a container's lifecycle state, with Docker's names.
 	ContainerStatus = state.Status
+	// Attachment is a container's place on one network (address, aliases).
+	Attachment = state.Attachment
 	// NetworkRecord is berth's record of one network.
 	NetworkRecord = state.Network
 )

@@ -290,32 +290,9 @@ func inspectContainer(store *engine.Records, r *engine.Container) (containerJSON
 		RestartCount: st.RestartCount,
 		Driver:       "overlay",
 		Platform:     "linux",
-		State: containerState{
-			Status:     string(st.Status),
-			Running:    st.Status == engine.StatusRunning || st.Status == engine.StatusPaused,
-			Paused:     st.Status == engine.StatusPaused,
-			Restarting: st.Status == engine.StatusRestarting,
-			Dead:       st.Status == engine.StatusDead,
-			Pid:        st.Pid,
-			ExitCode:   st.ExitCode,
-			Error:      st.Error,
-			StartedAt:  st.StartedAt,
-			FinishedAt: st.FinishedAt,
-		},
-		Mounts: []mountPoint{},
-		Config: containerConfig{
-			Hostname:   r.Hostname,
-			Domainname: svc.DomainName,
-			User:       svc.User,
-			Tty:        r.Tty,
-			OpenStdin:  r.StdinOpen,
-			Image:      r.Image,
-			WorkingDir: svc.WorkingDir,
-			Entrypoint: svc.Entrypoint,
-			Cmd:        svc.Command,
-			Labels:     r.Labels,
-			StopSignal: r.StopSignal,
-		},
+		State:        inspectState(st),
+		Mounts:       []mountPoint{},
+		Config:       inspectConfig(r, svc),
 		HostConfig: hostConfig{
 			RestartPolicy: parseRestart(r.Restart),
 			NetworkMode:   svc.NetworkMode,
@@ -326,38 +303,90 @@ func inspectContainer(store *engine.Records, r *engine.Container) (containerJSON
 			Networks: map[string]endpointSettings{},
 		},
 	}
+	args := stripInit(r.Command)
+	if spec, err := engine.ContainerSpec(r); err == nil && spec.Process != nil {
+		args = stripInit(spec.Process.Args)
+		inspectProcess(&c.Config, spec)
+		c.Mounts = mountsOf(spec.Mounts, store.Layout().Volumes())
+	}
+	inspectArgs(&c, args)
+	inspectPorts(&c, r, st.Status == engine.StatusRunning || st.Status == engine.StatusPaused || st.Status == engine.StatusRestarting)
+	inspectNetworks(&c, r)
+	return c, nil
+}
+
+// inspectState is Docker's State object for a container's runtime state.
+func inspectState(st *engine.ContainerState) containerState {
+	s := containerState{
+		Status:     string(st.Status),
+		Running:    st.Status == engine.StatusRunning || st.Status == engine.StatusPaused,
+		Paused:     st.Status == engine.StatusPaused,
+		Restarting: st.Status == engine.StatusRestarting,
+		Dead:       st.Status == engine.StatusDead,
+		Pid:        st.Pid,
+		ExitCode:   st.ExitCode,
+		Error:      st.Error,
+		StartedAt:  st.StartedAt,
+		FinishedAt: st.FinishedAt,
+	}
 	if st.Health != "" {
 		h := &healthJSON{Status: st.Health, FailingStreak: st.FailingStreak, Log: []healthLog{}}
 		for _, l := range st.HealthLog {
 			h.Log = append(h.Log, healthLog{Start: l.Start, End: l.End, ExitCode: l.ExitCode, Output: l.Output})
 		}
-		c.State.Health = h
+		s.Health = h
+	}
+	return s
+}
+
+// inspectConfig is Docker's Config object as the record and its service
+// config say (the bundle's process fills the gaps: inspectProcess).
+func inspectConfig(r *engine.Container, svc serviceBits) containerConfig {
+	c := containerConfig{
+		Hostname:   r.Hostname,
+		Domainname: svc.DomainName,
+		User:       svc.User,
+		Tty:        r.Tty,
+		OpenStdin:  r.StdinOpen,
+		Image:      r.Image,
+		WorkingDir: svc.WorkingDir,
+		Entrypoint: svc.Entrypoint,
+		Cmd:        svc.Command,
+		Labels:     r.Labels,
+		StopSignal: r.StopSignal,
 	}
 	if hc := r.Health; hc != nil {
-		c.Config.Healthcheck = &healthcheckJSON{
+		c.Healthcheck = &healthcheckJSON{
 			Test: hc.Test, Interval: int64(hc.Interval), Timeout: int64(hc.Timeout),
 			StartPeriod: int64(hc.StartPeriod), StartInterval: int64(hc.StartInterval), Retries: hc.Retries,
 		}
 	}
 	if r.StopTimeout > 0 {
 		secs := int(r.StopTimeout / time.Second)
-		c.Config.StopTimeout = &secs
+		c.StopTimeout = &secs
 	}
-	args := stripInit(r.Command)
-	if spec, err := engine.ContainerSpec(r); err == nil && spec.Process != nil {
-		args = stripInit(spec.Process.Args)
-		c.Config.Env = spec.Process.Env
-		if c.Config.WorkingDir == "" {
-			c.Config.WorkingDir = spec.Process.Cwd
-		}
-		if c.Config.User == "" && (spec.Process.User.UID != 0 || spec.Process.User.GID != 0) {
-			c.Config.User = fmt.Sprintf("%d:%d", spec.Process.User.UID, spec.Process.User.GID)
-		}
-		if c.Config.Hostname == "" {
-			c.Config.Hostname = spec.Hostname
-		}
-		c.Mounts = mountsOf(spec.Mounts, store.Layout().Volumes())
+	return c
+}
+
+// inspectProcess completes Config from the bundle's process: the
+// environment, and the working dir, user and hostname where the service
+// config named none.
+func inspectProcess(c *containerConfig, spec *specs.Spec) {
+	c.Env = spec.Process.Env
+	if c.WorkingDir == "" {
+		c.WorkingDir = spec.Process.Cwd
 	}
+	if c.User == "" && (spec.Process.User.UID != 0 || spec.Process.User.GID != 0) {
+		c.User = fmt.Sprintf("%d:%d", spec.Process.User.UID, spec.Process.User.GID)
+	}
+	if c.Hostname == "" {
+		c.Hostname = spec.Hostname
+	}
+}
+
+// inspectArgs sets Path and Args from the process's arguments (berth's
+// init stripped), and Config.Cmd from them when the service named none.
+func inspectArgs(c *containerJSON, args []string) {
 	if len(args) > 0 {
 		c.Path, c.Args = args[0], args[1:]
 	}
@@ -367,7 +396,12 @@ func inspectContainer(store *engine.Records, r *engine.Container) (containerJSON
 	if c.Config.Cmd == nil && len(args) > len(c.Config.Entrypoint) {
 		c.Config.Cmd = args[len(c.Config.Entrypoint):]
 	}
-	inspectPorts(&c, r, st.Status == engine.StatusRunning || st.Status == engine.StatusPaused || st.Status == engine.StatusRestarting)
+}
+
+// inspectNetworks fills NetworkSettings.Networks (and the legacy top-level
+// address fields for the default bridge, as Docker), and NetworkMode when
+// the service config named none.
+func inspectNetworks(c *containerJSON, r *engine.Container) {
 	for _, n := range r.Networks {
 		aliases := n.Aliases
 		if aliases == nil {
@@ -392,7 +426,6 @@ func inspectContainer(store *engine.Records, r *engine.Container) (containerJSON
 			c.HostConfig.NetworkMode = "none"
 		}
 	}
-	return c, nil
 }
 
 // inspectPorts fills the port fields as Docker does: HostConfig.PortBindings
