@@ -65,3 +65,42 @@ func TestParityComposeCheckWarningXInitialSyn(t *testing.T) {
 	}
 	e.Berth(t, "kill", "-s", "9")
 }
+
+// Compose: watch_test.go TestWatchMultiServices (fixture
+// watch/rebuild.yaml): three services built from one file "test", each
+// with a rebuild rule on it; `up --watch` serves the file's content in all
+// three, and one write to it rebuilds all three.
+func TestParityComposeWatchMultiServices(t *testing.T) {
+	svc := func(name string) string {
+		return fmt.Sprintf(`  %s:
+    build:
+      dockerfile_inline: |
+        FROM nginx
+        RUN mkdir /data
+        COPY test /data/%s
+    develop:
+      watch:
+        - path: test
+          action: rebuild
+`, name, name)
+	}
+	e := parityEnv(t, "services:\n"+svc("a")+svc("b")+svc("c"))
+	e.WriteFile(t, "test", "test")
+	w := startWatch(t, e, "up", "--watch")
+	w.waitCount(t, "Attaching to ", 1, 3*time.Minute)
+	waitRebuild := func(want string) {
+		for _, s := range []string{"a", "b", "c"} {
+			Eventually(t, 3*time.Minute, func() error {
+				r := ctrRead(t, e, s, "cat", "/data/"+s)
+				if !strings.Contains(r.Stdout, want) {
+					return fmt.Errorf("cat /data/%s in %s: %q (exit %d, %s), want %q", s, s, r.Stdout, r.Code, strings.TrimSpace(r.Stderr), want)
+				}
+				return nil
+			})
+		}
+	}
+	waitRebuild("test")
+	e.WriteFile(t, "test", "updated")
+	waitRebuild("updated")
+	e.Berth(t, "kill", "-s", "9")
+}
