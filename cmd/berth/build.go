@@ -17,6 +17,7 @@ import (
 
 type buildCmdOptions struct {
 	noCache, pull, quiet bool
+	push                 bool
 	progress             string
 	args                 []string
 	ssh                  string
@@ -44,6 +45,7 @@ and build.ssh reach RUN --mount=type=secret / type=ssh and never a layer.`,
 	f.BoolVar(&o.noCache, "no-cache", false, "Do not use cache when building the image")
 	f.BoolVar(&o.pull, "pull", false, "Always attempt to pull a newer version of the base images")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Don't print anything to stdout")
+	f.BoolVar(&o.push, "push", false, "Push service images (those with image:; the others are skipped)")
 	f.StringVar(&o.progress, "progress", "auto", "Progress output: auto, tty, plain or quiet")
 	f.StringArrayVar(&o.args, "build-arg", nil, "Set build-time variables for services (KEY=VALUE)")
 	f.StringVar(&o.ssh, "ssh", "", "Set SSH authentications used when building service images (use 'default' for your SSH agent, or ID=KEYFILE)")
@@ -109,8 +111,10 @@ func runBuild(ctx context.Context, g *globalOptions, o buildCmdOptions, services
 	if err != nil {
 		return err
 	}
-	_, err = eng.Build(ctx, p, services, engine.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, SSH: ssh})
-	return err
+	if _, err = eng.Build(ctx, p, services, engine.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, SSH: ssh}); err != nil || !o.push {
+		return err
+	}
+	return runPush(ctx, g, pushCmdOptions{quiet: o.quiet}, services)
 }
 
 func newImageBuildCmd(g *globalOptions) *cobra.Command {
