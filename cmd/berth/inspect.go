@@ -523,6 +523,9 @@ func mountsOf(ms []specs.Mount, volumesDir string) []mountPoint {
 			if name, tail, _ := strings.Cut(rest, "/"); tail == "_data" || strings.HasPrefix(tail, "_data/") {
 				mp.Type, mp.Name, mp.Driver = "volume", name, "local"
 				mp.Propagation = ""
+				if mp.Mode == "" {
+					mp.Mode = "z" // as Docker reports a local volume's mount
+				}
 			}
 		}
 		out = append(out, mp)
@@ -548,23 +551,36 @@ func printInspect(w io.Writer, list []containerJSON, format string) error {
 	}
 	var b bytes.Buffer
 	for _, c := range list {
-		// Execute over the JSON form, as docker does, so the template
-		// sees the same fields the JSON shows.
-		var v any
-		raw, err := json.Marshal(c)
-		if err != nil {
+		if err := executeInspect(&b, t, c); err != nil {
 			return err
-		}
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
-		if err := t.Execute(&b, v); err != nil {
-			return fmt.Errorf("--format: %w", err)
 		}
 		b.WriteByte('\n')
 	}
 	_, err = w.Write(b.Bytes())
 	return err
+}
+
+// executeInspect runs the template over the typed container first, so
+// {{json .Mounts}} keeps Docker's field order, and on failure over the
+// JSON form, as docker does, so names the JSON shows ({{.Id}}) work too.
+func executeInspect(b *bytes.Buffer, t *template.Template, c containerJSON) error {
+	var typed bytes.Buffer
+	if t.Execute(&typed, c) == nil {
+		b.Write(typed.Bytes())
+		return nil
+	}
+	var v any
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	if err := t.Execute(b, v); err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	return nil
 }
 
 // requestedAddresses reads the service's ipv4_address/ipv6_address on the
