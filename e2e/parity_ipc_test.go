@@ -65,5 +65,11 @@ func TestParityComposeIPC(t *testing.T) {
 	if shareable == host || external == host || shareable == external {
 		t.Errorf("shareable namespaces not private: shareable %s, external %s, host %s", shareable, external, host)
 	}
+	// a target that is not running cannot be joined: the error names both
+	e.MustBerth(t, "stop", "shareable")
+	r = e.Berth(t, "up", "-d", "--no-deps", "--force-recreate", "service")
+	wantCode(t, r, 1, "up of ipc: service:shareable with shareable stopped")
+	wantOut(t, r, `service "service": ipc service:shareable: container`)
+	wantOut(t, r, "is not running, so its IPC namespace cannot be joined")
 	e.MustBerth(t, "down")
 }
