@@ -117,6 +117,10 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 		return nil, err
 	}
 	cleanups = append(cleanups, func() { e.releaseNetwork(context.WithoutCancel(ctx), id, ns) })
+	ipcMode, err := e.prepareIpc(p, svc, &c) // engine/ipc.go
+	if err != nil {
+		return nil, err
+	}
 	if err := withInit(svc, &c); err != nil {
 		return nil, err
 	}
@@ -129,7 +133,7 @@ func (e *Engine) create(ctx context.Context, cs containerSpec) (rec *state.Conta
 	}
 	rec = containerRecord(cs, made{
 		id: id, bundle: dir, rootfs: layout.Merged, spec: spec, net: ns, runtime: rt.Name(),
-		volumes: used, exposed: exposed, imageID: cs.image.ID(),
+		volumes: used, exposed: exposed, imageID: cs.image.ID(), ipcMode: ipcMode,
 		health: healthConfig(svc, cs.image.Config(), cs.image.HealthStartInterval()), // engine/health.go
 	}, time.Now().UTC())
 	if err := e.store.Put(rec); err != nil {
@@ -230,6 +234,7 @@ type made struct {
 	exposed            []portmap.Binding
 	imageID            string
 	health             *state.HealthConfig
+	ipcMode            string // HostConfig.IpcMode, from prepareIpc
 }
 
 // containerRecord is the record of a created container: what the spec
@@ -261,6 +266,7 @@ func containerRecord(cs containerSpec, m made, at time.Time) *state.Container {
 		Bundle:           m.bundle,
 		Rootfs:           m.rootfs,
 		Netns:            m.net.netns,
+		IpcMode:          m.ipcMode,
 		Networks:         m.net.attached,
 		PortSpecs:        cs.portSpecs,
 		Ports:            m.net.ports,

@@ -59,6 +59,7 @@ by name or ID prefix, a compose project's containers included.`,
 type runFlags struct {
 	detach, rm, init, readOnly, privileged, interactive, tty, publishAll bool
 	name, workdir, user, entrypoint, restart, network, hostname, pull    string
+	ipc                                                                  string
 	stopSignal                                                           string
 	stopTimeout                                                          int
 	publish, env, envFiles, volumes, labels, capAdd, capDrop             []string
@@ -107,6 +108,7 @@ func newContainerRunCmd(g *globalOptions, create bool) *cobra.Command {
 	f.StringVar(&o.network, "network", "", "Connect a container to a network: bridge (the default, no name resolution), none, host, container:NAME or a berth network")
 	f.StringArrayVar(&o.networkAliases, "network-alias", nil, "Add network-scoped alias for the container (on a berth network)")
 	f.StringVar(&o.network, "net", "", "Connect a container to a network")
+	f.StringVar(&o.ipc, "ipc", "", "IPC mode to use: private (the default), shareable, host or container:NAME")
 	f.MarkHidden("net")
 	f.StringVar(&o.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104), on the network --network names")
 	f.StringVarP(&o.hostname, "hostname", "h", "", "Container host name")
@@ -371,6 +373,7 @@ func (o runFlags) labelSet(svc *types.ServiceConfig, _ *engine.StandaloneOptions
 func (o runFlags) process(svc *types.ServiceConfig, _ *engine.StandaloneOptions) error {
 	svc.WorkingDir = o.workdir
 	svc.User = o.user
+	svc.Ipc = o.ipc
 	if o.init {
 		t := true
 		svc.Init = &t

@@ -190,6 +190,7 @@ type portBinding struct {
 type hostConfig struct {
 	RestartPolicy restartPolicy
 	NetworkMode   string
+	IpcMode       string
 	PortBindings  map[string][]portBinding
 }
 
@@ -296,6 +297,7 @@ func inspectContainer(store *engine.Records, r *engine.Container) (containerJSON
 		HostConfig: hostConfig{
 			RestartPolicy: parseRestart(r.Restart),
 			NetworkMode:   svc.NetworkMode,
+			IpcMode:       r.IpcMode,
 			PortBindings:  map[string][]portBinding{},
 		},
 		NetworkSettings: networkSettings{

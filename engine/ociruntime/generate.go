@@ -22,6 +22,10 @@ type Container struct {
 	// NetNS is the network namespace file to join (made by the caller);
 	// "" gives a new, empty netns. Ignored for network_mode: host.
 	NetNS string
+	// IpcNS is the IPC namespace file to join (another container's init's,
+	// for ipc: service:X / container:X); "" gives a new one. Ignored for
+	// ipc: host.
+	IpcNS string
 	// LookupEnv gives the value of a bare `KEY` in environment; a KEY it
 	// lacks (or all, when nil) is removed, the image's too.
 	LookupEnv EnvLookup
@@ -116,7 +120,7 @@ func serviceOpts(svc *types.ServiceConfig, ic v1.Config, c Container, sec Securi
 		WithStop(svc.StopSignal, ic.StopSignal, svc.StopGracePeriod),
 		WithNamespace(specs.NetworkNamespace, NamespaceMode{Host: hostNet, Path: c.NetNS}),
 		WithNamespace(specs.PIDNamespace, NamespaceMode{Host: svc.Pid == "host"}),
-		WithNamespace(specs.IPCNamespace, NamespaceMode{Host: svc.Ipc == "host"}),
+		WithNamespace(specs.IPCNamespace, NamespaceMode{Host: svc.Ipc == "host", Path: c.IpcNS}),
 		WithNamespace(specs.UTSNamespace, NamespaceMode{Host: svc.Uts == "host"}),
 		WithNamespace(specs.CgroupNamespace, NamespaceMode{Host: svc.Cgroup == "host"}),
 		WithCgroupsPath(CgroupsPath(svc.CgroupParent, c.Project, c.ID)),

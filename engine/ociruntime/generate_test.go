@@ -182,3 +182,33 @@ func TestGenerateErrors(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestGenerateIpc: ipc service:/container: joins the namespace file the
+// caller found, shareable and private get a new one, host none at all.
+func TestGenerateIpc(t *testing.T) {
+	img := &v1.ConfigFile{Config: v1.Config{Cmd: []string{"sh"}}}
+	for _, tc := range []struct {
+		ipc, path string
+		want      *specs.LinuxNamespace // nil: no IPC namespace in the spec
+	}{
+		{ipc: "", want: &specs.LinuxNamespace{Type: specs.IPCNamespace}},
+		{ipc: "shareable", want: &specs.LinuxNamespace{Type: specs.IPCNamespace}},
+		{ipc: "service:db", path: "/proc/42/ns/ipc", want: &specs.LinuxNamespace{Type: specs.IPCNamespace, Path: "/proc/42/ns/ipc"}},
+		{ipc: "host", path: "/ignored"},
+	} {
+		svc := types.ServiceConfig{Name: "s", ContainerSpec: types.ContainerSpec{Ipc: tc.ipc}}
+		s, _, err := ociruntime.Generate(img, &svc, ociruntime.Container{ID: testID, IpcNS: tc.path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type == specs.IPCNamespace {
+				got = &n
+			}
+		}
+		if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+			t.Errorf("ipc %q: IPC namespace %+v, want %+v", tc.ipc, got, tc.want)
+		}
+	}
+}

@@ -49,9 +49,12 @@ type Container struct {
 	Config  json.RawMessage `json:"config,omitempty"`  // the hashed service config, to name changed fields
 	Command []string        `json:"command,omitempty"` // args of the container's process, for ps
 
-	Bundle  string `json:"bundle"`            // dir holding config.json
-	Rootfs  string `json:"rootfs"`            // the overlay mount point
-	Netns   string `json:"netns,omitempty"`   // bind-mounted netns path
+	Bundle string `json:"bundle"`          // dir holding config.json
+	Rootfs string `json:"rootfs"`          // the overlay mount point
+	Netns  string `json:"netns,omitempty"` // bind-mounted netns path
+	// IpcMode is Docker's HostConfig.IpcMode: private, shareable, host,
+	// or container:<full ID> of the container whose IPC namespace it joins.
+	IpcMode string `json:"ipc_mode,omitempty"`
 	Runtime string `json:"runtime,omitempty"` // OCI runtime binary name
 
 	// PortSpecs are the ports the container asks to publish (normalized
