@@ -13,7 +13,7 @@ import (
 // prepareIpc points c at the IPC namespace an `ipc: service:NAME` or
 // `ipc: container:NAME` service joins: that of the target's running init,
 // as berth recorded it (its pid from berth's state, checked alive), never
-// a path from the compose file. private, shareable and "" give the
+// a path from the compose file. private, shareable, none and "" give the
 // container a namespace of its own; host is handled by the spec generator.
 // It returns Docker's HostConfig.IpcMode for the container.
 func (e *Engine) prepareIpc(p *types.Project, svc types.ServiceConfig, c *ociruntime.Container) (string, error) {
@@ -21,11 +21,13 @@ func (e *Engine) prepareIpc(p *types.Project, svc types.ServiceConfig, c *ocirun
 	switch {
 	case mode == "":
 		return "private", nil
-	case mode == "private", mode == "shareable", mode == "host":
+	case mode == "private", mode == "shareable", mode == "host", mode == "none":
+		// none: a namespace of its own, as private (Docker also leaves
+		// out /dev/shm; berth keeps it).
 		return mode, nil
 	case strings.HasPrefix(mode, types.ServicePrefix), strings.HasPrefix(mode, types.ContainerPrefix):
 	default:
-		return "", fmt.Errorf("service %q: ipc %q is not supported (use private, shareable, host, service:NAME or container:NAME)", svc.Name, mode)
+		return "", fmt.Errorf("service %q: ipc %q is not supported (use private, shareable, none, host, service:NAME or container:NAME)", svc.Name, mode)
 	}
 	other, err := e.sharedNetnsOwner(p, mode)
 	if err != nil {
