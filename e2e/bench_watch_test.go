@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -193,17 +192,6 @@ func BenchmarkWatchLargeTree(b *testing.B) {
 	b.ReportMetric(rss[len(rss)/2], "MB-rss")
 }
 
-// benchFreePort is a free TCP port on 127.0.0.1 for a bench's publish.
-func benchFreePort(b *testing.B) int {
-	b.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // benchAwaitBody polls url until its body holds want; the time it took.
 func benchAwaitBody(b *testing.B, url, want string, start time.Time, limit time.Duration) time.Duration {
 	b.Helper()
@@ -230,7 +218,7 @@ func benchAwaitBody(b *testing.B, url, want string, start time.Time, limit time.
 // each timed from the write until the published port answers with the
 // new content, i.e. the service restarted. Median in ms (target ≤ 300).
 func BenchmarkWatchSyncRestart(b *testing.B) {
-	port := benchFreePort(b)
+	port := netFreePort(b, "tcp")
 	e := newBenchEnv(b, fmt.Sprintf(`services:
   web:
     image: busybox
@@ -271,7 +259,7 @@ func BenchmarkWatchSyncRestart(b *testing.B) {
 // edits, each timed from the write until the published port answers with
 // the new version. Median in s (target ≤ 2).
 func BenchmarkWatchRebuild(b *testing.B) {
-	port := benchFreePort(b)
+	port := netFreePort(b, "tcp")
 	e := newBenchEnv(b, fmt.Sprintf(`services:
   web:
     build: .

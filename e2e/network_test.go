@@ -36,7 +36,7 @@ const netSleeper = `    image: busybox
 
 // netFreePort is a host port that nothing holds right now (tcp or udp, on
 // every address).
-func netFreePort(t *testing.T, proto string) int {
+func netFreePort(t testing.TB, proto string) int {
 	t.Helper()
 	if proto == "udp" {
 		c, err := net.ListenPacket("udp4", "0.0.0.0:0")

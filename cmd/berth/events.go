@@ -35,12 +35,8 @@ the stream at that time. With --json, one JSON object per line:
 			if err != nil {
 				return err
 			}
-			if sel.P != nil {
-				for _, svc := range args {
-					if _, ok := sel.P.Services[svc]; !ok {
-						return fmt.Errorf("no such service: %s", svc)
-					}
-				}
+			if err := knownServices(sel); err != nil {
+				return err
 			}
 			f := engine.EventFilter{Project: sel.Project, Services: args}
 			now := time.Now()

@@ -27,6 +27,21 @@ func (g *globalOptions) projectSelection(ctx context.Context, services []string)
 	return engine.Selection{Project: p.Name, P: p, Services: services}, nil
 }
 
+// knownServices fails with Compose's "no such service" for the first
+// service sel names that its project does not define (a selection made
+// without a compose file, by --project-name alone, checks nothing).
+func knownServices(sel engine.Selection) error {
+	if sel.P == nil {
+		return nil
+	}
+	for _, s := range sel.Services {
+		if _, ok := sel.P.Services[s]; !ok {
+			return fmt.Errorf("no such service: %s", s)
+		}
+	}
+	return nil
+}
+
 func isNoFile(err error) bool {
 	_, ok := err.(*project.NoFileError)
 	return ok

@@ -56,12 +56,8 @@ func runPs(ctx context.Context, g *globalOptions, o *psOptions, args []string) e
 	if err != nil {
 		return err
 	}
-	if sel.P != nil {
-		for _, s := range args {
-			if _, ok := sel.P.Services[s]; !ok {
-				return fmt.Errorf("no such service: %s", s)
-			}
-		}
+	if err := knownServices(sel); err != nil {
+		return err
 	}
 	list, err := eng.Ps(ctx, sel.Project, engine.PsOptions{Services: args, All: o.all || len(o.status) > 0})
 	if err != nil {

@@ -32,12 +32,8 @@ refreshes every second until Ctrl-C; --no-stream prints it once.`,
 			if err != nil {
 				return err
 			}
-			if sel.P != nil {
-				for _, s := range args {
-					if _, ok := sel.P.Services[s]; !ok {
-						return fmt.Errorf("no such service: %s", s)
-					}
-				}
+			if err := knownServices(sel); err != nil {
+				return err
 			}
 			pr, err := newStatsPrinter(g.stdout, format, noTrunc)
 			if err != nil {
