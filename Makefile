@@ -4,6 +4,9 @@
 export PATH := /usr/local/go/bin:$(PATH)
 GO      ?= go
 BIN     := bin/berth
+# `berth k8s` lives in bin/berth-k8s: the same commands built with the tag
+# k8s (client-go and k8s.io/api), executed by `berth k8s` (docs/design.md).
+K8S_BIN := bin/berth-k8s
 PKGS     = $(shell $(GO) list ./... | grep -v /e2e)
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
@@ -15,6 +18,7 @@ all: build
 # init (`init: true`), so it must not need the host's libc.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -trimpath -tags k8s -o $(K8S_BIN) ./cmd/berth
 
 # Debian packages the root and e2e tiers need (runc, busybox-static, …).
 deps:
@@ -40,6 +44,7 @@ endif
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags k8s ./cmd/berth
 
 # staticcheck, pinned, built once into .cache (ignored by git); and go.mod
 # must be tidy.
@@ -52,6 +57,7 @@ $(STATICCHECK):
 
 lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags k8s ./cmd/berth
 	$(GO) mod tidy -diff
 
 fmt-check:
@@ -62,6 +68,7 @@ fmt-check:
 # and skip with a visible message otherwise.
 test-unit:
 	KUBEBUILDER_ASSETS=$(KUBE_ASSETS) $(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -timeout 10m -tags k8s ./cmd/berth
 
 # Fuzz targets of every parser of untrusted input (layer tar entries, cp
 # paths, port specs, names, env files): a short bounded run of each in

@@ -49,6 +49,7 @@ func newBenchEnv(b *testing.B, compose string) *benchEnv {
 	suite.mu.Unlock()
 	b.Cleanup(func() {
 		e.berth(b, "down", "-v", "-t", "0")
+		e.berth(b, "network", "prune", "-f") // the default bridge, if a container made it
 		os.RemoveAll(base)
 	})
 	return e

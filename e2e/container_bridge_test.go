@@ -86,12 +86,12 @@ func hostNameservers(t *testing.T) []string {
 // not by name (no embedded DNS; resolv.conf names the host's resolvers,
 // as Docker's default bridge), a published port answers on 127.0.0.1 (the
 // tutorial's `run -d -p 8080:80 --name web`), `network rm bridge` is
-// refused with Docker's message, and the network goes with its last
-// container.
+// refused with Docker's message, and the network stays after its last
+// container, as docker0 does, until a prune finds it unused.
 func TestContainerDefaultBridge(t *testing.T) {
 	e := containerEnv(t, "br-a", "br-b", "web", "br-auto")
 	if _, ok := networkLs(t, e)["bridge"]; ok {
-		t.Fatalf("network ls lists bridge before any container: nothing should be resident")
+		t.Fatalf("network ls lists bridge before any container: it is made on first use")
 	}
 	e.MustBerth(t, "container", "run", "-d", "--name", "br-a", "httpecho")
 	e.MustBerth(t, "container", "run", "-d", "--name", "br-b", "--init", "busybox", "sleep", "300")
@@ -189,20 +189,33 @@ func TestContainerDefaultBridge(t *testing.T) {
 		t.Errorf("container run --rm without --network: eth0 %q not in bridge's subnet %s", out, subnet)
 	}
 
-	// the bridge goes with its last container, not before
+	// the bridge stays with its last container gone, as docker0 does
+	bridgeDev := inspect[0].Options["com.docker.network.bridge.name"]
 	e.MustBerth(t, "container", "rm", "-f", "br-a", "web")
 	if _, ok := networkLs(t, e)["bridge"]; !ok {
 		t.Fatalf("bridge removed while br-b still uses it")
 	}
-	e.MustBerth(t, "container", "rm", "-f", "br-b")
-	if _, ok := networkLs(t, e)["bridge"]; ok {
-		t.Errorf("network ls lists bridge after its last container's rm: nothing should be resident")
+	e.MustBerth(t, "network", "prune", "-f")
+	if _, ok := networkLs(t, e)["bridge"]; !ok {
+		t.Fatalf("network prune removed bridge while br-b still uses it")
 	}
-	if _, err := net.InterfaceByName(inspect[0].Options["com.docker.network.bridge.name"]); err == nil {
-		t.Errorf("bridge device %s still exists after the last container's rm", inspect[0].Options["com.docker.network.bridge.name"])
+	e.MustBerth(t, "container", "rm", "-f", "br-b")
+	if _, ok := networkLs(t, e)["bridge"]; !ok {
+		t.Errorf("network ls: no bridge after its last container's rm; want it kept, as docker0")
+	}
+	if _, err := net.InterfaceByName(bridgeDev); err != nil {
+		t.Errorf("bridge device %s gone after the last container's rm; want it kept: %v", bridgeDev, err)
+	}
+	// unused, a prune removes it, device and all
+	e.MustBerth(t, "network", "prune", "-f")
+	if _, ok := networkLs(t, e)["bridge"]; ok {
+		t.Errorf("network ls lists bridge after network prune with no container on it")
+	}
+	if _, err := net.InterfaceByName(bridgeDev); err == nil {
+		t.Errorf("bridge device %s still exists after network prune", bridgeDev)
 	}
 
-	// -d --rm: made again on first use, gone with the autoremove
+	// -d --rm: made again on first use, kept after the autoremove
 	e.MustBerth(t, "container", "run", "-d", "--rm", "--name", "br-auto", "busybox", "sh", "-c", "sleep 1")
 	if _, ok := networkLs(t, e)["bridge"]; !ok {
 		t.Errorf("network ls: no bridge while br-auto runs on it")
@@ -211,11 +224,16 @@ func TestContainerDefaultBridge(t *testing.T) {
 		if ls := containerLs(t, e, "-a"); len(ls) > 0 {
 			return fmt.Errorf("container ls -a: %v, want br-auto autoremoved", ls)
 		}
-		if _, ok := networkLs(t, e)["bridge"]; ok {
-			return fmt.Errorf("network ls lists bridge after the autoremove of its last container")
-		}
 		return nil
 	})
+	if _, ok := networkLs(t, e)["bridge"]; !ok {
+		t.Errorf("network ls: no bridge after the autoremove of its last container; want it kept")
+	}
+	// system prune removes it too (the Env's cleanup would otherwise)
+	e.MustBerth(t, "system", "prune", "-f")
+	if _, ok := networkLs(t, e)["bridge"]; ok {
+		t.Errorf("network ls lists bridge after system prune with no container on it")
+	}
 }
 
 // TestContainerUserNetworkNames: two standalone containers on a user

@@ -169,6 +169,17 @@ func (e *Env) down(t *testing.T) {
 		args = append(args, []string{"-p", p, "down", "-v", "--remove-orphans", "-t", "0"})
 	}
 	e.mu.Unlock()
+	// The default bridge stays after its last container, as docker0 does;
+	// a prune removes it (after the downs above, which may free it).
+	if _, err := os.Stat(filepath.Join(e.Root, "networks", "bridge.json")); err == nil {
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+			defer cancel()
+			if r := e.run(ctx, nil, "network", "prune", "-f"); r.Code != 0 {
+				t.Logf("cleanup: berth network prune -f: %s", r)
+			}
+		}()
+	}
 	for _, a := range args {
 		ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 		r := e.run(ctx, nil, a...)

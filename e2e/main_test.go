@@ -106,13 +106,16 @@ func buildBerth(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("module root not found above the e2e dir: %w", err)
 	}
 	out := filepath.Join(dir, "berth")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/berth")
-	cmd.Dir = modRoot
-	// Static, as `make build` makes it (TestParityEngineInitDynamicBerth
-	// covers `init: true` with a dynamically linked build).
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/berth: %w\n%s", err, b)
+	// berth-k8s beside it, where `berth k8s` finds it (cmd/berth/k8s_plugin.go).
+	for _, b := range []struct{ out, tags string }{{out, ""}, {filepath.Join(dir, "berth-k8s"), "k8s"}} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", b.tags, "-o", b.out, "./cmd/berth")
+		cmd.Dir = modRoot
+		// Static, as `make build` makes it (TestParityEngineInitDynamicBerth
+		// covers `init: true` with a dynamically linked build).
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build -tags %q ./cmd/berth: %w\n%s", b.tags, err, msg)
+		}
 	}
 	return out, nil
 }

@@ -19,10 +19,14 @@ import (
 // ordinary berth network (a subnet from the IPAM pool, NAT out, published
 // ports) with Docker's two differences: no embedded DNS (its containers'
 // resolv.conf names the host's resolvers, so they reach each other by
-// address only) and no aliases. Nothing is resident for it: it is made by
-// the first container that joins it and removed with the last one, under
-// a lock of the state root that orders the two (the address a container
-// takes on it is what marks it in use).
+// address only) and no aliases. No process is resident for it: it is made
+// by the first container that joins it and then stays, as docker0 does,
+// until a prune (`network prune`, `system prune`) finds no container on it
+// and removes it, under a lock of the state root that orders the two (the
+// address a container takes on it is what marks it in use). Keeping it
+// spares every `container run --rm` the making of a bridge and its nftables
+// rules (~8 ms here) and, above all, the kernel's deletion of the link
+// (~40 ms of RTM_DELLINK on these machines).
 
 // DefaultBridge is the network a standalone container joins without
 // --network.
@@ -89,8 +93,8 @@ func (e *Engine) ensureDefaultBridgeLocked(ctx context.Context) (*state.Network,
 }
 
 // joinDefaultBridge gives container id an address on the default bridge,
-// making the bridge first if it is gone (removed by the last container's
-// removal since Up's ensureNetworks).
+// making the bridge first if it is gone (removed by a prune since Up's
+// ensureNetworks).
 func (e *Engine) joinDefaultBridge(ctx context.Context, p *types.Project, id string, alloc *ipam.Allocator) (*state.Network, net.IP, error) {
 	if !isStandaloneProject(p.Name) {
 		_, err := e.ensureDefaultBridge(ctx, p) // says why not
@@ -117,8 +121,7 @@ func (e *Engine) joinDefaultBridge(ctx context.Context, p *types.Project, id str
 }
 
 // releaseDefaultBridge removes the default bridge when no container holds
-// an address on it or names it in its record: the removal of the last
-// standalone container on it calls this, as do the prunes.
+// an address on it or names it in its record: the prunes call this.
 func (e *Engine) releaseDefaultBridge(ctx context.Context) error {
 	if _, err := e.networks().Get(DefaultBridge); err != nil {
 		return nil

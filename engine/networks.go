@@ -313,8 +313,7 @@ func (e *Engine) applyNetwork(ctx context.Context, rec *state.Network) error {
 }
 
 // RemoveNetwork deletes a network that no container uses. The default
-// bridge is refused, as Docker refuses it: it goes by itself with its last
-// container.
+// bridge is refused, as Docker refuses it: a prune removes it when unused.
 func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 	if name == DefaultBridge {
 		return fmt.Errorf("%s is a pre-defined network and cannot be removed", name)
@@ -401,12 +400,8 @@ func (e *Engine) removeProjectNetworks(ctx context.Context, projectName string, 
 		}
 		e.emit("Network", n.Name, "Removed")
 	}
-	if isStandaloneProject(projectName) {
-		// the last container on the default bridge takes it along
-		if err := e.releaseDefaultBridge(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("network %s: %w", DefaultBridge, err))
-		}
-	}
+	// The default bridge stays when its last container goes, as docker0
+	// does: a prune removes it unused (releaseDefaultBridge).
 	return errors.Join(errs...)
 }
 

@@ -204,6 +204,15 @@ func containerProjects(cs []*state.Container) []string {
 	return names
 }
 
+// PruneNetworks is `network prune`: it removes every network no container
+// uses, the default bridge included (not reported, as Docker never lists
+// its predefined networks), and returns the names of those it removed.
+func (e *Engine) PruneNetworks(ctx context.Context) ([]string, error) {
+	var rep PruneReport
+	errs := e.pruneNetworks(ctx, &rep)
+	return rep.Networks, errors.Join(errs...)
+}
+
 // pruneNetworks removes every network no container uses (RemoveNetwork
 // refuses the others) and releases the default bridge when unused.
 func (e *Engine) pruneNetworks(ctx context.Context, rep *PruneReport) []error {

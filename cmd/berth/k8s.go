@@ -1,3 +1,5 @@
+//go:build k8s
+
 package main
 
 import (
@@ -19,11 +21,9 @@ import (
 // newK8sCmd is `berth k8s`: the project on a Kubernetes cluster.
 func newK8sCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "k8s COMMAND",
-		Short: "Run the project on Kubernetes",
-		Long: `Translate the compose project into Kubernetes objects and manage them on a
-cluster. Every key of the compose file gets a verdict in the translation
-report: mapped, approximated, dropped or refused.`,
+		Use:   k8sUse,
+		Short: k8sShort,
+		Long:  k8sLong,
 	}
 	cmd.AddCommand(newK8sRenderCmd(g))
 	return cmd

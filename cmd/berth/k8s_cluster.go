@@ -1,3 +1,5 @@
+//go:build k8s
+
 package main
 
 import (
@@ -18,6 +20,12 @@ import (
 	"github.com/berth-dev/berth/k8s/cluster"
 	"github.com/berth-dev/berth/k8s/translate"
 )
+
+// newK8sRoot is `berth k8s` in the berth-k8s build (tag k8s): the
+// commands themselves.
+func newK8sRoot(g *globalOptions) *cobra.Command {
+	return addK8sClusterCmds(newK8sCmd(g), g)
+}
 
 // addK8sClusterCmds adds the commands that talk to a cluster (up, ps,
 // logs, down) to `berth k8s`.

@@ -231,16 +231,11 @@ func networkPruneCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := engine.OpenRecords(layout.FromEnv()).NetworkRecords()
-			if err != nil {
-				return err
+			removed, err := eng.PruneNetworks(cmd.Context())
+			for _, n := range removed {
+				fmt.Fprintln(g.stdout, "Deleted Network: "+n)
 			}
-			for _, n := range list {
-				if eng.RemoveNetwork(cmd.Context(), n.Name) == nil {
-					fmt.Fprintln(g.stdout, "Deleted Network: "+n.Name)
-				}
-			}
-			return nil
+			return err
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation (berth never prompts)")

@@ -184,7 +184,7 @@ func subcommands(g *globalOptions) []*cobra.Command {
 		newAttachCmd(g),
 		newSuperviseCmd(g),
 		newAutoRemoveCmd(g),
-		addK8sClusterCmds(newK8sCmd(g), g),
+		newK8sRoot(g),
 		newInitCmd(),
 	}
 }

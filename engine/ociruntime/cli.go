@@ -26,6 +26,10 @@ type CLI struct {
 	binary string
 	root   string
 	global []string
+	// hide are mounts the runtime must not see (crun on a hybrid-cgroup
+	// host: the cgroup2 mount); each invocation then starts in a mount
+	// namespace of its own without them (startHidingMounts).
+	hide []string
 }
 
 var _ Runtime = (*CLI)(nil)
@@ -70,6 +74,9 @@ func NewCLI(stateRoot, binary string, opts ...CLIOpt) (*CLI, error) {
 		return nil, err
 	}
 	c := &CLI{name: filepath.Base(bin), binary: bin}
+	if c.name == "crun" {
+		c.hide = hybridCgroup2Mounts()
+	}
 	c.root = filepath.Join(stateRoot, "runtime", c.name)
 	if err := os.MkdirAll(c.root, 0o700); err != nil {
 		return nil, fmt.Errorf("OCI runtime %s: state dir: %w", c.name, err)
@@ -155,6 +162,22 @@ func (k *call) captureStderr() {
 
 func (k *call) done() { os.Remove(k.log) }
 
+// start starts the runtime process.
+func (k *call) start() error {
+	if len(k.c.hide) > 0 {
+		return startHidingMounts(k.cmd, k.c.hide)
+	}
+	return k.cmd.Start()
+}
+
+// runToEnd starts the runtime process and waits for it.
+func (k *call) runToEnd() error {
+	if err := k.start(); err != nil {
+		return err
+	}
+	return k.cmd.Wait()
+}
+
 // fail wraps err with the runtime's message.
 func (k *call) fail(err error) error {
 	msg := lastLogError(k.log)
@@ -170,7 +193,7 @@ func (k *call) run() ([]byte, error) {
 	var out bytes.Buffer
 	k.cmd.Stdout = &out
 	k.captureStderr()
-	if err := k.cmd.Run(); err != nil {
+	if err := k.runToEnd(); err != nil {
 		return nil, k.fail(err)
 	}
 	return out.Bytes(), nil
@@ -243,7 +266,7 @@ func (c *CLI) create(ctx context.Context, op, id, bundle string, o CreateOpts) (
 	if o.ConsoleSocket == "" {
 		setStdio(k.cmd, o.Stdio)
 	}
-	if err := k.cmd.Run(); err != nil {
+	if err := k.runToEnd(); err != nil {
 		return 0, k.fail(err)
 	}
 	pid, err := readPidFile(pidFile)
@@ -414,7 +437,7 @@ func (c *CLI) Exec(ctx context.Context, id string, p specs.Process, o ExecOpts) 
 		if o.Stderr == nil {
 			k.captureStderr()
 		}
-		if err := k.cmd.Run(); err != nil {
+		if err := k.runToEnd(); err != nil {
 			return nil, k.fail(err)
 		}
 		pid, err := readPidFile(pidFile)
@@ -423,7 +446,7 @@ func (c *CLI) Exec(ctx context.Context, id string, p specs.Process, o ExecOpts) 
 		}
 		return &Execution{Pid: pid}, nil
 	}
-	if err := k.cmd.Start(); err != nil {
+	if err := k.start(); err != nil {
 		cleanup()
 		return nil, k.fail(err)
 	}
@@ -468,7 +491,7 @@ func (c *CLI) Run(ctx context.Context, id, bundle string, stdio Stdio) (int, err
 	if stdio.Stderr == nil {
 		k.captureStderr()
 	}
-	if err := k.cmd.Start(); err != nil {
+	if err := k.start(); err != nil {
 		return -1, k.fail(err)
 	}
 	finished := make(chan struct{})

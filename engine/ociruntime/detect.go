@@ -40,7 +40,13 @@ func Detect(ctx context.Context, preferred, stateRoot string) (Runtime, error) {
 	return nil, ErrNoRuntime
 }
 
+// probeVersion changes when berth changes how it starts a runtime, so that
+// a verdict cached by an older berth is probed again (version 2: crun runs
+// in a mount namespace without the cgroup2 mount on hybrid hosts).
+const probeVersion = 2
+
 type probeRecord struct {
+	Version int    `json:"version"`
 	Binary  string `json:"binary"`
 	Size    int64  `json:"size"`
 	ModTime int64  `json:"mtime"`
@@ -60,7 +66,7 @@ func ProbeCached(ctx context.Context, binary, stateRoot string) (bool, error) {
 	cache := filepath.Join(dir, "probe-"+filepath.Base(binary)+".json")
 	if b, err := os.ReadFile(cache); err == nil {
 		var r probeRecord
-		if json.Unmarshal(b, &r) == nil && r.Binary == binary && r.Size == fi.Size() && r.ModTime == fi.ModTime().UnixNano() {
+		if json.Unmarshal(b, &r) == nil && r.Version == probeVersion && r.Binary == binary && r.Size == fi.Size() && r.ModTime == fi.ModTime().UnixNano() {
 			if r.OK {
 				return true, nil
 			}
@@ -71,7 +77,7 @@ func ProbeCached(ctx context.Context, binary, stateRoot string) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err() // no verdict from a canceled probe
 	}
-	r := probeRecord{Binary: binary, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), OK: perr == nil}
+	r := probeRecord{Version: probeVersion, Binary: binary, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), OK: perr == nil}
 	if perr != nil {
 		r.Reason = perr.Error()
 	}

@@ -274,22 +274,8 @@ func (s *Server) reap() {
 	}
 	s.mu.Unlock()
 	for _, pid := range pids {
-		var ws unix.WaitStatus
-		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		if got != pid && !errors.Is(err, unix.ECHILD) {
-			continue
-		}
-		code := -1
-		switch {
-		case err != nil:
-			// not our child (cannot happen for an init we created, as
-			// we are the subreaper): record it as gone.
-			code = 255
-		case ws.Exited():
-			code = ws.ExitStatus()
-		case ws.Signaled():
-			code = 128 + int(ws.Signal())
-		default:
+		code, done := waitInit(pid)
+		if !done {
 			continue
 		}
 		s.mu.Lock()
@@ -300,6 +286,37 @@ func (s *Server) reap() {
 			go s.exited(m, pid, code)
 		}
 	}
+	reapOrphans(func(pid int) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		_, ok := s.byPid[pid]
+		return ok
+	})
+}
+
+// waitInit collects the exit of a container init, if it has ended: its
+// code (the shell's: 128+signal when killed), or 255 when it is gone
+// without a status for us. An init that is not (yet) our child is left
+// alone: crun's `create` returns before its helper process, the init's
+// parent until then, has exited, and only then is the init reparented to
+// us, the subreaper (its exit, or its end as a zombie, sends SIGCHLD).
+func waitInit(pid int) (code int, done bool) {
+	var ws unix.WaitStatus
+	got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	switch {
+	case errors.Is(err, unix.ECHILD):
+		if unix.Kill(pid, 0) != unix.ESRCH {
+			return 0, false // alive, another's child for now
+		}
+		return 255, true // gone, reaped by another: no code to be had
+	case err != nil || got != pid:
+		return 0, false
+	case ws.Exited():
+		return ws.ExitStatus(), true
+	case ws.Signaled():
+		return 128 + int(ws.Signal()), true
+	}
+	return 0, false
 }
 
 // exited records a container's exit and applies its restart policy.
