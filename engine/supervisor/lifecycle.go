@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -301,13 +302,24 @@ func (s *Server) reap() {
 // parent until then, has exited, and only then is the init reparented to
 // us, the subreaper (its exit, or its end as a zombie, sends SIGCHLD).
 func waitInit(pid int) (code int, done bool) {
+	defer func() {
+		if done {
+			notOursSince.Delete(pid)
+		}
+	}()
 	var ws unix.WaitStatus
 	got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	switch {
 	case errors.Is(err, unix.ECHILD):
 		if unix.Kill(pid, 0) != unix.ESRCH {
-			return 0, false // alive, another's child for now
+			// alive, another's child for now; not forever: a process
+			// that never comes to us is recorded gone, as before
+			first, _ := notOursSince.LoadOrStore(pid, time.Now())
+			if time.Since(first.(time.Time)) < notOursGrace {
+				return 0, false
+			}
 		}
+		notOursSince.Delete(pid)
 		return 255, true // gone, reaped by another: no code to be had
 	case err != nil || got != pid:
 		return 0, false
@@ -318,6 +330,12 @@ func waitInit(pid int) (code int, done bool) {
 	}
 	return 0, false
 }
+
+// notOursSince is when waitInit first found a live init not its child;
+// notOursGrace bounds how long it waits for the init to come to it.
+var notOursSince sync.Map
+
+const notOursGrace = 2 * time.Second
 
 // exited records a container's exit and applies its restart policy.
 func (s *Server) exited(m *managed, pid, code int) {
