@@ -319,14 +319,11 @@ func waitInit(pid int) (code int, done bool) {
 				return 0, false
 			}
 		}
-		notOursSince.Delete(pid)
 		return 255, true // gone, reaped by another: no code to be had
 	case err != nil || got != pid:
 		return 0, false
-	case ws.Exited():
-		return ws.ExitStatus(), true
-	case ws.Signaled():
-		return 128 + int(ws.Signal()), true
+	case ws.Exited(), ws.Signaled():
+		return exitCode(ws), true // keeper.go
 	}
 	return 0, false
 }
