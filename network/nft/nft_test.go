@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,11 +25,45 @@ func nftList(t *testing.T, table string) (string, bool) {
 	return string(out), err == nil
 }
 
-// newTestFirewall gives the test its own berth table, removed at the end.
+// TestMain checks that the package's tests leave the host's IPv4
+// forwarding, and berth's record of its value before berth, as found:
+// their tables are deleted directly, without Cleanup's restore, so a test
+// firewall must never write the real ones.
+func TestMain(m *testing.M) {
+	before := hostForwarding()
+	code := m.Run()
+	if after := hostForwarding(); after != before {
+		fmt.Fprintf(os.Stderr, "host forwarding changed by the tests: %s, was %s\n", after, before)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// hostForwarding describes net.ipv4.ip_forward and berth's record of it.
+func hostForwarding() string {
+	cur, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	rec, err := os.ReadFile(DefaultIPForwardRecord)
+	if err != nil {
+		rec = []byte("none")
+	}
+	return fmt.Sprintf("ip_forward=%s record=%s", strings.TrimSpace(string(cur)), strings.TrimSpace(string(rec)))
+}
+
+// newTestFirewall gives the test its own berth table, removed at the end,
+// and its own ip_forward file and record (the host's are left alone;
+// forward_test.go passes files of its own).
 func newTestFirewall(t *testing.T, opts ...Opt) *Firewall {
 	t.Helper()
 	name := "bt" + randSuffix()
-	f, err := New(append([]Opt{WithTable(name)}, opts...)...)
+	dir := t.TempDir()
+	sysctl := filepath.Join(dir, "ip_forward")
+	if err := os.WriteFile(sysctl, []byte("0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := []Opt{WithTable(name), WithIPForward(sysctl, filepath.Join(dir, "ip_forward.prior"))}
+	f, err := New(append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
