@@ -373,7 +373,7 @@ func TestContainerDetachedRmAndCreate(t *testing.T) {
 				return fmt.Errorf("run -d --rm: network record %s left", en.Name())
 			}
 		}
-		return nil
+		return projectLocksLeft(e)
 	})
 
 	r := e.MustBerth(t, "container", "create", "--name", "made", "busybox", "echo", "made-ran")
@@ -391,6 +391,20 @@ func TestContainerDetachedRmAndCreate(t *testing.T) {
 		return nil
 	})
 	e.MustBerth(t, "container", "rm", "made")
+	if err := projectLocksLeft(e); err != nil {
+		t.Errorf("after container rm: %v", err)
+	}
+}
+
+// projectLocksLeft names the project lock files left in the state root:
+// every standalone container is a project of its own, and its lock goes
+// with its last container (a file per run would pile up otherwise).
+func projectLocksLeft(e *Env) error {
+	m, _ := filepath.Glob(filepath.Join(e.Root, "locks", "project-*.lock"))
+	if len(m) > 0 {
+		return fmt.Errorf("project lock files left: %v", m)
+	}
+	return nil
 }
 
 // TestContainerHealthAndHostFlags: --health-* give the container a

@@ -36,7 +36,7 @@ func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project,
 	if err != nil {
 		return err
 	}
-	defer lock.Release()
+	defer e.releaseProjectLock(lock, projectName)
 	obs, err := e.observe(projectName)
 	if err != nil {
 		return err
@@ -68,6 +68,18 @@ func (e *Engine) Down(ctx context.Context, projectName string, p *types.Project,
 		return err
 	}
 	return e.downResources(ctx, projectName, p, o)
+}
+
+// releaseProjectLock frees the project lock, deleting its file when no
+// container of the project is left: every standalone container is a
+// project of its own, and locks/ would otherwise keep a file per `run`.
+// A command waiting on the removed file opens the path anew (fsutil.Lock).
+func (e *Engine) releaseProjectLock(lock *fsutil.Lock, projectName string) {
+	if left, err := e.store.List(projectName); err == nil && len(left) == 0 {
+		_ = lock.Remove()
+		return
+	}
+	_ = lock.Release()
 }
 
 // downContainers sorts the observed containers down removes by service

@@ -389,7 +389,7 @@ func (e *Engine) AutoRemove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Release()
+	defer e.releaseProjectLock(lock, rec.Project)
 	st, err := e.store.GetState(id)
 	if errors.Is(err, state.ErrNoContainer) {
 		return nil

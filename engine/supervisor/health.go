@@ -349,7 +349,7 @@ func probeDone(res state.HealthResult, e probeExit, output string) state.HealthR
 // probe's process in the container, gives the runtime a moment to see it
 // go, then kills the runtime (cancelExec).
 func killProbe(pidFile string, exited <-chan probeExit, cancelExec func()) {
-	if pid, err := readPid(pidFile); err == nil {
+	if pid, ok := awaitPid(pidFile, exited, probeKillGrace/2); ok {
 		unix.Kill(pid, unix.SIGKILL)
 	} else {
 		cancelExec()
@@ -362,6 +362,25 @@ func killProbe(pidFile string, exited <-chan probeExit, cancelExec func()) {
 		case <-exited:
 		case <-time.After(probeKillGrace):
 		}
+	}
+}
+
+// awaitPid reads the probe's pid file, waiting up to grace while the
+// runtime (slow to start the process on a loaded host) has not written it
+// yet: killing the runtime then would leave its process, or the runtime's
+// own stage that was to become it, in the container until the container
+// ends. It gives up at once when the runtime has exited (exited holds its
+// result, left for the caller).
+func awaitPid(pidFile string, exited <-chan probeExit, grace time.Duration) (int, bool) {
+	deadline := time.Now().Add(grace)
+	for {
+		if pid, err := readPid(pidFile); err == nil {
+			return pid, true
+		}
+		if len(exited) > 0 || time.Now().After(deadline) {
+			return 0, false
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

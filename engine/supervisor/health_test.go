@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -522,5 +524,33 @@ func TestCapped(t *testing.T) {
 	}
 	if c.String() != "abcde" {
 		t.Errorf("kept %q", c.String())
+	}
+}
+
+// TestAwaitPid: a probe that timed out before its runtime wrote the pid
+// file gets its process killed once the file appears (the runtime is
+// not killed under a process it is still starting); the wait ends early
+// when the runtime has exited, and at the grace otherwise.
+func TestAwaitPid(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "health-probe.pid")
+	exited := make(chan probeExit, 1)
+	time.AfterFunc(50*time.Millisecond, func() { os.WriteFile(pidFile, []byte("4242"), 0o600) })
+	if pid, ok := awaitPid(pidFile, exited, 10*time.Second); !ok || pid != 4242 {
+		t.Errorf("awaitPid with the file written late = %d, %v; want 4242, true", pid, ok)
+	}
+
+	os.Remove(pidFile)
+	exited <- probeExit{code: 1}
+	start := time.Now()
+	if _, ok := awaitPid(pidFile, exited, 10*time.Second); ok || time.Since(start) > 5*time.Second {
+		t.Errorf("awaitPid after the runtime exited: ok=%v after %v, want false at once", ok, time.Since(start))
+	}
+	if len(exited) != 1 {
+		t.Error("awaitPid took the runtime's result")
+	}
+
+	<-exited
+	if _, ok := awaitPid(pidFile, exited, 30*time.Millisecond); ok {
+		t.Error("awaitPid with no file and no exit: ok")
 	}
 }

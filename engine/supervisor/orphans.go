@@ -11,17 +11,24 @@ import (
 )
 
 // reapOrphans reaps the zombies that came to the supervisor, the child
-// subreaper, without being anything it waits for: crun's create (and exec
-// --detach) returns as soon as its helper, the forked process that made
-// the container, reports, and the helper exits an instant later, after
-// its parent; it is then re-parented here. Such a zombie is told from the
-// supervisor's own children by its session and group: a runtime call the
-// supervisor starts leads a process group of its own (Setpgid), any other
-// child shares the supervisor's session; the helper is in a session of
-// crun's making and leads no group. Container inits (skip) are reaped by
-// reap with their exit code, whatever their group.
+// subreaper, without being anything it waits for:
+//   - crun's create (and exec --detach) returns as soon as its helper, the
+//     forked process that made the container, reports, and the helper exits
+//     an instant later, after its parent; it is then re-parented here (in a
+//     session of crun's making);
+//   - a runtime call killed while it starts a process (a healthcheck's exec
+//     at its timeout) leaves its children, re-parented here: the runtime's
+//     own stages (in the call's process group) and the process in the
+//     container (a session of its own). The kernel ends a container's init
+//     only once every process of its pid namespace is reaped, so such a
+//     zombie left alone makes the init unkillable: stop waits forever.
+//
+// What the supervisor waits for itself (os/exec) is left to it: a runtime
+// call leads a process group of its own in the supervisor's session
+// (Setpgid), any other child shares the supervisor's group and session.
+// Container inits (skip) are reaped by reap with their exit code.
 func reapOrphans(skip func(pid int) bool) {
-	self := os.Getpid()
+	self, pgrp := os.Getpid(), unix.Getpgrp()
 	sid, err := unix.Getsid(0)
 	if err != nil {
 		return
@@ -31,12 +38,20 @@ func reapOrphans(skip func(pid int) bool) {
 			continue
 		}
 		st, err := readProcStat(pid)
-		if err != nil || st.state != 'Z' || st.ppid != self || st.pgrp == pid || st.session == sid {
+		if err != nil || st.state != 'Z' || st.ppid != self || startedHere(st, pid, pgrp, sid) {
 			continue
 		}
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
+}
+
+// startedHere reports whether child pid, with /proc stat st, is one this
+// process (group pgrp, session sid) started and waits for itself: one in
+// its session that leads its own group (a runtime call) or shares the
+// process's group.
+func startedHere(st procStat, pid, pgrp, sid int) bool {
+	return st.session == sid && (st.pgrp == pid || st.pgrp == pgrp)
 }
 
 // procStat is what reapOrphans reads of /proc/PID/stat.

@@ -3,7 +3,10 @@ package fsutil
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -69,4 +72,77 @@ func TestLockSharedAndCancel(t *testing.T) {
 		t.Fatalf("lock not free after the abandoned wait: %v", err)
 	}
 	l.Release()
+}
+
+// TestLockRemoveExcludes: holders that remove the lock's file as they
+// release it (Lock.Remove) still exclude each other: a waiter that got
+// the flock of a removed file opens the path anew instead of holding it
+// beside one who made the file again. Several goroutines take the lock
+// in turn, half of them removing its file; never are two inside at once.
+func TestLockRemoveExcludes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks", "p.lock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var inside, overlaps atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				var l *Lock
+				var err error
+				if g%2 == 0 {
+					l, err = Acquire(ctx, path) // the wait in a goroutine
+				} else {
+					l, err = Acquire(context.Background(), path)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if inside.Add(1) != 1 {
+					overlaps.Add(1)
+				}
+				time.Sleep(100 * time.Microsecond)
+				inside.Add(-1)
+				if (g+i)%2 == 0 {
+					err = l.Remove()
+				} else {
+					err = l.Release()
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("%d times two goroutines held the lock at once", n)
+	}
+}
+
+// TestLockRemoveDeletesFile: Remove deletes the file, and the next
+// Acquire makes it again.
+func TestLockRemoveDeletesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.lock")
+	l, err := Acquire(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("lock file after Remove: %v", err)
+	}
+	l, ok, err := TryAcquire(path, true)
+	if !ok || err != nil {
+		t.Fatalf("TryAcquire after Remove: ok=%v err=%v", ok, err)
+	}
+	l.Release()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("lock file after a new Acquire: %v", err)
+	}
 }
