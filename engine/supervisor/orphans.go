@@ -19,14 +19,19 @@ import (
 //   - a runtime call killed while it starts a process (a healthcheck's exec
 //     at its timeout) leaves its children, re-parented here: the runtime's
 //     own stages (in the call's process group) and the process in the
-//     container (a session of its own). The kernel ends a container's init
-//     only once every process of its pid namespace is reaped, so such a
-//     zombie left alone makes the init unkillable: stop waits forever.
+//     container (a session of its own, in the container's pid namespace).
+//     The kernel ends a container's init only once every process of its
+//     pid namespace is reaped, so such a zombie left alone makes the init
+//     unkillable: stop waits forever.
 //
 // What the supervisor waits for itself (os/exec) is left to it: a runtime
 // call leads a process group of its own in the supervisor's session
 // (Setpgid), any other child shares the supervisor's group and session.
-// Container inits (skip) are reaped by reap with their exit code.
+// Container inits (skip) are reaped by reap with their exit code — and so
+// is one not registered yet (a runtime that creates and starts in one call
+// returns its pid after the command may have ended): a session leader
+// (every init is one) that is pid 1 of its pid namespace, or in the
+// supervisor's own (a container sharing the host's), is left alone.
 func reapOrphans(skip func(pid int) bool) {
 	self, pgrp := os.Getpid(), unix.Getpgrp()
 	sid, err := unix.Getsid(0)
@@ -38,7 +43,7 @@ func reapOrphans(skip func(pid int) bool) {
 			continue
 		}
 		st, err := readProcStat(pid)
-		if err != nil || st.state != 'Z' || st.ppid != self || startedHere(st, pid, pgrp, sid) {
+		if err != nil || st.state != 'Z' || st.ppid != self || startedHere(st, pid, pgrp, sid) || mayBeInit(pid, st) {
 			continue
 		}
 		var ws unix.WaitStatus
@@ -52,6 +57,38 @@ func reapOrphans(skip func(pid int) bool) {
 // process's group.
 func startedHere(st procStat, pid, pgrp, sid int) bool {
 	return st.session == sid && (st.pgrp == pid || st.pgrp == pgrp)
+}
+
+// mayBeInit reports whether zombie pid may be a container's init: a
+// session leader that is pid 1 of its pid namespace or lives in ours.
+func mayBeInit(pid int, st procStat) bool {
+	if st.session != pid {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return true // unknown: leave it
+	}
+	inner, levels := nsPid(b)
+	return levels <= 1 || inner == 1
+}
+
+// nsPid reads the NSpid line of /proc/PID/status: the process's pid in
+// its innermost pid namespace and how many namespaces it has one in.
+func nsPid(status []byte) (inner, levels int) {
+	for _, line := range strings.Split(string(status), "\n") {
+		rest, ok := strings.CutPrefix(line, "NSpid:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			return 0, 0
+		}
+		inner, _ = strconv.Atoi(f[len(f)-1])
+		return inner, len(f)
+	}
+	return 0, 0
 }
 
 // procStat is what reapOrphans reads of /proc/PID/stat.

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -9,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/berth-dev/berth/engine/ociruntime/runtimetest"
+	"github.com/berth-dev/berth/internal/testutil"
 )
 
 func TestParseProcStat(t *testing.T) {
@@ -28,59 +32,121 @@ func TestParseProcStat(t *testing.T) {
 }
 
 // TestReapOrphansStrays: the zombies a killed runtime call leaves here
-// (the subreaper) are reaped — one in the call's process group, one in a
-// session of its own, as runc's exec stages and the process it started
-// in the container — while children this process waits for itself (one
-// leading its own group, as a runtime call; one in its group) are left to
-// their cmd.Wait.
+// (the subreaper) are reaped — its own stages, in the call's process
+// group, and the process it was starting in the container: a session
+// leader in the container's pid namespace that is not its pid 1 (runc's
+// exec stage, which holds the container's init in zap_pid_ns_processes
+// until reaped). Left alone: children this process waits for itself (one
+// leading its own group, as a runtime call; one in its group), and a
+// session leader that may be a container's init not registered yet — pid
+// 1 of its namespace, or in ours (a container sharing the host's).
 func TestReapOrphansStrays(t *testing.T) {
+	testutil.RequiresRoot(t) // pid namespaces
 	runtimetest.BecomeSubreaper(t)
-	// a "runtime call": its own group; it leaves two children and exits
+	zombie := func(pid int) bool {
+		st, err := readProcStat(pid)
+		return err == nil && st.state == 'Z'
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	waitFor := func(what string, pid int, ok func(int) bool) {
+		t.Helper()
+		for !ok(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s %d: not so within 10s", what, pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	childOf := func(pid int) int {
+		t.Helper()
+		var got int
+		waitFor("a child of", pid, func(pid int) bool {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
+			f := strings.Fields(string(b))
+			if len(f) > 0 {
+				got, _ = strconv.Atoi(f[0])
+			}
+			return got > 0
+		})
+		return got
+	}
+	start := func(args ...string) *exec.Cmd {
+		t.Helper()
+		c := exec.Command(args[0], args[1:]...)
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // as a runtime call
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	kill := func(c *exec.Cmd) { c.Process.Kill(); c.Wait() }
+
+	// A container: its init (a session leader, pid 1 of a new pid
+	// namespace) re-parented here when the call that made it ends.
+	mk := start("unshare", "--pid", "--fork", "setsid", "sleep", "1")
+	init := childOf(mk.Process.Pid)
+	// An exec into it, killed while its process runs: that process (a
+	// session leader in the container's namespace, not its pid 1) comes
+	// here.
+	ex := start("nsenter", "-t", strconv.Itoa(init), "--pid", "--", "setsid", "sleep", "0.3")
+	inCtr := childOf(ex.Process.Pid)
+	kill(ex)
+	kill(mk)
+	// A call that exits leaving two processes behind: one in its group,
+	// one in a session of its own, both in our pid namespace.
 	call := exec.Command("sh", "-c", `sleep 0.2 & echo $!; (exec setsid sleep 0.2) & echo $!; exit 0`)
 	call.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := call.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var strays []int
-	for _, f := range strings.Fields(string(out)) {
-		pid, err := strconv.Atoi(f)
-		if err != nil {
-			t.Fatalf("stray pids %q: %v", out, err)
-		}
-		strays = append(strays, pid)
+	var inGroup, leader int
+	if _, err := fmt.Sscan(string(out), &inGroup, &leader); err != nil {
+		t.Fatalf("pids %q: %v", out, err)
 	}
-	// children waited for by cmd.Wait: a Setpgid one and a plain one
-	leader := exec.Command("true")
-	leader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Children waited for by cmd.Wait: a Setpgid one and a plain one.
+	ours := start("true")
 	plain := exec.Command("true")
-	for _, c := range []*exec.Cmd{leader, plain} {
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
+	if err := plain.Start(); err != nil {
+		t.Fatal(err)
 	}
-	zombie := func(pid int) bool {
-		st, err := readProcStat(pid)
-		return err == nil && st.state == 'Z'
+	for _, pid := range []int{inCtr, inGroup, leader, ours.Process.Pid, plain.Process.Pid} {
+		waitFor("zombie", pid, zombie)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, pid := range append(strays, leader.Process.Pid, plain.Process.Pid) {
-		for !zombie(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("pid %d not a zombie here: %v", pid, func() error { _, err := readProcStat(pid); return err }())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+
 	reapOrphans(func(int) bool { return false })
-	for _, pid := range strays {
+
+	for _, pid := range []int{inCtr, inGroup} {
 		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
 			t.Errorf("stray zombie %d left unreaped", pid)
 		}
 	}
-	for _, c := range []*exec.Cmd{leader, plain} {
+	// The container's init can end now (it waited in zap_pid_ns_processes
+	// for inCtr); it is not reaped by reapOrphans either.
+	waitFor("zombie (the container's init, whose namespace still held a zombie)", init, zombie)
+	reapOrphans(func(int) bool { return false })
+	for _, pid := range []int{init, leader} {
+		var ws unix.WaitStatus
+		if got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); got != pid {
+			t.Errorf("possible container init %d was reaped by reapOrphans (wait4: %d, %v)", pid, got, err)
+		}
+	}
+	for _, c := range []*exec.Cmd{ours, plain} {
 		if err := c.Wait(); err != nil {
 			t.Errorf("Wait of a child of ours after reapOrphans: %v (reaped by it)", err)
+		}
+	}
+}
+
+func TestNSpid(t *testing.T) {
+	for in, want := range map[string][2]int{
+		"Name:\tsleep\nNSpid:\t9406\t5\nNSpgid:\t1\n": {5, 2},
+		"NSpid:\t9329\t1\n":                           {1, 2},
+		"Pid:\t7\nNSpid:\t7\n":                        {7, 1},
+		"Pid:\t7\n":                                   {0, 0},
+	} {
+		if inner, levels := nsPid([]byte(in)); inner != want[0] || levels != want[1] {
+			t.Errorf("nsPid(%q) = %d, %d; want %d, %d", in, inner, levels, want[0], want[1])
 		}
 	}
 }
