@@ -79,6 +79,13 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	// The resolver listens in the netns before the process starts: a
 	// container that looks a name up at once must not be refused.
 	s.serveDNS(m)
+	s.starting.RLock()
+	registered := false
+	defer func() {
+		if !registered {
+			s.starting.RUnlock()
+		}
+	}()
 	pid, oneCall, err := createInit(ctx, m.rt, m.id, rec.Bundle, opts)
 	closeFiles(sio.closeAfter)
 	if err != nil {
@@ -93,6 +100,8 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	}
 
 	s.register(m, pid)
+	registered = true
+	s.starting.RUnlock()
 	for _, r := range sio.readers {
 		s.startCopier(m, logw, r.name, r.f)
 	}
@@ -287,6 +296,12 @@ func (s *Server) reap() {
 			go s.exited(m, pid, code)
 		}
 	}
+	// Not while an init may be made and not registered yet (starting):
+	// the zombies left are reaped at a later SIGCHLD.
+	if !s.starting.TryLock() {
+		return
+	}
+	defer s.starting.Unlock()
 	reapOrphans(func(pid int) bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()

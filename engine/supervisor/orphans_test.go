@@ -42,6 +42,9 @@ func TestParseProcStat(t *testing.T) {
 // 1 of its namespace, or in ours (a container sharing the host's).
 func TestReapOrphansStrays(t *testing.T) {
 	testutil.RequiresRoot(t) // pid namespaces
+	if !inOwnProcess(t) {
+		return
+	}
 	runtimetest.BecomeSubreaper(t)
 	zombie := func(pid int) bool {
 		st, err := readProcStat(pid)
@@ -149,4 +152,65 @@ func TestNSpid(t *testing.T) {
 			t.Errorf("nsPid(%q) = %d, %d; want %d, %d", in, inner, levels, want[0], want[1])
 		}
 	}
+}
+
+// TestReapWaitsForStarts: while a start is between the runtime's create
+// and the init's registration (starting), reap leaves strays for a later
+// round — the zombie may be that init — and takes them after.
+func TestReapWaitsForStarts(t *testing.T) {
+	if !inOwnProcess(t) {
+		return
+	}
+	runtimetest.BecomeSubreaper(t)
+	call := exec.Command("sh", "-c", `sleep 0.1 & echo $!; exit 0`) // a stray in the dead call's group (alive when sh exits, so not sh's to reap)
+	call.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := call.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stray int
+	if _, err := fmt.Sscan(string(out), &stray); err != nil {
+		t.Fatalf("pid %q: %v", out, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if st, err := readProcStat(stray); err == nil && st.state == 'Z' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d: no zombie within 10s", stray)
+		}
+	}
+	s := &Server{containers: map[string]*managed{}, byPid: map[int]*managed{}}
+	s.starting.RLock()
+	s.reap()
+	s.starting.RUnlock()
+	if _, err := os.Stat("/proc/" + strconv.Itoa(stray)); err != nil {
+		t.Fatalf("reap took zombie %d while a start was in flight", stray)
+	}
+	s.reap()
+	if _, err := os.Stat("/proc/" + strconv.Itoa(stray)); err == nil {
+		t.Errorf("reap left zombie %d once no start was in flight", stray)
+	}
+}
+
+// inOwnProcess runs the calling test alone in a process of its own (this
+// test binary again) and reports whether the caller is that process: a
+// test of what is reaped must not meet another test's reaping (every
+// Server's start reaps) in a shared process.
+func inOwnProcess(t *testing.T) bool {
+	t.Helper()
+	const env = "BERTH_SUPERVISOR_TEST_ALONE"
+	if os.Getenv(env) == t.Name() {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s in a process of its own: %v\n%s", t.Name(), err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("%s in a process of its own did not pass:\n%s", t.Name(), out)
+	}
+	return false
 }

@@ -53,8 +53,12 @@ type Server struct {
 	paths Paths
 	store *state.Store
 
-	mu         sync.Mutex
-	reapMu     sync.Mutex          // one reap at a time: two wait4 on one pid give one ECHILD
+	mu     sync.Mutex
+	reapMu sync.Mutex // one reap at a time: two wait4 on one pid give one ECHILD
+	// starting is read-held from a runtime's create until the init is
+	// registered: meanwhile the init may already be a zombie here that
+	// reapOrphans must not take for a stray, so it skips a round then.
+	starting   sync.RWMutex
 	containers map[string]*managed // by container ID
 	byPid      map[int]*managed
 	idle       *time.Timer
