@@ -80,12 +80,8 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	// container that looks a name up at once must not be refused.
 	s.serveDNS(m)
 	s.starting.RLock()
-	registered := false
-	defer func() {
-		if !registered {
-			s.starting.RUnlock()
-		}
-	}()
+	started := sync.OnceFunc(s.starting.RUnlock) // at registration, or on failure
+	defer started()
 	pid, oneCall, err := createInit(ctx, m.rt, m.id, rec.Bundle, opts)
 	closeFiles(sio.closeAfter)
 	if err != nil {
@@ -100,8 +96,7 @@ func (s *Server) run(ctx context.Context, m *managed) error {
 	}
 
 	s.register(m, pid)
-	registered = true
-	s.starting.RUnlock()
+	started()
 	for _, r := range sio.readers {
 		s.startCopier(m, logw, r.name, r.f)
 	}
