@@ -93,13 +93,8 @@ func TryAcquire(path string, exclusive bool) (l *Lock, ok bool, err error) {
 			f.Close()
 			return nil, false, fmt.Errorf("lock %s: %w", path, err)
 		}
-		cur, err := current(f, path)
-		if cur {
-			return &Lock{f: f, path: path}, true, nil
-		}
-		f.Close()
-		if err != nil {
-			return nil, false, err
+		if l, err := keepCurrent(&Lock{f: f, path: path}); l != nil || err != nil {
+			return l, l != nil, err
 		}
 	}
 }
@@ -129,15 +124,21 @@ func acquire(ctx context.Context, path string, how int) (*Lock, error) {
 		if err != nil {
 			return nil, err
 		}
-		cur, err := current(l.f, path)
-		if cur {
-			return l, nil
-		}
-		l.f.Close()
-		if err != nil {
-			return nil, err
+		if l, err = keepCurrent(l); l != nil || err != nil {
+			return l, err
 		}
 	}
+}
+
+// keepCurrent returns l when its file is still the one at its path, and
+// otherwise frees it: nil and no error then mean "take it again".
+func keepCurrent(l *Lock) (*Lock, error) {
+	cur, err := current(l.f, l.path)
+	if cur {
+		return l, nil
+	}
+	l.f.Close()
+	return nil, err
 }
 
 // acquireOpen blocks in flock(2) — the kernel wakes the waiter when the
