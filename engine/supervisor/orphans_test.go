@@ -46,19 +46,10 @@ func TestReapOrphansStrays(t *testing.T) {
 		return
 	}
 	runtimetest.BecomeSubreaper(t)
-	zombie := func(pid int) bool {
-		st, err := readProcStat(pid)
-		return err == nil && st.state == 'Z'
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	waitFor := func(what string, pid int, ok func(int) bool) {
 		t.Helper()
-		for !ok(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s %d: not so within 10s", what, pid)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitUntil(t, deadline, what, pid, ok)
 	}
 	childOf := func(pid int) int {
 		t.Helper()
@@ -172,14 +163,7 @@ func TestReapWaitsForStarts(t *testing.T) {
 	if _, err := fmt.Sscan(string(out), &stray); err != nil {
 		t.Fatalf("pid %q: %v", out, err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if st, err := readProcStat(stray); err == nil && st.state == 'Z' {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d: no zombie within 10s", stray)
-		}
-	}
+	waitUntil(t, time.Now().Add(10*time.Second), "zombie", stray, zombie)
 	s := &Server{containers: map[string]*managed{}, byPid: map[int]*managed{}}
 	s.starting.RLock()
 	s.reap()
@@ -190,6 +174,23 @@ func TestReapWaitsForStarts(t *testing.T) {
 	s.reap()
 	if _, err := os.Stat("/proc/" + strconv.Itoa(stray)); err == nil {
 		t.Errorf("reap left zombie %d once no start was in flight", stray)
+	}
+}
+
+// zombie reports whether pid is a zombie.
+func zombie(pid int) bool {
+	st, err := readProcStat(pid)
+	return err == nil && st.state == 'Z'
+}
+
+// waitUntil waits for ok(pid), failing the test at deadline.
+func waitUntil(t *testing.T, deadline time.Time, what string, pid int, ok func(int) bool) {
+	t.Helper()
+	for !ok(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %d: not so by the deadline", what, pid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
